@@ -1,0 +1,260 @@
+package io.starprompt.backend.cpu;
+
+import static io.starprompt.nativeapi.NativeLib.check;
+import static io.starprompt.nativeapi.StarPromptNative.*;
+
+import io.starprompt.backend.Activation;
+import io.starprompt.backend.AdamConfig;
+import io.starprompt.backend.AttentionGrads;
+import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.HostBackend;
+import io.starprompt.backend.KernelRegistry;
+import io.starprompt.backend.RetrievalInputs;
+import io.starprompt.nativeapi.NativeLib;
+import io.starprompt.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.openblas.global.openblas;
+
+/**
+ * Host backend on the native C++ kernels (multithreaded, vectorised) with GEMM from OpenBLAS.
+ * Selectable kernels: gemm = openblas | naive, attention = tiled | naive,
+ * retrieval = fused | naive.
+ */
+public final class CpuBackend extends HostBackend {
+    public CpuBackend() {
+        super("cpu", new KernelRegistry("cpu", variants()).applyProperties(System.getProperties()));
+        NativeLib.load();
+    }
+
+    static Map<String, List<String>> variants() {
+        Map<String, List<String>> v = new LinkedHashMap<>();
+        v.put("gemm", List.of("openblas", "naive"));
+        v.put("attention", List.of("tiled", "naive"));
+        v.put("retrieval", List.of("fused", "naive"));
+        return v;
+    }
+
+    /** Threads used by the native CPU kernels (OpenBLAS keeps its own setting). */
+    public static void setThreads(int n) {
+        NativeLib.load();
+        sp_cpu_set_threads(n);
+    }
+
+    private boolean naive(String op) {
+        return kernels().selected(op).equals("naive");
+    }
+
+    @Override
+    protected void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
+        if (naive("gemm")) {
+            check(sp_cpu_gemm_naive(s.transA() ? 1 : 0, s.transB() ? 1 : 0, s.m(), s.n(), s.k(), alpha,
+                    a.floatPointer(), s.strideA(), b.floatPointer(), s.strideB(), beta, c.floatPointer(), s.strideC(),
+                    s.batch()), "gemm");
+            return;
+        }
+        openblasGemm(s, a.floatPointer(), b.floatPointer(), c.floatPointer(), alpha, beta);
+    }
+
+    private static void openblasGemm(GemmShape s, FloatPointer a, FloatPointer b, FloatPointer c, float alpha,
+            float beta) {
+        int ta = s.transA() ? openblas.CblasTrans : openblas.CblasNoTrans;
+        int tb = s.transB() ? openblas.CblasTrans : openblas.CblasNoTrans;
+        // Leading dimensions of at least 1 keep OpenBLAS' argument checks quiet for empty sizes.
+        int lda = Math.max(1, s.transA() ? s.m() : s.k());
+        int ldb = Math.max(1, s.transB() ? s.k() : s.n());
+        if (s.m() == 0 || s.n() == 0) return;
+        // A batch of row-major [m,k] items times one shared B is a single taller GEMM.
+        if (s.batch() > 1 && s.strideB() == 0 && s.strideA() != 0 && !s.transA()) {
+            openblas.cblas_sgemm(openblas.CblasRowMajor, ta, tb, s.m() * s.batch(), s.n(), s.k(), alpha, a, lda, b,
+                    ldb, beta, c, s.n());
+            return;
+        }
+        for (int i = 0; i < s.batch(); i++) {
+            openblas.cblas_sgemm(openblas.CblasRowMajor, ta, tb, s.m(), s.n(), s.k(), alpha,
+                    at(a, i * s.strideA()), lda, at(b, i * s.strideB()), ldb, beta, at(c, i * s.strideC()), Math.max(1, s.n()));
+        }
+    }
+
+    private static FloatPointer at(FloatPointer p, long offset) {
+        return offset == 0 ? p : new FloatPointer(p).position(p.position() + offset);
+    }
+
+    @Override
+    protected void doAddBias(Tensor x, Tensor bias) {
+        long cols = x.dim(-1);
+        check(sp_cpu_add_bias(x.floatPointer(), bias.floatPointer(), x.numel() / Math.max(cols, 1), cols), "addBias");
+    }
+
+    @Override
+    protected void doAxpy(Tensor y, Tensor x, float alpha) {
+        check(sp_cpu_axpy(y.floatPointer(), x.floatPointer(), alpha, y.numel()), "axpy");
+    }
+
+    @Override
+    protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
+        long cols = x.dim(-1);
+        check(sp_cpu_layernorm_fwd(x.floatPointer(), gamma.floatPointer(), beta.floatPointer(), eps, y.floatPointer(),
+                mean.floatPointer(), rstd.floatPointer(), x.numel() / Math.max(cols, 1), cols), "layerNorm");
+    }
+
+    @Override
+    protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
+            Tensor dgamma, Tensor dbeta) {
+        long cols = x.dim(-1);
+        check(sp_cpu_layernorm_bwd(dy.floatPointer(), x.floatPointer(), gamma.floatPointer(), mean.floatPointer(),
+                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), x.numel() / Math.max(cols, 1), cols),
+                "layerNormBackward");
+    }
+
+    @Override
+    protected void doActivation(Activation act, Tensor x, Tensor y) {
+        int status = act == Activation.GELU
+                ? sp_cpu_gelu_fwd(x.floatPointer(), y.floatPointer(), x.numel())
+                : sp_cpu_quickgelu_fwd(x.floatPointer(), y.floatPointer(), x.numel());
+        check(status, "activation");
+    }
+
+    @Override
+    protected void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
+        int status = act == Activation.GELU
+                ? sp_cpu_gelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel())
+                : sp_cpu_quickgelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel());
+        check(status, "activationBackward");
+    }
+
+    @Override
+    protected void doSoftmax(Tensor x, Tensor y) {
+        long cols = x.dim(-1);
+        check(sp_cpu_softmax_fwd(x.floatPointer(), y.floatPointer(), x.numel() / Math.max(cols, 1), cols), "softmax");
+    }
+
+    @Override
+    protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
+        long cols = y.dim(-1);
+        check(sp_cpu_softmax_bwd(y.floatPointer(), dy.floatPointer(), dx.floatPointer(), y.numel() / Math.max(cols, 1),
+                cols), "softmaxBackward");
+    }
+
+    @Override
+    protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
+        FloatPointer q = in.q().floatPointer(), k = in.k().floatPointer(), v = in.v().floatPointer();
+        FloatPointer pk = fp(in.prefixK()), pv = fp(in.prefixV()), r = fp(in.residual());
+        int causal = in.causal() ? 1 : 0;
+        int status = naive("attention")
+                ? sp_cpu_attention_fwd_naive(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(), in.batch(),
+                        in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal)
+                : sp_cpu_attention_fwd_tiled(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(), in.batch(),
+                        in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal);
+        check(status, "attention");
+    }
+
+    @Override
+    protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
+        FloatPointer q = in.q().floatPointer(), k = in.k().floatPointer(), v = in.v().floatPointer();
+        FloatPointer pk = fp(in.prefixK()), pv = fp(in.prefixV()), r = fp(in.residual());
+        FloatPointer dq = fp(g.dq()), dk = fp(g.dk()), dv = fp(g.dv());
+        FloatPointer dpk = fp(g.dPrefixK()), dpv = fp(g.dPrefixV()), dr = fp(g.dResidual());
+        int causal = in.causal() ? 1 : 0;
+        int status = naive("attention")
+                ? sp_cpu_attention_bwd_naive(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(),
+                        dOut.floatPointer(), dq, dk, dv, dpk, dpv, dr, in.batch(), in.queries(), in.keys(),
+                        in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal)
+                : sp_cpu_attention_bwd_tiled(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(),
+                        dOut.floatPointer(), dq, dk, dv, dpk, dpv, dr, in.batch(), in.queries(), in.keys(),
+                        in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal);
+        check(status, "attentionBackward");
+    }
+
+    @Override
+    protected void doEmbeddingGather(Tensor table, int[] ids, Tensor out) {
+        try (IntPointer p = ints(ids)) {
+            check(sp_cpu_embedding_gather(table.floatPointer(), p, out.floatPointer(), ids.length, table.dim(1),
+                    table.dim(0)), "embeddingGather");
+        }
+    }
+
+    @Override
+    protected void doEmbeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable) {
+        try (IntPointer p = ints(ids)) {
+            check(sp_cpu_embedding_scatter_add(dOut.floatPointer(), p, dTable.floatPointer(), ids.length,
+                    dTable.dim(1), dTable.dim(0)), "embeddingScatterAdd");
+        }
+    }
+
+    @Override
+    protected void doTokenSum(Tensor x, Tensor out) {
+        check(sp_cpu_token_sum(x.floatPointer(), out.floatPointer(), (int) x.dim(0), (int) x.dim(1), x.dim(2)),
+                "tokenSum");
+    }
+
+    @Override
+    protected void doTokenGather(Tensor x, int[] idx, Tensor out) {
+        try (IntPointer p = ints(idx)) {
+            check(sp_cpu_token_gather(x.floatPointer(), p, out.floatPointer(), (int) x.dim(0), (int) x.dim(1),
+                    x.dim(2)), "tokenGather");
+        }
+    }
+
+    @Override
+    protected void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
+        try (IntPointer p = ints(idx)) {
+            check(sp_cpu_token_scatter_add(dOut.floatPointer(), p, dx.floatPointer(), (int) dx.dim(0), (int) dx.dim(1),
+                    dx.dim(2)), "tokenScatterAdd");
+        }
+    }
+
+    @Override
+    protected float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
+        try (IntPointer p = ints(labels); FloatPointer loss = new FloatPointer(1)) {
+            check(sp_cpu_cross_entropy(logits.floatPointer(), p, (int) logits.dim(0), (int) logits.dim(1), lo, hi, loss,
+                    fp(dlogits)), "crossEntropy");
+            return loss.get(0);
+        }
+    }
+
+    @Override
+    protected void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, int step) {
+        check(sp_cpu_adam_step(param.floatPointer(), grad.floatPointer(), m.floatPointer(), v.floatPointer(),
+                param.numel(), c.lr(), c.beta1(), c.beta2(), c.eps(), c.weightDecay(), step), "adamStep");
+    }
+
+    @Override
+    protected void doSgdStep(Tensor param, Tensor grad, float lr, float weightDecay) {
+        check(sp_cpu_sgd_step(param.floatPointer(), grad.floatPointer(), param.numel(), lr, weightDecay), "sgdStep");
+    }
+
+    @Override
+    protected void doRetrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
+        int status = naive("retrieval")
+                ? sp_cpu_retrieval_fwd_naive(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), in.batch(), in.seen(),
+                        in.classes(), in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0,
+                        sims.floatPointer(), sel.intPointer(), sp.floatPointer())
+                : sp_cpu_retrieval_fwd_fused(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), in.batch(), in.seen(),
+                        in.classes(), in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0,
+                        sims.floatPointer(), sel.intPointer(), sp.floatPointer());
+        check(status, "retrieval");
+    }
+
+    @Override
+    protected void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past, Tensor dA,
+            Tensor dP) {
+        int status = naive("retrieval")
+                ? sp_cpu_retrieval_bwd_naive(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), sims.floatPointer(),
+                        sel.intPointer(), dsp.floatPointer(), in.batch(), in.seen(), in.classes(), past,
+                        in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0, dA.floatPointer(),
+                        dP.floatPointer())
+                : sp_cpu_retrieval_bwd_fused(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), sims.floatPointer(),
+                        sel.intPointer(), dsp.floatPointer(), in.batch(), in.seen(), in.classes(), past,
+                        in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0, dA.floatPointer(),
+                        dP.floatPointer());
+        check(status, "retrievalBackward");
+    }
+}

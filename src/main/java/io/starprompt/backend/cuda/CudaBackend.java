@@ -1,0 +1,422 @@
+package io.starprompt.backend.cuda;
+
+import static io.starprompt.nativeapi.NativeLib.check;
+import static io.starprompt.nativeapi.StarPromptNative.*;
+
+import io.starprompt.backend.Activation;
+import io.starprompt.backend.AdamConfig;
+import io.starprompt.backend.AttentionGrads;
+import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.Backend;
+import io.starprompt.backend.KernelRegistry;
+import io.starprompt.backend.RetrievalInputs;
+import io.starprompt.nativeapi.NativeLib;
+import io.starprompt.tensor.DType;
+import io.starprompt.tensor.Device;
+import io.starprompt.tensor.RawPointer;
+import io.starprompt.tensor.Storage;
+import io.starprompt.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+
+/**
+ * Device backend: our CUDA kernels plus cuBLAS (through the JavaCPP CUDA presets), all on one
+ * stream owned by this backend. Tensors are f32, bf16 (attention) or i32 in device memory.
+ * Selectable kernels: gemm = cublas | naive, attention = flash | naive, retrieval = fused | naive.
+ *
+ * <p>Use {@link #unavailableReason()} before constructing one: it probes once whether the
+ * native library has CUDA kernels, a device is usable and cuBLAS loads.
+ */
+public final class CudaBackend extends Backend {
+    private static volatile Optional<String> probe;
+
+    private final Pointer stream;
+    private final cublasContext cublasHandle;
+    private final FloatPointer alphaBeta = new FloatPointer(2);
+    private boolean closed;
+
+    /** Creates a backend on device 0; throws IllegalStateException if CUDA is unusable. */
+    public CudaBackend() {
+        super("cuda", Device.CUDA, new KernelRegistry("cuda", variants()).applyProperties(System.getProperties()));
+        unavailableReason().ifPresent(reason -> {
+            throw new IllegalStateException("CUDA backend unavailable: " + reason);
+        });
+        check(sp_cuda_set_device(0), "cuda init");
+        try (PointerPointer<?> out = new PointerPointer<>(1)) {
+            check(sp_cuda_stream_create(out), "cuda init");
+            stream = new RawPointer(out.get(0).address());
+        }
+        cublasHandle = new cublasContext();
+        cublasStatus(cublas.cublasCreate_v2(cublasHandle), "cublasCreate");
+        cublasStatus(cublas.cublasSetStream_v2(cublasHandle, new CUstream_st(stream)), "cublasSetStream");
+    }
+
+    static Map<String, List<String>> variants() {
+        Map<String, List<String>> v = new LinkedHashMap<>();
+        v.put("gemm", List.of("cublas", "naive"));
+        v.put("attention", List.of("flash", "naive"));
+        v.put("retrieval", List.of("fused", "naive"));
+        return v;
+    }
+
+    /**
+     * Empty when CUDA can be used; otherwise why not. Probed once per JVM; never throws (a
+     * missing driver surfaces as UnsatisfiedLinkError or NoClassDefFoundError, both caught).
+     */
+    public static Optional<String> unavailableReason() {
+        Optional<String> p = probe;
+        if (p == null) {
+            synchronized (CudaBackend.class) {
+                if (probe == null) probe = runProbe();
+                p = probe;
+            }
+        }
+        return p;
+    }
+
+    private static Optional<String> runProbe() {
+        try {
+            NativeLib.load();
+            if (sp_cuda_compiled() == 0) return Optional.of("the native library was built without CUDA");
+            if (sp_cuda_device_count() <= 0) return Optional.of("no CUDA device or driver found");
+            org.bytedeco.javacpp.Loader.load(cublas.class);
+            return Optional.empty();
+        } catch (Throwable t) {
+            return Optional.of("CUDA libraries could not be loaded (" + t + ")");
+        }
+    }
+
+    private static void cublasStatus(int status, String op) {
+        if (status != 0) throw new IllegalStateException(op + " failed with cuBLAS status " + status);
+    }
+
+    @Override
+    public boolean supports(DType dtype) {
+        return true;
+    }
+
+    @Override
+    public void synchronize() {
+        check(sp_cuda_stream_synchronize(stream), "synchronize");
+    }
+
+    /** The CUDA stream (cudaStream_t) all work of this backend is queued on. */
+    public Pointer stream() {
+        return stream;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        sp_cuda_stream_synchronize(stream);
+        cublas.cublasDestroy_v2(cublasHandle);
+        sp_cuda_stream_destroy(stream);
+        alphaBeta.close();
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    @Override
+    protected Tensor allocate(DType dtype, long[] shape) {
+        long bytes = Math.multiplyExact(Tensor.numel(shape), (long) dtype.bytes());
+        long address;
+        try (PointerPointer<?> out = new PointerPointer<>(1)) {
+            check(sp_cuda_malloc(Math.max(bytes, 1), out), "cuda allocate " + Tensor.shapeString(shape));
+            address = out.get(0).address();
+        }
+        Storage storage = new Storage(address, bytes, Device.CUDA, a -> sp_cuda_free(new RawPointer(a)));
+        return Tensor.owning(storage, dtype, shape);
+    }
+
+    @Override
+    protected void doWrite(Tensor t, float[] data) {
+        try (FloatPointer host = new FloatPointer(data)) {
+            check(sp_cuda_memcpy_h2d(t.pointer(), host, t.bytes(), stream), "upload");
+            synchronize();
+        }
+    }
+
+    @Override
+    protected void doWrite(Tensor t, int[] data) {
+        try (IntPointer host = new IntPointer(data)) {
+            check(sp_cuda_memcpy_h2d(t.pointer(), host, t.bytes(), stream), "upload");
+            synchronize();
+        }
+    }
+
+    @Override
+    protected float[] doReadFloats(Tensor t) {
+        if (t.dtype() == DType.BF16) {
+            try (Tensor f = empty(DType.F32, t.shape())) {
+                doConvert(t, f);
+                return doReadFloats(f);
+            }
+        }
+        float[] out = new float[Math.toIntExact(t.numel())];
+        try (FloatPointer host = new FloatPointer(out.length)) {
+            check(sp_cuda_memcpy_d2h(host, t.pointer(), t.bytes(), stream), "download");
+            synchronize();
+            host.get(out);
+        }
+        return out;
+    }
+
+    @Override
+    protected int[] doReadInts(Tensor t) {
+        int[] out = new int[Math.toIntExact(t.numel())];
+        try (IntPointer host = new IntPointer(out.length)) {
+            check(sp_cuda_memcpy_d2h(host, t.pointer(), t.bytes(), stream), "download");
+            synchronize();
+            host.get(out);
+        }
+        return out;
+    }
+
+    @Override
+    protected void doCopy(Tensor src, Tensor dst) {
+        check(sp_cuda_memcpy_d2d(dst.pointer(), src.pointer(), src.bytes(), stream), "copy");
+    }
+
+    @Override
+    protected void doZero(Tensor t) {
+        check(sp_cuda_memset_zero(t.pointer(), t.bytes(), stream), "zero");
+    }
+
+    @Override
+    protected void doConvert(Tensor src, Tensor dst) {
+        check(sp_cuda_convert(src.pointer(), src.dtype().nativeCode(), dst.pointer(), dst.dtype().nativeCode(),
+                src.numel(), stream), "convert");
+    }
+
+    /** Device copy of an index array; freed by the caller (freeing waits for queued work). */
+    private Tensor deviceInts(int[] values) {
+        return fromArray(values, values.length);
+    }
+
+    private static FloatPointer fp(Tensor t) {
+        return t == null ? null : t.floatPointer();
+    }
+
+    private static Pointer ptr(Tensor t) {
+        return t == null ? null : t.pointer();
+    }
+
+    private boolean naive(String op) {
+        return kernels().selected(op).equals("naive");
+    }
+
+    // ------------------------------------------------------------------ ops
+
+    @Override
+    protected void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
+        if (naive("gemm")) {
+            check(sp_cuda_gemm_naive(s.transA() ? 1 : 0, s.transB() ? 1 : 0, s.m(), s.n(), s.k(), alpha,
+                    a.floatPointer(), s.strideA(), b.floatPointer(), s.strideB(), beta, c.floatPointer(), s.strideC(),
+                    s.batch(), stream), "gemm");
+            return;
+        }
+        if (s.m() == 0 || s.n() == 0) return;
+        // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the operands.
+        int opA = s.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+        int opB = s.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
+        int lda = Math.max(1, s.transA() ? s.m() : s.k());
+        int ldb = Math.max(1, s.transB() ? s.k() : s.n());
+        alphaBeta.put(0, alpha).put(1, beta);
+        FloatPointer alphaP = new FloatPointer(alphaBeta).position(0);
+        FloatPointer betaP = new FloatPointer(alphaBeta).position(1);
+        cublasStatus(cublas.cublasSgemmStridedBatched(cublasHandle, opB, opA, s.n(), s.m(), s.k(), alphaP,
+                b.floatPointer(), ldb, s.strideB(), a.floatPointer(), lda, s.strideA(), betaP, c.floatPointer(),
+                s.n(), s.strideC(), s.batch()), "gemm (cublasSgemmStridedBatched)");
+    }
+
+    @Override
+    protected void doAddBias(Tensor x, Tensor bias) {
+        long cols = x.dim(-1);
+        check(sp_cuda_add_bias(x.floatPointer(), bias.floatPointer(), x.numel() / Math.max(cols, 1), cols, stream),
+                "addBias");
+    }
+
+    @Override
+    protected void doAxpy(Tensor y, Tensor x, float alpha) {
+        check(sp_cuda_axpy(y.floatPointer(), x.floatPointer(), alpha, y.numel(), stream), "axpy");
+    }
+
+    @Override
+    protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
+        long cols = x.dim(-1);
+        check(sp_cuda_layernorm_fwd(x.floatPointer(), gamma.floatPointer(), beta.floatPointer(), eps, y.floatPointer(),
+                mean.floatPointer(), rstd.floatPointer(), x.numel() / Math.max(cols, 1), cols, stream), "layerNorm");
+    }
+
+    @Override
+    protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
+            Tensor dgamma, Tensor dbeta) {
+        long cols = x.dim(-1);
+        check(sp_cuda_layernorm_bwd(dy.floatPointer(), x.floatPointer(), gamma.floatPointer(), mean.floatPointer(),
+                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), x.numel() / Math.max(cols, 1), cols,
+                stream), "layerNormBackward");
+    }
+
+    @Override
+    protected void doActivation(Activation act, Tensor x, Tensor y) {
+        int status = act == Activation.GELU
+                ? sp_cuda_gelu_fwd(x.floatPointer(), y.floatPointer(), x.numel(), stream)
+                : sp_cuda_quickgelu_fwd(x.floatPointer(), y.floatPointer(), x.numel(), stream);
+        check(status, "activation");
+    }
+
+    @Override
+    protected void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
+        int status = act == Activation.GELU
+                ? sp_cuda_gelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel(), stream)
+                : sp_cuda_quickgelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel(), stream);
+        check(status, "activationBackward");
+    }
+
+    @Override
+    protected void doSoftmax(Tensor x, Tensor y) {
+        long cols = x.dim(-1);
+        check(sp_cuda_softmax_fwd(x.floatPointer(), y.floatPointer(), x.numel() / Math.max(cols, 1), cols, stream),
+                "softmax");
+    }
+
+    @Override
+    protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
+        long cols = y.dim(-1);
+        check(sp_cuda_softmax_bwd(y.floatPointer(), dy.floatPointer(), dx.floatPointer(),
+                y.numel() / Math.max(cols, 1), cols, stream), "softmaxBackward");
+    }
+
+    @Override
+    protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
+        int dt = in.q().dtype().nativeCode();
+        int causal = in.causal() ? 1 : 0;
+        int status = naive("attention")
+                ? sp_cuda_attention_fwd_naive(dt, ptr(in.q()), ptr(in.k()), ptr(in.v()), ptr(in.prefixK()),
+                        ptr(in.prefixV()), ptr(in.residual()), out.pointer(), lse.floatPointer(), in.batch(),
+                        in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal, stream)
+                : sp_cuda_attention_fwd_flash(dt, ptr(in.q()), ptr(in.k()), ptr(in.v()), ptr(in.prefixK()),
+                        ptr(in.prefixV()), ptr(in.residual()), out.pointer(), lse.floatPointer(), in.batch(),
+                        in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal,
+                        stream);
+        check(status, "attention");
+    }
+
+    @Override
+    protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
+        int dt = in.q().dtype().nativeCode();
+        int causal = in.causal() ? 1 : 0;
+        int status = naive("attention")
+                ? sp_cuda_attention_bwd_naive(dt, ptr(in.q()), ptr(in.k()), ptr(in.v()), ptr(in.prefixK()),
+                        ptr(in.prefixV()), ptr(in.residual()), out.pointer(), lse.floatPointer(), dOut.pointer(),
+                        ptr(g.dq()), ptr(g.dk()), ptr(g.dv()), ptr(g.dPrefixK()), ptr(g.dPrefixV()),
+                        ptr(g.dResidual()), in.batch(), in.queries(), in.keys(), in.prefixLength(), in.heads(),
+                        in.headDim(), in.scale(), causal, stream)
+                : sp_cuda_attention_bwd_flash(dt, ptr(in.q()), ptr(in.k()), ptr(in.v()), ptr(in.prefixK()),
+                        ptr(in.prefixV()), ptr(in.residual()), out.pointer(), lse.floatPointer(), dOut.pointer(),
+                        ptr(g.dq()), ptr(g.dk()), ptr(g.dv()), ptr(g.dPrefixK()), ptr(g.dPrefixV()),
+                        ptr(g.dResidual()), in.batch(), in.queries(), in.keys(), in.prefixLength(), in.heads(),
+                        in.headDim(), in.scale(), causal, stream);
+        check(status, "attentionBackward");
+    }
+
+    @Override
+    protected void doEmbeddingGather(Tensor table, int[] ids, Tensor out) {
+        try (Tensor d = deviceInts(ids)) {
+            check(sp_cuda_embedding_gather(table.floatPointer(), d.intPointer(), out.floatPointer(), ids.length,
+                    table.dim(1), table.dim(0), stream), "embeddingGather");
+        }
+    }
+
+    @Override
+    protected void doEmbeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable) {
+        try (Tensor d = deviceInts(ids)) {
+            check(sp_cuda_embedding_scatter_add(dOut.floatPointer(), d.intPointer(), dTable.floatPointer(), ids.length,
+                    dTable.dim(1), dTable.dim(0), stream), "embeddingScatterAdd");
+        }
+    }
+
+    @Override
+    protected void doTokenSum(Tensor x, Tensor out) {
+        check(sp_cuda_token_sum(x.floatPointer(), out.floatPointer(), (int) x.dim(0), (int) x.dim(1), x.dim(2),
+                stream), "tokenSum");
+    }
+
+    @Override
+    protected void doTokenGather(Tensor x, int[] idx, Tensor out) {
+        try (Tensor d = deviceInts(idx)) {
+            check(sp_cuda_token_gather(x.floatPointer(), d.intPointer(), out.floatPointer(), (int) x.dim(0),
+                    (int) x.dim(1), x.dim(2), stream), "tokenGather");
+        }
+    }
+
+    @Override
+    protected void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
+        try (Tensor d = deviceInts(idx)) {
+            check(sp_cuda_token_scatter_add(dOut.floatPointer(), d.intPointer(), dx.floatPointer(), (int) dx.dim(0),
+                    (int) dx.dim(1), dx.dim(2), stream), "tokenScatterAdd");
+        }
+    }
+
+    @Override
+    protected float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
+        try (Tensor d = deviceInts(labels); Tensor loss = empty(DType.F32, 1)) {
+            check(sp_cuda_cross_entropy(logits.floatPointer(), d.intPointer(), (int) logits.dim(0),
+                    (int) logits.dim(1), lo, hi, loss.floatPointer(), fp(dlogits), stream), "crossEntropy");
+            return doReadFloats(loss)[0];
+        }
+    }
+
+    @Override
+    protected void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, int step) {
+        check(sp_cuda_adam_step(param.floatPointer(), grad.floatPointer(), m.floatPointer(), v.floatPointer(),
+                param.numel(), c.lr(), c.beta1(), c.beta2(), c.eps(), c.weightDecay(), step, stream), "adamStep");
+    }
+
+    @Override
+    protected void doSgdStep(Tensor param, Tensor grad, float lr, float weightDecay) {
+        check(sp_cuda_sgd_step(param.floatPointer(), grad.floatPointer(), param.numel(), lr, weightDecay, stream),
+                "sgdStep");
+    }
+
+    @Override
+    protected void doRetrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
+        int status = naive("retrieval")
+                ? sp_cuda_retrieval_fwd_naive(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), in.batch(), in.seen(),
+                        in.classes(), in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0,
+                        sims.floatPointer(), sel.intPointer(), sp.floatPointer(), stream)
+                : sp_cuda_retrieval_fwd_fused(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), in.batch(), in.seen(),
+                        in.classes(), in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0,
+                        sims.floatPointer(), sel.intPointer(), sp.floatPointer(), stream);
+        check(status, "retrieval");
+    }
+
+    @Override
+    protected void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past, Tensor dA,
+            Tensor dP) {
+        int status = naive("retrieval")
+                ? sp_cuda_retrieval_bwd_naive(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), sims.floatPointer(),
+                        sel.intPointer(), dsp.floatPointer(), in.batch(), in.seen(), in.classes(), past,
+                        in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0, dA.floatPointer(),
+                        dP.floatPointer(), stream)
+                : sp_cuda_retrieval_bwd_fused(in.queries().floatPointer(), in.keys().floatPointer(),
+                        in.modulation().floatPointer(), in.prompts().floatPointer(), sims.floatPointer(),
+                        sel.intPointer(), dsp.floatPointer(), in.batch(), in.seen(), in.classes(), past,
+                        in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0, dA.floatPointer(),
+                        dP.floatPointer(), stream);
+        check(status, "retrievalBackward");
+    }
+}

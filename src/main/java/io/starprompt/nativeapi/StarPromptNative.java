@@ -1,0 +1,175 @@
+package io.starprompt.nativeapi;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * JNI binding of {@code native/include/starprompt.h}, one Java method per C function with the
+ * same name and argument order. This class is the only place Java touches native code; use
+ * {@link NativeLib} for checked calls. Device pointers are passed as pointers whose address is
+ * the device address.
+ */
+@Platform(include = "starprompt.h", link = "starprompt")
+public final class StarPromptNative {
+    static {
+        Loader.load();
+    }
+
+    private StarPromptNative() {}
+
+    public static final int SP_OK = 0, SP_ERR_ARG = 1, SP_ERR_NO_CUDA = 2, SP_ERR_CUDA = 3, SP_ERR_ALLOC = 4;
+
+    public static native @Cast("const char*") BytePointer sp_last_error();
+    public static native @Cast("const char*") BytePointer sp_version();
+    public static native void sp_cpu_set_threads(int n);
+    public static native int sp_cpu_get_threads();
+
+    // ---------------------------------------------------------------- CPU
+    public static native int sp_cpu_gemm_naive(int transA, int transB, int m, int n, int k, float alpha,
+            FloatPointer a, long strideA, FloatPointer b, long strideB, float beta, FloatPointer c, long strideC,
+            int batch);
+    public static native int sp_cpu_add_bias(FloatPointer x, FloatPointer bias, long rows, long cols);
+    public static native int sp_cpu_axpy(FloatPointer y, FloatPointer x, float alpha, long n);
+    public static native int sp_cpu_layernorm_fwd(FloatPointer x, FloatPointer gamma, FloatPointer beta, float eps,
+            FloatPointer y, FloatPointer mean, FloatPointer rstd, long rows, long cols);
+    public static native int sp_cpu_layernorm_bwd(FloatPointer dy, FloatPointer x, FloatPointer gamma,
+            FloatPointer mean, FloatPointer rstd, FloatPointer dx, FloatPointer dgamma, FloatPointer dbeta, long rows,
+            long cols);
+    public static native int sp_cpu_gelu_fwd(FloatPointer x, FloatPointer y, long n);
+    public static native int sp_cpu_gelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n);
+    public static native int sp_cpu_quickgelu_fwd(FloatPointer x, FloatPointer y, long n);
+    public static native int sp_cpu_quickgelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n);
+    public static native int sp_cpu_softmax_fwd(FloatPointer x, FloatPointer y, long rows, long cols);
+    public static native int sp_cpu_softmax_bwd(FloatPointer y, FloatPointer dy, FloatPointer dx, long rows, long cols);
+    public static native int sp_cpu_attention_fwd_naive(FloatPointer q, FloatPointer k, FloatPointer v,
+            FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, int batch, int nq,
+            int nk, int lp, int heads, int headDim, float scale, int causal);
+    public static native int sp_cpu_attention_fwd_tiled(FloatPointer q, FloatPointer k, FloatPointer v,
+            FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, int batch, int nq,
+            int nk, int lp, int heads, int headDim, float scale, int causal);
+    public static native int sp_cpu_attention_bwd_naive(FloatPointer q, FloatPointer k, FloatPointer v,
+            FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, FloatPointer dout,
+            FloatPointer dq, FloatPointer dk, FloatPointer dv, FloatPointer dpk, FloatPointer dpv, FloatPointer dr,
+            int batch, int nq, int nk, int lp, int heads, int headDim, float scale, int causal);
+    public static native int sp_cpu_attention_bwd_tiled(FloatPointer q, FloatPointer k, FloatPointer v,
+            FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, FloatPointer dout,
+            FloatPointer dq, FloatPointer dk, FloatPointer dv, FloatPointer dpk, FloatPointer dpv, FloatPointer dr,
+            int batch, int nq, int nk, int lp, int heads, int headDim, float scale, int causal);
+    public static native int sp_cpu_embedding_gather(FloatPointer table, IntPointer ids, FloatPointer out, long n,
+            long dim, long vocab);
+    public static native int sp_cpu_embedding_scatter_add(FloatPointer dout, IntPointer ids, FloatPointer dtable,
+            long n, long dim, long vocab);
+    public static native int sp_cpu_token_sum(FloatPointer x, FloatPointer out, int batch, int tokens, long dim);
+    public static native int sp_cpu_token_gather(FloatPointer x, IntPointer idx, FloatPointer out, int batch,
+            int tokens, long dim);
+    public static native int sp_cpu_token_scatter_add(FloatPointer dout, IntPointer idx, FloatPointer dx, int batch,
+            int tokens, long dim);
+    public static native int sp_cpu_cross_entropy(FloatPointer logits, IntPointer labels, int batch, int classes,
+            int lo, int hi, FloatPointer loss, FloatPointer dlogits);
+    public static native int sp_cpu_adam_step(FloatPointer param, FloatPointer grad, FloatPointer m, FloatPointer v,
+            long n, float lr, float beta1, float beta2, float eps, float weightDecay, int step);
+    public static native int sp_cpu_sgd_step(FloatPointer param, FloatPointer grad, long n, float lr,
+            float weightDecay);
+    public static native int sp_cpu_retrieval_fwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
+            FloatPointer sims, IntPointer sel, FloatPointer sp);
+    public static native int sp_cpu_retrieval_fwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
+            FloatPointer sims, IntPointer sel, FloatPointer sp);
+    public static native int sp_cpu_retrieval_bwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
+            int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad);
+    public static native int sp_cpu_retrieval_bwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
+            int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad);
+
+    // ---------------------------------------------------------------- CUDA
+    public static native int sp_cuda_compiled();
+    public static native int sp_cuda_device_count();
+    public static native int sp_cuda_set_device(int device);
+    public static native int sp_cuda_malloc(@Cast("size_t") long bytes, @Cast("void**") PointerPointer<?> out);
+    public static native int sp_cuda_free(Pointer ptr);
+    public static native int sp_cuda_memcpy_h2d(Pointer dst, Pointer src, @Cast("size_t") long bytes, Pointer stream);
+    public static native int sp_cuda_memcpy_d2h(Pointer dst, Pointer src, @Cast("size_t") long bytes, Pointer stream);
+    public static native int sp_cuda_memcpy_d2d(Pointer dst, Pointer src, @Cast("size_t") long bytes, Pointer stream);
+    public static native int sp_cuda_memset_zero(Pointer dst, @Cast("size_t") long bytes, Pointer stream);
+    public static native int sp_cuda_stream_create(@Cast("void**") PointerPointer<?> out);
+    public static native int sp_cuda_stream_destroy(Pointer stream);
+    public static native int sp_cuda_stream_synchronize(Pointer stream);
+    public static native int sp_cuda_convert(Pointer src, int srcDtype, Pointer dst, int dstDtype, long n,
+            Pointer stream);
+    public static native int sp_cuda_event_create(@Cast("void**") PointerPointer<?> out);
+    public static native int sp_cuda_event_destroy(Pointer event);
+    public static native int sp_cuda_event_record(Pointer event, Pointer stream);
+    public static native int sp_cuda_event_elapsed_ms(Pointer start, Pointer stop, FloatPointer ms);
+
+    public static native int sp_cuda_gemm_naive(int transA, int transB, int m, int n, int k, float alpha,
+            FloatPointer a, long strideA, FloatPointer b, long strideB, float beta, FloatPointer c, long strideC,
+            int batch, Pointer stream);
+    public static native int sp_cuda_add_bias(FloatPointer x, FloatPointer bias, long rows, long cols, Pointer stream);
+    public static native int sp_cuda_axpy(FloatPointer y, FloatPointer x, float alpha, long n, Pointer stream);
+    public static native int sp_cuda_layernorm_fwd(FloatPointer x, FloatPointer gamma, FloatPointer beta, float eps,
+            FloatPointer y, FloatPointer mean, FloatPointer rstd, long rows, long cols, Pointer stream);
+    public static native int sp_cuda_layernorm_bwd(FloatPointer dy, FloatPointer x, FloatPointer gamma,
+            FloatPointer mean, FloatPointer rstd, FloatPointer dx, FloatPointer dgamma, FloatPointer dbeta, long rows,
+            long cols, Pointer stream);
+    public static native int sp_cuda_gelu_fwd(FloatPointer x, FloatPointer y, long n, Pointer stream);
+    public static native int sp_cuda_gelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n,
+            Pointer stream);
+    public static native int sp_cuda_quickgelu_fwd(FloatPointer x, FloatPointer y, long n, Pointer stream);
+    public static native int sp_cuda_quickgelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n,
+            Pointer stream);
+    public static native int sp_cuda_softmax_fwd(FloatPointer x, FloatPointer y, long rows, long cols,
+            Pointer stream);
+    public static native int sp_cuda_softmax_bwd(FloatPointer y, FloatPointer dy, FloatPointer dx, long rows,
+            long cols, Pointer stream);
+    public static native int sp_cuda_attention_fwd_naive(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
+            Pointer pv, Pointer r, Pointer out, FloatPointer lse, int batch, int nq, int nk, int lp, int heads,
+            int headDim, float scale, int causal, Pointer stream);
+    public static native int sp_cuda_attention_fwd_flash(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
+            Pointer pv, Pointer r, Pointer out, FloatPointer lse, int batch, int nq, int nk, int lp, int heads,
+            int headDim, float scale, int causal, Pointer stream);
+    public static native int sp_cuda_attention_bwd_naive(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
+            Pointer pv, Pointer r, Pointer out, FloatPointer lse, Pointer dout, Pointer dq, Pointer dk, Pointer dv,
+            Pointer dpk, Pointer dpv, Pointer dr, int batch, int nq, int nk, int lp, int heads, int headDim,
+            float scale, int causal, Pointer stream);
+    public static native int sp_cuda_attention_bwd_flash(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
+            Pointer pv, Pointer r, Pointer out, FloatPointer lse, Pointer dout, Pointer dq, Pointer dk, Pointer dv,
+            Pointer dpk, Pointer dpv, Pointer dr, int batch, int nq, int nk, int lp, int heads, int headDim,
+            float scale, int causal, Pointer stream);
+    public static native int sp_cuda_embedding_gather(FloatPointer table, IntPointer ids, FloatPointer out, long n,
+            long dim, long vocab, Pointer stream);
+    public static native int sp_cuda_embedding_scatter_add(FloatPointer dout, IntPointer ids, FloatPointer dtable,
+            long n, long dim, long vocab, Pointer stream);
+    public static native int sp_cuda_token_sum(FloatPointer x, FloatPointer out, int batch, int tokens, long dim,
+            Pointer stream);
+    public static native int sp_cuda_token_gather(FloatPointer x, IntPointer idx, FloatPointer out, int batch,
+            int tokens, long dim, Pointer stream);
+    public static native int sp_cuda_token_scatter_add(FloatPointer dout, IntPointer idx, FloatPointer dx, int batch,
+            int tokens, long dim, Pointer stream);
+    public static native int sp_cuda_cross_entropy(FloatPointer logits, IntPointer labels, int batch, int classes,
+            int lo, int hi, FloatPointer loss, FloatPointer dlogits, Pointer stream);
+    public static native int sp_cuda_adam_step(FloatPointer param, FloatPointer grad, FloatPointer m,
+            FloatPointer v, long n, float lr, float beta1, float beta2, float eps, float weightDecay, int step,
+            Pointer stream);
+    public static native int sp_cuda_sgd_step(FloatPointer param, FloatPointer grad, long n, float lr,
+            float weightDecay, Pointer stream);
+    public static native int sp_cuda_retrieval_fwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
+            FloatPointer sims, IntPointer sel, FloatPointer sp, Pointer stream);
+    public static native int sp_cuda_retrieval_fwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
+            FloatPointer sims, IntPointer sel, FloatPointer sp, Pointer stream);
+    public static native int sp_cuda_retrieval_bwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
+            int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad, Pointer stream);
+    public static native int sp_cuda_retrieval_bwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
+            FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
+            int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad, Pointer stream);
+}

@@ -1,0 +1,59 @@
+package io.starprompt.tensor;
+
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * A block of native memory (host or device) and the way to free it. Owned by exactly one
+ * tensor; views of that tensor share it and become unusable once it is freed.
+ */
+public final class Storage {
+    /** Frees an address allocated by a backend. */
+    @FunctionalInterface
+    public interface Deallocator {
+        void free(long address);
+    }
+
+    private final long address;
+    private final long bytes;
+    private final Device device;
+    private final Deallocator deallocator;
+    private volatile boolean freed;
+
+    public Storage(long address, long bytes, Device device, Deallocator deallocator) {
+        if (address == 0 && bytes > 0) throw new IllegalArgumentException("null storage address for " + bytes + " bytes");
+        this.address = address;
+        this.bytes = bytes;
+        this.device = device;
+        this.deallocator = deallocator;
+    }
+
+    /** Host memory from malloc; freed with free. */
+    public static Storage hostMalloc(long bytes) {
+        Pointer p = Pointer.malloc(Math.max(bytes, 1));
+        if (p == null || p.isNull()) throw new OutOfMemoryError("native malloc of " + bytes + " bytes failed");
+        long address = p.address();
+        return new Storage(address, bytes, Device.CPU, a -> Pointer.free(new RawPointer(a)));
+    }
+
+    public long address() {
+        return address;
+    }
+
+    public long bytes() {
+        return bytes;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public boolean isFreed() {
+        return freed;
+    }
+
+    synchronized void free() {
+        if (freed) return;
+        freed = true;
+        deallocator.free(address);
+    }
+}

@@ -1,0 +1,251 @@
+package io.starprompt.backend;
+
+import io.starprompt.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Every op of the Backend SPI, forward and backward, at awkward sizes. */
+final class OpCases {
+    /** One named case with its tolerance: |ours − ref| ≤ tol + eps·|ref|. */
+    record Case(String name, double tol, double eps, OpHarness.Body body) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    private OpCases() {}
+
+    static List<Case> all() {
+        List<Case> cases = new ArrayList<>();
+        gemm(cases);
+        elementwise(cases);
+        attention(cases);
+        gathers(cases);
+        lossAndOptimisers(cases);
+        retrieval(cases);
+        return cases;
+    }
+
+    private static void gemm(List<Case> cases) {
+        int m = 17, n = 33, k = 65;
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                String t = (ta ? "T" : "N") + (tb ? "T" : "N");
+                cases.add(new Case("gemm " + t + " accumulate", 1e-4, 1e-4, h -> {
+                    Tensor a = h.rand(ta ? k : m, ta ? m : k);
+                    Tensor b = h.rand(tb ? n : k, tb ? k : n);
+                    Tensor c = h.rand(m, n);
+                    h.backend.gemm(a, ta, b, tb, c, 0.7f, 0.3f);
+                    h.record("c", c);
+                }));
+                cases.add(new Case("gemm " + t + " batched", 1e-4, 1e-4, h -> {
+                    Tensor a = h.rand(3, ta ? k : m, ta ? m : k);
+                    Tensor b = h.rand(3, tb ? n : k, tb ? k : n);
+                    Tensor c = h.poisoned(3, m, n);
+                    h.backend.gemm(a, ta, b, tb, c, 1f, 0f);
+                    h.record("c", c);
+                }));
+            }
+        }
+        cases.add(new Case("gemm batched a, shared b", 1e-4, 1e-4, h -> {
+            Tensor a = h.rand(5, 197, 64);
+            Tensor b = h.rand(48, 64);
+            Tensor c = h.poisoned(5, 197, 48);
+            h.backend.gemm(a, false, b, true, c, 1f, 0f);
+            h.record("c", c);
+        }));
+        cases.add(new Case("gemm shared a, batched b", 1e-4, 1e-4, h -> {
+            Tensor a = h.rand(7, 31);
+            Tensor b = h.rand(2, 31, 9);
+            Tensor c = h.poisoned(2, 7, 9);
+            h.backend.gemm(a, false, b, false, c, 1f, 0f);
+            h.record("c", c);
+        }));
+    }
+
+    private static void elementwise(List<Case> cases) {
+        cases.add(new Case("addBias", 1e-6, 1e-6, h -> {
+            Tensor x = h.rand(3, 197, 37);
+            h.backend.addBias(x, h.rand(37));
+            h.record("x", x);
+        }));
+        cases.add(new Case("axpy", 1e-6, 1e-6, h -> {
+            Tensor y = h.rand(1001);
+            h.backend.axpy(y, h.rand(1001), -0.37f);
+            h.record("y", y);
+        }));
+        for (int cols : new int[] {64, 48, 769}) {
+            cases.add(new Case("layerNorm fwd+bwd cols=" + cols, 1e-4, 1e-4, h -> {
+                int rows = 3 * 17;
+                Tensor x = h.randScaled(3, rows, cols);
+                Tensor gamma = h.rand(cols), beta = h.rand(cols);
+                Tensor y = h.poisoned(rows, cols), mean = h.poisoned(rows), rstd = h.poisoned(rows);
+                h.backend.layerNorm(x, gamma, beta, 1e-6f, y, mean, rstd);
+                Tensor dy = h.rand(rows, cols), dx = h.poisoned(rows, cols);
+                Tensor dgamma = h.rand(cols), dbeta = h.rand(cols);
+                h.backend.layerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+                h.record("y", y);
+                h.record("mean", mean);
+                h.record("rstd", rstd);
+                h.record("dx", dx);
+                h.record("dgamma", dgamma);
+                h.record("dbeta", dbeta);
+            }));
+        }
+        for (Activation act : Activation.values()) {
+            cases.add(new Case(act + " fwd+bwd", 1e-5, 1e-5, h -> {
+                Tensor x = h.randScaled(4, 5, 197, 13);
+                Tensor y = h.poisoned(5, 197, 13), dx = h.poisoned(5, 197, 13);
+                h.backend.activation(act, x, y);
+                h.backend.activationBackward(act, x, h.rand(5, 197, 13), dx);
+                h.record("y", y);
+                h.record("dx", dx);
+            }));
+        }
+        cases.add(new Case("softmax fwd+bwd", 1e-5, 1e-4, h -> {
+            Tensor x = h.randScaled(6, 3, 197);
+            Tensor y = h.poisoned(3, 197), dx = h.poisoned(3, 197);
+            h.backend.softmax(x, y);
+            h.backend.softmaxBackward(y, h.rand(3, 197), dx);
+            h.record("y", y);
+            h.record("dx", dx);
+        }));
+    }
+
+    /** Attention configurations: batch, tokens, heads, head dim, prefix length, residual, causal. */
+    private static void attention(List<Case> cases) {
+        int[][] configs = {
+            {2, 197, 2, 64, 0, 0, 0},
+            {3, 17, 4, 32, 3, 1, 0},
+            {1, 10, 3, 32, 0, 0, 1},
+            {2, 17, 2, 64, 8, 1, 0},
+            {5, 10, 1, 64, 0, 1, 0},
+            {1, 197, 1, 32, 3, 0, 0},
+        };
+        for (int[] c : configs) {
+            String name = String.format("attention B=%d N=%d H=%d hd=%d Lp=%d%s%s", c[0], c[1], c[2], c[3], c[4],
+                    c[5] == 1 ? " residual" : "", c[6] == 1 ? " causal" : "");
+            cases.add(new Case(name, 2e-4, 2e-4, h -> attentionCase(h, c[0], c[1], c[2], c[3], c[4], c[5] == 1,
+                    c[6] == 1)));
+        }
+    }
+
+    private static void attentionCase(OpHarness h, int b, int n, int heads, int hd, int lp, boolean residual,
+            boolean causal) {
+        int w = heads * hd;
+        Tensor q = h.rand(b, n, w), k = h.rand(b, n, w), v = h.rand(b, n, w);
+        Tensor pk = lp > 0 ? h.rand(b, lp, w) : null, pv = lp > 0 ? h.rand(b, lp, w) : null;
+        Tensor r = residual ? h.rand(b, w) : null;
+        AttentionInputs in = new AttentionInputs(q, k, v, pk, pv, r, heads, (float) (1 / Math.sqrt(hd)), causal);
+        Tensor out = h.poisoned(b, n, w), lse = h.poisoned(b, heads, n);
+        h.backend.attention(in, out, lse);
+        Tensor dOut = h.rand(b, n, w);
+        AttentionGrads g = new AttentionGrads(h.poisoned(b, n, w), h.poisoned(b, n, w), h.poisoned(b, n, w),
+                lp > 0 ? h.poisoned(b, lp, w) : null, lp > 0 ? h.poisoned(b, lp, w) : null,
+                residual ? h.poisoned(b, w) : null);
+        h.backend.attentionBackward(in, out, lse, dOut, g);
+        h.record("out", out);
+        h.record("lse", lse);
+        h.record("dq", g.dq());
+        h.record("dk", g.dk());
+        h.record("dv", g.dv());
+        if (lp > 0) {
+            h.record("dPrefixK", g.dPrefixK());
+            h.record("dPrefixV", g.dPrefixV());
+        }
+        if (residual) h.record("dResidual", g.dResidual());
+    }
+
+    private static void gathers(List<Case> cases) {
+        cases.add(new Case("embedding gather+scatterAdd", 1e-6, 1e-6, h -> {
+            int vocab = 23, dim = 48;
+            int[] ids = h.ints(31, 0, vocab);
+            Tensor table = h.rand(vocab, dim), out = h.poisoned(ids.length, dim);
+            h.backend.embeddingGather(table, ids, out);
+            Tensor dTable = h.rand(vocab, dim);
+            h.backend.embeddingScatterAdd(h.rand(ids.length, dim), ids, dTable);
+            h.record("out", out);
+            h.record("dTable", dTable);
+        }));
+        cases.add(new Case("token sum+gather+scatterAdd", 1e-5, 1e-5, h -> {
+            int b = 5, n = 197, dim = 33;
+            Tensor x = h.rand(b, n, dim), sum = h.poisoned(b, dim), picked = h.poisoned(b, dim);
+            int[] idx = h.ints(b, 0, n);
+            h.backend.tokenSum(x, sum);
+            h.backend.tokenGather(x, idx, picked);
+            Tensor dx = h.rand(b, n, dim);
+            h.backend.tokenScatterAdd(h.rand(b, dim), idx, dx);
+            h.record("sum", sum);
+            h.record("picked", picked);
+            h.record("dx", dx);
+        }));
+    }
+
+    private static void lossAndOptimisers(List<Case> cases) {
+        cases.add(new Case("crossEntropy masked fwd+bwd", 1e-5, 1e-5, h -> {
+            int b = 7, c = 13, lo = 3, hi = 11;
+            Tensor logits = h.randScaled(5, b, c), d = h.poisoned(b, c);
+            float loss = h.backend.crossEntropy(logits, h.ints(b, lo, hi), lo, hi, d);
+            h.record("loss", loss);
+            h.record("dlogits", d);
+        }));
+        cases.add(new Case("adam two steps", 1e-6, 1e-5, h -> {
+            Tensor p = h.rand(301), m = h.backend.zeros(301), v = h.backend.zeros(301);
+            AdamConfig cfg = new AdamConfig(1e-2f, 0.9f, 0.999f, 1e-8f, 0.01f);
+            h.backend.adamStep(p, h.rand(301), m, v, cfg, 1);
+            h.backend.adamStep(p, h.rand(301), m, v, cfg, 2);
+            h.record("p", p);
+            h.record("m", m);
+            h.record("v", v);
+        }));
+        cases.add(new Case("sgd", 1e-6, 1e-6, h -> {
+            Tensor p = h.rand(77);
+            h.backend.sgdStep(p, h.rand(77), 0.05f, 0.1f);
+            h.record("p", p);
+        }));
+    }
+
+    /** Retrieval configurations: batch, classes, seen, past, d, dp, layers, modulate. */
+    private static void retrieval(List<Case> cases) {
+        int[][] configs = {
+            {5, 7, 7, 2, 32, 48, 3, 1},
+            {5, 7, 6, 0, 32, 48, 2, 0},
+            {1, 1, 1, 0, 16, 8, 2, 1},
+            {4, 200, 150, 40, 64, 64, 2, 1},
+        };
+        for (int[] c : configs) {
+            String name = String.format("retrieval B=%d C=%d seen=%d past=%d d=%d dp=%d L=%d%s", c[0], c[1], c[2],
+                    c[3], c[4], c[5], c[6], c[7] == 1 ? " modulated" : "");
+            cases.add(new Case(name, 1e-4, 1e-4, h -> retrievalCase(h, c[0], c[1], c[2], c[3], c[4], c[5], c[6],
+                    c[7] == 1)));
+        }
+    }
+
+    private static void retrievalCase(OpHarness h, int b, int classes, int seen, int past, int d, int dp, int layers,
+            boolean modulate) {
+        Tensor q = h.positive(0.1, 2.0, b, d);
+        Tensor keys = unitRows(h, seen, d);
+        Tensor a = h.randScaled(2, layers, classes, d), p = h.rand(layers, classes, dp);
+        RetrievalInputs in = new RetrievalInputs(q, keys, a, p, seen, modulate);
+        Tensor sims = h.poisoned(layers, b, seen), sel = h.poisonedInts(layers, b), sp = h.poisoned(layers, b, dp);
+        h.backend.retrieval(in, sims, sel, sp);
+        Tensor dA = h.poisoned(layers, classes, d), dP = h.poisoned(layers, classes, dp);
+        h.backend.retrievalBackward(in, sims, sel, h.rand(layers, b, dp), past, dA, dP);
+        h.record("sims", sims);
+        h.record("sel", sel);
+        h.record("sp", sp);
+        h.record("dA", dA);
+        h.record("dP", dP);
+    }
+
+    private static Tensor unitRows(OpHarness h, int rows, int cols) {
+        float[] v = h.values(rows * cols, 1);
+        for (int r = 0; r < rows; r++) {
+            double norm = 0;
+            for (int j = 0; j < cols; j++) norm += v[r * cols + j] * v[r * cols + j];
+            for (int j = 0; j < cols; j++) v[r * cols + j] /= (float) Math.sqrt(norm);
+        }
+        return h.backend.fromArray(v, rows, cols);
+    }
+}

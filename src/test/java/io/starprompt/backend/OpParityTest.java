@@ -1,0 +1,93 @@
+package io.starprompt.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.starprompt.backend.cuda.CudaBackend;
+import io.starprompt.backend.reference.ReferenceBackend;
+import io.starprompt.tensor.TensorScope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every op of every backend (and every kernel variant) against the float64 ReferenceBackend, on
+ * fresh random inputs. The seed is printed in every failure; {@code -Dstarprompt.test.seed=N}
+ * replays it. CUDA cases are skipped, with the reason, where no device is usable.
+ */
+class OpParityTest {
+    private static final long SEED = Long.getLong("starprompt.test.seed", System.nanoTime());
+    private static final ReferenceBackend REFERENCE = new ReferenceBackend();
+    private static final List<Backend> OPENED = new ArrayList<>();
+
+    /** A backend under test with every multi-variant op set to the same variant kind. */
+    record Target(String backend, boolean naiveKernels) {
+        @Override
+        public String toString() {
+            return backend + (naiveKernels ? " (naive kernels)" : "");
+        }
+    }
+
+    static Stream<Arguments> cases() {
+        List<Arguments> args = new ArrayList<>();
+        for (Target t : List.of(new Target("cpu", false), new Target("cpu", true), new Target("cuda", false),
+                new Target("cuda", true))) {
+            for (OpCases.Case c : OpCases.all()) args.add(Arguments.of(t, c));
+        }
+        return args.stream();
+    }
+
+    @AfterAll
+    static void closeBackends() {
+        OPENED.forEach(Backend::close);
+    }
+
+    private static synchronized Backend open(Target t) {
+        if (t.backend().equals("cuda")) {
+            assumeTrue(CudaBackend.unavailableReason().isEmpty(),
+                    () -> "CUDA backend skipped: " + CudaBackend.unavailableReason().orElse(""));
+        }
+        Backend b = Backends.create(t.backend());
+        if (t.naiveKernels()) b.kernels().variants().keySet().forEach(op -> b.kernels().select(op, "naive"));
+        OPENED.add(b);
+        return b;
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("cases")
+    void matchesReference(Target target, OpCases.Case c) {
+        Backend backend = open(target);
+        long seed = SEED ^ c.name().hashCode();
+        Map<String, float[]> expected = run(REFERENCE, seed, c);
+        Map<String, float[]> actual = run(backend, seed, c);
+        assertEquals(expected.keySet(), actual.keySet(), "outputs recorded");
+        for (String output : expected.keySet()) {
+            compare(c, output, expected.get(output), actual.get(output), seed);
+        }
+    }
+
+    private static Map<String, float[]> run(Backend backend, long seed, OpCases.Case c) {
+        try (TensorScope scope = TensorScope.open()) {
+            OpHarness h = new OpHarness(backend, seed);
+            c.body().run(h);
+            return h.outputs;
+        }
+    }
+
+    private static void compare(OpCases.Case c, String output, float[] ref, float[] ours, long seed) {
+        assertEquals(ref.length, ours.length, output + " length");
+        for (int i = 0; i < ref.length; i++) {
+            double allowed = c.tol() + c.eps() * Math.abs(ref[i]);
+            if (Double.isNaN(ours[i]) || Double.isNaN(ref[i]) || Math.abs((double) ours[i] - ref[i]) > allowed) {
+                fail(String.format("%s: %s[%d] = %s, reference %s (allowed error %.3g); seed %d", c.name(), output, i,
+                        ours[i], ref[i], allowed, seed));
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+package io.starprompt.backend.reference;
+
+import io.starprompt.backend.Activation;
+import io.starprompt.backend.AdamConfig;
+import io.starprompt.backend.AttentionGrads;
+import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.HostBackend;
+import io.starprompt.backend.KernelRegistry;
+import io.starprompt.backend.RetrievalInputs;
+import io.starprompt.tensor.Tensor;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The oracle: every op as plain Java loops with float64 accumulation ({@link ReferenceKernels}).
+ * Tensors live in host memory; each op copies its inputs to Java arrays, computes, and writes
+ * its outputs back. Slow by design; use it to check the other backends, not to train.
+ */
+public final class ReferenceBackend extends HostBackend {
+    public ReferenceBackend() {
+        super("reference", new KernelRegistry("reference", Map.of("gemm", List.of("reference"), "attention",
+                List.of("reference"), "retrieval", List.of("reference"))).applyProperties(System.getProperties()));
+    }
+
+    private float[] read(Tensor t) {
+        return t == null ? null : doReadFloats(t);
+    }
+
+    private void write(Tensor t, float[] values) {
+        if (t != null) doWrite(t, values);
+    }
+
+    @Override
+    protected void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
+        float[] cv = read(c);
+        ReferenceKernels.gemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), alpha, read(a), s.strideA(), read(b),
+                s.strideB(), beta, cv, s.strideC(), s.batch());
+        write(c, cv);
+    }
+
+    @Override
+    protected void doAddBias(Tensor x, Tensor bias) {
+        float[] xv = read(x);
+        long cols = x.dim(-1);
+        ReferenceKernels.addBias(xv, read(bias), xv.length / Math.max(cols, 1), cols);
+        write(x, xv);
+    }
+
+    @Override
+    protected void doAxpy(Tensor y, Tensor x, float alpha) {
+        float[] yv = read(y);
+        ReferenceKernels.axpy(yv, read(x), alpha, yv.length);
+        write(y, yv);
+    }
+
+    @Override
+    protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
+        float[] xv = read(x), yv = new float[xv.length];
+        long cols = x.dim(-1), rows = xv.length / Math.max(cols, 1);
+        float[] mv = new float[(int) rows], rv = new float[(int) rows];
+        ReferenceKernels.layerNormForward(xv, read(gamma), read(beta), eps, yv, mv, rv, rows, cols);
+        write(y, yv);
+        write(mean, mv);
+        write(rstd, rv);
+    }
+
+    @Override
+    protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
+            Tensor dgamma, Tensor dbeta) {
+        float[] xv = read(x), dxv = new float[xv.length], dg = read(dgamma), db = read(dbeta);
+        long cols = x.dim(-1);
+        ReferenceKernels.layerNormBackward(read(dy), xv, read(gamma), read(mean), read(rstd), dxv, dg, db,
+                xv.length / Math.max(cols, 1), cols);
+        write(dx, dxv);
+        write(dgamma, dg);
+        write(dbeta, db);
+    }
+
+    @Override
+    protected void doActivation(Activation act, Tensor x, Tensor y) {
+        float[] xv = read(x), yv = new float[xv.length];
+        if (act == Activation.GELU) ReferenceKernels.geluForward(xv, yv, xv.length);
+        else ReferenceKernels.quickGeluForward(xv, yv, xv.length);
+        write(y, yv);
+    }
+
+    @Override
+    protected void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
+        float[] xv = read(x), dxv = new float[xv.length];
+        if (act == Activation.GELU) ReferenceKernels.geluBackward(xv, read(dy), dxv, xv.length);
+        else ReferenceKernels.quickGeluBackward(xv, read(dy), dxv, xv.length);
+        write(dx, dxv);
+    }
+
+    @Override
+    protected void doSoftmax(Tensor x, Tensor y) {
+        float[] xv = read(x), yv = new float[xv.length];
+        long cols = x.dim(-1);
+        ReferenceKernels.softmaxForward(xv, yv, xv.length / Math.max(cols, 1), cols);
+        write(y, yv);
+    }
+
+    @Override
+    protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
+        float[] yv = read(y), dxv = new float[yv.length];
+        long cols = y.dim(-1);
+        ReferenceKernels.softmaxBackward(yv, read(dy), dxv, yv.length / Math.max(cols, 1), cols);
+        write(dx, dxv);
+    }
+
+    @Override
+    protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
+        float[] o = new float[(int) out.numel()], l = new float[(int) lse.numel()];
+        ReferenceKernels.attentionForward(read(in.q()), read(in.k()), read(in.v()), read(in.prefixK()),
+                read(in.prefixV()), read(in.residual()), o, l, in.batch(), in.queries(), in.keys(), in.prefixLength(),
+                in.heads(), in.headDim(), in.scale(), in.causal());
+        write(out, o);
+        write(lse, l);
+    }
+
+    @Override
+    protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
+        float[] dq = alloc(in.q()), dk = alloc(in.k()), dv = alloc(in.v());
+        float[] dpk = alloc(g.dPrefixK()), dpv = alloc(g.dPrefixV()), dr = alloc(g.dResidual());
+        ReferenceKernels.attentionBackward(read(in.q()), read(in.k()), read(in.v()), read(in.prefixK()),
+                read(in.prefixV()), read(in.residual()), read(out), read(lse), read(dOut), dq, dk, dv, dpk, dpv, dr,
+                in.batch(), in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(),
+                in.causal());
+        write(g.dq(), dq);
+        write(g.dk(), dk);
+        write(g.dv(), dv);
+        write(g.dPrefixK(), dpk);
+        write(g.dPrefixV(), dpv);
+        write(g.dResidual(), dr);
+    }
+
+    private static float[] alloc(Tensor like) {
+        return like == null ? null : new float[Math.toIntExact(like.numel())];
+    }
+
+    @Override
+    protected void doEmbeddingGather(Tensor table, int[] ids, Tensor out) {
+        float[] o = new float[(int) out.numel()];
+        ReferenceKernels.embeddingGather(read(table), ids, o, ids.length, table.dim(1), table.dim(0));
+        write(out, o);
+    }
+
+    @Override
+    protected void doEmbeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable) {
+        float[] t = read(dTable);
+        ReferenceKernels.embeddingScatterAdd(read(dOut), ids, t, ids.length, dTable.dim(1), dTable.dim(0));
+        write(dTable, t);
+    }
+
+    @Override
+    protected void doTokenSum(Tensor x, Tensor out) {
+        float[] o = new float[(int) out.numel()];
+        ReferenceKernels.tokenSum(read(x), o, (int) x.dim(0), (int) x.dim(1), x.dim(2));
+        write(out, o);
+    }
+
+    @Override
+    protected void doTokenGather(Tensor x, int[] idx, Tensor out) {
+        float[] o = new float[(int) out.numel()];
+        ReferenceKernels.tokenGather(read(x), idx, o, (int) x.dim(0), (int) x.dim(1), x.dim(2));
+        write(out, o);
+    }
+
+    @Override
+    protected void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
+        float[] d = read(dx);
+        ReferenceKernels.tokenScatterAdd(read(dOut), idx, d, (int) dx.dim(0), (int) dx.dim(1), dx.dim(2));
+        write(dx, d);
+    }
+
+    @Override
+    protected float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
+        float[] d = alloc(dlogits);
+        float loss = ReferenceKernels.crossEntropy(read(logits), labels, (int) logits.dim(0), (int) logits.dim(1), lo,
+                hi, d);
+        write(dlogits, d);
+        return loss;
+    }
+
+    @Override
+    protected void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, int step) {
+        float[] p = read(param), mv = read(m), vv = read(v);
+        ReferenceKernels.adamStep(p, read(grad), mv, vv, p.length, c.lr(), c.beta1(), c.beta2(), c.eps(),
+                c.weightDecay(), step);
+        write(param, p);
+        write(m, mv);
+        write(v, vv);
+    }
+
+    @Override
+    protected void doSgdStep(Tensor param, Tensor grad, float lr, float weightDecay) {
+        float[] p = read(param);
+        ReferenceKernels.sgdStep(p, read(grad), p.length, lr, weightDecay);
+        write(param, p);
+    }
+
+    @Override
+    protected void doRetrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
+        float[] s = alloc(sims), p = alloc(sp);
+        int[] c = new int[Math.toIntExact(sel.numel())];
+        ReferenceKernels.retrievalForward(read(in.queries()), read(in.keys()), read(in.modulation()),
+                read(in.prompts()), in.batch(), in.seen(), in.classes(), in.queryDim(), in.promptDim(), in.layers(),
+                in.modulate(), s, c, p);
+        write(sims, s);
+        doWrite(sel, c);
+        write(sp, p);
+    }
+
+    @Override
+    protected void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past, Tensor dA,
+            Tensor dP) {
+        float[] da = alloc(dA), dp = alloc(dP);
+        ReferenceKernels.retrievalBackward(read(in.queries()), read(in.keys()), read(in.modulation()),
+                read(in.prompts()), read(sims), doReadInts(sel), read(dsp), in.batch(), in.seen(), in.classes(), past,
+                in.queryDim(), in.promptDim(), in.layers(), in.modulate(), da, dp);
+        write(dA, da);
+        write(dP, dp);
+    }
+}

@@ -1,0 +1,166 @@
+package io.starprompt.model.safetensors;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Writes F32 safetensors files with the layout the reference implementation produces: tensors in
+ * name order, data contiguous, header padded with spaces so that the data starts 8-byte aligned.
+ * Used by tests and benchmarks to create files of a real layout (e.g. random ViT weights).
+ *
+ * <p>Data is streamed through a 1 MB buffer; nothing beyond the caller's arrays is held in memory.
+ */
+public final class SafetensorsWriter {
+    private static final int BUFFER_BYTES = 1 << 20;
+    private static final int ALIGNMENT = 8;
+
+    private SafetensorsWriter() {}
+
+    /**
+     * Writes (or overwrites) {@code path} with the given F32 tensors and no metadata.
+     *
+     * @param data   values by tensor name, row-major
+     * @param shapes shapes by tensor name; must have exactly the names of {@code data}
+     * @throws IllegalArgumentException if names differ, a shape does not match its data, a shape
+     *                                  has a negative dimension, or a name is {@code __metadata__}
+     */
+    public static void write(Path path, Map<String, float[]> data, Map<String, long[]> shapes) throws IOException {
+        write(path, data, shapes, Map.of());
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map)}, with a string→string {@code __metadata__} object
+     * (omitted from the header when empty).
+     */
+    public static void write(Path path, Map<String, float[]> data, Map<String, long[]> shapes,
+            Map<String, String> metadata) throws IOException {
+        Objects.requireNonNull(path, "path");
+        Map<String, float[]> sorted = checkedTensors(data, shapes);
+        byte[] header = headerBytes(sorted, shapes, Objects.requireNonNull(metadata, "metadata"));
+        try (FileChannel out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buffer = ByteBuffer.allocate(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            buffer.putLong(header.length);
+            putBytes(out, buffer, header);
+            for (float[] values : sorted.values()) putFloats(out, buffer, values);
+            drain(out, buffer);
+        }
+    }
+
+    /** Validates the arguments and returns the tensors in name order, the order of the data section. */
+    private static Map<String, float[]> checkedTensors(Map<String, float[]> data, Map<String, long[]> shapes) {
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(shapes, "shapes");
+        if (!data.keySet().equals(shapes.keySet())) {
+            throw new IllegalArgumentException("data and shapes name different tensors: " + data.keySet()
+                    + " vs " + shapes.keySet());
+        }
+        Map<String, float[]> sorted = new TreeMap<>(data);
+        for (Map.Entry<String, float[]> e : sorted.entrySet()) {
+            String name = Objects.requireNonNull(e.getKey(), "tensor name");
+            if (name.equals(SafetensorsHeader.METADATA_KEY)) {
+                throw new IllegalArgumentException("'" + name + "' is reserved for metadata");
+            }
+            long[] shape = Objects.requireNonNull(shapes.get(name), "shape of " + name);
+            float[] values = Objects.requireNonNull(e.getValue(), "data of " + name);
+            if (numel(name, shape) != values.length) {
+                throw new IllegalArgumentException("tensor '" + name + "': " + values.length
+                        + " values do not fill shape " + Arrays.toString(shape));
+            }
+        }
+        return sorted;
+    }
+
+    private static long numel(String name, long[] shape) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(shape));
+            n = Math.multiplyExact(n, d);
+        }
+        return n;
+    }
+
+    // ------------------------------------------------------------------ header
+
+    private static byte[] headerBytes(Map<String, float[]> sorted, Map<String, long[]> shapes, Map<String, String> metadata) {
+        StringBuilder json = new StringBuilder("{");
+        if (!metadata.isEmpty()) {
+            json.append(quote(SafetensorsHeader.METADATA_KEY)).append(":{");
+            String separator = "";
+            for (Map.Entry<String, String> e : new TreeMap<>(metadata).entrySet()) {
+                json.append(separator).append(quote(e.getKey())).append(':').append(quote(e.getValue()));
+                separator = ",";
+            }
+            json.append('}');
+        }
+        long offset = 0;
+        for (Map.Entry<String, float[]> e : sorted.entrySet()) {
+            long bytes = (long) e.getValue().length * Float.BYTES;
+            if (json.length() > 1) json.append(',');
+            json.append(quote(e.getKey())).append(":{\"dtype\":\"F32\",\"shape\":")
+                    .append(Arrays.toString(shapes.get(e.getKey())).replace(" ", ""))
+                    .append(",\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
+            offset += bytes;
+        }
+        json.append('}');
+        return padded(json.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Pads with spaces (valid JSON whitespace) so that 8 + header length is a multiple of 8. */
+    private static byte[] padded(byte[] header) {
+        int length = (header.length + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+        byte[] out = Arrays.copyOf(header, length);
+        Arrays.fill(out, header.length, length, (byte) ' ');
+        return out;
+    }
+
+    /** A JSON string literal; escapes what JSON requires (quotes, backslash, control characters). */
+    static String quote(String s) {
+        StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') sb.append('\\').append(c);
+            else if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+            else sb.append(c);
+        }
+        return sb.append('"').toString();
+    }
+
+    // ------------------------------------------------------------------ streaming
+
+    private static void putBytes(FileChannel out, ByteBuffer buffer, byte[] bytes) throws IOException {
+        for (int done = 0; done < bytes.length; ) {
+            if (!buffer.hasRemaining()) drain(out, buffer);
+            int n = Math.min(bytes.length - done, buffer.remaining());
+            buffer.put(bytes, done, n);
+            done += n;
+        }
+    }
+
+    private static void putFloats(FileChannel out, ByteBuffer buffer, float[] values) throws IOException {
+        for (int done = 0; done < values.length; ) {
+            if (buffer.remaining() < Float.BYTES) drain(out, buffer);
+            // Bulk put through a float view: far faster than one putFloat per element.
+            int n = Math.min(values.length - done, buffer.remaining() / Float.BYTES);
+            buffer.asFloatBuffer().put(values, done, n);
+            buffer.position(buffer.position() + n * Float.BYTES);
+            done += n;
+        }
+    }
+
+    /** Writes out what the buffer holds and empties it for reuse. */
+    private static void drain(FileChannel out, ByteBuffer buffer) throws IOException {
+        buffer.flip();
+        while (buffer.hasRemaining()) out.write(buffer);
+        buffer.clear();
+    }
+}

@@ -1,0 +1,35 @@
+package io.starprompt.model.vit;
+
+import io.starprompt.backend.Backend;
+import io.starprompt.tensor.Tensor;
+
+/** nn.Linear with frozen weight [out, in] on the last dimension of a token tensor. */
+final class Dense {
+    private Dense() {}
+
+    /** y [..., out] ← x [..., in] · wᵀ + b (b nullable); a new tensor in the current scope. */
+    static Tensor forward(Backend be, Tensor x, Tensor w, Tensor b) {
+        long in = w.dim(1), out = w.dim(0), rows = x.numel() / in;
+        long[] shape = x.shape();
+        shape[shape.length - 1] = out;
+        Tensor y = be.empty(shape);
+        be.gemm(x.reshape(rows, in), false, w, true, y.reshape(rows, out), 1f, 0f);
+        if (b != null) be.addBias(y, b);
+        return y;
+    }
+
+    /** dx [..., in] ← dy [..., out] · w, or dx += that when accumulate (weights are frozen: no dW, db). */
+    static void backwardInto(Backend be, Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
+        long in = w.dim(1), out = w.dim(0), rows = dy.numel() / out;
+        be.gemm(dy.reshape(rows, out), false, w, false, dx.reshape(rows, in), 1f, accumulate ? 1f : 0f);
+    }
+
+    /** dx [..., in] ← dy [..., out] · w; a new tensor in the current scope. */
+    static Tensor backward(Backend be, Tensor dy, Tensor w) {
+        long[] shape = dy.shape();
+        shape[shape.length - 1] = w.dim(1);
+        Tensor dx = be.empty(shape);
+        backwardInto(be, dy, w, dx, false);
+        return dx;
+    }
+}

@@ -1,0 +1,362 @@
+package io.starprompt.model.vit;
+
+import io.starprompt.backend.Backend;
+import io.starprompt.model.safetensors.SafetensorsFile;
+import io.starprompt.tensor.DType;
+import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A frozen timm {@code VisionTransformer} (ViT-B/16 layout: CLS token, learned positional
+ * embedding, pre-LN blocks with qkv bias, exact GELU, LayerNorm eps 1e-6, final norm, CLS pooling)
+ * with STAR-Prompt residual or prefix prompts entering each block's attention (spec §2.2, §4.4,
+ * §4.5). The weights are frozen, so the backward pass yields gradients for the prompts and,
+ * optionally, the input images, never for the weights.
+ *
+ * <pre>{@code
+ * try (VisionTransformer vit = VisionTransformer.load(be, path, 12);
+ *      TensorScope step = TensorScope.open()) {
+ *     Activations act = vit.forwardPooled(images, Prompts.residual(prompts));
+ *     ... loss on act.pooled(), its gradient dPooled [B, W] ...
+ *     PromptGradients g = vit.backwardPooled(act, dPooled, false);
+ * }
+ * }</pre>
+ *
+ * <p>Like its backend, a model is not thread-safe.
+ */
+public final class VisionTransformer implements AutoCloseable {
+    private static final Pattern BLOCK_NAME = Pattern.compile("blocks\\.(\\d+)\\.(.+)");
+    private static final java.util.Set<String> BLOCK_TENSORS = java.util.Set.of("norm1.weight", "norm1.bias",
+            "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias", "norm2.weight", "norm2.bias",
+            "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias");
+    private static final java.util.Set<String> TOP_TENSORS = java.util.Set.of("cls_token", "pos_embed",
+            "patch_embed.proj.weight", "patch_embed.proj.bias", "norm.weight", "norm.bias");
+
+    private final Backend be;
+    private final VitConfig cfg;
+    private final PatchEmbedding embedding;
+    private final Block[] blocks;
+    private final Tensor normW, normB;
+    private boolean closed;
+
+    private VisionTransformer(Backend be, VitConfig cfg, PatchEmbedding embedding, Block[] blocks, Tensor normW,
+            Tensor normB) {
+        this.be = be;
+        this.cfg = cfg;
+        this.embedding = embedding;
+        this.blocks = blocks;
+        this.normW = normW;
+        this.normB = normB;
+    }
+
+    // ------------------------------------------------------------------ loading
+
+    /**
+     * Loads a timm ViT state dict (safetensors, names as in {@code timm/vit_base_patch16_224.*});
+     * width, depth, patch and image size, MLP width and channels are read off the tensors, the
+     * number of heads (not recorded in a state dict) is given. {@code head.*} tensors are ignored.
+     *
+     * @throws IllegalArgumentException naming the file and tensor when one is missing, has the
+     *     wrong shape or is not part of a plain timm ViT, or when heads does not divide the width
+     */
+    public static VisionTransformer load(Backend be, Path safetensors, int heads) throws IOException {
+        Objects.requireNonNull(be, "backend");
+        Objects.requireNonNull(safetensors, "safetensors");
+        try (SafetensorsFile file = SafetensorsFile.open(safetensors)) {
+            WeightReader r = new WeightReader(file, safetensors, be);
+            VitConfig cfg = inferConfig(r, heads);
+            rejectUnknownTensors(r, cfg);
+            try {
+                PatchEmbedding embedding = PatchEmbedding.load(r, be, cfg);
+                Block[] blocks = new Block[cfg.depth()];
+                for (int i = 0; i < blocks.length; i++) blocks[i] = Block.load(r, cfg, i);
+                Tensor normW = r.load("norm.weight", cfg.width());
+                Tensor normB = r.load("norm.bias", cfg.width());
+                return new VisionTransformer(be, cfg, embedding, blocks, normW, normB);
+            } catch (RuntimeException | Error e) {
+                r.closeLoaded();
+                throw e;
+            }
+        }
+    }
+
+    /** Deduces the sizes from cls_token, pos_embed, the patch conv and the block count. */
+    private static VitConfig inferConfig(WeightReader r, int heads) {
+        long[] cls = r.shape("cls_token", 3, "[1, 1, W]");
+        if (cls[0] != 1 || cls[1] != 1 || cls[2] < 1) {
+            throw r.bad("cls_token", "has shape " + Tensor.shapeString(cls) + ", expected [1, 1, W]");
+        }
+        long width = cls[2];
+        long[] pos = r.shape("pos_embed", 3, "[1, T, " + width + "]");
+        long patches = pos[1] - 1;
+        long grid = Math.round(Math.sqrt(Math.max(patches, 0)));
+        if (pos[0] != 1 || pos[2] != width || patches < 1 || grid * grid != patches) {
+            throw r.bad("pos_embed", "has shape " + Tensor.shapeString(pos) + ", expected [1, 1 + G², " + width
+                    + "] (CLS plus a square patch grid)");
+        }
+        long[] conv = r.shape("patch_embed.proj.weight", 4, "[" + width + ", C, p, p]");
+        if (conv[0] != width || conv[1] < 1 || conv[2] < 1 || conv[2] != conv[3]) {
+            throw r.bad("patch_embed.proj.weight", "has shape " + Tensor.shapeString(conv) + ", expected [" + width
+                    + ", C, p, p]");
+        }
+        int depth = countBlocks(r);
+        long[] fc1 = r.shape("blocks.0.mlp.fc1.weight", 2, "[M, " + width + "]");
+        if (heads <= 0 || width % heads != 0) {
+            throw new IllegalArgumentException(r.path() + ": heads = " + heads + " does not divide the width "
+                    + width + " (from tensor 'cls_token')");
+        }
+        return new VitConfig(Math.toIntExact(conv[1]), Math.toIntExact(grid * conv[2]), Math.toIntExact(conv[2]),
+                Math.toIntExact(width), depth, heads, Math.toIntExact(fc1[0]));
+    }
+
+    /** depth = 1 + the largest i of any blocks.{i}.* tensor (a gap shows up as a missing tensor). */
+    private static int countBlocks(WeightReader r) {
+        int depth = 0;
+        for (String name : r.names()) {
+            Matcher m = BLOCK_NAME.matcher(name);
+            if (m.matches()) depth = Math.max(depth, Integer.parseInt(m.group(1)) + 1);
+        }
+        if (depth == 0) throw r.bad("blocks.0.norm1.weight", "is missing: no blocks.{i}.* tensors at all");
+        return depth;
+    }
+
+    /** Anything but head.* outside the plain ViT's names means a variant this code would compute wrongly. */
+    private static void rejectUnknownTensors(WeightReader r, VitConfig cfg) {
+        TreeSet<String> unknown = new TreeSet<>();
+        for (String name : r.names()) {
+            if (name.startsWith("head.") || TOP_TENSORS.contains(name)) continue;
+            Matcher m = BLOCK_NAME.matcher(name);
+            if (m.matches() && BLOCK_TENSORS.contains(m.group(2))) continue;
+            unknown.add(name);
+        }
+        if (!unknown.isEmpty()) {
+            throw r.bad(unknown.first(), "is not part of a plain timm ViT (no register tokens, layer scale, pre-norm,"
+                    + " fc_norm or qk-norm supported); unexpected tensors: " + unknown);
+        }
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    public VitConfig config() {
+        return cfg;
+    }
+
+    public Backend backend() {
+        return be;
+    }
+
+    // ------------------------------------------------------------------ forward
+
+    /**
+     * Training forward: images [B, C, H, W] → {@link Activations} holding the final-normed tokens
+     * [B, T, W] ({@link Activations#tokens()}) and what {@link #backward} needs.
+     */
+    public Activations forward(Tensor images, Prompts prompts) {
+        return train(images, prompts, false);
+    }
+
+    /**
+     * Training forward for a loss on the CLS feature only: the last block computes only the CLS
+     * row (exact, spec §10.4); {@link Activations#pooled()} is [B, W]; use {@link #backwardPooled}.
+     */
+    public Activations forwardPooled(Tensor images, Prompts prompts) {
+        return train(images, prompts, true);
+    }
+
+    /** Inference: the final-normed tokens [B, T, W] without keeping anything for a backward pass. */
+    public Tensor encode(Tensor images, Prompts prompts) {
+        return infer(images, prompts, false);
+    }
+
+    /** Inference: the pooled CLS feature [B, W] (last block on the CLS row only), nothing kept. */
+    public Tensor encodePooled(Tensor images, Prompts prompts) {
+        return infer(images, prompts, true);
+    }
+
+    private Activations train(Tensor images, Prompts prompts, boolean clsOnly) {
+        int batch = checkInputs(images, prompts);
+        Activations act = new Activations(this, batch, clsOnly, prompts);
+        try {
+            Tensor x = embedding.forward(be, images);
+            act.streams.add(x);
+            for (int l = 0; l < blocks.length; l++) {
+                Block.Saved saved = new Block.Saved();
+                act.blocks.add(saved);
+                x = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, saved);
+                act.streams.add(x);
+            }
+            act.output = be.empty(x.shape());
+            act.finalMean = be.empty(batch, x.dim(1));
+            act.finalRstd = be.empty(batch, x.dim(1));
+            be.layerNorm(x, normW, normB, VitConfig.LAYER_NORM_EPS, act.output, act.finalMean, act.finalRstd);
+            return act;
+        } catch (RuntimeException | Error e) {
+            act.close();
+            throw e;
+        }
+    }
+
+    private Tensor infer(Tensor images, Prompts prompts, boolean clsOnly) {
+        int batch = checkInputs(images, prompts);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = embedding.forward(be, images);
+            for (int l = 0; l < blocks.length; l++) {
+                Tensor next = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, null);
+                x.close(); // the stream is not needed any more: keep memory at one layer's worth
+                x = next;
+            }
+            // In pooled mode x is [B, 1, W]: normalise it as [B, W] so the result is a plain owner.
+            Tensor in = clsOnly ? x.reshape(batch, cfg.width()) : x;
+            Tensor out = be.empty(in.shape());
+            long rows = in.numel() / cfg.width();
+            be.layerNorm(in, normW, normB, VitConfig.LAYER_NORM_EPS, out, be.empty(rows), be.empty(rows));
+            return scope.retain(out);
+        }
+    }
+
+    private static Block.LayerPrompt layerPrompt(Prompts p, int layer) {
+        return new Block.LayerPrompt(p.residual(layer), p.prefixKeys(layer), p.prefixValues(layer));
+    }
+
+    // ------------------------------------------------------------------ backward
+
+    /**
+     * Backward from the gradient of the final-normed tokens dTokens [B, T, W] (activations from
+     * {@link #forward}). Returns the prompt gradients of every prompted layer and, if imageGradient,
+     * the gradient of the images. Without image gradient the pass stops at the lowest prompted layer.
+     */
+    public PromptGradients backward(Activations act, Tensor dTokens, boolean imageGradient) {
+        checkActivations(act, "backward");
+        if (act.clsOnly) {
+            throw new IllegalStateException("backward: these activations come from forwardPooled and keep only the"
+                    + " CLS token; use backwardPooled");
+        }
+        checkTensor("backward", "dTokens", dTokens, act.batch, cfg.tokens(), cfg.width());
+        return backpropagate(act, dTokens, imageGradient);
+    }
+
+    /** Backward from the gradient of the pooled CLS feature dPooled [B, W] only. */
+    public PromptGradients backwardPooled(Activations act, Tensor dPooled, boolean imageGradient) {
+        checkActivations(act, "backwardPooled");
+        checkTensor("backwardPooled", "dPooled", dPooled, act.batch, cfg.width());
+        if (act.clsOnly) return backpropagate(act, dPooled.reshape(act.batch, 1, cfg.width()), imageGradient);
+        Tensor dTokens = be.zeros(act.batch, cfg.tokens(), cfg.width());
+        try {
+            be.tokenScatterAdd(dPooled, new int[act.batch], dTokens);
+            return backpropagate(act, dTokens, imageGradient);
+        } finally {
+            dTokens.close();
+        }
+    }
+
+    private PromptGradients backpropagate(Activations act, Tensor dOut, boolean imageGradient) {
+        PromptGradients grads = allocateGradients(act);
+        int lowest = imageGradient ? 0 : lowestPromptedLayer(act.prompts);
+        if (lowest < 0) return grads; // nothing depends on anything trainable
+        try {
+            float[] dImage = null;
+            try (TensorScope ignored = TensorScope.open()) {
+                Tensor last = act.streams.get(blocks.length);
+                Tensor d = be.empty(last.shape());
+                be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
+                for (int l = blocks.length - 1; l >= lowest; l--) {
+                    boolean needInputGrad = imageGradient || l > lowest;
+                    Tensor next = blocks[l].backward(be, act.blocks.get(l), d, needInputGrad, grads.residual(l),
+                            grads.prefixKeys(l), grads.prefixValues(l));
+                    d.close(); // free each layer's stream gradient as soon as the layer below has it
+                    d = next;
+                }
+                if (imageGradient) dImage = embedding.backward(be, d);
+            }
+            if (dImage != null) {
+                grads.setImage(be.fromArray(dImage, act.batch, cfg.channels(), cfg.imageSize(), cfg.imageSize()));
+            }
+            return grads;
+        } catch (RuntimeException | Error e) {
+            grads.close();
+            throw e;
+        }
+    }
+
+    /** Gradient tensors shaped like each layer's prompts (in the caller's scope). */
+    private PromptGradients allocateGradients(Activations act) {
+        PromptGradients g = new PromptGradients(blocks.length);
+        Prompts p = act.prompts;
+        for (int l = 0; l < blocks.length; l++) {
+            g.set(l, like(p.residual(l)), like(p.prefixKeys(l)), like(p.prefixValues(l)));
+        }
+        return g;
+    }
+
+    private Tensor like(Tensor t) {
+        return t == null ? null : be.empty(t.shape());
+    }
+
+    private int lowestPromptedLayer(Prompts p) {
+        for (int l = 0; l < blocks.length; l++) {
+            if (p.hasPrompt(l)) return l;
+        }
+        return -1;
+    }
+
+    // ------------------------------------------------------------------ checks
+
+    private int checkInputs(Tensor images, Prompts prompts) {
+        ensureOpen("forward");
+        Objects.requireNonNull(prompts, "prompts (use Prompts.none())");
+        if (images == null) throw new IllegalArgumentException("forward: images are null");
+        images.ensureOpen("forward");
+        int side = cfg.imageSize();
+        if (images.rank() != 4 || images.dim(0) < 1) {
+            throw new IllegalArgumentException("forward: images must be [B, " + cfg.channels() + ", " + side + ", "
+                    + side + "], got " + images);
+        }
+        checkTensor("forward", "images", images, images.dim(0), cfg.channels(), side, side);
+        int batch = Math.toIntExact(images.dim(0));
+        prompts.validate(cfg.depth(), batch, cfg.width(), be.device());
+        return batch;
+    }
+
+    private void checkTensor(String op, String name, Tensor t, long... shape) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
+        t.ensureOpen(op);
+        if (t.device() != be.device() || t.dtype() != DType.F32 || !Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(op + ": " + name + " must be an f32 " + be.device().name().toLowerCase()
+                    + " tensor " + Tensor.shapeString(shape) + ", got " + t);
+        }
+    }
+
+    private void checkActivations(Activations act, String op) {
+        ensureOpen(op);
+        if (act == null) throw new IllegalArgumentException(op + ": activations are null");
+        if (act.model != this) throw new IllegalArgumentException(op + ": activations come from another model");
+        act.ensureOpen(op);
+    }
+
+    private void ensureOpen(String op) {
+        if (closed) throw new IllegalStateException(op + ": this VisionTransformer is closed");
+    }
+
+    /** Frees the weights. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        embedding.close();
+        for (Block b : blocks) b.close();
+        normW.close();
+        normB.close();
+    }
+
+    @Override
+    public String toString() {
+        return cfg + " on " + be.name();
+    }
+}

@@ -1,0 +1,87 @@
+package io.starprompt.model.vit;
+
+import io.starprompt.backend.Backend;
+import io.starprompt.model.safetensors.SafetensorsFile;
+import io.starprompt.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Reads named weights of one checkpoint with clear errors (file and tensor named) and remembers
+ * what it loaded, so that a failed load can free everything it had already uploaded.
+ */
+final class WeightReader {
+    private final SafetensorsFile file;
+    private final Path path;
+    private final Backend backend;
+    private final List<Tensor> loaded = new ArrayList<>();
+
+    WeightReader(SafetensorsFile file, Path path, Backend backend) {
+        this.file = file;
+        this.path = path;
+        this.backend = backend;
+    }
+
+    /** Shape of a tensor that must be present. */
+    long[] shape(String name) {
+        requirePresent(name);
+        return file.info(name).shape();
+    }
+
+    /** Shape of a tensor that must be present and have the given rank. */
+    long[] shape(String name, int rank, String layout) {
+        long[] s = shape(name);
+        if (s.length != rank) throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + layout);
+        return s;
+    }
+
+    /** Uploads a tensor after checking it exists and has exactly the expected shape. */
+    Tensor load(String name, long... expected) {
+        long[] s = shape(name);
+        if (!Arrays.equals(s, expected)) {
+            throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + Tensor.shapeString(expected));
+        }
+        Tensor t = file.load(backend, name, expected);
+        loaded.add(t);
+        return t;
+    }
+
+    /** Host copy of a tensor after the same checks. */
+    float[] read(String name, long... expected) {
+        long[] s = shape(name);
+        if (!Arrays.equals(s, expected)) {
+            throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + Tensor.shapeString(expected));
+        }
+        return file.readFloats(name);
+    }
+
+    /** Registers a tensor made from checkpoint data, so that a failed load frees it too. */
+    Tensor track(Tensor t) {
+        loaded.add(t);
+        return t;
+    }
+
+    void requirePresent(String name) {
+        if (!file.contains(name)) throw bad(name, "is missing (expected a timm VisionTransformer state dict)");
+    }
+
+    IllegalArgumentException bad(String name, String problem) {
+        return new IllegalArgumentException(path + ": tensor '" + name + "' " + problem);
+    }
+
+    Path path() {
+        return path;
+    }
+
+    Iterable<String> names() {
+        return file.names();
+    }
+
+    /** Frees everything loaded so far (after a failed load). */
+    void closeLoaded() {
+        for (Tensor t : loaded) t.close();
+        loaded.clear();
+    }
+}

@@ -1,0 +1,107 @@
+package io.starprompt;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.starprompt.model.safetensors.SafetensorsFile;
+import io.starprompt.util.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The golden reference set (outputs of timm / HF transformers in float64): its folder comes
+ * from {@code -Dstarprompt.golden.dir} (default {@code ../shared/golden}). Sizes are read from
+ * meta.json and the tensors, never assumed.
+ */
+public final class GoldenSet implements AutoCloseable {
+    public static final double FORWARD_TOL = 1e-4;
+    public static final double GRADIENT_REL_L2 = 1e-4;
+
+    private final Path dir;
+    private final Object meta;
+    private final SafetensorsFile golden;
+
+    private GoldenSet(Path dir) throws IOException {
+        this.dir = dir;
+        this.meta = Json.parse(Files.readString(dir.resolve("meta.json")));
+        this.golden = SafetensorsFile.open(dir.resolve("golden.safetensors"));
+    }
+
+    public static Path dir() {
+        return Path.of(System.getProperty("starprompt.golden.dir", "../shared/golden"));
+    }
+
+    public static GoldenSet open() {
+        Path d = dir();
+        if (!Files.isRegularFile(d.resolve("golden.safetensors"))) {
+            fail("golden set not found in " + d.toAbsolutePath() + " (set -Dstarprompt.golden.dir)");
+        }
+        try {
+            return new GoldenSet(d);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public Path path(String file) {
+        return dir.resolve(file);
+    }
+
+    public Object meta() {
+        return meta;
+    }
+
+    public int metaInt(String... keys) {
+        return Json.intAt(meta, keys);
+    }
+
+    public float[] get(String name) {
+        return golden.readFloats(name);
+    }
+
+    public long[] shape(String name) {
+        return golden.info(name).shape();
+    }
+
+    @Override
+    public void close() {
+        golden.close();
+    }
+
+    /** Forward values: max |ours − ref| ≤ 1e-4·(1 + |ref|) elementwise. */
+    public static void assertForward(String what, float[] ref, float[] ours) {
+        assertEquals(ref.length, ours.length, what + " length");
+        for (int i = 0; i < ref.length; i++) {
+            double allowed = FORWARD_TOL * (1 + Math.abs(ref[i]));
+            if (!(Math.abs((double) ours[i] - ref[i]) <= allowed)) {
+                fail(what + "[" + i + "] = " + ours[i] + ", golden " + ref[i]);
+            }
+        }
+    }
+
+    /** Gradients: ‖ours − ref‖ / ‖ref‖ ≤ 1e-4 (exact zeros must stay zero-sized errors). */
+    public static void assertGradient(String what, float[] ref, float[] ours) {
+        assertGradient(what, ref, ours, GRADIENT_REL_L2);
+    }
+
+    public static void assertGradient(String what, float[] ref, float[] ours, double tolerance) {
+        assertEquals(ref.length, ours.length, what + " length");
+        double diff = 0, norm = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double d = (double) ours[i] - ref[i];
+            diff += d * d;
+            norm += (double) ref[i] * ref[i];
+        }
+        assertTrue(norm > 0, what + ": golden gradient is all zero");
+        double rel = Math.sqrt(diff / norm);
+        assertTrue(rel <= tolerance, what + ": relative L2 error " + rel + " > " + tolerance);
+    }
+
+    public static void assertShape(String what, long[] expected, long[] actual) {
+        assertArrayEquals(expected, actual, what + " shape");
+    }
+}

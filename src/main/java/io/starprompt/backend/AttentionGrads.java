@@ -4,7 +4,7 @@ import io.starprompt.tensor.Tensor;
 
 /**
  * Gradient outputs of attention, shaped like the matching inputs; each is overwritten.
- * dPrefixK/dPrefixV must be given iff the inputs had prefixes, dResidual iff a residual.
- * dq, dk, dv may be null when not needed (e.g. the first prompted layer).
+ * dq, dk, dv are required; dPrefixK/dPrefixV must be given iff the inputs had prefixes,
+ * dResidual iff a residual. (A caller that needs only dResidual can take the token sum of dOut.)
  */
 public record AttentionGrads(Tensor dq, Tensor dk, Tensor dv, Tensor dPrefixK, Tensor dPrefixV, Tensor dResidual) {}

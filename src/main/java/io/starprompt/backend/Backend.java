@@ -290,19 +290,19 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "dOut", Check.tensor(op, "dOut", dOut, device, dt), "q", in.q());
         Check.shape(op, "lse", Check.tensor(op, "lse", lse, device, DType.F32), in.batch(), in.heads(), in.queries());
         if (g == null) throw Check.bad(op, "grads is null");
-        gradLike(op, "dq", g.dq(), "q", in.q(), dt, false);
-        gradLike(op, "dk", g.dk(), "k", in.k(), dt, false);
-        gradLike(op, "dv", g.dv(), "v", in.v(), dt, false);
-        gradLike(op, "dPrefixK", g.dPrefixK(), "prefixK", in.prefixK(), dt, true);
-        gradLike(op, "dPrefixV", g.dPrefixV(), "prefixV", in.prefixV(), dt, true);
-        gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), dt, true);
+        gradLike(op, "dq", g.dq(), "q", in.q(), dt);
+        gradLike(op, "dk", g.dk(), "k", in.k(), dt);
+        gradLike(op, "dv", g.dv(), "v", in.v(), dt);
+        gradLike(op, "dPrefixK", g.dPrefixK(), "prefixK", in.prefixK(), dt);
+        gradLike(op, "dPrefixV", g.dPrefixV(), "prefixV", in.prefixV(), dt);
+        gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), dt);
         doAttentionBackward(in, out, lse, dOut, g);
     }
 
-    private void gradLike(String op, String name, Tensor grad, String inputName, Tensor input, DType dt,
-            boolean requiredIffInput) {
+    /** A gradient output must be present exactly when its input is, and shaped like it. */
+    private void gradLike(String op, String name, Tensor grad, String inputName, Tensor input, DType dt) {
         if (grad == null) {
-            if (requiredIffInput && input != null) throw Check.bad(op, name + " is required since " + inputName + " is given");
+            if (input != null) throw Check.bad(op, name + " is required since " + inputName + " is given");
             return;
         }
         if (input == null) throw Check.bad(op, name + " given but " + inputName + " is absent");

@@ -99,7 +99,7 @@ class ValidationTest {
         AttentionInputs withResidual = new AttentionInputs(q, q, q, null, null, cpu.zeros(2, 8), 2, 1f, false);
         String msg = message(IllegalArgumentException.class, () -> cpu.attentionBackward(withResidual,
                 cpu.zeros(2, 5, 8), cpu.zeros(2, 2, 5), cpu.zeros(2, 5, 8),
-                new AttentionGrads(null, null, null, null, null, null)));
+                new AttentionGrads(cpu.zeros(2, 5, 8), cpu.zeros(2, 5, 8), cpu.zeros(2, 5, 8), null, null, null)));
         assertTrue(msg.contains("dResidual"), msg);
     }
 

@@ -16,8 +16,6 @@ import io.starprompt.tensor.TensorScope;
  * ([B, 1, W]); since LayerNorm and the MLP act per token this is exact.
  */
 final class Block implements AutoCloseable {
-    private static final int[] NO_INDEX = new int[0];
-
     private final int heads;
     private final Tensor norm1W, norm1B, norm2W, norm2B;
     private final Tensor qkvW, qkvB;          // owners of the fused [3W, W] and [3W] checkpoint tensors
@@ -189,7 +187,7 @@ final class Block implements AutoCloseable {
     }
 
     private static int[] clsIndex(long batch) {
-        return batch == 0 ? NO_INDEX : new int[(int) batch];
+        return new int[(int) batch]; // token 0 of every sample
     }
 
     @Override

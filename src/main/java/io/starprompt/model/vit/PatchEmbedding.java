@@ -68,7 +68,7 @@ final class PatchEmbedding implements AutoCloseable {
      * order (the conv weight's layout and timm's row-major patch order); row b·T (CLS) stays zero.
      */
     static float[] im2col(float[] images, int batch, VitConfig cfg) {
-        float[] cols = new float[batch * cfg.tokens() * cfg.patchDim()];
+        float[] cols = new float[Math.toIntExact((long) batch * cfg.tokens() * cfg.patchDim())];
         forEachPixel(batch, cfg, (col, pix) -> cols[col] = images[pix]);
         return cols;
     }
@@ -76,7 +76,7 @@ final class PatchEmbedding implements AutoCloseable {
     /** Adjoint of {@link #im2col}: patches do not overlap, so every pixel gets exactly one value. */
     static float[] col2im(float[] cols, int batch, VitConfig cfg) {
         int side = cfg.imageSize();
-        float[] images = new float[batch * cfg.channels() * side * side];
+        float[] images = new float[Math.toIntExact((long) batch * cfg.channels() * side * side)];
         forEachPixel(batch, cfg, (col, pix) -> images[pix] = cols[col]);
         return images;
     }

@@ -187,14 +187,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws SafetensorsException if the tensor is missing, of another type, or too big for an array
      */
     public float[] readFloats(String name) {
-        TensorInfo info = floatInfo(name);
-        long n = info.numel();
-        if (n > MAX_ARRAY_ELEMENTS) {
-            throw SafetensorsException.inTensor(path, name, n + " elements do not fit a Java array; use load()");
-        }
-        float[] out = new float[(int) n];
-        decode(info, 0, out, 0, (int) n);
-        return out;
+        return readFloats(floatInfo(name));
     }
 
     /**
@@ -204,8 +197,19 @@ public final class SafetensorsFile implements AutoCloseable {
      *                              both shapes if the tensor's shape is not {@code expectedShape}
      */
     public float[] readFloats(String name, long... expectedShape) {
-        checkShape(floatInfo(name), expectedShape);
-        return readFloats(name);
+        TensorInfo info = floatInfo(name);
+        checkShape(info, expectedShape);
+        return readFloats(info);
+    }
+
+    private float[] readFloats(TensorInfo info) {
+        long n = info.numel();
+        if (n > MAX_ARRAY_ELEMENTS) {
+            throw SafetensorsException.inTensor(path, info.name(), n + " elements do not fit a Java array; use load()");
+        }
+        float[] out = new float[(int) n];
+        decode(info, 0, out, 0, (int) n);
+        return out;
     }
 
     private TensorInfo floatInfo(String name) {
@@ -236,7 +240,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws SafetensorsException if the tensor is missing or not F32/F16/BF16
      */
     public Tensor load(Backend backend, String name) {
-        return load(backend, floatInfo(name), LOAD_CHUNK_ELEMENTS, false);
+        return loadChunked(backend, floatInfo(name), LOAD_CHUNK_ELEMENTS, false);
     }
 
     /**
@@ -248,7 +252,7 @@ public final class SafetensorsFile implements AutoCloseable {
     public Tensor load(Backend backend, String name, long... expectedShape) {
         TensorInfo info = floatInfo(name);
         checkShape(info, expectedShape);
-        return load(backend, info, LOAD_CHUNK_ELEMENTS, false);
+        return loadChunked(backend, info, LOAD_CHUNK_ELEMENTS, false);
     }
 
     /**
@@ -256,7 +260,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * receive each chunk through a small staging tensor and {@link Backend#copy}, the only public
      * way to fill part of a device tensor. Tests force {@code staged} to cover that path on a CPU.
      */
-    Tensor load(Backend backend, TensorInfo info, int chunkElements, boolean staged) {
+    Tensor loadChunked(Backend backend, TensorInfo info, int chunkElements, boolean staged) {
         Objects.requireNonNull(backend, "backend");
         Tensor target = backend.empty(DType.F32, info.shape());
         try {

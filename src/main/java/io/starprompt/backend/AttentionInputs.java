@@ -27,6 +27,11 @@ public record AttentionInputs(Tensor q, Tensor k, Tensor v, Tensor prefixK, Tens
         return (float) (1.0 / Math.sqrt((double) q.dim(-1) / heads));
     }
 
+    /** The same inputs without the residual value offset. */
+    public AttentionInputs withoutResidual() {
+        return new AttentionInputs(q, k, v, prefixK, prefixV, null, heads, scale, causal);
+    }
+
     public int batch() {
         return (int) q.dim(0);
     }

@@ -279,7 +279,36 @@ public abstract class Backend implements AutoCloseable {
         DType dt = checkAttention(op, in);
         Check.sameShape(op, "out", Check.tensor(op, "out", out, device, dt), "q", in.q());
         Check.shape(op, "lse", Check.tensor(op, "lse", lse, device, DType.F32), in.batch(), in.heads(), in.queries());
-        doAttention(in, out, lse);
+        if (unfusedResidual(op, in)) {
+            doAttention(in.withoutResidual(), out, lse);
+            addToEveryToken(out, in.residual(), 1f);
+        } else {
+            doAttention(in, out, lse);
+        }
+    }
+
+    /**
+     * The {@code residual=naive} kernel choice: the value residual as its own passes over the
+     * B×N×D output (a broadcast add after attention, a token sum in the backward) instead of
+     * the attention kernels' fused epilogue. Kept for comparison and profiling.
+     */
+    private boolean unfusedResidual(String op, AttentionInputs in) {
+        if (in.residual() == null || !kernels.variants().containsKey("residual")
+                || !kernels.selected("residual").equals("naive")) {
+            return false;
+        }
+        if (in.q().dtype() != DType.F32) throw Check.bad(op, "residual=naive supports f32 only");
+        return true;
+    }
+
+    /** out[b, n, :] += alpha·r[b, :] for every token n, as a batched rank-1 GEMM. */
+    private void addToEveryToken(Tensor out, Tensor r, float alpha) {
+        long b = out.dim(0), n = out.dim(1), w = out.dim(2);
+        float[] ones = new float[Math.toIntExact(n)];
+        java.util.Arrays.fill(ones, 1f);
+        try (Tensor column = fromArray(ones, n, 1)) {
+            doGemm(new GemmShape((int) n, (int) w, 1, (int) b, false, false, 0, w, n * w), column, r, out, alpha, 1f);
+        }
     }
 
     /** Attention backward from the forward's out and lse and the upstream gradient dOut. */
@@ -296,7 +325,17 @@ public abstract class Backend implements AutoCloseable {
         gradLike(op, "dPrefixK", g.dPrefixK(), "prefixK", in.prefixK(), dt);
         gradLike(op, "dPrefixV", g.dPrefixV(), "prefixV", in.prefixV(), dt);
         gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), dt);
-        doAttentionBackward(in, out, lse, dOut, g);
+        if (unfusedResidual(op, in)) {
+            try (Tensor attnOut = empty(out.shape())) {
+                doCopy(out, attnOut);
+                addToEveryToken(attnOut, in.residual(), -1f);
+                doAttentionBackward(in.withoutResidual(), attnOut, lse, dOut,
+                        new AttentionGrads(g.dq(), g.dk(), g.dv(), g.dPrefixK(), g.dPrefixV(), null));
+            }
+            doTokenSum(dOut, g.dResidual());
+        } else {
+            doAttentionBackward(in, out, lse, dOut, g);
+        }
     }
 
     /** A gradient output must be present exactly when its input is, and shaped like it. */

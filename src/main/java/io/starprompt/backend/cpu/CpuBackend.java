@@ -22,7 +22,8 @@ import org.bytedeco.openblas.global.openblas;
 /**
  * Host backend on the native C++ kernels (multithreaded, vectorised) with GEMM from OpenBLAS.
  * Selectable kernels: gemm = openblas | naive, attention = tiled | naive,
- * retrieval = fused | naive.
+ * retrieval = fused | naive,
+ * residual = fused | naive.
  */
 public final class CpuBackend extends HostBackend {
     public CpuBackend() {
@@ -35,6 +36,7 @@ public final class CpuBackend extends HostBackend {
         v.put("gemm", List.of("openblas", "naive"));
         v.put("attention", List.of("tiled", "naive"));
         v.put("retrieval", List.of("fused", "naive"));
+        v.put("residual", List.of("fused", "naive"));
         return v;
     }
 

@@ -31,7 +31,8 @@ import org.bytedeco.javacpp.PointerPointer;
 /**
  * Device backend: our CUDA kernels plus cuBLAS (through the JavaCPP CUDA presets), all on one
  * stream owned by this backend. Tensors are f32, bf16 (attention) or i32 in device memory.
- * Selectable kernels: gemm = cublas | naive, attention = flash | naive, retrieval = fused | naive.
+ * Selectable kernels: gemm = cublas | naive, attention = flash | naive, retrieval = fused | naive,
+ * residual = fused | naive.
  *
  * <p>Use {@link #unavailableReason()} before constructing one: it probes once whether the
  * native library has CUDA kernels, a device is usable and cuBLAS loads.
@@ -65,6 +66,7 @@ public final class CudaBackend extends Backend {
         v.put("gemm", List.of("cublas", "naive"));
         v.put("attention", List.of("flash", "naive"));
         v.put("retrieval", List.of("fused", "naive"));
+        v.put("residual", List.of("fused", "naive"));
         return v;
     }
 

@@ -19,7 +19,7 @@ import java.util.Map;
 public final class ReferenceBackend extends HostBackend {
     public ReferenceBackend() {
         super("reference", new KernelRegistry("reference", Map.of("gemm", List.of("reference"), "attention",
-                List.of("reference"), "retrieval", List.of("reference"))).applyProperties(System.getProperties()));
+                List.of("reference"), "retrieval", List.of("reference"), "residual", List.of("reference"))).applyProperties(System.getProperties()));
     }
 
     private float[] read(Tensor t) {

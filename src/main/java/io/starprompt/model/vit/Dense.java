@@ -4,11 +4,11 @@ import io.starprompt.backend.Backend;
 import io.starprompt.tensor.Tensor;
 
 /** nn.Linear with frozen weight [out, in] on the last dimension of a token tensor. */
-final class Dense {
+public final class Dense {
     private Dense() {}
 
     /** y [..., out] ← x [..., in] · wᵀ + b (b nullable); a new tensor in the current scope. */
-    static Tensor forward(Backend be, Tensor x, Tensor w, Tensor b) {
+    public static Tensor forward(Backend be, Tensor x, Tensor w, Tensor b) {
         long in = w.dim(1), out = w.dim(0), rows = x.numel() / in;
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
@@ -19,13 +19,13 @@ final class Dense {
     }
 
     /** dx [..., in] ← dy [..., out] · w, or dx += that when accumulate (weights are frozen: no dW, db). */
-    static void backwardInto(Backend be, Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
+    public static void backwardInto(Backend be, Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
         long in = w.dim(1), out = w.dim(0), rows = dy.numel() / out;
         be.gemm(dy.reshape(rows, out), false, w, false, dx.reshape(rows, in), 1f, accumulate ? 1f : 0f);
     }
 
     /** dx [..., in] ← dy [..., out] · w; a new tensor in the current scope. */
-    static Tensor backward(Backend be, Tensor dy, Tensor w) {
+    public static Tensor backward(Backend be, Tensor dy, Tensor w) {
         long[] shape = dy.shape();
         shape[shape.length - 1] = w.dim(1);
         Tensor dx = be.empty(shape);

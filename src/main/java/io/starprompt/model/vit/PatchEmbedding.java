@@ -5,13 +5,14 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 
 /**
- * timm's {@code patch_embed} + {@code _pos_embed}: a p×p stride-p convolution written as im2col
- * (on the host) and one GEMM with the conv weight viewed as [W, C·p·p], then the CLS token and the
- * positional embedding. The im2col matrix has one row per token, the CLS rows left zero, so the
- * GEMM writes the whole [B, T, W] sequence at once and a single per-token bias table
+ * A ViT's patch embedding plus class token and positional embedding (timm's {@code patch_embed} +
+ * {@code _pos_embed}, HF CLIP's {@code CLIPVisionEmbeddings}): a p×p stride-p convolution written
+ * as im2col (on the host) and one GEMM with the conv weight viewed as [W, C·p·p], then the CLS
+ * token and the positional embedding. The im2col matrix has one row per token, the CLS rows left
+ * zero, so the GEMM writes the whole [B, T, W] sequence at once and a single per-token bias table
  * (CLS + pos[0] for token 0, conv bias + pos[t] for patch tokens) completes it.
  */
-final class PatchEmbedding implements AutoCloseable {
+public final class PatchEmbedding implements AutoCloseable {
     private final VitConfig cfg;
     private final Tensor weight;     // [W, C·p·p], a view of the loaded conv weight [W, C, p, p]
     private final Tensor weightOwner;
@@ -24,22 +25,35 @@ final class PatchEmbedding implements AutoCloseable {
         this.tokenBias = tokenBias;
     }
 
-    static PatchEmbedding load(WeightReader r, Backend be, VitConfig cfg) {
+    static PatchEmbedding load(WeightReader r, VitConfig cfg) {
         int w = cfg.width(), t = cfg.tokens(), p = cfg.patchSize();
         Tensor conv = r.load("patch_embed.proj.weight", w, cfg.channels(), p, p);
         float[] convBias = r.read("patch_embed.proj.bias", w);
         float[] cls = r.read("cls_token", 1, 1, w);
         float[] pos = r.read("pos_embed", 1, t, w);
+        return create(r, cfg, conv, convBias, cls, pos);
+    }
+
+    /**
+     * An embedding over an uploaded conv weight [W, C, p, p] (owned from now on) and host copies of
+     * the conv bias [W] (null: none, as in CLIP), the class token [W] and the positional table
+     * [T, W]; only the geometry of cfg is used. The bias table it uploads is tracked by r.
+     */
+    public static PatchEmbedding create(WeightReader r, VitConfig cfg, Tensor conv, float[] convBias, float[] cls,
+            float[] pos) {
+        int w = cfg.width(), t = cfg.tokens();
         float[] bias = new float[t * w];
         for (int tok = 0; tok < t; tok++) {
-            float[] first = tok == 0 ? cls : convBias;
-            for (int j = 0; j < w; j++) bias[tok * w + j] = first[j] + pos[tok * w + j];
+            for (int j = 0; j < w; j++) {
+                float first = tok == 0 ? cls[j] : convBias == null ? 0f : convBias[j];
+                bias[tok * w + j] = first + pos[tok * w + j];
+            }
         }
-        return new PatchEmbedding(cfg, conv, r.track(be.fromArray(bias, (long) t * w)));
+        return new PatchEmbedding(cfg, conv, r.track(r.backend().fromArray(bias, (long) t * w)));
     }
 
     /** images [B, C, H, W] → token sequence [B, T, W] (a new tensor in the current scope). */
-    Tensor forward(Backend be, Tensor images) {
+    public Tensor forward(Backend be, Tensor images) {
         int batch = (int) images.dim(0);
         float[] cols = im2col(be.toFloatArray(images), batch, cfg);
         long rows = (long) batch * cfg.tokens();
@@ -105,6 +119,7 @@ final class PatchEmbedding implements AutoCloseable {
         }
     }
 
+    /** Frees the conv weight and the bias table. */
     @Override
     public void close() {
         weightOwner.close();

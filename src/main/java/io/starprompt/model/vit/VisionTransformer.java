@@ -74,7 +74,7 @@ public final class VisionTransformer implements AutoCloseable {
             VitConfig cfg = inferConfig(r, heads);
             rejectUnknownTensors(r, cfg);
             try {
-                PatchEmbedding embedding = PatchEmbedding.load(r, be, cfg);
+                PatchEmbedding embedding = PatchEmbedding.load(r, cfg);
                 Block[] blocks = new Block[cfg.depth()];
                 for (int i = 0; i < blocks.length; i++) blocks[i] = Block.load(r, cfg, i);
                 Tensor normW = r.load("norm.weight", cfg.width());

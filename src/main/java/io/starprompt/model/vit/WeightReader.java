@@ -12,33 +12,48 @@ import java.util.List;
  * Reads named weights of one checkpoint with clear errors (file and tensor named) and remembers
  * what it loaded, so that a failed load can free everything it had already uploaded.
  */
-final class WeightReader {
+public final class WeightReader {
     private final SafetensorsFile file;
     private final Path path;
     private final Backend backend;
+    private final String format;
     private final List<Tensor> loaded = new ArrayList<>();
 
+    /** A reader of a timm VisionTransformer state dict. */
     WeightReader(SafetensorsFile file, Path path, Backend backend) {
+        this(file, path, backend, "a timm VisionTransformer state dict");
+    }
+
+    /**
+     * A reader of the open file (at path, for messages) uploading to backend; format describes the
+     * expected checkpoint in the "is missing" message (e.g. "an HF CLIPModel state dict").
+     */
+    public WeightReader(SafetensorsFile file, Path path, Backend backend, String format) {
         this.file = file;
         this.path = path;
         this.backend = backend;
+        this.format = format;
+    }
+
+    public Backend backend() {
+        return backend;
     }
 
     /** Shape of a tensor that must be present. */
-    long[] shape(String name) {
+    public long[] shape(String name) {
         requirePresent(name);
         return file.info(name).shape();
     }
 
     /** Shape of a tensor that must be present and have the given rank. */
-    long[] shape(String name, int rank, String layout) {
+    public long[] shape(String name, int rank, String layout) {
         long[] s = shape(name);
         if (s.length != rank) throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + layout);
         return s;
     }
 
     /** Uploads a tensor after checking it exists and has exactly the expected shape. */
-    Tensor load(String name, long... expected) {
+    public Tensor load(String name, long... expected) {
         long[] s = shape(name);
         if (!Arrays.equals(s, expected)) {
             throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + Tensor.shapeString(expected));
@@ -49,7 +64,7 @@ final class WeightReader {
     }
 
     /** Host copy of a tensor after the same checks. */
-    float[] read(String name, long... expected) {
+    public float[] read(String name, long... expected) {
         long[] s = shape(name);
         if (!Arrays.equals(s, expected)) {
             throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + Tensor.shapeString(expected));
@@ -58,29 +73,33 @@ final class WeightReader {
     }
 
     /** Registers a tensor made from checkpoint data, so that a failed load frees it too. */
-    Tensor track(Tensor t) {
+    public Tensor track(Tensor t) {
         loaded.add(t);
         return t;
     }
 
-    void requirePresent(String name) {
-        if (!file.contains(name)) throw bad(name, "is missing (expected a timm VisionTransformer state dict)");
+    /** Throws the "is missing" error naming the file and tensor unless the tensor exists. */
+    public void requirePresent(String name) {
+        if (!file.contains(name)) throw bad(name, "is missing (expected " + format + ")");
     }
 
-    IllegalArgumentException bad(String name, String problem) {
+    /** An error naming the file and the tensor. */
+    public IllegalArgumentException bad(String name, String problem) {
         return new IllegalArgumentException(path + ": tensor '" + name + "' " + problem);
     }
 
-    Path path() {
+    /** The checkpoint file, as named in error messages. */
+    public Path path() {
         return path;
     }
 
-    Iterable<String> names() {
+    /** Names of all tensors in the file. */
+    public Iterable<String> names() {
         return file.names();
     }
 
     /** Frees everything loaded so far (after a failed load). */
-    void closeLoaded() {
+    public void closeLoaded() {
         for (Tensor t : loaded) t.close();
         loaded.clear();
     }

@@ -1,0 +1,247 @@
+package io.starprompt.model.clip;
+
+import io.starprompt.backend.Backend;
+import io.starprompt.model.safetensors.SafetensorsFile;
+import io.starprompt.model.vit.WeightReader;
+import io.starprompt.tensor.DType;
+import io.starprompt.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A frozen HF {@code CLIPModel} (spec §2.1): the image tower for STAR-Prompt's queries and the
+ * text tower for the first stage's class keys, where one or more token embeddings of each class
+ * prompt are replaced by learnable context vectors (spec §3.1, §3.2). The weights never get
+ * gradients; the text tower's backward pass yields the gradient of the replaced vectors.
+ *
+ * <pre>{@code
+ * try (Clip clip = Clip.load(be, weights, config); TensorScope step = TensorScope.open()) {
+ *     Tensor q = clip.imageFeatures(pixels);                    // [B, P], not normalised
+ *     TextActivations keys = clip.textForward(ids, ctx, 1);     // ctx [C, 1, D] at position 1
+ *     ... loss on keys.features(), its gradient dKeys [C, P] ...
+ *     Tensor dCtx = clip.textBackward(keys, dKeys);             // [C, 1, D]
+ * }
+ * }</pre>
+ *
+ * <p>Like its backend, a model is not thread-safe.
+ */
+public final class Clip implements AutoCloseable {
+    private static final Pattern LAYER_NAME = Pattern.compile("(vision|text)_model\\.encoder\\.layers\\.(\\d+)\\..+");
+
+    private final Backend be;
+    private final ClipConfig cfg;
+    private final ClipVision vision;
+    private final ClipText text;
+    private final float logitScale;
+    private boolean closed;
+
+    private Clip(Backend be, ClipConfig cfg, ClipVision vision, ClipText text, float logitScale) {
+        this.be = be;
+        this.cfg = cfg;
+        this.vision = vision;
+        this.text = text;
+        this.logitScale = logitScale;
+    }
+
+    // ------------------------------------------------------------------ loading
+
+    /**
+     * Loads an HF CLIPModel state dict (safetensors, names as in {@code openai/clip-vit-large-patch14})
+     * with its config.json, which gives every size (see {@link ClipConfig#read}). Tensors outside
+     * the two towers, the projections and logit_scale (such as {@code *.position_ids}) are ignored,
+     * but encoder layers beyond the configured number are rejected.
+     *
+     * @throws IllegalArgumentException naming the file and the field or tensor when a config field
+     *     is missing or invalid, or a tensor is missing or has the wrong shape
+     */
+    public static Clip load(Backend be, Path safetensors, Path configJson) throws IOException {
+        Objects.requireNonNull(be, "backend");
+        Objects.requireNonNull(safetensors, "safetensors");
+        Objects.requireNonNull(configJson, "configJson");
+        ClipConfig cfg = ClipConfig.read(configJson);
+        try (SafetensorsFile file = SafetensorsFile.open(safetensors)) {
+            WeightReader r = new WeightReader(file, safetensors, be, "an HF CLIPModel state dict");
+            rejectExtraLayers(r, cfg);
+            try {
+                ClipVision vision = ClipVision.load(r, cfg);
+                ClipText text = ClipText.load(r, cfg);
+                return new Clip(be, cfg, vision, text, readLogitScale(r));
+            } catch (RuntimeException | Error e) {
+                r.closeLoaded();
+                throw e;
+            }
+        }
+    }
+
+    /** A checkpoint deeper than its config would otherwise load as a silently truncated model. */
+    private static void rejectExtraLayers(WeightReader r, ClipConfig cfg) {
+        TreeSet<String> extra = new TreeSet<>();
+        for (String name : r.names()) {
+            Matcher m = LAYER_NAME.matcher(name);
+            if (!m.matches()) continue;
+            int layers = m.group(1).equals("vision") ? cfg.vision().layers() : cfg.text().layers();
+            if (Integer.parseInt(m.group(2)) >= layers) extra.add(name);
+        }
+        if (!extra.isEmpty()) {
+            throw r.bad(extra.first(), "belongs to an encoder layer beyond num_hidden_layers of the config (vision "
+                    + cfg.vision().layers() + ", text " + cfg.text().layers() + ")");
+        }
+    }
+
+    /** logit_scale is a 0-d parameter; a 1-element vector is accepted too. */
+    private static float readLogitScale(WeightReader r) {
+        String name = "logit_scale";
+        long[] shape = r.shape(name);
+        if (Tensor.numel(shape) != 1 || shape.length > 1) {
+            throw r.bad(name, "has shape " + Tensor.shapeString(shape) + ", expected [] (a scalar)");
+        }
+        return r.read(name, shape)[0];
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    public ClipConfig config() {
+        return cfg;
+    }
+
+    public Backend backend() {
+        return be;
+    }
+
+    /** The stored logit scale, a log value: logits use exp(logitScale()) (100 for OpenAI CLIP). */
+    public float logitScale() {
+        ensureOpen("logitScale");
+        return logitScale;
+    }
+
+    // ------------------------------------------------------------------ image tower
+
+    /**
+     * Image features: pixels [B, C, S, S] (CLIP-normalised) → post-LayerNorm CLS token times
+     * visual_projection, [B, projection_dim], not normalised; a new tensor in the current scope.
+     */
+    public Tensor imageFeatures(Tensor pixels) {
+        checkPixels("imageFeatures", pixels);
+        return vision.features(be, pixels);
+    }
+
+    /**
+     * The image tower's last hidden state [B, T, width], before post_layernorm (HF
+     * {@code vision_model(...).last_hidden_state}); a new tensor in the current scope.
+     */
+    public Tensor visionLastHiddenState(Tensor pixels) {
+        checkPixels("visionLastHiddenState", pixels);
+        return vision.lastHiddenState(be, pixels);
+    }
+
+    // ------------------------------------------------------------------ text tower
+
+    /**
+     * Text features of token id sequences (each up to max_position_embeddings long, with an
+     * end-of-text token; zero padding after it is optional): [C, projection_dim], projected, not
+     * normalised; a new tensor in the current scope. Only tokens up to the last EOS are computed.
+     */
+    public Tensor textFeatures(int[][] ids) {
+        ensureOpen("textFeatures");
+        return text.infer(be, TextBatch.of(ids, cfg.text()), null, 0);
+    }
+
+    /**
+     * Text features with the token embeddings at positions [position, position + nCtx) of sequence
+     * c replaced by replaced[c] ([C, nCtx, text width]); inference only (see {@link #textForward}).
+     */
+    public Tensor textFeatures(int[][] ids, Tensor replaced, int position) {
+        ensureOpen("textFeatures");
+        TextBatch batch = TextBatch.of(ids, cfg.text());
+        checkReplaced("textFeatures", batch, replaced, position);
+        return text.infer(be, batch, replaced, position);
+    }
+
+    /**
+     * Training forward of {@link #textFeatures(int[][], Tensor, int)}: the features are
+     * {@link TextActivations#features()}, and the activations feed {@link #textBackward}. They
+     * live in the current TensorScope (or close them).
+     */
+    public TextActivations textForward(int[][] ids, Tensor replaced, int position) {
+        ensureOpen("textForward");
+        TextBatch batch = TextBatch.of(ids, cfg.text());
+        checkReplaced("textForward", batch, replaced, position);
+        TextActivations act = new TextActivations(text, batch, position, (int) replaced.dim(1));
+        try {
+            text.train(be, batch, replaced, position, act);
+            return act;
+        } catch (RuntimeException | Error e) {
+            act.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Gradient of the replaced vectors [C, nCtx, text width] given the gradient of the features
+     * dFeatures [C, projection_dim] (a new tensor in the current scope).
+     */
+    public Tensor textBackward(TextActivations act, Tensor dFeatures) {
+        ensureOpen("textBackward");
+        if (act == null) throw new IllegalArgumentException("textBackward: activations are null");
+        if (act.tower != text) throw new IllegalArgumentException("textBackward: activations come from another model");
+        act.ensureOpen("textBackward");
+        checkTensor("textBackward", "dFeatures", dFeatures, act.sequences(), cfg.projectionDim());
+        return text.backward(be, act, dFeatures);
+    }
+
+    // ------------------------------------------------------------------ checks
+
+    private void checkPixels(String op, Tensor pixels) {
+        ensureOpen(op);
+        ClipConfig.Vision v = cfg.vision();
+        if (pixels == null) throw new IllegalArgumentException(op + ": pixels are null");
+        long batch = pixels.rank() == 4 && pixels.dim(0) >= 1 ? pixels.dim(0) : 1;
+        checkTensor(op, "pixels", pixels, batch, v.channels(), v.imageSize(), v.imageSize());
+    }
+
+    private void checkReplaced(String op, TextBatch batch, Tensor replaced, int position) {
+        if (replaced == null) throw new IllegalArgumentException(op + ": replaced is null");
+        long ctx = replaced.rank() == 3 && replaced.dim(1) >= 1 ? replaced.dim(1) : 1;
+        checkTensor(op, "replaced", replaced, batch.sequences(), ctx, cfg.text().width());
+        for (int c = 0; c < batch.sequences(); c++) {
+            // Replacing past the pooled token could not change the features (causal mask), and those
+            // positions may not even be computed: such a request is a mistake.
+            if (position < 0 || position + ctx > batch.eos()[c] + 1) {
+                throw new IllegalArgumentException(op + ": replaced positions [" + position + ", " + (position + ctx)
+                        + ") do not lie within sequence " + c + " up to its end-of-text token at " + batch.eos()[c]);
+            }
+        }
+    }
+
+    private void checkTensor(String op, String name, Tensor t, long... shape) {
+        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
+        t.ensureOpen(op);
+        if (t.device() != be.device() || t.dtype() != DType.F32 || !Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(op + ": " + name + " must be an f32 " + be.device().name().toLowerCase()
+                    + " tensor " + Tensor.shapeString(shape) + ", got " + t);
+        }
+    }
+
+    private void ensureOpen(String op) {
+        if (closed) throw new IllegalStateException(op + ": this Clip is closed");
+    }
+
+    /** Frees the weights. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        vision.close();
+        text.close();
+    }
+
+    @Override
+    public String toString() {
+        return "CLIP(" + cfg + ") on " + be.name();
+    }
+}

@@ -32,7 +32,8 @@ import org.bytedeco.javacpp.PointerPointer;
  * Device backend: our CUDA kernels plus cuBLAS (through the JavaCPP CUDA presets), all on one
  * stream owned by this backend. Tensors are f32, bf16 (attention) or i32 in device memory.
  * Selectable kernels: gemm = cublas | naive, attention = flash | naive, retrieval = fused | naive,
- * residual = fused | naive.
+ * residual = fused | naive. The flash attention kernels exist for head dims 32 and 64; other
+ * head dims (the tiny golden models) run the naive attention kernels whatever the selection.
  *
  * <p>Use {@link #unavailableReason()} before constructing one: it probes once whether the
  * native library has CUDA kernels, a device is usable and cuBLAS loads.
@@ -217,6 +218,13 @@ public final class CudaBackend extends Backend {
         return kernels().selected(op).equals("naive");
     }
 
+    /** Head dims the flash kernels are instantiated for; other widths run the naive kernels. */
+    private static final java.util.Set<Integer> FLASH_HEAD_DIMS = java.util.Set.of(32, 64);
+
+    private boolean naiveAttention(AttentionInputs in) {
+        return naive("attention") || !FLASH_HEAD_DIMS.contains(in.headDim());
+    }
+
     // ------------------------------------------------------------------ ops
 
     @Override
@@ -303,7 +311,7 @@ public final class CudaBackend extends Backend {
     protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
         int dt = in.q().dtype().nativeCode();
         int causal = in.causal() ? 1 : 0;
-        int status = naive("attention")
+        int status = naiveAttention(in)
                 ? sp_cuda_attention_fwd_naive(dt, ptr(in.q()), ptr(in.k()), ptr(in.v()), ptr(in.prefixK()),
                         ptr(in.prefixV()), ptr(in.residual()), out.pointer(), lse.floatPointer(), in.batch(),
                         in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal, stream)
@@ -318,7 +326,7 @@ public final class CudaBackend extends Backend {
     protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
         int dt = in.q().dtype().nativeCode();
         int causal = in.causal() ? 1 : 0;
-        int status = naive("attention")
+        int status = naiveAttention(in)
                 ? sp_cuda_attention_bwd_naive(dt, ptr(in.q()), ptr(in.k()), ptr(in.v()), ptr(in.prefixK()),
                         ptr(in.prefixV()), ptr(in.residual()), out.pointer(), lse.floatPointer(), dOut.pointer(),
                         ptr(g.dq()), ptr(g.dk()), ptr(g.dv()), ptr(g.dPrefixK()), ptr(g.dPrefixV()),

@@ -20,8 +20,7 @@ __global__ void product_kernel(Op op, int m, int n, int k, int zs) {
     float acc = 0.f;
     for (int t0 = 0; t0 < k; t0 += kTile) {
       as[ty][tx] = (i < m && t0 + tx < k) ? op.a(z, i, t0 + tx) : 0.f;
-      const int bi = blockIdx.x * kTile + tx;
-      bs[ty][tx] = (t0 + ty < k && bi < n) ? op.b(z, t0 + ty, bi) : 0.f;
+      bs[ty][tx] = (t0 + ty < k && j < n) ? op.b(z, t0 + ty, j) : 0.f;
       __syncthreads();
 #pragma unroll
       for (int t = 0; t < kTile; ++t) acc = fmaf(as[ty][t], bs[t][tx], acc);
@@ -52,10 +51,10 @@ struct Views {
                    static_cast<int64_t>(h(z)) * s.head_dim + c);
   }
   __device__ float key(int z, int j, int c) const {
-    return sp_load(attn_seq_row(s.lp ? pk : k, k, b(z), j, h(z), s) + c);
+    return sp_load(attn_seq_row(pk, k, b(z), j, h(z), s) + c);
   }
   __device__ float value(int z, int j, int c) const {
-    return sp_load(attn_seq_row(s.lp ? pv : v, v, b(z), j, h(z), s) + c);
+    return sp_load(attn_seq_row(pv, v, b(z), j, h(z), s) + c);
   }
 };
 

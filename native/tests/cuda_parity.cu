@@ -417,13 +417,15 @@ struct AttnCase {
   bool flash;
   int batch, n, hd, lp;
   bool causal, residual;
+  int nk = -1;  // main keys; -1: same as the n queries
+  int keys() const { return nk < 0 ? n : nk; }
 };
 
 std::string attn_name(const AttnCase& c) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "attention_%s_%s[B=%d N=%d hd=%d Lp=%d causal=%d resid=%d]",
+  std::snprintf(buf, sizeof buf, "attention_%s_%s[B=%d N=%d Nk=%d hd=%d Lp=%d causal=%d resid=%d]",
                 c.flash ? "flash" : "naive", c.dtype == SP_F32 ? "f32" : "bf16", c.batch, c.n,
-                c.hd, c.lp, int(c.causal), int(c.residual));
+                c.keys(), c.hd, c.lp, int(c.causal), int(c.residual));
   return buf;
 }
 
@@ -455,16 +457,17 @@ void compare_attn(const AttnCase& c, const std::string& what, const Vec& got, co
 }
 
 void test_attention(const AttnCase& c) {
-  const int heads = 2, B = c.batch, N = c.n, hd = c.hd, lp = c.lp;
+  const int heads = 2, B = c.batch, N = c.n, NK = c.keys(), hd = c.hd, lp = c.lp;
   const int64_t ld = int64_t(heads) * hd;
   const float scale = 1.f / std::sqrt(float(hd));
-  const size_t seq = size_t(B) * N * ld, pre = size_t(B) * lp * ld, rows = size_t(B) * heads * N;
+  const size_t seq = size_t(B) * N * ld, kseq = size_t(B) * NK * ld, pre = size_t(B) * lp * ld;
+  const size_t rows = size_t(B) * heads * N;
   // Inputs rounded to bf16 for the bf16 cases, so both sides see the same values.
   auto input = [&](size_t n, float range) {
     Vec v = random_vec(n, -range, range);
     return c.dtype == SP_BF16 ? round_bf16(v) : v;
   };
-  const Vec q = input(seq, 1.5f), k = input(seq, 1.5f), v = input(seq, 1.f);
+  const Vec q = input(seq, 1.5f), k = input(kseq, 1.5f), v = input(kseq, 1.f);
   const Vec pk = input(pre, 1.5f), pv = input(pre, 1.f);
   const Vec r = c.residual ? input(size_t(B) * ld, 1.f) : Vec();
   const Vec dout = input(seq, 1.f);
@@ -472,20 +475,20 @@ void test_attention(const AttnCase& c) {
   const float* pv_h = lp ? pv.data() : nullptr;
   const float* r_h = c.residual ? r.data() : nullptr;
 
-  Vec out(seq), lse(rows), dq(seq), dk(seq), dv(seq), dpk(pre), dpv(pre), dr(r.size());
+  Vec out(seq), lse(rows), dq(seq), dk(kseq), dv(kseq), dpk(pre), dpv(pre), dr(r.size());
   if (sp_cpu_attention_fwd_naive(q.data(), k.data(), v.data(), pk_h, pv_h, r_h, out.data(), lse.data(),
-                                 B, N, N, lp, heads, hd, scale, int(c.causal)) != SP_OK ||
+                                 B, N, NK, lp, heads, hd, scale, int(c.causal)) != SP_OK ||
       sp_cpu_attention_bwd_naive(q.data(), k.data(), v.data(), pk_h, pv_h, r_h, out.data(), lse.data(),
                                  dout.data(), dq.data(), dk.data(), dv.data(), lp ? dpk.data() : nullptr,
-                                 lp ? dpv.data() : nullptr, c.residual ? dr.data() : nullptr, B, N, N,
+                                 lp ? dpv.data() : nullptr, c.residual ? dr.data() : nullptr, B, N, NK,
                                  lp, heads, hd, scale, int(c.causal)) != SP_OK) {
     report(false, attn_name(c), std::string("CPU reference failed: ") + sp_last_error());
     return;
   }
 
   const int dt = c.dtype;
-  DevTensor gq(dt, seq), gk(dt, seq), gv(dt, seq), gpk(dt, pre), gpv(dt, pre), gr(dt, r.size());
-  DevTensor gout(dt, seq), gdout(dt, seq), gdq(dt, seq), gdk(dt, seq), gdv(dt, seq);
+  DevTensor gq(dt, seq), gk(dt, kseq), gv(dt, kseq), gpk(dt, pre), gpv(dt, pre), gr(dt, r.size());
+  DevTensor gout(dt, seq), gdout(dt, seq), gdq(dt, seq), gdk(dt, kseq), gdv(dt, kseq);
   DevTensor gdpk(dt, pre), gdpv(dt, pre), gdr(dt, r.size());
   Dev<float> glse(rows);
   gq.upload(q), gk.upload(k), gv.upload(v), gpk.upload(pk), gpv.upload(pv), gr.upload(r);
@@ -496,7 +499,7 @@ void test_attention(const AttnCase& c) {
   const auto fwd = c.flash ? sp_cuda_attention_fwd_flash : sp_cuda_attention_fwd_naive;
   const auto bwd = c.flash ? sp_cuda_attention_bwd_flash : sp_cuda_attention_bwd_naive;
   if (!api_ok(fwd(dt, gq.get(), gk.get(), gv.get(), gpk.get(), gpv.get(), gr.get(), gout.get(),
-                  glse.get(), B, N, N, lp, heads, hd, scale, int(c.causal), g_stream),
+                  glse.get(), B, N, NK, lp, heads, hd, scale, int(c.causal), g_stream),
               attn_name(c) + ".fwd"))
     return;
   compare_attn(c, "out", gout.download(), out, 1e-4);
@@ -505,7 +508,7 @@ void test_attention(const AttnCase& c) {
 
   if (!api_ok(bwd(dt, gq.get(), gk.get(), gv.get(), gpk.get(), gpv.get(), gr.get(), gout.get(),
                   glse.get(), gdout.get(), gdq.get(), gdk.get(), gdv.get(), gdpk.get(), gdpv.get(),
-                  gdr.get(), B, N, N, lp, heads, hd, scale, int(c.causal), g_stream),
+                  gdr.get(), B, N, NK, lp, heads, hd, scale, int(c.causal), g_stream),
               attn_name(c) + ".bwd"))
     return;
   compare_attn(c, "dq", gdq.download(), dq, 2e-4);
@@ -536,6 +539,12 @@ void test_attention_all() {
                                              g_stream);
   report(rc == SP_ERR_ARG, "attention_flash_rejects_hd48", "rc=" + std::to_string(rc));
   test_attention(AttnCase{SP_F32, false, 2, 23, 48, 2, true, true});
+  // Queries and keys of different lengths: causal tiles with no visible key, or keys no query
+  // sees (their gradients must still be written, as zeros).
+  for (int dtype : {SP_F32, SP_BF16})
+    for (bool flash : {false, true})
+      for (bool causal : {false, true})
+        for (int nk : {130, 20}) test_attention(AttnCase{dtype, flash, 2, 70, 64, 3, causal, true, nk});
 }
 
 // -------------------------------------------------------------------- retrieval ----

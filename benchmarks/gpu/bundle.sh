@@ -16,9 +16,9 @@ mvn -B -q -ntp dependency:copy -Dartifact=org.junit.platform:junit-platform-cons
 rm -f "$stage"/lib/junit-jupiter* "$stage"/lib/junit-platform* "$stage"/lib/opentest4j* "$stage"/lib/apiguardian*
 cp -r target/classes "$stage/classes"
 cp -r target/test-classes "$stage/test-classes"
-cp target/native-build/libstarprompt.so target/native-build/cuda_* "$stage/native/" 2>/dev/null || true
+cp target/native-build/libstarprompt.so target/native-build/tests/cuda_parity target/native-build/tests/cuda_bench "$stage/native/"
 cp -r "$shared/golden" "$stage/golden"
-jlink --add-modules java.base,java.logging,java.management,java.sql,jdk.unsupported --strip-debug \
+jlink --add-modules java.base,java.logging,java.management,jdk.management,java.sql,jdk.unsupported --strip-debug \
     --no-header-files --no-man-pages --compress=2 --output "$stage/jre"
 tar -C "$stage" -cJf "$root/.gpu/bundle.tar.xz" .
 rm -rf "$stage"

@@ -6,18 +6,16 @@ export LD_LIBRARY_PATH=/usr/local/cuda-13.0/targets/x86_64-linux/lib:/usr/lib/x8
 work=/tmp/sp && rm -rf $work && mkdir -p $work && tar -C $work -xJf .gpu/bundle.tar.xz
 export LD_LIBRARY_PATH=$work/native:$LD_LIBRARY_PATH
 nvidia-smi -L | tee $OUT/device.txt
-(cd $work/native && timeout 120 ./cuda_parity) > $OUT/cuda_parity.txt 2>&1; echo "cuda_parity rc=$?"
+(cd $work/native && timeout 90 ./cuda_parity) > $OUT/cuda_parity.txt 2>&1; echo "cuda_parity rc=$?"
 tail -3 $OUT/cuda_parity.txt
-(cd $work/native && timeout 120 ./cuda_bench) > $OUT/cuda_bench.txt 2>&1; echo "cuda_bench rc=$?"
+(cd $work/native && timeout 60 ./cuda_bench) > $OUT/cuda_bench.txt 2>&1; echo "cuda_bench rc=$?"
 cat $OUT/cuda_bench.txt | tail -30
 cp_all="$work/classes:$work/test-classes:$(ls $work/lib/*.jar | tr '\n' ':')"
-timeout 240 $work/jre/bin/java -Dstarprompt.golden.dir=$work/golden -jar $work/junit-platform-console-standalone-*.jar \
+timeout 150 $work/jre/bin/java -Dstarprompt.golden.dir=$work/golden -jar $work/junit-platform-console-standalone-*.jar \
    execute --class-path "$cp_all" --scan-class-path "$work/test-classes" --details=summary --disable-banner \
    > $OUT/junit.txt 2>&1; echo "junit rc=$?"
-grep -E "tests (successful|failed|skipped)|MethodSource|=>" $OUT/junit.txt | head -40
+grep -E "tests (successful|failed|aborted)|✘" $OUT/junit.txt | head -40; tail -25 $OUT/junit.txt
 if [ "${ANCHORS:-1}" = 1 ]; then
-  (cd $work/golden && timeout 200 python3 -c "
-import json, generate
-print(json.dumps(generate.anchors(), indent=1))" > $OUT/anchors.json 2> $OUT/anchors.err); echo "anchors rc=$?"
+  timeout 90 python3 benchmarks/gpu/anchors.py $work/golden > $OUT/anchors.json 2> $OUT/anchors.err; echo "anchors rc=$?"
   cat $OUT/anchors.json
 fi

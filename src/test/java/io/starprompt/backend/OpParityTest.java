@@ -2,9 +2,8 @@ package io.starprompt.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.starprompt.backend.cuda.CudaBackend;
+import io.starprompt.TestBackends;
 import io.starprompt.backend.reference.ReferenceBackend;
 import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
@@ -17,7 +16,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every op of every backend (and every kernel variant) against the float64 ReferenceBackend, on
+ * Every op of every backend (default kernels, and "name:naive" for the naive variants) against the float64 ReferenceBackend, on
  * fresh random inputs. The seed is printed in every failure; {@code -Dstarprompt.test.seed=N}
  * replays it. CUDA cases are skipped, with the reason, where no device is usable.
  */
@@ -26,19 +25,10 @@ class OpParityTest {
     private static final ReferenceBackend REFERENCE = new ReferenceBackend();
     private static final List<Backend> OPENED = new ArrayList<>();
 
-    /** A backend under test with every multi-variant op set to the same variant kind. */
-    record Target(String backend, boolean naiveKernels) {
-        @Override
-        public String toString() {
-            return backend + (naiveKernels ? " (naive kernels)" : "");
-        }
-    }
-
     static Stream<Arguments> cases() {
         List<Arguments> args = new ArrayList<>();
-        for (Target t : List.of(new Target("cpu", false), new Target("cpu", true), new Target("cuda", false),
-                new Target("cuda", true))) {
-            for (OpCases.Case c : OpCases.all()) args.add(Arguments.of(t, c));
+        for (String target : List.of("cpu", "cpu:naive", "cuda", "cuda:naive")) {
+            for (OpCases.Case c : OpCases.all()) args.add(Arguments.of(target, c));
         }
         return args.stream();
     }
@@ -48,20 +38,15 @@ class OpParityTest {
         OPENED.forEach(Backend::close);
     }
 
-    private static synchronized Backend open(Target t) {
-        if (t.backend().equals("cuda")) {
-            assumeTrue(CudaBackend.unavailableReason().isEmpty(),
-                    () -> "CUDA backend skipped: " + CudaBackend.unavailableReason().orElse(""));
-        }
-        Backend b = Backends.create(t.backend());
-        if (t.naiveKernels()) b.kernels().variants().keySet().forEach(op -> b.kernels().select(op, "naive"));
+    private static synchronized Backend open(String target) {
+        Backend b = TestBackends.open(target);
         OPENED.add(b);
         return b;
     }
 
     @ParameterizedTest(name = "{0}: {1}")
     @MethodSource("cases")
-    void matchesReference(Target target, OpCases.Case c) {
+    void matchesReference(String target, OpCases.Case c) {
         Backend backend = open(target);
         long seed = SEED ^ c.name().hashCode();
         Map<String, float[]> expected = run(REFERENCE, seed, c);

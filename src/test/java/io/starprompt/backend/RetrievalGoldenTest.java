@@ -1,10 +1,8 @@
 package io.starprompt.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import io.starprompt.GoldenSet;
-import io.starprompt.backend.cuda.CudaBackend;
+import io.starprompt.TestBackends;
 import io.starprompt.method.OrthogonalityLoss;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
@@ -38,12 +36,7 @@ class RetrievalGoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("targets")
     void retrievalMatchesGolden(String target) {
-        String[] parts = target.split(":");
-        if (parts[0].equals("cuda")) {
-            assumeTrue(CudaBackend.unavailableReason().isEmpty(), () -> "CUDA: " + CudaBackend.unavailableReason().get());
-        }
-        try (Backend be = Backends.create(parts[0]); TensorScope scope = TensorScope.open()) {
-            if (parts.length > 1) be.kernels().select("retrieval", parts[1]);
+        try (Backend be = TestBackends.open(target); TensorScope scope = TensorScope.open()) {
             check(be);
         }
     }

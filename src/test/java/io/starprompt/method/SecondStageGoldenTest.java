@@ -1,11 +1,8 @@
 package io.starprompt.method;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import io.starprompt.GoldenSet;
+import io.starprompt.TestBackends;
 import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
-import io.starprompt.backend.cuda.CudaBackend;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
@@ -34,16 +31,13 @@ class SecondStageGoldenTest {
     }
 
     static Stream<String> backends() {
-        return Stream.of("reference", "cpu", "cuda");
+        return TestBackends.all();
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void endToEndMatchesGolden(String name) throws Exception {
-        if (name.equals("cuda")) {
-            assumeTrue(CudaBackend.unavailableReason().isEmpty(), () -> "CUDA: " + CudaBackend.unavailableReason().get());
-        }
-        try (Backend be = Backends.create(name); TensorScope scope = TensorScope.open();
+        try (Backend be = TestBackends.open(name); TensorScope scope = TensorScope.open();
                 VisionTransformer vit = VisionTransformer.load(be, golden.path("vit.safetensors"),
                         golden.metaInt("vit", "num_heads"))) {
             check(be, vit);

@@ -1,12 +1,10 @@
 package io.starprompt.model.clip;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.starprompt.GoldenSet;
+import io.starprompt.TestBackends;
 import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
-import io.starprompt.backend.cuda.CudaBackend;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
@@ -40,14 +38,11 @@ class ClipGoldenTest {
     }
 
     static Stream<String> backends() {
-        return Stream.of("reference", "cpu", "cuda");
+        return TestBackends.all();
     }
 
     private static Backend backend(String name) {
-        if (name.equals("cuda")) {
-            assumeTrue(CudaBackend.unavailableReason().isEmpty(), () -> "CUDA: " + CudaBackend.unavailableReason().get());
-        }
-        return Backends.create(name);
+        return TestBackends.open(name);
     }
 
     static Clip load(Backend be) throws IOException {

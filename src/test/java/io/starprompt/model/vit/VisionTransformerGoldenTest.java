@@ -3,12 +3,10 @@ package io.starprompt.model.vit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.starprompt.GoldenSet;
+import io.starprompt.TestBackends;
 import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
-import io.starprompt.backend.cuda.CudaBackend;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
@@ -44,14 +42,11 @@ class VisionTransformerGoldenTest {
     }
 
     static Stream<String> backends() {
-        return Stream.of("reference", "cpu", "cuda");
+        return TestBackends.all();
     }
 
     private static Backend backend(String name) {
-        if (name.equals("cuda")) {
-            assumeTrue(CudaBackend.unavailableReason().isEmpty(), () -> "CUDA: " + CudaBackend.unavailableReason().get());
-        }
-        return Backends.create(name);
+        return TestBackends.open(name);
     }
 
     private static VisionTransformer load(Backend be) throws IOException {

@@ -1,0 +1,29 @@
+package io.starprompt.data;
+
+import java.nio.file.Path;
+
+/** Something that yields one decoded image when asked: a file, encoded bytes, or an image in memory. */
+@FunctionalInterface
+public interface ImageSource {
+    /**
+     * Loads (decodes) the image.
+     *
+     * @throws IllegalArgumentException naming the source if it cannot be decoded
+     */
+    RgbImage load();
+
+    /** An image file decoded with {@link Images#decode(Path)}. */
+    static ImageSource file(Path file) {
+        return () -> Images.decode(file);
+    }
+
+    /** Encoded bytes (e.g. an archive member) decoded with {@link Images#decode(byte[], String)}. */
+    static ImageSource encoded(byte[] bytes, String name) {
+        return () -> Images.decode(bytes, name);
+    }
+
+    /** An image already in memory. */
+    static ImageSource of(RgbImage image) {
+        return () -> image;
+    }
+}

@@ -1,0 +1,162 @@
+package io.starprompt.data;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+
+/**
+ * Decoding JPEG/PNG (and whatever else {@code javax.imageio} reads: BMP, GIF, WBMP) into
+ * {@link RgbImage}, with the same channel handling as PIL's {@code Image.open(f).convert("RGB")}:
+ * grey is replicated to three channels, alpha is dropped (not composited), palettes are expanded,
+ * and embedded colour profiles are ignored (the stored RGB values are used as they are).
+ *
+ * <p>Known differences from PIL: JPEG pixels can differ by a few levels (the JDK's libjpeg 6b IDCT
+ * and chroma upsampling vs libjpeg-turbo's); 16-bit samples are scaled to 8 bits where PIL's
+ * {@code convert("RGB")} of a 16-bit grey image clips; CMYK JPEGs are not supported. A truncated
+ * file is an error, as in PIL without {@code LOAD_TRUNCATED_IMAGES}.
+ */
+public final class Images {
+    private Images() {}
+
+    /**
+     * Decodes an image file.
+     *
+     * @throws IllegalArgumentException naming the file if it is missing, unreadable, not an image
+     *     format ImageIO knows, corrupt or truncated
+     */
+    public static RgbImage decode(Path file) {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": image file not found");
+        try (InputStream in = Files.newInputStream(file)) {
+            return decode(in, file.toString());
+        } catch (IOException e) {
+            throw new IllegalArgumentException(file + ": cannot read image: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Decodes encoded image bytes; {@code name} (a path, an archive member...) is used in errors.
+     *
+     * @throws IllegalArgumentException naming {@code name} if the bytes are not a readable image
+     */
+    public static RgbImage decode(byte[] encoded, String name) {
+        return decode(new ByteArrayInputStream(encoded), name);
+    }
+
+    /** Decodes a file straight to torchvision's {@code ToTensor} layout: float CHW in [0, 1]. */
+    public static float[] readChw(Path file) {
+        return decode(file).toChw();
+    }
+
+    private static RgbImage decode(InputStream raw, String name) {
+        // A memory cache, not ImageIO's default temp-file cache: no disk traffic, no global setting.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(raw)) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) throw new IllegalArgumentException(name + ": not a recognised image format (corrupt file?)");
+            ImageReader reader = readers.next();
+            List<String> warnings = new ArrayList<>();
+            try {
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                reader.setInput(in, true, true);
+                BufferedImage img = reader.read(0);
+                // ImageIO only warns about a truncated JPEG and fills the rest grey; PIL refuses it.
+                if (!warnings.isEmpty()) {
+                    throw new IllegalArgumentException(name + ": corrupt " + reader.getFormatName() + " image: " + warnings.get(0));
+                }
+                return fromBufferedImage(img);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof IllegalArgumentException iae && iae.getMessage() != null && iae.getMessage().startsWith(name)) throw iae;
+            throw new IllegalArgumentException(name + ": corrupt or unsupported image: " + e, e);
+        }
+    }
+
+    /**
+     * Converts any {@link BufferedImage} to 8-bit RGB like PIL's {@code convert("RGB")}: stored
+     * samples are used directly for grey and RGB component images (no colour-space or gamma
+     * conversion, which Java would otherwise apply to linear-grey and ICC images); palette and
+     * packed images go through {@link BufferedImage#getRGB}. Alpha is dropped.
+     */
+    public static RgbImage fromBufferedImage(BufferedImage img) {
+        ColorModel cm = img.getColorModel();
+        if (isPlainComponent(cm, ColorSpace.TYPE_GRAY, 1)) return fromGrey(img);
+        if (isPlainComponent(cm, ColorSpace.TYPE_RGB, 3)) return fromRgbSamples(img);
+        return fromPackedRgb(img);
+    }
+
+    private static boolean isPlainComponent(ColorModel cm, int colorSpaceType, int colours) {
+        return cm instanceof ComponentColorModel && !(cm instanceof IndexColorModel)
+                && cm.getColorSpace().getType() == colorSpaceType && cm.getNumColorComponents() == colours
+                && !cm.isAlphaPremultiplied();
+    }
+
+    private static RgbImage fromGrey(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        int shift = Math.max(0, img.getColorModel().getComponentSize(0) - 8);
+        Raster raster = img.getRaster();
+        byte[] out = new byte[w * h * 3];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            raster.getSamples(0, y, w, 1, 0, row);
+            for (int x = 0; x < w; x++) {
+                byte v = (byte) (row[x] >>> shift);
+                int o = (y * w + x) * 3;
+                out[o] = v;
+                out[o + 1] = v;
+                out[o + 2] = v;
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    private static RgbImage fromRgbSamples(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        Raster raster = img.getRaster();
+        byte[] out = new byte[w * h * 3];
+        int[] row = new int[w];
+        for (int c = 0; c < 3; c++) {
+            // Raster bands follow the colour model's component order (R, G, B), whatever the byte layout.
+            int shift = Math.max(0, img.getColorModel().getComponentSize(c) - 8);
+            for (int y = 0; y < h; y++) {
+                raster.getSamples(0, y, w, 1, c, row);
+                for (int x = 0; x < w; x++) out[(y * w + x) * 3 + c] = (byte) (row[x] >>> shift);
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+
+    private static RgbImage fromPackedRgb(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        byte[] out = new byte[w * h * 3];
+        int[] row = new int[w];
+        for (int y = 0; y < h; y++) {
+            img.getRGB(0, y, w, 1, row, 0, w);
+            for (int x = 0; x < w; x++) {
+                int o = (y * w + x) * 3;
+                out[o] = (byte) (row[x] >> 16);
+                out[o + 1] = (byte) (row[x] >> 8);
+                out[o + 2] = (byte) row[x];
+            }
+        }
+        return new RgbImage(w, h, out);
+    }
+}

@@ -3,6 +3,7 @@ package io.starprompt.method;
 import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.Backend;
 import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,8 +25,8 @@ public final class Adam implements AutoCloseable {
         this.params = List.copyOf(params);
         this.config = config;
         for (Tensor p : this.params) {
-            first.add(be.zeros(p.shape()));
-            second.add(be.zeros(p.shape()));
+            first.add(TensorScope.detach(be.zeros(p.shape())));
+            second.add(TensorScope.detach(be.zeros(p.shape())));
         }
     }
 

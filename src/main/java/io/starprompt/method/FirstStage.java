@@ -38,9 +38,8 @@ import java.util.random.RandomGenerator;
  * }</pre>
  *
  * <h2>Memory</h2>
- * The ctx parameter [C, 1, D_txt] is owned by this object (freed by {@link #close()}); create the
- * object outside any {@link TensorScope}, like a model, or that scope frees the parameter. Every
- * step runs in its own scope and leaves nothing behind; methods that return a tensor allocate it
+ * The ctx parameter [C, 1, D_txt] is owned by this object (freed by {@link #close()}, whatever
+ * {@link TensorScope} is open when it is created). Every step runs in its own scope and leaves nothing behind; methods that return a tensor allocate it
  * in the caller's current scope. Fixed keys and the mixtures live on the host.
  *
  * <p>Not thread-safe (neither is the backend).
@@ -71,7 +70,7 @@ public final class FirstStage implements AutoCloseable {
 
     /**
      * A first stage for C = promptIds.length classes with ctx ~ N(0, 0.02²) drawn from
-     * {@code seed}. Create it outside any TensorScope (see the class comment).
+     * {@code seed}.
      *
      * @param clip      the frozen CLIP model (not owned; close it after this object)
      * @param promptIds per class the token ids of "X {name}." (see {@link #promptIds}); position
@@ -105,7 +104,7 @@ public final class FirstStage implements AutoCloseable {
         this.keyCache = new float[classes * featureDim];
         this.keyFixed = new boolean[classes];
         this.mixtures = new GaussianMixture[classes];
-        this.ctx = be.fromArray(initialCtx, classes, 1, textWidth);
+        this.ctx = TensorScope.detach(be.fromArray(initialCtx, classes, 1, textWidth));
     }
 
     private static float[] initialCtx(Clip clip, int[][] promptIds, long seed) {

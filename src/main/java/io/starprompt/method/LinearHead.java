@@ -2,6 +2,7 @@ package io.starprompt.method;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
 import java.util.Random;
 
 /** The classifier z = W f + b over all C classes (spec §2.2), with its backward. Owns W and b. */
@@ -12,8 +13,8 @@ public final class LinearHead implements AutoCloseable {
 
     private LinearHead(Backend be, Tensor weight, Tensor bias) {
         this.be = be;
-        this.weight = weight;
-        this.bias = bias;
+        this.weight = TensorScope.detach(weight);
+        this.bias = TensorScope.detach(bias);
     }
 
     /** W ~ N(0, 0.02²), b = 0: a fresh head as in the reference. */

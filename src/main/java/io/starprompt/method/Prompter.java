@@ -4,6 +4,7 @@ import io.starprompt.backend.Backend;
 import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -21,8 +22,8 @@ public final class Prompter implements AutoCloseable {
 
     private Prompter(Backend be, Tensor modulation, Tensor prompts, boolean modulate) {
         this.be = be;
-        this.modulation = modulation;
-        this.prompts = prompts;
+        this.modulation = TensorScope.detach(modulation);
+        this.prompts = TensorScope.detach(prompts);
         this.modulate = modulate;
     }
 

@@ -46,6 +46,15 @@ public final class TensorScope implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes t out of whatever scope of this thread would free it: for long-lived state (model
+     * weights, trainable parameters, optimiser moments) that its owner closes itself.
+     */
+    public static Tensor detach(Tensor t) {
+        unregister(t);
+        return t;
+    }
+
     /** Moves t to the enclosing scope (or to no scope: the caller then closes it). */
     public Tensor retain(Tensor t) {
         if (!owned.remove(t)) {

@@ -32,6 +32,18 @@ class TensorScopeTest {
     }
 
     @Test
+    void detachedTensorOutlivesItsScope() {
+        Tensor kept;
+        try (TensorScope s = TensorScope.open()) {
+            kept = TensorScope.detach(cpu.zeros(2));
+            assertEquals(0, s.size());
+        }
+        assertFalse(kept.isClosed());
+        kept.close();
+        assertTrue(kept.isClosed());
+    }
+
+    @Test
     void closingTensorEarlyIsFine() {
         try (TensorScope s = TensorScope.open()) {
             Tensor t = cpu.zeros(2);

@@ -3,6 +3,7 @@ package io.starprompt.model.vit;
 import io.starprompt.backend.Backend;
 import io.starprompt.model.safetensors.SafetensorsFile;
 import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -58,7 +59,7 @@ public final class WeightReader {
         if (!Arrays.equals(s, expected)) {
             throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + Tensor.shapeString(expected));
         }
-        Tensor t = file.load(backend, name, expected);
+        Tensor t = TensorScope.detach(file.load(backend, name, expected));
         loaded.add(t);
         return t;
     }

@@ -1,0 +1,178 @@
+package io.starprompt.cl;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * Class-incremental accuracies (spec §7.3): {@code acc[i][j]} = accuracy (%) on the test set of
+ * task j after learning task i, defined for j ≤ i (NaN elsewhere). Rows are filled as training
+ * proceeds; the summary metrics use the last filled row.
+ *
+ * <ul>
+ *   <li>FAA = (1/T) Σ_j a_{T−1,j} (unweighted over tasks),
+ *   <li>forgetting = (1/(T−1)) Σ_{j&lt;T−1} [max_{i ≥ j} a_{i,j} − a_{T−1,j}] (max includes the last row),
+ *   <li>BWT = (1/(T−1)) Σ_{j&lt;T−1} (a_{T−1,j} − a_{j,j}).
+ * </ul>
+ * With "last row" meaning the last completed row r, the same formulas with T = r + 1 (so they are
+ * meaningful mid-run). With a single task forgetting and BWT are 0.
+ */
+public final class AccuracyMatrix {
+    private final double[][] acc;
+    private int rows;
+
+    public AccuracyMatrix(int tasks) {
+        if (tasks < 1) throw new IllegalArgumentException("accuracy matrix: need ≥ 1 task, got " + tasks);
+        acc = new double[tasks][tasks];
+        for (double[] r : acc) Arrays.fill(r, Double.NaN);
+    }
+
+    /** A matrix from a full lower-triangular table (rows of length T, entries above the diagonal ignored). */
+    public static AccuracyMatrix of(double[][] table) {
+        AccuracyMatrix m = new AccuracyMatrix(table.length);
+        for (int i = 0; i < table.length; i++) m.setRow(i, Arrays.copyOf(table[i], i + 1));
+        return m;
+    }
+
+    public int tasks() {
+        return acc.length;
+    }
+
+    /** Number of completed rows (tasks learned so far). */
+    public int rows() {
+        return rows;
+    }
+
+    /**
+     * Records the accuracies after learning task i on tasks 0…i. Rows must be set in order
+     * (i = rows()), or an existing row may be overwritten.
+     */
+    public void setRow(int i, double[] accuracies) {
+        if (i < 0 || i >= acc.length || i > rows) {
+            throw new IllegalArgumentException("accuracy matrix: row " + i + " cannot be set (rows so far " + rows
+                    + ", tasks " + acc.length + ")");
+        }
+        if (accuracies.length != i + 1) {
+            throw new IllegalArgumentException("accuracy matrix: row " + i + " needs " + (i + 1) + " accuracies, got "
+                    + accuracies.length);
+        }
+        for (int j = 0; j <= i; j++) acc[i][j] = accuracies[j];
+        if (i == rows) rows++;
+    }
+
+    /** a_{i,j} (NaN if j &gt; i or the row is not filled). */
+    public double get(int i, int j) {
+        return acc[i][j];
+    }
+
+    /** Row i, entries 0…i. */
+    public double[] row(int i) {
+        return Arrays.copyOf(acc[i], i + 1);
+    }
+
+    private int last() {
+        if (rows == 0) throw new IllegalStateException("accuracy matrix: no row recorded yet");
+        return rows - 1;
+    }
+
+    /** Mean accuracy over tasks after the last recorded task (FAA once all T rows are in). */
+    public double finalAverageAccuracy() {
+        int r = last();
+        double s = 0;
+        for (int j = 0; j <= r; j++) s += acc[r][j];
+        return s / (r + 1);
+    }
+
+    /** Average accuracy after learning task i (mean of row i). */
+    public double averageAccuracy(int i) {
+        double s = 0;
+        for (int j = 0; j <= i; j++) s += acc[i][j];
+        return s / (i + 1);
+    }
+
+    /** Mean over earlier tasks of (best accuracy ever − final accuracy); 0 with one row. */
+    public double forgetting() {
+        int r = last();
+        if (r == 0) return 0;
+        double s = 0;
+        for (int j = 0; j < r; j++) {
+            double best = Double.NEGATIVE_INFINITY;
+            for (int i = j; i <= r; i++) best = Math.max(best, acc[i][j]);
+            s += best - acc[r][j];
+        }
+        return s / r;
+    }
+
+    /** Backward transfer: mean over earlier tasks of (final − just-learned accuracy); 0 with one row. */
+    public double backwardTransfer() {
+        int r = last();
+        if (r == 0) return 0;
+        double s = 0;
+        for (int j = 0; j < r; j++) s += acc[r][j] - acc[j][j];
+        return s / r;
+    }
+
+    // ------------------------------------------------------------------ export
+
+    /** {"tasks":T,"rows":r,"accuracy":[[…],…],"faa":…,"forgetting":…,"bwt":…,"average_accuracy":[…]}. */
+    public String toJson() {
+        StringBuilder sb = new StringBuilder("{\n  \"tasks\": ").append(acc.length).append(",\n  \"rows\": ").append(rows)
+                .append(",\n  \"accuracy\": [");
+        for (int i = 0; i < rows; i++) {
+            sb.append(i == 0 ? "\n    [" : ",\n    [");
+            for (int j = 0; j <= i; j++) sb.append(j == 0 ? "" : ", ").append(num(acc[i][j]));
+            sb.append(']');
+        }
+        sb.append(rows == 0 ? "]" : "\n  ]");
+        if (rows > 0) {
+            sb.append(",\n  \"average_accuracy\": [");
+            for (int i = 0; i < rows; i++) sb.append(i == 0 ? "" : ", ").append(num(averageAccuracy(i)));
+            sb.append("],\n  \"faa\": ").append(num(finalAverageAccuracy()))
+                    .append(",\n  \"forgetting\": ").append(num(forgetting()))
+                    .append(",\n  \"bwt\": ").append(num(backwardTransfer()));
+        }
+        return sb.append("\n}\n").toString();
+    }
+
+    /** CSV with header {@code after_task,task_0,…,task_{T−1}}; cells above the diagonal empty. */
+    public String toCsv() {
+        StringBuilder sb = new StringBuilder("after_task");
+        for (int j = 0; j < acc.length; j++) sb.append(",task_").append(j);
+        sb.append('\n');
+        for (int i = 0; i < rows; i++) {
+            sb.append(i);
+            for (int j = 0; j < acc.length; j++) sb.append(',').append(j <= i ? num(acc[i][j]) : "");
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    public void writeJson(Path file) throws IOException {
+        Files.writeString(file, toJson());
+    }
+
+    public void writeCsv(Path file) throws IOException {
+        Files.writeString(file, toCsv());
+    }
+
+    private static String num(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) return "null";
+        return String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("AccuracyMatrix (%), rows = after task i\n");
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j <= i; j++) sb.append(String.format(Locale.ROOT, "%7.2f", acc[i][j]));
+            sb.append('\n');
+        }
+        if (rows > 0) {
+            sb.append(String.format(Locale.ROOT, "FAA %.2f  forgetting %.2f  BWT %.2f", finalAverageAccuracy(),
+                    forgetting(), backwardTransfer()));
+        }
+        return sb.toString();
+    }
+}

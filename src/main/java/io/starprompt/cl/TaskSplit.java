@@ -1,0 +1,111 @@
+package io.starprompt.cl;
+
+import java.util.Arrays;
+
+/**
+ * How the C classes of a class-incremental benchmark are cut into T tasks (spec §7.1, §7.2): task
+ * t holds the contiguous (already permuted) labels [past(t), seen(t)) with past(t) = Σ_{u<t} cpt_u
+ * and seen(t) = past(t) + cpt_t. Immutable.
+ */
+public final class TaskSplit {
+    private final int[] classesPerTask;
+    private final int[] offsets;
+
+    private TaskSplit(int[] classesPerTask) {
+        if (classesPerTask == null || classesPerTask.length == 0) {
+            throw new IllegalArgumentException("task split: need at least one task");
+        }
+        this.classesPerTask = classesPerTask.clone();
+        this.offsets = new int[classesPerTask.length + 1];
+        for (int t = 0; t < classesPerTask.length; t++) {
+            if (classesPerTask[t] < 1) {
+                throw new IllegalArgumentException("task split: task " + t + " has " + classesPerTask[t] + " classes");
+            }
+            offsets[t + 1] = Math.addExact(offsets[t], classesPerTask[t]);
+        }
+    }
+
+    /** Tasks with the given class counts (uneven splits such as Cars-196's 20×9 + 16 allowed). */
+    public static TaskSplit of(int... classesPerTask) {
+        return new TaskSplit(classesPerTask);
+    }
+
+    /** C classes in T equal tasks; C must be a multiple of T. */
+    public static TaskSplit equal(int classes, int tasks) {
+        if (tasks < 1 || classes < tasks || classes % tasks != 0) {
+            throw new IllegalArgumentException("task split: " + classes + " classes cannot be cut into " + tasks
+                    + " equal tasks");
+        }
+        int[] cpt = new int[tasks];
+        Arrays.fill(cpt, classes / tasks);
+        return new TaskSplit(cpt);
+    }
+
+    public int tasks() {
+        return classesPerTask.length;
+    }
+
+    public int classes() {
+        return offsets[classesPerTask.length];
+    }
+
+    /** Classes of task t. */
+    public int classesInTask(int t) {
+        check(t);
+        return classesPerTask[t];
+    }
+
+    /** C_p(t): classes of tasks &lt; t. */
+    public int past(int t) {
+        check(t);
+        return offsets[t];
+    }
+
+    /** C_s(t): classes of tasks ≤ t. */
+    public int seen(int t) {
+        check(t);
+        return offsets[t + 1];
+    }
+
+    /** The labels of task t, ascending. */
+    public int[] classesOfTask(int t) {
+        check(t);
+        int[] out = new int[classesPerTask[t]];
+        for (int i = 0; i < out.length; i++) out[i] = offsets[t] + i;
+        return out;
+    }
+
+    /** The task holding label c. */
+    public int taskOf(int c) {
+        if (c < 0 || c >= classes()) throw new IllegalArgumentException("task split: class " + c + " outside [0, " + classes() + ")");
+        for (int t = 0; t < classesPerTask.length; t++) {
+            if (c < offsets[t + 1]) return t;
+        }
+        throw new AssertionError();
+    }
+
+    public int[] classesPerTask() {
+        return classesPerTask.clone();
+    }
+
+    private void check(int t) {
+        if (t < 0 || t >= classesPerTask.length) {
+            throw new IllegalArgumentException("task split: task " + t + " outside [0, " + classesPerTask.length + ")");
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TaskSplit s && Arrays.equals(classesPerTask, s.classesPerTask);
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(classesPerTask);
+    }
+
+    @Override
+    public String toString() {
+        return "TaskSplit" + Arrays.toString(classesPerTask);
+    }
+}

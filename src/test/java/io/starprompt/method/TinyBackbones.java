@@ -1,0 +1,70 @@
+package io.starprompt.method;
+
+import io.starprompt.GoldenSet;
+import io.starprompt.backend.Backend;
+import io.starprompt.backend.Backends;
+import io.starprompt.model.clip.Clip;
+import io.starprompt.model.vit.VisionTransformer;
+import io.starprompt.util.Json;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The tiny golden checkpoints as frozen backbones on the CPU backend (or the one named by
+ * {@code -Dstarprompt.test.backend}): ViT (heads from meta.json)
+ * and HF CLIP (clip_config.json), plus stage-1 prompt ids for the tiny vocabulary
+ * ([BOS, X, name tokens…, EOS]). Close it to free everything.
+ */
+final class TinyBackbones implements AutoCloseable {
+    final Backend be;
+    final Clip clip;
+    final VisionTransformer vit;
+
+    private TinyBackbones(Backend be, Clip clip, VisionTransformer vit) {
+        this.be = be;
+        this.clip = clip;
+        this.vit = vit;
+    }
+
+    static TinyBackbones open() {
+        Path dir = GoldenSet.dir();
+        Backend be = Backends.create(System.getProperty("starprompt.test.backend", "cpu"));
+        try {
+            Object meta = Json.parse(Files.readString(dir.resolve("meta.json")));
+            Clip clip = Clip.load(be, dir.resolve("clip.safetensors"), dir.resolve("clip_config.json"));
+            VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"),
+                    Json.intAt(meta, "vit", "num_heads"));
+            return new TinyBackbones(be, clip, vit);
+        } catch (IOException e) {
+            be.close();
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    int imageSize() {
+        return vit.config().imageSize();
+    }
+
+    /** "X name." stand-ins for the tiny vocabulary: BOS, X, two class tokens, EOS. */
+    static int[][] promptIds(int classes) {
+        int[][] ids = new int[classes][];
+        for (int c = 0; c < classes; c++) ids[c] = new int[] {98, 5, 20 + 3 * c, 21 + 3 * c, 99};
+        return ids;
+    }
+
+    /** Stand-ins for "a photo of a {name}.". */
+    static int[][] zeroShotIds(int classes) {
+        int[][] ids = new int[classes][];
+        for (int c = 0; c < classes; c++) ids[c] = new int[] {98, 7, 8, 9, 20 + 3 * c, 21 + 3 * c, 99};
+        return ids;
+    }
+
+    @Override
+    public void close() {
+        vit.close();
+        clip.close();
+        be.close();
+    }
+}

@@ -26,10 +26,6 @@ public final class Smoke {
 
     private Smoke() {}
 
-    public static void main(String[] args) {
-        System.exit(run(System.out) ? 0 : 1);
-    }
-
     /** Runs the smoke on every available backend, printing one line each; true iff all agree. */
     public static boolean run(PrintStream out) {
         out.println("starprompt smoke: " + NativeLib.version());

@@ -24,7 +24,12 @@ SP_EXPORT int sp_cuda_malloc(size_t bytes, void** out) {
   SP_CHECK(out != nullptr);
   *out = nullptr;
   if (bytes == 0) return SP_OK;
-  SP_CUDA_TRY(cudaMalloc(out, bytes));
+  const cudaError_t err = cudaMalloc(out, bytes);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear it: running out of memory is recoverable (the caller may free a cache)
+    return sp_fail(SP_ERR_ALLOC, "%s: out of device memory for %zu bytes", __func__, bytes);
+  }
+  SP_CUDA_TRY(err);
   return SP_OK;
 }
 

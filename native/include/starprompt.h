@@ -169,6 +169,7 @@ int sp_cuda_compiled(void);
 /* Number of usable devices; 0 without driver/device or when not compiled with CUDA. */
 int sp_cuda_device_count(void);
 int sp_cuda_set_device(int device);
+/* SP_ERR_ALLOC when the device is out of memory (recoverable), SP_ERR_CUDA on other errors. */
 int sp_cuda_malloc(size_t bytes, void** out);
 int sp_cuda_free(void* ptr);
 int sp_cuda_memcpy_h2d(void* dst, const void* src, size_t bytes, void* stream);

@@ -44,6 +44,8 @@ public final class CudaBackend extends Backend {
     private final Pointer stream;
     private final cublasContext cublasHandle;
     private final FloatPointer alphaBeta = new FloatPointer(2);
+    private final CachingAllocator memory = new CachingAllocator(CudaBackend::deviceMalloc,
+            address -> sp_cuda_free(new RawPointer(address)));
     private boolean closed;
 
     /** Creates a backend on device 0; throws IllegalStateException if CUDA is unusable. */
@@ -122,6 +124,7 @@ public final class CudaBackend extends Backend {
         if (closed) return;
         closed = true;
         sp_cuda_stream_synchronize(stream);
+        memory.release();
         cublas.cublasDestroy_v2(cublasHandle);
         sp_cuda_stream_destroy(stream);
         alphaBeta.close();
@@ -132,13 +135,23 @@ public final class CudaBackend extends Backend {
     @Override
     protected Tensor allocate(DType dtype, long[] shape) {
         long bytes = Math.multiplyExact(Tensor.numel(shape), (long) dtype.bytes());
-        long address;
-        try (PointerPointer<?> out = new PointerPointer<>(1)) {
-            check(sp_cuda_malloc(Math.max(bytes, 1), out), "cuda allocate " + Tensor.shapeString(shape));
-            address = out.get(0).address();
-        }
-        Storage storage = new Storage(address, bytes, Device.CUDA, a -> sp_cuda_free(new RawPointer(a)));
+        Storage storage = new Storage(memory.allocate(bytes), bytes, Device.CUDA, memory::recycle);
         return Tensor.owning(storage, dtype, shape);
+    }
+
+    private static long deviceMalloc(long bytes) {
+        try (PointerPointer<?> out = new PointerPointer<>(1)) {
+            int status = sp_cuda_malloc(bytes, out);
+            if (status == SP_ERR_ALLOC) return 0;
+            check(status, "cuda allocate " + bytes + " bytes");
+            return out.get(0).address();
+        }
+    }
+
+    /** Returns the device memory cached for reuse (held since tensors were closed) to CUDA. */
+    public void releaseCachedMemory() {
+        synchronize();
+        memory.release();
     }
 
     @Override

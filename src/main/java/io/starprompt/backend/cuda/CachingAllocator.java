@@ -1,0 +1,79 @@
+package io.starprompt.backend.cuda;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.LongConsumer;
+import java.util.function.LongUnaryOperator;
+
+/**
+ * Keeps freed device blocks for reuse by later allocations of the same (rounded) size. A
+ * training step allocates the same shapes every time, so after the first step no cudaMalloc or
+ * cudaFree (which synchronises the device) happens at all. Reuse is safe without events because
+ * every use of a block is queued on the backend's single stream, in program order.
+ */
+final class CachingAllocator {
+    /** Sizes are rounded up to this many bytes (also keeps every block 512-byte aligned). */
+    static final long GRANULE = 512;
+
+    private final LongUnaryOperator malloc;
+    private final LongConsumer free;
+    private final Map<Long, Deque<Long>> cached = new HashMap<>();
+    private final Map<Long, Long> sizeOf = new HashMap<>();
+    private long cachedBytes;
+
+    /**
+     * @param malloc returns the address of a new block of the given bytes, or 0 when out of memory
+     * @param free   returns a block to the device
+     */
+    CachingAllocator(LongUnaryOperator malloc, LongConsumer free) {
+        this.malloc = malloc;
+        this.free = free;
+    }
+
+    static long rounded(long bytes) {
+        return Math.max(GRANULE, (bytes + GRANULE - 1) / GRANULE * GRANULE);
+    }
+
+    /** A block of at least bytes; a cached one of the same rounded size if there is one. */
+    synchronized long allocate(long bytes) {
+        long size = rounded(bytes);
+        Deque<Long> free = cached.get(size);
+        if (free != null && !free.isEmpty()) {
+            cachedBytes -= size;
+            return free.pop();
+        }
+        long address = malloc.applyAsLong(size);
+        if (address == 0 && cachedBytes > 0) {
+            release();
+            address = malloc.applyAsLong(size);
+        }
+        if (address == 0) throw new OutOfMemoryError("CUDA allocation of " + bytes + " bytes failed");
+        sizeOf.put(address, size);
+        return address;
+    }
+
+    /** Takes a block back for reuse. */
+    synchronized void recycle(long address) {
+        Long size = sizeOf.get(address);
+        if (size == null) throw new IllegalStateException("address " + address + " was not allocated here");
+        cached.computeIfAbsent(size, s -> new ArrayDeque<>()).push(address);
+        cachedBytes += size;
+    }
+
+    /** Returns every cached block to the device. */
+    synchronized void release() {
+        cached.values().forEach(q -> q.forEach(a -> {
+            sizeOf.remove(a);
+            free.accept(a);
+        }));
+        cached.clear();
+        cachedBytes = 0;
+    }
+
+    /** Bytes held in the cache (not in use by any tensor). */
+    synchronized long cachedBytes() {
+        return cachedBytes;
+    }
+}

@@ -1,0 +1,64 @@
+package io.starprompt.backend.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The reuse policy, on a fake device of 10 000 bytes. */
+class CachingAllocatorTest {
+    private final Map<Long, Long> live = new HashMap<>();
+    private long next = 4096, used;
+    private int mallocs, frees;
+
+    private final CachingAllocator pool = new CachingAllocator(bytes -> {
+        mallocs++;
+        if (used + bytes > 10_000) return 0;
+        used += bytes;
+        live.put(next, bytes);
+        next += bytes;
+        return next - bytes;
+    }, address -> {
+        frees++;
+        used -= live.remove(address);
+    });
+
+    @Test
+    void sameRoundedSizeIsReusedWithoutMalloc() {
+        long a = pool.allocate(1000);
+        pool.recycle(a);
+        assertEquals(1024, pool.cachedBytes());
+        assertEquals(a, pool.allocate(900), "900 and 1000 bytes both round to 1024");
+        assertEquals(1, mallocs);
+        assertEquals(0, pool.cachedBytes());
+    }
+
+    @Test
+    void otherSizeGetsANewBlock() {
+        long a = pool.allocate(1000);
+        pool.recycle(a);
+        assertNotEquals(a, pool.allocate(3000));
+        assertEquals(2, mallocs);
+    }
+
+    @Test
+    void outOfMemoryReturnsTheCacheToTheDeviceAndRetries() {
+        long a = pool.allocate(4000), b = pool.allocate(4000);
+        pool.recycle(a);
+        pool.recycle(b);
+        long big = pool.allocate(9000);
+        assertTrue(big != 0);
+        assertEquals(2, frees);
+        assertEquals(0, pool.cachedBytes());
+    }
+
+    @Test
+    void exhaustedDeviceIsOutOfMemoryError() {
+        assertThrows(OutOfMemoryError.class, () -> pool.allocate(20_000));
+        assertThrows(IllegalStateException.class, () -> pool.recycle(12345));
+    }
+}

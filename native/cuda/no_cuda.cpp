@@ -101,6 +101,8 @@ SP_EXPORT int sp_cuda_embedding_scatter_add(const float*, const int32_t*, float*
   SP_NO_CUDA;
 }
 SP_EXPORT int sp_cuda_token_sum(const float*, float*, int, int, int64_t, void*) { SP_NO_CUDA; }
+SP_EXPORT int sp_cuda_patchify(const float*, float*, int, int, int, int, void*) { SP_NO_CUDA; }
+SP_EXPORT int sp_cuda_unpatchify(const float*, float*, int, int, int, int, void*) { SP_NO_CUDA; }
 SP_EXPORT int sp_cuda_token_gather(const float*, const int32_t*, float*, int, int, int64_t,
                                    void*) {
   SP_NO_CUDA;

@@ -120,6 +120,15 @@ int sp_cpu_token_gather(const float* x, const int32_t* idx, float* out, int batc
 int sp_cpu_token_scatter_add(const float* dout, const int32_t* idx, float* dx, int batch,
                              int tokens, int64_t dim);
 
+/* Patch embedding input (non-overlapping patches): images [batch, channels, size, size] ->
+ * patches [batch, 1 + G*G, channels*patch*patch] with G = size / patch; row 1 + gy*G + gx holds
+ * patch (gy, gx) in (channel, ky, kx) order; row 0 of every image (the class-token slot) is zero.
+ * unpatchify is the adjoint: images overwritten from patches, row 0 ignored. */
+int sp_cpu_patchify(const float* images, float* patches, int batch, int channels, int size,
+                    int patch);
+int sp_cpu_unpatchify(const float* patches, float* images, int batch, int channels, int size,
+                      int patch);
+
 /* Mean cross-entropy over the batch with only classes [lo, hi) taking part (the others
  * behave as logit -inf). labels must lie in [lo, hi). loss: one float. dlogits (may be
  * NULL): gradient of the mean loss, zero outside [lo, hi). */
@@ -242,6 +251,10 @@ int sp_cuda_token_gather(const float* x, const int32_t* idx, float* out, int bat
                          int tokens, int64_t dim, void* stream);
 int sp_cuda_token_scatter_add(const float* dout, const int32_t* idx, float* dx, int batch,
                               int tokens, int64_t dim, void* stream);
+int sp_cuda_patchify(const float* images, float* patches, int batch, int channels, int size,
+                     int patch, void* stream);
+int sp_cuda_unpatchify(const float* patches, float* images, int batch, int channels, int size,
+                       int patch, void* stream);
 /* loss is a device float. Labels are validated on the host side by the caller. */
 int sp_cuda_cross_entropy(const float* logits, const int32_t* labels, int batch,
                           int classes, int lo, int hi, float* loss, float* dlogits,

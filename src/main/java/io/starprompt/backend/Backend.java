@@ -431,6 +431,37 @@ public abstract class Backend implements AutoCloseable {
         doTokenScatterAdd(dOut, idx, dx);
     }
 
+    /**
+     * images [B, C, S, S] → patches [B, 1 + G², C·p·p] (G = S/p): row 1 + gy·G + gx holds patch
+     * (gy, gx) in (channel, ky, kx) order, the conv weight's layout; row 0 (class-token slot) is zero.
+     */
+    public final void patchify(Tensor images, int patch, Tensor patches) {
+        String op = "patchify";
+        long[] g = patchGeometry(op, f32(op, "images", images), patch);
+        Check.shape(op, "patches", f32(op, "patches", patches), g[0], g[1], g[2]);
+        doPatchify(images, patch, patches);
+    }
+
+    /** Adjoint of {@link #patchify}: dImages [B, C, S, S] overwritten from dPatches (row 0 ignored). */
+    public final void unpatchify(Tensor dPatches, int patch, Tensor dImages) {
+        String op = "unpatchify";
+        long[] g = patchGeometry(op, f32(op, "dImages", dImages), patch);
+        Check.shape(op, "dPatches", f32(op, "dPatches", dPatches), g[0], g[1], g[2]);
+        doUnpatchify(dPatches, patch, dImages);
+    }
+
+    /** [B, 1 + G², C·p·p] for square images whose side is a multiple of the patch. */
+    private static long[] patchGeometry(String op, Tensor images, int patch) {
+        Check.rank(op, "images", images, 4);
+        long side = images.dim(2);
+        if (patch <= 0 || images.dim(3) != side || side % patch != 0) {
+            throw Check.bad(op, "images " + Tensor.shapeString(images.shape()) + " are not square multiples of patch "
+                    + patch);
+        }
+        long grid = side / patch;
+        return new long[] {images.dim(0), 1 + grid * grid, images.dim(1) * patch * patch};
+    }
+
     // ------------------------------------------------------------------ loss, optimisers
 
     /**
@@ -551,6 +582,8 @@ public abstract class Backend implements AutoCloseable {
     protected abstract void doTokenSum(Tensor x, Tensor out);
     protected abstract void doTokenGather(Tensor x, int[] idx, Tensor out);
     protected abstract void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx);
+    protected abstract void doPatchify(Tensor images, int patch, Tensor patches);
+    protected abstract void doUnpatchify(Tensor dPatches, int patch, Tensor dImages);
     protected abstract float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits);
     protected abstract void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg, int step);
     protected abstract void doSgdStep(Tensor param, Tensor grad, float lr, float weightDecay);

@@ -70,6 +70,10 @@ public final class StarPromptNative {
             int tokens, long dim);
     public static native int sp_cpu_token_scatter_add(FloatPointer dout, IntPointer idx, FloatPointer dx, int batch,
             int tokens, long dim);
+    public static native int sp_cpu_patchify(FloatPointer images, FloatPointer patches, int batch, int channels,
+            int size, int patch);
+    public static native int sp_cpu_unpatchify(FloatPointer patches, FloatPointer images, int batch, int channels,
+            int size, int patch);
     public static native int sp_cpu_cross_entropy(FloatPointer logits, IntPointer labels, int batch, int classes,
             int lo, int hi, FloatPointer loss, FloatPointer dlogits);
     public static native int sp_cpu_adam_step(FloatPointer param, FloatPointer grad, FloatPointer m, FloatPointer v,
@@ -153,6 +157,10 @@ public final class StarPromptNative {
             int tokens, long dim, Pointer stream);
     public static native int sp_cuda_token_scatter_add(FloatPointer dout, IntPointer idx, FloatPointer dx, int batch,
             int tokens, long dim, Pointer stream);
+    public static native int sp_cuda_patchify(FloatPointer images, FloatPointer patches, int batch, int channels,
+            int size, int patch, Pointer stream);
+    public static native int sp_cuda_unpatchify(FloatPointer patches, FloatPointer images, int batch, int channels,
+            int size, int patch, Pointer stream);
     public static native int sp_cuda_cross_entropy(FloatPointer logits, IntPointer labels, int batch, int classes,
             int lo, int hi, FloatPointer loss, FloatPointer dlogits, Pointer stream);
     public static native int sp_cuda_adam_step(FloatPointer param, FloatPointer grad, FloatPointer m,

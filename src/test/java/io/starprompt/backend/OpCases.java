@@ -168,6 +168,14 @@ final class OpCases {
             h.record("out", out);
             h.record("dTable", dTable);
         }));
+        cases.add(new Case("patchify + unpatchify", 0, 0, h -> {
+            Tensor images = h.rand(3, 3, 24, 24), patches = h.poisoned(3, 1 + 9, 3 * 8 * 8);
+            h.backend.patchify(images, 8, patches);
+            Tensor dImages = h.poisoned(3, 3, 24, 24);
+            h.backend.unpatchify(h.rand(3, 10, 192), 8, dImages);
+            h.record("patches", patches);
+            h.record("dImages", dImages);
+        }));
         cases.add(new Case("token sum+gather+scatterAdd", 1e-5, 1e-5, h -> {
             int b = 5, n = 197, dim = 33;
             Tensor x = h.rand(b, n, dim), sum = h.poisoned(b, dim), picked = h.poisoned(b, dim);

@@ -210,6 +210,18 @@ public final class CpuBackend extends HostBackend {
     }
 
     @Override
+    protected void doPatchify(Tensor images, int patch, Tensor patches) {
+        check(sp_cpu_patchify(images.floatPointer(), patches.floatPointer(), (int) images.dim(0), (int) images.dim(1),
+                (int) images.dim(2), patch), "patchify");
+    }
+
+    @Override
+    protected void doUnpatchify(Tensor dPatches, int patch, Tensor dImages) {
+        check(sp_cpu_unpatchify(dPatches.floatPointer(), dImages.floatPointer(), (int) dImages.dim(0),
+                (int) dImages.dim(1), (int) dImages.dim(2), patch), "unpatchify");
+    }
+
+    @Override
     protected float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
         try (IntPointer p = ints(labels); FloatPointer loss = new FloatPointer(1)) {
             check(sp_cpu_cross_entropy(logits.floatPointer(), p, (int) logits.dim(0), (int) logits.dim(1), lo, hi, loss,

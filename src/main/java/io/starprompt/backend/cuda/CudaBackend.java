@@ -392,6 +392,18 @@ public final class CudaBackend extends Backend {
     }
 
     @Override
+    protected void doPatchify(Tensor images, int patch, Tensor patches) {
+        check(sp_cuda_patchify(images.floatPointer(), patches.floatPointer(), (int) images.dim(0),
+                (int) images.dim(1), (int) images.dim(2), patch, stream), "patchify");
+    }
+
+    @Override
+    protected void doUnpatchify(Tensor dPatches, int patch, Tensor dImages) {
+        check(sp_cuda_unpatchify(dPatches.floatPointer(), dImages.floatPointer(), (int) dImages.dim(0),
+                (int) dImages.dim(1), (int) dImages.dim(2), patch, stream), "unpatchify");
+    }
+
+    @Override
     protected float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
         try (Tensor d = deviceInts(labels); Tensor loss = empty(DType.F32, 1)) {
             check(sp_cuda_cross_entropy(logits.floatPointer(), d.intPointer(), (int) logits.dim(0),

@@ -174,6 +174,22 @@ public final class ReferenceBackend extends HostBackend {
     }
 
     @Override
+    protected void doPatchify(Tensor images, int patch, Tensor patches) {
+        float[] out = alloc(patches);
+        ReferenceKernels.patchify(read(images), out, (int) images.dim(0), (int) images.dim(1), (int) images.dim(2),
+                patch, false);
+        write(patches, out);
+    }
+
+    @Override
+    protected void doUnpatchify(Tensor dPatches, int patch, Tensor dImages) {
+        float[] out = alloc(dImages);
+        ReferenceKernels.patchify(out, read(dPatches), (int) dImages.dim(0), (int) dImages.dim(1),
+                (int) dImages.dim(2), patch, true);
+        write(dImages, out);
+    }
+
+    @Override
     protected float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
         float[] d = alloc(dlogits);
         float loss = ReferenceKernels.crossEntropy(read(logits), labels, (int) logits.dim(0), (int) logits.dim(1), lo,

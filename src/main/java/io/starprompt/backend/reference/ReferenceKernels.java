@@ -1017,4 +1017,35 @@ public final class ReferenceKernels {
         requireLength(op, "p", p, (long) layers * classes * dp, "layers*classes*dp = " + layers + "*" + classes
                 + "*" + dp);
     }
+
+    /**
+     * The patch permutation of the patch embedding: patches [B, 1 + G², C·p·p] row 1 + gy·G + gx,
+     * column (c·p + ky)·p + kx equals images[b, c, gy·p + ky, gx·p + kx]; row 0 is zero. With
+     * toImages the copy runs the other way (images overwritten, row 0 ignored).
+     */
+    public static void patchify(float[] images, float[] patches, int batch, int channels, int size, int patch,
+            boolean toImages) {
+        int grid = size / patch, tokens = 1 + grid * grid, dim = channels * patch * patch;
+        if (patch <= 0 || size % patch != 0 || images.length != batch * channels * size * size
+                || patches.length != batch * tokens * dim) {
+            throw new IllegalArgumentException("patchify: sizes do not match batch=" + batch + " channels=" + channels
+                    + " size=" + size + " patch=" + patch);
+        }
+        if (!toImages) java.util.Arrays.fill(patches, 0f);
+        for (int b = 0; b < batch; b++) {
+            for (int cell = 0; cell < grid * grid; cell++) {
+                for (int c = 0; c < channels; c++) {
+                    for (int ky = 0; ky < patch; ky++) {
+                        for (int kx = 0; kx < patch; kx++) {
+                            int col = ((b * tokens + 1 + cell) * channels + c) * patch * patch + ky * patch + kx;
+                            int pix = ((b * channels + c) * size + cell / grid * patch + ky) * size
+                                    + cell % grid * patch + kx;
+                            if (toImages) images[pix] = patches[col];
+                            else patches[col] = images[pix];
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

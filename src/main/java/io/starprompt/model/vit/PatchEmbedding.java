@@ -7,7 +7,7 @@ import io.starprompt.tensor.TensorScope;
 /**
  * A ViT's patch embedding plus class token and positional embedding (timm's {@code patch_embed} +
  * {@code _pos_embed}, HF CLIP's {@code CLIPVisionEmbeddings}): a p×p stride-p convolution written
- * as im2col (on the host) and one GEMM with the conv weight viewed as [W, C·p·p], then the CLS
+ * as a patch permutation (Backend.patchify) and one GEMM with the conv weight viewed as [W, C·p·p], then the CLS
  * token and the positional embedding. The im2col matrix has one row per token, the CLS rows left
  * zero, so the GEMM writes the whole [B, T, W] sequence at once and a single per-token bias table
  * (CLS + pos[0] for token 0, conv bias + pos[t] for patch tokens) completes it.
@@ -55,67 +55,28 @@ public final class PatchEmbedding implements AutoCloseable {
     /** images [B, C, H, W] → token sequence [B, T, W] (a new tensor in the current scope). */
     public Tensor forward(Backend be, Tensor images) {
         int batch = (int) images.dim(0);
-        float[] cols = im2col(be.toFloatArray(images), batch, cfg);
         long rows = (long) batch * cfg.tokens();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor patches = be.fromArray(cols, rows, cfg.patchDim());
+            Tensor patches = be.empty(batch, cfg.tokens(), cfg.patchDim());
+            be.patchify(images, cfg.patchSize(), patches);
             Tensor x = be.empty(batch, cfg.tokens(), cfg.width());
-            be.gemm(patches, false, weight, true, x.reshape(rows, cfg.width()), 1f, 0f);
+            be.gemm(patches.reshape(rows, cfg.patchDim()), false, weight, true, x.reshape(rows, cfg.width()), 1f, 0f);
             be.addBias(x.reshape(batch, (long) cfg.tokens() * cfg.width()), tokenBias);
             return scope.retain(x);
         }
     }
 
-    /** Gradient of the images [B, C, H, W] (host array) from the gradient of the token sequence. */
-    float[] backward(Backend be, Tensor dTokens) {
+    /** Gradient of the images [B, C, H, W] from the gradient of the token sequence (current scope). */
+    Tensor backward(Backend be, Tensor dTokens) {
         int batch = (int) dTokens.dim(0);
         long rows = (long) batch * cfg.tokens();
-        try (TensorScope ignored = TensorScope.open()) {
-            Tensor dCols = be.empty(rows, cfg.patchDim());
-            be.gemm(dTokens.reshape(rows, cfg.width()), false, weight, false, dCols, 1f, 0f);
-            return col2im(be.toFloatArray(dCols), batch, cfg);
-        }
-    }
-
-    /**
-     * images [B, C, H, W] → [B·T, C·p·p]: row b·T + 1 + (gy·G + gx) holds patch (gy, gx) in (c, ky, kx)
-     * order (the conv weight's layout and timm's row-major patch order); row b·T (CLS) stays zero.
-     */
-    static float[] im2col(float[] images, int batch, VitConfig cfg) {
-        float[] cols = new float[Math.toIntExact((long) batch * cfg.tokens() * cfg.patchDim())];
-        forEachPixel(batch, cfg, (col, pix) -> cols[col] = images[pix]);
-        return cols;
-    }
-
-    /** Adjoint of {@link #im2col}: patches do not overlap, so every pixel gets exactly one value. */
-    static float[] col2im(float[] cols, int batch, VitConfig cfg) {
-        int side = cfg.imageSize();
-        float[] images = new float[Math.toIntExact((long) batch * cfg.channels() * side * side)];
-        forEachPixel(batch, cfg, (col, pix) -> images[pix] = cols[col]);
-        return images;
-    }
-
-    private interface PixelVisitor {
-        void visit(int colIndex, int pixelIndex);
-    }
-
-    /** Visits every (im2col index, image index) pair of the patch permutation. */
-    private static void forEachPixel(int batch, VitConfig cfg, PixelVisitor v) {
-        int c = cfg.channels(), p = cfg.patchSize(), g = cfg.grid(), side = cfg.imageSize();
-        int t = cfg.tokens(), pd = cfg.patchDim();
-        for (int b = 0; b < batch; b++) {
-            for (int gy = 0; gy < g; gy++) {
-                for (int gx = 0; gx < g; gx++) {
-                    int row = b * t + 1 + gy * g + gx;
-                    for (int ch = 0; ch < c; ch++) {
-                        for (int ky = 0; ky < p; ky++) {
-                            int col = row * pd + (ch * p + ky) * p;
-                            int pix = ((b * c + ch) * side + gy * p + ky) * side + gx * p;
-                            for (int kx = 0; kx < p; kx++) v.visit(col + kx, pix + kx);
-                        }
-                    }
-                }
-            }
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor dCols = be.empty(batch, cfg.tokens(), cfg.patchDim());
+            be.gemm(dTokens.reshape(rows, cfg.width()), false, weight, false, dCols.reshape(rows, cfg.patchDim()), 1f,
+                    0f);
+            Tensor dImages = be.empty(batch, cfg.channels(), cfg.imageSize(), cfg.imageSize());
+            be.unpatchify(dCols, cfg.patchSize(), dImages);
+            return scope.retain(dImages);
         }
     }
 

@@ -261,8 +261,8 @@ public final class VisionTransformer implements AutoCloseable {
         int lowest = imageGradient ? 0 : lowestPromptedLayer(act.prompts);
         if (lowest < 0) return grads; // nothing depends on anything trainable
         try {
-            float[] dImage = null;
-            try (TensorScope ignored = TensorScope.open()) {
+            Tensor dImage = null;
+            try (TensorScope scope = TensorScope.open()) {
                 Tensor last = act.streams.get(blocks.length);
                 Tensor d = be.empty(last.shape());
                 be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
@@ -273,11 +273,9 @@ public final class VisionTransformer implements AutoCloseable {
                     d.close(); // free each layer's stream gradient as soon as the layer below has it
                     d = next;
                 }
-                if (imageGradient) dImage = embedding.backward(be, d);
+                if (imageGradient) dImage = scope.retain(embedding.backward(be, d));
             }
-            if (dImage != null) {
-                grads.setImage(be.fromArray(dImage, act.batch, cfg.channels(), cfg.imageSize(), cfg.imageSize()));
-            }
+            if (dImage != null) grads.setImage(dImage);
             return grads;
         } catch (RuntimeException | Error e) {
             grads.close();

@@ -187,12 +187,12 @@ class VisionTransformerValidationTest {
     }
 
     @Test
-    void im2colFollowsTheConvWeightLayoutAndCol2imIsItsAdjoint() {
+    void patchifyFollowsTheConvWeightLayoutAndUnpatchifyIsItsAdjoint() {
         VitConfig c = new VitConfig(3, 6, 3, 8, 1, 2, 16);
         int batch = 2, side = c.imageSize();
         float[] img = new float[batch * c.channels() * side * side];
         for (int i = 0; i < img.length; i++) img[i] = i;
-        float[] cols = PatchEmbedding.im2col(img, batch, c);
+        float[] cols = patchify(img, batch, c);
         assertEquals(batch * c.tokens() * c.patchDim(), cols.length);
         for (int b = 0; b < batch; b++) {
             for (int k = 0; k < c.patchDim(); k++) assertEquals(0f, cols[b * c.tokens() * c.patchDim() + k], "CLS row");
@@ -205,10 +205,27 @@ class VisionTransformerValidationTest {
 
         Random rnd = new Random(7);
         float[] x = randoms(rnd, img.length), y = randoms(rnd, cols.length);
-        float[] ax = PatchEmbedding.im2col(x, batch, c), aty = PatchEmbedding.col2im(y, batch, c);
+        for (int b = 0; b < batch; b++) java.util.Arrays.fill(y, b * c.tokens() * c.patchDim(), (b * c.tokens() + 1) * c.patchDim(), 0f);
+        float[] ax = patchify(x, batch, c), aty = unpatchify(y, batch, c);
         double lhs = 0, rhs = 0;
         for (int i = 0; i < y.length; i++) lhs += (double) ax[i] * y[i];
         for (int i = 0; i < x.length; i++) rhs += (double) x[i] * aty[i];
-        assertEquals(lhs, rhs, 1e-9 * (1 + Math.abs(lhs)), "<im2col x, y> = <x, col2im y>");
+        assertEquals(lhs, rhs, 1e-9 * (1 + Math.abs(lhs)), "<patchify x, y> = <x, unpatchify y>");
+    }
+
+    private float[] patchify(float[] images, int batch, VitConfig c) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor out = be.empty(batch, c.tokens(), c.patchDim());
+            be.patchify(be.fromArray(images, batch, c.channels(), c.imageSize(), c.imageSize()), c.patchSize(), out);
+            return be.toFloatArray(out);
+        }
+    }
+
+    private float[] unpatchify(float[] patches, int batch, VitConfig c) {
+        try (TensorScope s = TensorScope.open()) {
+            Tensor out = be.empty(batch, c.channels(), c.imageSize(), c.imageSize());
+            be.unpatchify(be.fromArray(patches, batch, c.tokens(), c.patchDim()), c.patchSize(), out);
+            return be.toFloatArray(out);
+        }
     }
 }

@@ -1,0 +1,74 @@
+// Patch extraction for the patch embedding (see sp_cpu_patchify): one thread per patch-row
+// element, so both the image reads (kx fastest) and the patch writes are coalesced.
+#include "common.cuh"
+
+namespace {
+
+struct PatchGeometry {
+  int channels, size, patch, grid;
+  __host__ __device__ int64_t tokens() const { return 1 + static_cast<int64_t>(grid) * grid; }
+  __host__ __device__ int64_t patch_dim() const {
+    return static_cast<int64_t>(channels) * patch * patch;
+  }
+};
+
+// Index in the image of element `col` of patch row `row` (row >= 1) of image b.
+__device__ int64_t pixel_index(const PatchGeometry& g, int64_t b, int64_t row, int64_t col) {
+  const int64_t cell = row - 1, gy = cell / g.grid, gx = cell % g.grid;
+  const int64_t c = col / (g.patch * g.patch), ky = (col / g.patch) % g.patch, kx = col % g.patch;
+  return ((b * g.channels + c) * g.size + gy * g.patch + ky) * g.size + gx * g.patch + kx;
+}
+
+__global__ void patchify_kernel(const float* images, float* patches, PatchGeometry g,
+                                int64_t total) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t col = i % g.patch_dim(), row = (i / g.patch_dim()) % g.tokens();
+    const int64_t b = i / (g.patch_dim() * g.tokens());
+    patches[i] = row == 0 ? 0.f : images[pixel_index(g, b, row, col)];
+  }
+}
+
+__global__ void unpatchify_kernel(const float* patches, float* images, PatchGeometry g,
+                                  int64_t total) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t col = i % g.patch_dim(), row = (i / g.patch_dim()) % g.tokens();
+    const int64_t b = i / (g.patch_dim() * g.tokens());
+    if (row != 0) images[pixel_index(g, b, row, col)] = patches[i];
+  }
+}
+
+int check_geometry(const char* fn, const void* a, const void* b, int batch, int channels, int size,
+                   int patch) {
+  if (a == nullptr || b == nullptr || batch < 0 || channels <= 0 || patch <= 0 || size <= 0 ||
+      size % patch != 0) {
+    return sp_fail(SP_ERR_ARG, "%s: bad geometry batch=%d channels=%d size=%d patch=%d", fn, batch,
+                   channels, size, patch);
+  }
+  return SP_OK;
+}
+
+}  // namespace
+
+SP_EXPORT int sp_cuda_patchify(const float* images, float* patches, int batch, int channels,
+                               int size, int patch, void* stream) {
+  if (int rc = check_geometry(__func__, images, patches, batch, channels, size, patch)) return rc;
+  const PatchGeometry g{channels, size, patch, size / patch};
+  const int64_t total = batch * g.tokens() * g.patch_dim();
+  if (total == 0) return SP_OK;
+  patchify_kernel<<<sp_grid_for(total, 256), 256, 0, sp_stream(stream)>>>(images, patches, g, total);
+  SP_LAUNCH_CHECK();
+  return SP_OK;
+}
+
+SP_EXPORT int sp_cuda_unpatchify(const float* patches, float* images, int batch, int channels,
+                                 int size, int patch, void* stream) {
+  if (int rc = check_geometry(__func__, patches, images, batch, channels, size, patch)) return rc;
+  const PatchGeometry g{channels, size, patch, size / patch};
+  const int64_t total = batch * g.tokens() * g.patch_dim();
+  if (total == 0) return SP_OK;
+  unpatchify_kernel<<<sp_grid_for(total, 256), 256, 0, sp_stream(stream)>>>(patches, images, g, total);
+  SP_LAUNCH_CHECK();
+  return SP_OK;
+}

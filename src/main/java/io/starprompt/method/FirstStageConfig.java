@@ -12,9 +12,10 @@ package io.starprompt.method;
  * @param mogIterations   maximum EM iterations of each class's mixture (end-to-end default 200,
  *                        stand-alone 500)
  * @param mogComponents   mixture components per class (5)
+ * @param density         E-step density of the mixtures (the reference quirk by default)
  */
 public record FirstStageConfig(float lr, float lambdaOrtho, float alignLr, int alignEpochs, int samplesPerClass,
-        int replayBatch, int mogIterations, int mogComponents) {
+        int replayBatch, int mogIterations, int mogComponents, GaussianMixture.Density density) {
 
     /** Validates: rates finite and ≥ 0, λ1 finite and ≥ 0, counts in range. */
     public FirstStageConfig {
@@ -26,6 +27,7 @@ public record FirstStageConfig(float lr, float lambdaOrtho, float alignLr, int a
         if (replayBatch < 1) throw bad("replayBatch must be ≥ 1, got " + replayBatch);
         if (mogIterations < 0) throw bad("mogIterations must be ≥ 0, got " + mogIterations);
         if (mogComponents < 1) throw bad("mogComponents must be ≥ 1, got " + mogComponents);
+        if (density == null) throw bad("density is null");
     }
 
     /**
@@ -33,7 +35,7 @@ public record FirstStageConfig(float lr, float lambdaOrtho, float alignLr, int a
      * class, replay batch 128, 200 EM iterations, 5 components.
      */
     public static FirstStageConfig defaults() {
-        return new FirstStageConfig(0.002f, 30f, 0.05f, 10, 256, 128, 200, 5);
+        return new FirstStageConfig(0.002f, 30f, 0.05f, 10, 256, 128, 200, 5, GaussianMixture.Density.REFERENCE);
     }
 
     /** The stand-alone stage-1 defaults (spec §8.2): as {@link #defaults()} but 500 EM iterations. */
@@ -44,54 +46,60 @@ public record FirstStageConfig(float lr, float lambdaOrtho, float alignLr, int a
     /** A copy with another training learning rate. */
     public FirstStageConfig withLr(float v) {
         return new FirstStageConfig(v, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                mogComponents);
+                mogComponents, density);
     }
 
     /** A copy with another λ1. */
     public FirstStageConfig withLambdaOrtho(float v) {
         return new FirstStageConfig(lr, v, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                mogComponents);
+                mogComponents, density);
     }
 
     /** A copy with another alignment learning rate lr_gr1. */
     public FirstStageConfig withAlignLr(float v) {
         return new FirstStageConfig(lr, lambdaOrtho, v, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                mogComponents);
+                mogComponents, density);
     }
 
     /** A copy with another number of alignment epochs E1. */
     public FirstStageConfig withAlignEpochs(int v) {
         return new FirstStageConfig(lr, lambdaOrtho, alignLr, v, samplesPerClass, replayBatch, mogIterations,
-                mogComponents);
+                mogComponents, density);
     }
 
     /** A copy with another number of replay samples per class and epoch. */
     public FirstStageConfig withSamplesPerClass(int v) {
         return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, v, replayBatch, mogIterations,
-                mogComponents);
+                mogComponents, density);
     }
 
     /** A copy with another replay batch size. */
     public FirstStageConfig withReplayBatch(int v) {
         return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, v, mogIterations,
-                mogComponents);
+                mogComponents, density);
     }
 
     /** A copy with another EM iteration limit. */
     public FirstStageConfig withMogIterations(int v) {
         return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, v,
-                mogComponents);
+                mogComponents, density);
     }
 
     /** A copy with another number of mixture components. */
     public FirstStageConfig withMogComponents(int v) {
         return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                v);
+                v, density);
     }
 
-    /** The mixture settings of §3.6 with this config's components and EM iterations. */
+    /** A copy with another mixture density. */
+    public FirstStageConfig withDensity(GaussianMixture.Density v) {
+        return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
+                mogComponents, v);
+    }
+
+    /** The mixture settings of §3.6 with this config's components, EM iterations and density. */
     public GaussianMixture.Options mixtureOptions() {
-        return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents);
+        return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents).withDensity(density);
     }
 
     private static void requireFinite(String name, float v) {

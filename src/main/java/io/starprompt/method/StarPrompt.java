@@ -210,7 +210,8 @@ public final class StarPrompt implements AutoCloseable {
             if (promptIds == null) {
                 throw new IllegalStateException("star-prompt: the first stage needs promptIds or tokenizer + classNames");
             }
-            firstStage = new FirstStage(clip, promptIds, cfg.firstStage(), SecondStageTrainer.mix(seed, 1, 0));
+            firstStage = new FirstStage(clip, promptIds, cfg.firstStage().withDensity(cfg.density()),
+                    SecondStageTrainer.mix(seed, 1, 0));
         }
         return firstStage;
     }

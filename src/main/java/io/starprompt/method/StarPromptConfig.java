@@ -22,7 +22,7 @@ package io.starprompt.method;
  * @param headAlignment        stage-2 generative-replay alignment of the head (t &gt; 0); false
  *                             leaves the head as trained (statistics and backup still happen)
  * @param replayModel          per-class mixture (default) or the single-Gaussian ablation
- * @param density              E-step density of the stage-2 mixtures (reference quirk or textbook)
+ * @param density              E-step density of the mixtures of both stages (reference quirk or textbook)
  * @param mogComponents        K of the stage-2 mixtures (5)
  * @param mogIterations        max EM iterations of the stage-2 mixtures (500)
  * @param alignLr              lr_gr2, SGD learning rate of the head alignment

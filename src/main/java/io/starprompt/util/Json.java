@@ -6,11 +6,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A small strict JSON reader for configuration files (meta.json, HF config.json): objects become
- * {@code LinkedHashMap<String,Object>}, arrays {@code List<Object>}, numbers {@code Double},
- * plus String, Boolean and null. Malformed input is an IllegalArgumentException with the offset.
+ * A small strict JSON parser (RFC 8259) for safetensors headers and configuration files
+ * (meta.json, HF config.json, vocab.json), so that the library needs no JSON dependency. Objects
+ * become {@code LinkedHashMap<String, Object>} (key order kept), arrays {@code List<Object>},
+ * strings {@code String}, numbers {@code Double} (after checking the JSON number grammar),
+ * {@code true}/{@code false} {@code Boolean}, and {@code null} Java null. Duplicate keys are an
+ * error at every level (two entries of one name are ambiguous). Nesting is limited so that a
+ * hostile file cannot overflow the stack. Malformed input is an IllegalArgumentException whose
+ * message gives the character position.
  */
 public final class Json {
+    // Headers and configs nest three or four levels. Leave room, but stay far from the recursion
+    // depth that would overflow a thread stack.
+    private static final int MAX_DEPTH = 32;
+
     private final String text;
     private int pos;
 
@@ -18,13 +27,195 @@ public final class Json {
         this.text = text;
     }
 
-    /** Parses one JSON value that must span the whole text (surrounding whitespace allowed). */
+    /** Parses one JSON value that may be surrounded by whitespace and nothing else. */
     public static Object parse(String text) {
         Json p = new Json(text);
-        Object v = p.value();
-        p.skipSpace();
-        if (p.pos != text.length()) throw p.error("trailing characters");
-        return v;
+        p.skipWhitespace();
+        Object value = p.parseValue(0);
+        p.skipWhitespace();
+        if (p.pos != text.length()) throw p.error("unexpected " + p.describeCurrent() + " after the JSON value");
+        return value;
+    }
+
+    private Object parseValue(int depth) {
+        if (depth > MAX_DEPTH) throw error("nesting deeper than " + MAX_DEPTH + " levels");
+        if (pos >= text.length()) throw error("unexpected end of input, expected a value");
+        char c = text.charAt(pos);
+        switch (c) {
+            case '{':
+                return parseObject(depth);
+            case '[':
+                return parseArray(depth);
+            case '"':
+                return parseString();
+            case 't':
+                return literal("true", Boolean.TRUE);
+            case 'f':
+                return literal("false", Boolean.FALSE);
+            case 'n':
+                return literal("null", null);
+            default:
+                if (c == '-' || isDigit(c)) return parseNumber();
+                throw error("unexpected " + describeCurrent() + ", expected a value");
+        }
+    }
+
+    private Map<String, Object> parseObject(int depth) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        expect('{');
+        skipWhitespace();
+        if (tryConsume('}')) return map;
+        while (true) {
+            skipWhitespace();
+            int keyPos = pos;
+            if (pos >= text.length() || text.charAt(pos) != '"') throw error("expected a string key");
+            String key = parseString();
+            if (map.containsKey(key)) {
+                pos = keyPos;
+                throw error("duplicate key '" + key + "'");
+            }
+            skipWhitespace();
+            expect(':');
+            skipWhitespace();
+            map.put(key, parseValue(depth + 1));
+            skipWhitespace();
+            if (tryConsume('}')) return map;
+            expect(',');
+        }
+    }
+
+    private List<Object> parseArray(int depth) {
+        List<Object> list = new ArrayList<>();
+        expect('[');
+        skipWhitespace();
+        if (tryConsume(']')) return list;
+        while (true) {
+            skipWhitespace();
+            list.add(parseValue(depth + 1));
+            skipWhitespace();
+            if (tryConsume(']')) return list;
+            expect(',');
+        }
+    }
+
+    private String parseString() {
+        expect('"');
+        StringBuilder sb = new StringBuilder();
+        while (true) {
+            if (pos >= text.length()) throw error("unterminated string");
+            char c = text.charAt(pos++);
+            if (c == '"') return sb.toString();
+            if (c == '\\') {
+                sb.append(parseEscape());
+            } else if (c < 0x20) {
+                pos--;
+                throw error("unescaped control character U+" + String.format("%04X", (int) c) + " in a string");
+            } else {
+                sb.append(c);
+            }
+        }
+    }
+
+    private char parseEscape() {
+        if (pos >= text.length()) throw error("unterminated escape");
+        char c = text.charAt(pos++);
+        switch (c) {
+            case '"': return '"';
+            case '\\': return '\\';
+            case '/': return '/';
+            case 'b': return '\b';
+            case 'f': return '\f';
+            case 'n': return '\n';
+            case 'r': return '\r';
+            case 't': return '\t';
+            case 'u': return parseUnicodeEscape();
+            default:
+                pos--;
+                throw error("invalid escape '\\" + c + "'");
+        }
+    }
+
+    private char parseUnicodeEscape() {
+        if (pos + 4 > text.length()) throw error("truncated \\u escape");
+        int v = 0;
+        for (int i = 0; i < 4; i++) {
+            int d = hexDigit(text.charAt(pos + i));
+            if (d < 0) throw error("invalid \\u escape");
+            v = v * 16 + d;
+        }
+        pos += 4;
+        return (char) v;
+    }
+
+    /** ASCII hex digits only: Character.digit would also accept non-ASCII digits. */
+    private static int hexDigit(char c) {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    }
+
+    /** Checks the JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+    private Double parseNumber() {
+        int start = pos;
+        tryConsume('-');
+        if (tryConsume('0')) {
+            // a leading zero may not be followed by more digits
+        } else if (!consumeDigits()) {
+            throw error("invalid number");
+        }
+        if (tryConsume('.') && !consumeDigits()) throw error("invalid number: no digits after '.'");
+        if (tryConsume('e') || tryConsume('E')) {
+            if (!tryConsume('+')) tryConsume('-');
+            if (!consumeDigits()) throw error("invalid number: no digits in the exponent");
+        }
+        return Double.valueOf(text.substring(start, pos));
+    }
+
+    private boolean consumeDigits() {
+        int start = pos;
+        while (pos < text.length() && isDigit(text.charAt(pos))) pos++;
+        return pos > start;
+    }
+
+    private Object literal(String word, Object value) {
+        if (!text.startsWith(word, pos)) throw error("unexpected " + describeCurrent() + ", expected a value");
+        pos += word.length();
+        return value;
+    }
+
+    private void expect(char c) {
+        if (!tryConsume(c)) throw error("expected '" + c + "' but found " + describeCurrent());
+    }
+
+    private boolean tryConsume(char c) {
+        if (pos < text.length() && text.charAt(pos) == c) {
+            pos++;
+            return true;
+        }
+        return false;
+    }
+
+    private void skipWhitespace() {
+        while (pos < text.length()) {
+            char c = text.charAt(pos);
+            if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
+            pos++;
+        }
+    }
+
+    private static boolean isDigit(char c) {
+        return c >= '0' && c <= '9';
+    }
+
+    private String describeCurrent() {
+        if (pos >= text.length()) return "end of input";
+        char c = text.charAt(pos);
+        return c >= 0x20 && c < 0x7f ? "'" + c + "'" : String.format("U+%04X", (int) c);
+    }
+
+    private IllegalArgumentException error(String problem) {
+        return new IllegalArgumentException("malformed JSON: " + problem + " at character " + pos);
     }
 
     /** Follows object keys (and list indices given as numbers) from root; null if absent. */
@@ -54,133 +245,5 @@ public final class Json {
             throw new IllegalArgumentException("expected a number at " + String.join(".", keys) + ", found " + v);
         }
         return d;
-    }
-
-    private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException("malformed JSON at offset " + pos + ": " + what);
-    }
-
-    private void skipSpace() {
-        while (pos < text.length() && " \t\r\n".indexOf(text.charAt(pos)) >= 0) pos++;
-    }
-
-    private Object value() {
-        skipSpace();
-        if (pos >= text.length()) throw error("unexpected end");
-        char c = text.charAt(pos);
-        switch (c) {
-            case '{':
-                return object();
-            case '[':
-                return array();
-            case '"':
-                return string();
-            case 't':
-                return literal("true", Boolean.TRUE);
-            case 'f':
-                return literal("false", Boolean.FALSE);
-            case 'n':
-                return literal("null", null);
-            default:
-                if (c == '-' || (c >= '0' && c <= '9')) return number();
-                throw error("unexpected character '" + c + "'");
-        }
-    }
-
-    private Object literal(String word, Object v) {
-        if (!text.startsWith(word, pos)) throw error("expected " + word);
-        pos += word.length();
-        return v;
-    }
-
-    private Map<String, Object> object() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        pos++;
-        skipSpace();
-        if (peek('}')) return m;
-        while (true) {
-            skipSpace();
-            if (pos >= text.length() || text.charAt(pos) != '"') throw error("expected a key");
-            String key = string();
-            skipSpace();
-            expect(':');
-            if (m.containsKey(key)) throw error("duplicate key \"" + key + "\"");
-            m.put(key, value());
-            skipSpace();
-            if (peek('}')) return m;
-            expect(',');
-        }
-    }
-
-    private List<Object> array() {
-        List<Object> l = new ArrayList<>();
-        pos++;
-        skipSpace();
-        if (peek(']')) return l;
-        while (true) {
-            l.add(value());
-            skipSpace();
-            if (peek(']')) return l;
-            expect(',');
-        }
-    }
-
-    private boolean peek(char c) {
-        if (pos < text.length() && text.charAt(pos) == c) {
-            pos++;
-            return true;
-        }
-        return false;
-    }
-
-    private void expect(char c) {
-        if (!peek(c)) throw error("expected '" + c + "'");
-    }
-
-    private String string() {
-        pos++;
-        StringBuilder sb = new StringBuilder();
-        while (true) {
-            if (pos >= text.length()) throw error("unterminated string");
-            char c = text.charAt(pos++);
-            if (c == '"') return sb.toString();
-            if (c < 0x20) throw error("control character in string");
-            if (c != '\\') {
-                sb.append(c);
-                continue;
-            }
-            if (pos >= text.length()) throw error("unterminated escape");
-            char e = text.charAt(pos++);
-            switch (e) {
-                case '"', '\\', '/' -> sb.append(e);
-                case 'b' -> sb.append('\b');
-                case 'f' -> sb.append('\f');
-                case 'n' -> sb.append('\n');
-                case 'r' -> sb.append('\r');
-                case 't' -> sb.append('\t');
-                case 'u' -> {
-                    if (pos + 4 > text.length()) throw error("short \\u escape");
-                    try {
-                        sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-                    } catch (NumberFormatException ex) {
-                        throw error("bad \\u escape");
-                    }
-                    pos += 4;
-                }
-                default -> throw error("bad escape \\" + e);
-            }
-        }
-    }
-
-    private Double number() {
-        int start = pos;
-        if (peek('-')) { /* sign */ }
-        while (pos < text.length() && "0123456789.eE+-".indexOf(text.charAt(pos)) >= 0) pos++;
-        try {
-            return Double.valueOf(text.substring(start, pos));
-        } catch (NumberFormatException ex) {
-            pos = start;
-            throw error("bad number");
-        }
     }
 }

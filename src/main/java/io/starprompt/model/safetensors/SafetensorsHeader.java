@@ -1,7 +1,6 @@
 package io.starprompt.model.safetensors;
 
-import io.starprompt.model.safetensors.JsonParser.JsonException;
-import io.starprompt.model.safetensors.JsonParser.JsonNumber;
+import io.starprompt.util.Json;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -91,8 +90,8 @@ final class SafetensorsHeader {
     private static Map<String, Object> parseJsonObject(Path file, String json) {
         Object root;
         try {
-            root = JsonParser.parse(json);
-        } catch (JsonException e) {
+            root = Json.parse(json);
+        } catch (IllegalArgumentException e) {
             throw new SafetensorsException(file + ": header is not valid JSON: " + e.getMessage(), e);
         }
         if (!(root instanceof Map)) throw SafetensorsException.inFile(file, "header is not a JSON object");
@@ -158,15 +157,9 @@ final class SafetensorsHeader {
         return out;
     }
 
-    /** A JSON integer literal; fractions and exponents are rejected rather than rounded. */
+    /** A JSON integer below 2⁵³ (exact in a double); fractions are rejected rather than rounded. */
     private static long parseLong(Path file, String name, String field, Object value) {
-        if (value instanceof JsonNumber n) {
-            try {
-                return Long.parseLong(n.text());
-            } catch (NumberFormatException e) {
-                // not an integer literal, or out of the 64-bit range: reported below
-            }
-        }
+        if (value instanceof Double d && d == Math.rint(d) && Math.abs(d) <= 0x1p53) return d.longValue();
         throw SafetensorsException.inTensor(file, name, field + " holds " + value + ", not a 64-bit integer");
     }
 

@@ -408,34 +408,15 @@ public final class FirstStage implements AutoCloseable {
     private void align(int past, int seen, RandomGenerator rnd) {
         lastAlignmentLosses.clear();
         int cur = seen - past, d = featureDim, perClass = cfg.samplesPerClass();
-        int total = Math.multiplyExact(seen, perClass);
         int[][] ids = Arrays.copyOfRange(promptIds, past, seen);
         Tensor ctxCur = ctx.rows(past, cur);
         float scale = clip.logitScale();
         try (TensorScope task = TensorScope.open()) {
             Tensor pastKeys = past > 0 ? be.fromArray(Arrays.copyOf(keyCache, past * d), past, d) : null;
-            float[] samples = new float[Math.multiplyExact(total, d)];
-            int[] sampleLabels = new int[total];
             for (int epoch = 0; epoch < cfg.alignEpochs(); epoch++) {
-                for (int c = 0; c < seen; c++) {
-                    mixtures[c].sampleInto(samples, c * perClass * d, perClass, rnd);
-                    Arrays.fill(sampleLabels, c * perClass, (c + 1) * perClass, c);
-                }
-                int[] order = permutation(total, rnd);
-                double lossSum = 0;
-                int batches = 0;
-                for (int start = 0; start < total; start += cfg.replayBatch(), batches++) {
-                    int n = Math.min(cfg.replayBatch(), total - start);
-                    float[] x = new float[n * d];
-                    int[] y = new int[n];
-                    for (int r = 0; r < n; r++) {
-                        int src = order[start + r];
-                        System.arraycopy(samples, src * d, x, r * d, d);
-                        y[r] = sampleLabels[src];
-                    }
-                    lossSum += alignStep(x, y, pastKeys, ids, ctxCur, past, seen, scale);
-                }
-                lastAlignmentLosses.add((float) (lossSum / batches));
+                double loss = ReplayEpoch.run(mixtures, seen, perClass, d, cfg.replayBatch(), rnd,
+                        (x, y, step) -> alignStep(x, y, pastKeys, ids, ctxCur, past, seen, scale));
+                lastAlignmentLosses.add((float) loss);
             }
         }
     }
@@ -476,18 +457,6 @@ public final class FirstStage implements AutoCloseable {
         }
         normalizeRows(host, featureDim);
         return host;
-    }
-
-    private static int[] permutation(int n, RandomGenerator rnd) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 
     // ------------------------------------------------------------------ keys

@@ -94,32 +94,14 @@ public final class HeadAlignment {
         }
         TrainingListener l = listener == null ? TrainingListener.NONE : listener;
         l.phaseStarted(TrainingListener.Phase.HEAD_ALIGNMENT, task);
-        int total = seen * s.samplesPerClass();
-        float[] feats = new float[total * width];
-        int[] labels = new int[total];
         double[] losses = new double[s.epochs()];
         for (int e = 0; e < s.epochs(); e++) {
-            for (int c = 0; c < seen; c++) {
-                models[c].sampleInto(feats, c * s.samplesPerClass() * width, s.samplesPerClass(), rnd);
-                java.util.Arrays.fill(labels, c * s.samplesPerClass(), (c + 1) * s.samplesPerClass(), c);
-            }
-            int[] perm = permutation(total, rnd);
-            double sum = 0;
-            int steps = 0;
-            for (int start = 0; start < total; start += s.batchSize(), steps++) {
-                int n = Math.min(s.batchSize(), total - start);
-                float[] x = new float[n * width];
-                int[] y = new int[n];
-                for (int i = 0; i < n; i++) {
-                    int src = perm[start + i];
-                    System.arraycopy(feats, src * width, x, i * width, width);
-                    y[i] = labels[src];
-                }
-                float loss = step(be, head, x, y, n, seen, classes, width, s);
-                sum += loss;
-                l.step(TrainingListener.Phase.HEAD_ALIGNMENT, task, e, steps, loss);
-            }
-            losses[e] = sum / steps;
+            int epoch = e;
+            losses[e] = ReplayEpoch.run(models, seen, s.samplesPerClass(), width, s.batchSize(), rnd, (x, y, step) -> {
+                float loss = step(be, head, x, y, y.length, seen, classes, width, s);
+                l.step(TrainingListener.Phase.HEAD_ALIGNMENT, task, epoch, step, loss);
+                return loss;
+            });
             l.epochEnded(TrainingListener.Phase.HEAD_ALIGNMENT, task, e, losses[e], s.lr());
         }
         return losses;
@@ -147,17 +129,5 @@ public final class HeadAlignment {
             be.sgdStep(head.bias(), db, s.lr(), 0f);
             return (float) loss;
         }
-    }
-
-    static int[] permutation(int n, RandomGenerator rnd) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
     }
 }

@@ -316,7 +316,7 @@ public final class StarPrompt implements AutoCloseable {
         // Training: shuffled mini-batches every epoch, last partial batch kept.
         double[] epochLosses = new double[cfg.firstStageEpochs()];
         for (int e = 0; e < cfg.firstStageEpochs(); e++) {
-            int[] perm = HeadAlignment.permutation(n, new SplittableRandom(SecondStageTrainer.mix(seed ^ 0xF1L, t, e)));
+            int[] perm = ReplayEpoch.permutation(n, new SplittableRandom(SecondStageTrainer.mix(seed ^ 0xF1L, t, e)));
             double sum = 0;
             int steps = 0;
             for (int s = 0; s < n; s += cfg.batchSize(), steps++) {

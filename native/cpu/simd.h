@@ -101,18 +101,17 @@ SP_INLINE float hmax(V v) {
   return m;
 }
 
-// exp(x) to about 2 ulp for x in [-87, 88]; exactly 0 below -87 (including -inf), which the
-// masked softmax relies on; NaN stays NaN. Split x = n ln2 + r with |r| <= ln2/2, then
+// exp(x) to about 2 ulp, for x known to lie in [-87, 88] (no checks: callers whose argument is
+// bounded by construction skip the clamps). Split x = n ln2 + r with |r| <= ln2/2, then
 // 2^n * poly(r).
 template <class V>
-SP_INLINE V vexp(V x) {
+SP_INLINE V vexp_in_range(V x) {
   using I = typename VecInt<V>::type;
   const float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the mantissa
-  V xc = vmin(vmax(x, splat<V>(-87.0f)), splat<V>(88.0f));
-  V t = xc * 1.44269504088896341f + kRound;
+  V t = x * 1.44269504088896341f + kRound;
   I n = (I)t - (I)splat<V>(kRound);
   V nf = t - kRound;
-  V r = xc - nf * 0.693359375f;  // ln2 split in two so that n * ln2_hi is exact
+  V r = x - nf * 0.693359375f;  // ln2 split in two so that n * ln2_hi is exact
   r = r - nf * -2.12194440e-4f;
   V p = splat<V>(1.0f / 5040.0f);
   p = p * r + 1.0f / 720.0f;
@@ -122,9 +121,65 @@ SP_INLINE V vexp(V x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  V y = p * (V)((n + 127) << 23);
+  return p * (V)((n + 127) << 23);
+}
+
+// exp(x) to about 2 ulp for x in [-87, 88]; exactly 0 below -87 (including -inf), which the
+// masked softmax relies on; NaN stays NaN.
+template <class V>
+SP_INLINE V vexp(V x) {
+  V y = vexp_in_range(vmin(vmax(x, splat<V>(-87.0f)), splat<V>(88.0f)));
   y = x == x ? y : x;
   return x < splat<V>(-87.0f) ? V{} : y;
+}
+
+// |x| and the sign of x moved onto the non-negative m, by bit operations (exact, also for
+// -0, infinities and NaN).
+template <class V>
+SP_INLINE V vabs(V x) {
+  using I = typename VecInt<V>::type;
+  return (V)((I)x & 0x7fffffff);
+}
+template <class V>
+SP_INLINE V with_sign_of(V m, V x) {
+  using I = typename VecInt<V>::type;
+  return (V)((I)m | ((I)x & (int32_t)0x80000000u));
+}
+
+// erf(x) to within 1e-7 absolute for every float x: exactly +-1 for |x| >= ~3.9 (where erfc
+// is below half an ulp of 1) and for +-inf; NaN stays NaN. Both pieces are evaluated for every
+// lane and blended, since lanes of real data straddle the split point too often for a branch
+// to pay. Coefficients are minimax fits (Lawson iteration in double, rounded to float).
+//  |x| < 0.921875: erf(x) = x + x P(x^2), the odd Taylor shape, so that erf keeps its relative
+//                  accuracy (and the sign of zero) near 0. Fit error 1.6e-8 relative.
+//  beyond:         erf(|x|) = 1 - exp(Q(|x|)): log erfc is smooth, so a short polynomial in |x|
+//                  fits it, and its error is scaled down by erfc itself. Fit error 1.5e-9
+//                  absolute on [0.921875, 4]; |x| is clamped to 4, where the result already
+//                  rounds to 1.
+template <class V>
+SP_INLINE V verf(V x) {
+  const V s = x * x;
+  V p = splat<V>(-5.99086576e-4f);
+  p = p * s + 4.99318307e-3f;
+  p = p * s + -2.67666187e-2f;
+  p = p * s + 1.12818159e-1f;
+  p = p * s + -3.76124948e-1f;
+  p = p * s + 1.28379151e-1f;  // 2/sqrt(pi) - 1: the leading term is x itself, exactly
+  const V near_zero = x + x * p;
+
+  const V a = vabs(x);
+  const V t = vmin(a, splat<V>(4.0f));  // NaN becomes 4 here; restored below
+  V q = splat<V>(1.94733599e-4f);
+  q = q * t + -3.03159235e-3f;
+  q = q * t + 2.21813675e-2f;
+  q = q * t + -1.03838846e-1f;
+  q = q * t + -6.37285829e-1f;
+  q = q * t + -1.12761545e+0f;
+  q = q * t + -2.09922888e-4f;
+  const V tail = with_sign_of(1.0f - vexp_in_range(q), x);  // q lies in [-18.1, 0]
+
+  const V r = a < splat<V>(0.921875f) ? near_zero : tail;
+  return x == x ? r : x;
 }
 
 // Sum of x[0..n) in vector partial sums (a plain loop would not be vectorised without

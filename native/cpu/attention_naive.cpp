@@ -111,9 +111,6 @@ int for_each_head(const Args& a, F&& fn) {
   });
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp::attn
@@ -130,7 +127,7 @@ SP_EXPORT int sp_cpu_attention_fwd_naive(const float* q, const float* k, const f
   if (status != SP_OK) return status;
   status =
       sp::attn::for_each_head(a, [&](int b, int h) { sp::attn::forward_head(a, b, h, out, lse); });
-  return sp::attn::finish(__func__, status);
+  return sp::finish(__func__, status);
 }
 
 SP_EXPORT int sp_cpu_attention_bwd_naive(const float* q, const float* k, const float* v,
@@ -145,5 +142,5 @@ SP_EXPORT int sp_cpu_attention_bwd_naive(const float* q, const float* k, const f
   if (status != SP_OK) return status;
   status = sp::attn::for_each_head(
       a, [&](int b, int h) { sp::attn::backward_head(a, b, h, lse, dout, g); });
-  return sp::attn::finish(__func__, status);
+  return sp::finish(__func__, status);
 }

@@ -354,9 +354,6 @@ float* thread_scratch(size_t floats) {
   return buf.data();
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp::attn
@@ -382,7 +379,7 @@ SP_EXPORT int sp_cpu_attention_fwd_tiled(const float* q, const float* k, const f
       sp::attn::forward_tile(a, int(bh / heads), int(bh % heads), i0, out, lse, scratch);
     }
   });
-  return sp::attn::finish(__func__, status);
+  return sp::finish(__func__, status);
 }
 
 SP_EXPORT int sp_cpu_attention_bwd_tiled(const float* q, const float* k, const float* v,
@@ -403,5 +400,5 @@ SP_EXPORT int sp_cpu_attention_bwd_tiled(const float* q, const float* k, const f
     for (int64_t bh = begin; bh < end; ++bh)
       sp::attn::backward_head(a, int(bh / heads), int(bh % heads), out, lse, dout, g, scratch);
   });
-  return sp::attn::finish(__func__, status);
+  return sp::finish(__func__, status);
 }

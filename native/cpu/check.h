@@ -12,6 +12,11 @@
 
 namespace sp {
 
+// The status of a parallel job, with a message when a chunk ran out of memory.
+inline int finish(const char* fn, int status) {
+  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
+}
+
 // A pointer may be NULL only when it addresses no elements.
 inline bool present_or_empty(const void* p, int64_t count) { return p != nullptr || count == 0; }
 

@@ -98,9 +98,6 @@ int map_grad(const float* x, const float* dy, float* dx, int64_t n) {
   });
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp

@@ -21,9 +21,6 @@ int64_t row_grain(int64_t rows, int64_t dim) {
   return grain_for(rows, std::max<int64_t>(1, kMinChunk / std::max<int64_t>(dim, 1)));
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp

@@ -115,9 +115,6 @@ void reduce_columns(const float* dy, const float* x, const float* mean, const fl
   }
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp

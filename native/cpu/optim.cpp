@@ -33,9 +33,6 @@ void adam_range(const AdamStep& c, float* p, const float* g, float* m, float* v,
   }
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp

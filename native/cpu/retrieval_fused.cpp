@@ -204,9 +204,6 @@ void backward_layer(const Args& a, int l, int past, const float* sims, const int
   }
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp::retrieval
@@ -244,7 +241,7 @@ SP_EXPORT int sp_cpu_retrieval_fwd_fused(const float* q, const float* keys, cons
         rt::select_and_gather(args, int(r / batch), int(r % batch), sims, sel, sp);
     });
   }
-  return rt::finish(__func__, status);
+  return sp::finish(__func__, status);
 }
 
 SP_EXPORT int sp_cpu_retrieval_bwd_fused(const float* q, const float* keys, const float* a,
@@ -260,5 +257,5 @@ SP_EXPORT int sp_cpu_retrieval_bwd_fused(const float* q, const float* keys, cons
     for (int64_t l = l0; l < l1; ++l)
       rt::backward_layer(args, int(l), past, sims, sel, dsp, da, dp_grad);
   });
-  return rt::finish(__func__, status);
+  return sp::finish(__func__, status);
 }

@@ -89,9 +89,6 @@ void backward_layer(const Args& a, int l, int past, const float* sims, const int
   }
 }
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp::retrieval
@@ -109,7 +106,7 @@ SP_EXPORT int sp_cpu_retrieval_fwd_naive(const float* q, const float* keys, cons
   status = sp::parallel_for(layers, 1, [&](int64_t l0, int64_t l1) {
     for (int64_t l = l0; l < l1; ++l) sp::retrieval::forward_layer(args, int(l), sims, sel, sp);
   });
-  return sp::retrieval::finish(__func__, status);
+  return sp::finish(__func__, status);
 }
 
 SP_EXPORT int sp_cpu_retrieval_bwd_naive(const float* q, const float* keys, const float* a,
@@ -124,5 +121,5 @@ SP_EXPORT int sp_cpu_retrieval_bwd_naive(const float* q, const float* keys, cons
     for (int64_t l = l0; l < l1; ++l)
       sp::retrieval::backward_layer(args, int(l), past, sims, sel, dsp, da, dp_grad);
   });
-  return sp::retrieval::finish(__func__, status);
+  return sp::finish(__func__, status);
 }

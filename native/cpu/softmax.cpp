@@ -44,9 +44,6 @@ SP_DISPATCH(softmax_grad_rows,
             (const float* y, const float* dy, float* dx, int64_t r0, int64_t r1, int64_t cols),
             (y, dy, dx, r0, r1, cols))
 
-int finish(const char* fn, int status) {
-  return status == SP_OK ? SP_OK : sp_fail(status, "%s: out of memory", fn);
-}
 
 }  // namespace
 }  // namespace sp

@@ -388,8 +388,8 @@ public abstract class Backend implements AutoCloseable {
         String op = "embeddingGather";
         f32(op, "table", table);
         Check.rank(op, "table", table, 2);
-        Check.shape(op, "out", f32(op, "out", out), ids == null ? -1 : ids.length, table.dim(1));
-        Check.indices(op, "ids", ids, ids.length, 0, Check.toInt(op, "vocab", table.dim(0)));
+        Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", table.dim(0)));
+        Check.shape(op, "out", f32(op, "out", out), ids.length, table.dim(1));
         doEmbeddingGather(table, ids, out);
     }
 
@@ -398,8 +398,8 @@ public abstract class Backend implements AutoCloseable {
         String op = "embeddingScatterAdd";
         f32(op, "dTable", dTable);
         Check.rank(op, "dTable", dTable, 2);
-        Check.shape(op, "dOut", f32(op, "dOut", dOut), ids == null ? -1 : ids.length, dTable.dim(1));
-        Check.indices(op, "ids", ids, ids.length, 0, Check.toInt(op, "vocab", dTable.dim(0)));
+        Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", dTable.dim(0)));
+        Check.shape(op, "dOut", f32(op, "dOut", dOut), ids.length, dTable.dim(1));
         doEmbeddingScatterAdd(dOut, ids, dTable);
     }
 

@@ -86,6 +86,9 @@ class ValidationTest {
                 () -> cpu.embeddingGather(cpu.zeros(3, 2), new int[] {3}, cpu.zeros(1, 2)));
         assertThrows(IllegalArgumentException.class,
                 () -> cpu.tokenGather(cpu.zeros(2, 3, 4), new int[] {0, -1}, cpu.zeros(2, 4)));
+        String nullIds = message(IllegalArgumentException.class,
+                () -> cpu.embeddingGather(cpu.zeros(3, 2), null, cpu.zeros(1, 2)));
+        assertTrue(nullIds.contains("ids is null"), nullIds);
     }
 
     @Test

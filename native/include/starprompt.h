@@ -241,6 +241,10 @@ int sp_cuda_attention_bwd_flash(int dtype, const void* q, const void* k, const v
                                 void* dk, void* dv, void* dpk, void* dpv, void* dr, int batch,
                                 int nq, int nk, int lp, int heads, int head_dim, float scale,
                                 int causal, void* stream);
+/* Device-side index arrays: the embedding ops check ids on the device and return SP_ERR_ARG
+ * (this makes them wait for the stream); the token ops skip indices outside [0, tokens) and the
+ * cross-entropy gives a NaN loss for a label outside [lo, hi) rather than reading back the
+ * indices. Callers validate on the host first (the Java layer always does). */
 int sp_cuda_embedding_gather(const float* table, const int32_t* ids, float* out, int64_t n,
                              int64_t dim, int64_t vocab, void* stream);
 int sp_cuda_embedding_scatter_add(const float* dout, const int32_t* ids, float* dtable,
@@ -255,7 +259,7 @@ int sp_cuda_patchify(const float* images, float* patches, int batch, int channel
                      int patch, void* stream);
 int sp_cuda_unpatchify(const float* patches, float* images, int batch, int channels, int size,
                        int patch, void* stream);
-/* loss is a device float. Labels are validated on the host side by the caller. */
+/* loss is a device float. */
 int sp_cuda_cross_entropy(const float* logits, const int32_t* labels, int batch,
                           int classes, int lo, int hi, float* loss, float* dlogits,
                           void* stream);

@@ -2,14 +2,21 @@ package io.starprompt.backend;
 
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Device;
+import io.starprompt.tensor.RawPointer;
 import io.starprompt.tensor.Storage;
 import io.starprompt.tensor.Tensor;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
 
-/** Memory management shared by the backends whose tensors live in host memory (f32, i32). */
+/**
+ * Memory management shared by the backends whose tensors live in host memory (f32, i32): blocks
+ * come from malloc through a {@link CachingAllocator}, so a repeated step reuses warm pages.
+ */
 public abstract class HostBackend extends Backend {
+    private final CachingAllocator memory = new CachingAllocator(HostBackend::hostMalloc,
+            address -> Pointer.free(new RawPointer(address)));
+
     protected HostBackend(String name, KernelRegistry kernels) {
         super(name, Device.CPU, kernels);
     }
@@ -17,7 +24,23 @@ public abstract class HostBackend extends Backend {
     @Override
     protected Tensor allocate(DType dtype, long[] shape) {
         long bytes = Math.multiplyExact(Tensor.numel(shape), (long) dtype.bytes());
-        return Tensor.owning(Storage.hostMalloc(bytes), dtype, shape);
+        return Tensor.owning(new Storage(memory.allocate(bytes), bytes, Device.CPU, memory::recycle), dtype, shape);
+    }
+
+    private static long hostMalloc(long bytes) {
+        Pointer p = Pointer.malloc(bytes);
+        return p == null ? 0 : p.address();
+    }
+
+    /** Returns the host memory cached for reuse to the system; tensors stay valid. */
+    public void releaseCachedMemory() {
+        memory.release();
+    }
+
+    /** Frees the cached memory; tensors still open are freed when they are closed. */
+    @Override
+    public void close() {
+        memory.close();
     }
 
     @Override

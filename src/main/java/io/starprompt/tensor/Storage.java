@@ -1,7 +1,5 @@
 package io.starprompt.tensor;
 
-import org.bytedeco.javacpp.Pointer;
-
 /**
  * A block of native memory (host or device) and the way to free it. Owned by exactly one
  * tensor; views of that tensor share it and become unusable once it is freed.
@@ -25,14 +23,6 @@ public final class Storage {
         this.bytes = bytes;
         this.device = device;
         this.deallocator = deallocator;
-    }
-
-    /** Host memory from malloc; freed with free. */
-    public static Storage hostMalloc(long bytes) {
-        Pointer p = Pointer.malloc(Math.max(bytes, 1));
-        if (p == null || p.isNull()) throw new OutOfMemoryError("native malloc of " + bytes + " bytes failed");
-        long address = p.address();
-        return new Storage(address, bytes, Device.CPU, a -> Pointer.free(new RawPointer(a)));
     }
 
     public long address() {

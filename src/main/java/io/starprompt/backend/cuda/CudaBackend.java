@@ -8,6 +8,7 @@ import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.AttentionGrads;
 import io.starprompt.backend.AttentionInputs;
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.CachingAllocator;
 import io.starprompt.backend.KernelRegistry;
 import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.nativeapi.NativeLib;
@@ -124,7 +125,7 @@ public final class CudaBackend extends Backend {
         if (closed) return;
         closed = true;
         sp_cuda_stream_synchronize(stream);
-        memory.release();
+        memory.close();
         cublas.cublasDestroy_v2(cublasHandle);
         sp_cuda_stream_destroy(stream);
         alphaBeta.close();

@@ -1,4 +1,4 @@
-package io.starprompt.backend.cuda;
+package io.starprompt.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -54,6 +54,17 @@ class CachingAllocatorTest {
         assertTrue(big != 0);
         assertEquals(2, frees);
         assertEquals(0, pool.cachedBytes());
+    }
+
+    @Test
+    void afterCloseRecycledBlocksAreFreedAtOnce() {
+        long a = pool.allocate(1000), b = pool.allocate(1000);
+        pool.recycle(a);
+        pool.close();
+        assertEquals(1, frees);
+        pool.recycle(b);
+        assertEquals(2, frees);
+        assertEquals(0, used);
     }
 
     @Test

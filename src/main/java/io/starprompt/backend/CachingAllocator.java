@@ -1,4 +1,4 @@
-package io.starprompt.backend.cuda;
+package io.starprompt.backend;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -8,12 +8,13 @@ import java.util.function.LongConsumer;
 import java.util.function.LongUnaryOperator;
 
 /**
- * Keeps freed device blocks for reuse by later allocations of the same (rounded) size. A
- * training step allocates the same shapes every time, so after the first step no cudaMalloc or
- * cudaFree (which synchronises the device) happens at all. Reuse is safe without events because
+ * Keeps freed blocks of a backend's memory for reuse by later allocations of the same (rounded)
+ * size. A training step allocates the same shapes every time, so after the first step no
+ * allocation reaches the system: on CUDA no cudaMalloc/cudaFree (cudaFree synchronises the
+ * device), on the host no fresh pages to fault in. Reuse on CUDA is safe without events because
  * every use of a block is queued on the backend's single stream, in program order.
  */
-final class CachingAllocator {
+public final class CachingAllocator {
     /** Sizes are rounded up to this many bytes (also keeps every block 512-byte aligned). */
     static final long GRANULE = 512;
 
@@ -22,12 +23,13 @@ final class CachingAllocator {
     private final Map<Long, Deque<Long>> cached = new HashMap<>();
     private final Map<Long, Long> sizeOf = new HashMap<>();
     private long cachedBytes;
+    private boolean closed;
 
     /**
      * @param malloc returns the address of a new block of the given bytes, or 0 when out of memory
      * @param free   returns a block to the device
      */
-    CachingAllocator(LongUnaryOperator malloc, LongConsumer free) {
+    public CachingAllocator(LongUnaryOperator malloc, LongConsumer free) {
         this.malloc = malloc;
         this.free = free;
     }
@@ -37,7 +39,7 @@ final class CachingAllocator {
     }
 
     /** A block of at least bytes; a cached one of the same rounded size if there is one. */
-    synchronized long allocate(long bytes) {
+    public synchronized long allocate(long bytes) {
         long size = rounded(bytes);
         Deque<Long> free = cached.get(size);
         if (free != null && !free.isEmpty()) {
@@ -54,16 +56,21 @@ final class CachingAllocator {
         return address;
     }
 
-    /** Takes a block back for reuse. */
-    synchronized void recycle(long address) {
+    /** Takes a block back for reuse (or frees it at once once the allocator is closed). */
+    public synchronized void recycle(long address) {
         Long size = sizeOf.get(address);
         if (size == null) throw new IllegalStateException("address " + address + " was not allocated here");
+        if (closed) {
+            sizeOf.remove(address);
+            free.accept(address);
+            return;
+        }
         cached.computeIfAbsent(size, s -> new ArrayDeque<>()).push(address);
         cachedBytes += size;
     }
 
-    /** Returns every cached block to the device. */
-    synchronized void release() {
+    /** Returns every cached block to the system. */
+    public synchronized void release() {
         cached.values().forEach(q -> q.forEach(a -> {
             sizeOf.remove(a);
             free.accept(a);
@@ -72,8 +79,14 @@ final class CachingAllocator {
         cachedBytes = 0;
     }
 
+    /** Releases the cache; blocks recycled from now on are freed at once. */
+    public synchronized void close() {
+        release();
+        closed = true;
+    }
+
     /** Bytes held in the cache (not in use by any tensor). */
-    synchronized long cachedBytes() {
+    public synchronized long cachedBytes() {
         return cachedBytes;
     }
 }

@@ -1,0 +1,83 @@
+package io.starprompt.bench;
+
+import io.starprompt.backend.AttentionGrads;
+import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.Backend;
+import io.starprompt.backend.Backends;
+import io.starprompt.tensor.Tensor;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Residual injection of one ViT-B/16 layer (B = 4, 12 heads, N = 197, hd = 64) on the CPU
+ * backend: fused into the tiled attention kernels (epilogue add, token sum in the backward) versus
+ * the unfused composition ({@code residual=naive}: separate broadcast-add and token-sum passes).
+ * The attention kernel is the tiled one in both.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 3, time = 3)
+@Fork(1)
+public class ResidualBenchmark {
+    static final int B = 4, N = 197, H = 12, HD = 64, W = H * HD;
+
+    @Param({"fused", "naive"})
+    public String residual;
+
+    private Backend be;
+    private AttentionInputs in;
+    private Tensor out, lse, dOut;
+    private AttentionGrads grads;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        be = Backends.create("cpu");
+        be.kernels().select("residual", residual);
+        Random rnd = new Random(1);
+        in = new AttentionInputs(rand(rnd, B, N, W), rand(rnd, B, N, W), rand(rnd, B, N, W), null, null,
+                rand(rnd, B, W), H, (float) (1 / Math.sqrt(HD)), false);
+        out = be.empty(B, N, W);
+        lse = be.empty(B, H, N);
+        dOut = rand(rnd, B, N, W);
+        grads = new AttentionGrads(be.empty(B, N, W), be.empty(B, N, W), be.empty(B, N, W), null, null,
+                be.empty(B, W));
+        be.attention(in, out, lse);
+    }
+
+    private Tensor rand(Random rnd, long... shape) {
+        return be.fromArray(Bench.uniform(rnd, (int) Tensor.numel(shape)), shape);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        be.close();
+    }
+
+    @Benchmark
+    public Tensor forward() {
+        be.attention(in, out, lse);
+        return out;
+    }
+
+    @Benchmark
+    public Tensor forwardBackward() {
+        be.attention(in, out, lse);
+        be.attentionBackward(in, out, lse, dOut, grads);
+        return grads.dResidual();
+    }
+}

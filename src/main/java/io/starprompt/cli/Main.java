@@ -6,12 +6,13 @@ import java.nio.file.Path;
 import java.util.Locale;
 
 /**
- * Command line: {@code starprompt [demo|smoke] [options]}.
+ * Command line: {@code starprompt [demo|smoke|train] [options]}.
  *
  * <ul>
  *   <li>{@code demo} (default): STAR-Prompt on a synthetic benchmark with random small backbones;
  *       options {@code --classes 8 --tasks 2 --epochs 4 --batch 16 --seed 7 --out DIR}.
  *   <li>{@code smoke}: every usable backend against the float64 reference on one prompted step.
+ *   <li>{@code train}: STAR-Prompt on an image-folder benchmark with real checkpoints (see {@link Train}).
  * </ul>
  * {@code --backend reference|cpu|cuda} picks the backend (default: as {@link Backends#create()}).
  */
@@ -29,7 +30,7 @@ public final class Main {
     }
 
     static final String USAGE = "usage: starprompt [demo|smoke] [--backend reference|cpu|cuda] [--classes C]"
-            + " [--tasks T] [--epochs E] [--batch B] [--seed S] [--out DIR]";
+            + " [--tasks T] [--epochs E] [--batch B] [--seed S] [--out DIR]\n       " + Train.USAGE;
 
     static int run(String[] args) throws Exception {
         int first = 0;
@@ -38,6 +39,7 @@ public final class Main {
             command = args[0].toLowerCase(Locale.ROOT);
             first = 1;
         }
+        if (command.equals("train")) return Train.run(java.util.Arrays.copyOfRange(args, first, args.length), System.out);
         String backend = null;
         int classes = 8, tasks = 2, epochs = 4, batch = 16;
         long seed = 7;

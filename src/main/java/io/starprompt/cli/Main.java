@@ -74,7 +74,8 @@ public final class Main {
         }
     }
 
-    private static int positive(String option, String value) {
+    /** The option's value as a positive integer, or an error naming the option. */
+    static int positive(String option, String value) {
         try {
             int v = Integer.parseInt(value);
             if (v > 0) return v;

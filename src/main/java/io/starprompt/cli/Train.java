@@ -53,19 +53,19 @@ final class Train {
                 switch (opt) {
                     case "--data" -> data = Path.of(v);
                     case "--vit" -> vit = Path.of(v);
-                    case "--vit-heads" -> vitHeads = positive(opt, v);
+                    case "--vit-heads" -> vitHeads = Main.positive(opt, v);
                     case "--clip" -> clip = Path.of(v);
                     case "--clip-config" -> clipConfig = Path.of(v);
                     case "--vocab" -> vocab = Path.of(v);
                     case "--merges" -> merges = Path.of(v);
-                    case "--tasks" -> tasks = positive(opt, v);
-                    case "--epochs" -> epochs = positive(opt, v);
-                    case "--batch" -> batch = positive(opt, v);
+                    case "--tasks" -> tasks = Main.positive(opt, v);
+                    case "--epochs" -> epochs = Main.positive(opt, v);
+                    case "--batch" -> batch = Main.positive(opt, v);
                     case "--seed" -> seed = parseLong(opt, v);
                     case "--backend" -> backend = v;
                     case "--out" -> out = Path.of(v);
-                    case "--image-size" -> imageSize = positive(opt, v);
-                    case "--threads" -> threads = positive(opt, v);
+                    case "--image-size" -> imageSize = Main.positive(opt, v);
+                    case "--threads" -> threads = Main.positive(opt, v);
                     case "--norm" -> norm = normalization(v);
                     default -> throw new IllegalArgumentException("train: unknown option " + opt);
                 }
@@ -167,16 +167,6 @@ final class Train {
             case "none" -> Normalize.IDENTITY;
             default -> throw new IllegalArgumentException("--norm must be imagenet, clip or none, got '" + v + "'");
         };
-    }
-
-    private static int positive(String option, String value) {
-        try {
-            int v = Integer.parseInt(value);
-            if (v > 0) return v;
-        } catch (NumberFormatException ignored) {
-            // reported below
-        }
-        throw new IllegalArgumentException(option + " must be a positive integer, got '" + value + "'");
     }
 
     private static long parseLong(String option, String value) {

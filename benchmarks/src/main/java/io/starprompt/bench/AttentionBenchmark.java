@@ -49,19 +49,15 @@ public class AttentionBenchmark {
         be = Backends.create(backend.replace("-naive", ""));
         if (backend.endsWith("-naive")) be.kernels().select("attention", "naive");
         Random rnd = new Random(1);
-        Tensor q = rand(rnd, B, N, W), k = rand(rnd, B, N, W), v = rand(rnd, B, N, W);
-        in = new AttentionInputs(q, k, v, rand(rnd, B, LP, W), rand(rnd, B, LP, W), null, H,
+        Tensor q = Bench.uniform(be, rnd, B, N, W), k = Bench.uniform(be, rnd, B, N, W), v = Bench.uniform(be, rnd, B, N, W);
+        in = new AttentionInputs(q, k, v, Bench.uniform(be, rnd, B, LP, W), Bench.uniform(be, rnd, B, LP, W), null, H,
                 (float) (1 / Math.sqrt(HD)), false);
         out = be.empty(B, N, W);
         lse = be.empty(B, H, N);
-        dOut = rand(rnd, B, N, W);
+        dOut = Bench.uniform(be, rnd, B, N, W);
         grads = new AttentionGrads(be.empty(B, N, W), be.empty(B, N, W), be.empty(B, N, W), be.empty(B, LP, W),
                 be.empty(B, LP, W), null);
         be.attention(in, out, lse);
-    }
-
-    private Tensor rand(Random rnd, long... shape) {
-        return be.fromArray(Bench.uniform(rnd, (int) Tensor.numel(shape)), shape);
     }
 
     @TearDown(Level.Trial)

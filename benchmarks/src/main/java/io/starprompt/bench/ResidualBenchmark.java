@@ -49,18 +49,14 @@ public class ResidualBenchmark {
         be = Backends.create("cpu");
         be.kernels().select("residual", residual);
         Random rnd = new Random(1);
-        in = new AttentionInputs(rand(rnd, B, N, W), rand(rnd, B, N, W), rand(rnd, B, N, W), null, null,
-                rand(rnd, B, W), H, (float) (1 / Math.sqrt(HD)), false);
+        in = new AttentionInputs(Bench.uniform(be, rnd, B, N, W), Bench.uniform(be, rnd, B, N, W), Bench.uniform(be, rnd, B, N, W), null, null,
+                Bench.uniform(be, rnd, B, W), H, (float) (1 / Math.sqrt(HD)), false);
         out = be.empty(B, N, W);
         lse = be.empty(B, H, N);
-        dOut = rand(rnd, B, N, W);
+        dOut = Bench.uniform(be, rnd, B, N, W);
         grads = new AttentionGrads(be.empty(B, N, W), be.empty(B, N, W), be.empty(B, N, W), null, null,
                 be.empty(B, W));
         be.attention(in, out, lse);
-    }
-
-    private Tensor rand(Random rnd, long... shape) {
-        return be.fromArray(Bench.uniform(rnd, (int) Tensor.numel(shape)), shape);
     }
 
     @TearDown(Level.Trial)

@@ -5,7 +5,6 @@
 # Run after `mvn -B -ntp -DskipTests install` and `mvn -f benchmarks/pom.xml package` (nvcc present).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-shared="${SHARED_DIR:-$root/../shared}"
 stage="$root/.gpu/stage"
 rm -rf "$root/.gpu" && mkdir -p "$stage/lib" "$stage/native"
 cd "$root"
@@ -18,8 +17,7 @@ cp -r target/classes "$stage/classes"
 cp -r target/test-classes "$stage/test-classes"
 [ -d benchmarks/target/classes ] && cp -r benchmarks/target/classes "$stage/bench-classes"
 cp target/native-build/libstarprompt.so target/native-build/tests/cuda_parity target/native-build/tests/cuda_bench "$stage/native/"
-cp -r "$shared/golden" "$stage/golden"
-cp -r "$shared/spec" "$stage/spec"
+cp -r src/test/resources/golden "$stage/golden"
 jlink --add-modules java.base,java.logging,java.management,jdk.management,java.sql,jdk.unsupported --strip-debug \
     --no-header-files --no-man-pages --compress=2 --output "$stage/jre"
 tar -C "$stage" -cJf "$root/.gpu/bundle.tar.xz" .

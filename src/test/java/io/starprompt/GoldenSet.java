@@ -9,13 +9,16 @@ import io.starprompt.model.safetensors.SafetensorsFile;
 import io.starprompt.util.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * The golden reference set (outputs of timm / HF transformers in float64): its folder comes
- * from {@code -Dstarprompt.golden.dir} (default {@code ../shared/golden}). Sizes are read from
- * meta.json and the tensors, never assumed.
+ * is {@code -Dstarprompt.golden.dir} if set, else the project's own set under
+ * {@code src/test/resources/golden} (on the test classpath as {@code /golden}). Sizes are read from
+ * meta.json and the tensors, never assumed, so another set of the same layout works too.
  */
 public final class GoldenSet implements AutoCloseable {
     public static final double FORWARD_TOL = 1e-4;
@@ -32,7 +35,15 @@ public final class GoldenSet implements AutoCloseable {
     }
 
     public static Path dir() {
-        return Path.of(System.getProperty("starprompt.golden.dir", "../shared/golden"));
+        String override = System.getProperty("starprompt.golden.dir");
+        if (override != null && !override.isBlank()) return Path.of(override);
+        URL meta = GoldenSet.class.getResource("/golden/meta.json");
+        if (meta == null) fail("the golden set is not on the test classpath (src/test/resources/golden)");
+        try {
+            return Path.of(meta.toURI()).getParent();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("golden set location " + meta, e);
+        }
     }
 
     public static GoldenSet open() {

@@ -2,6 +2,9 @@ package io.starprompt.cl;
 
 import io.starprompt.util.Json;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,6 +60,34 @@ public final class ClassOrder {
     /** numpy's legacy {@code seed(seed); permutation(C)} with the given split (mammoth --permute_classes=1). */
     public static ClassOrder permuted(String benchmark, long seed, TaskSplit split) {
         return new ClassOrder(benchmark, seed, numpyPermutation(seed, split.classes()), split);
+    }
+
+    /** Classpath location of the class-orders.json shipped with the library. */
+    public static final String BUILT_IN_RESOURCE = "class-orders.json";
+
+    /**
+     * One benchmark and seed from the class orders shipped with the library (the paper's seeds
+     * 1993, 1996 and 1997 of every benchmark in {@link #builtInBenchmarks()}).
+     *
+     * @throws IllegalArgumentException naming the benchmark or seed if the file has none
+     */
+    public static ClassOrder builtIn(String benchmark, long seed) {
+        return parse(builtInJson(), benchmark, seed, "built-in " + BUILT_IN_RESOURCE);
+    }
+
+    /** The benchmark names of the built-in class orders. */
+    public static List<String> builtInBenchmarks() {
+        return benchmarks(Json.parse(builtInJson()));
+    }
+
+    /** The text of the built-in class-orders.json. */
+    public static String builtInJson() {
+        try (InputStream in = ClassOrder.class.getResourceAsStream(BUILT_IN_RESOURCE)) {
+            if (in == null) throw new IllegalStateException("the library jar lacks " + BUILT_IN_RESOURCE);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the built-in " + BUILT_IN_RESOURCE, e);
+        }
     }
 
     /** Reads one benchmark and seed from class-orders.json. */

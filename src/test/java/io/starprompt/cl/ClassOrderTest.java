@@ -15,15 +15,24 @@ import org.junit.jupiter.api.Test;
 
 /** class-orders.json (spec §7.2): loading, permutation checks and the numpy re-implementation. */
 class ClassOrderTest {
-    /** The spec folder: -Dstarprompt.spec.dir, else next to the golden folder. */
-    static Path classOrders() {
+    /** class-orders.json: the one in -Dstarprompt.spec.dir if set, else the library's built-in copy. */
+    static Path classOrders() throws Exception {
         String spec = System.getProperty("starprompt.spec.dir");
-        Path dir = spec != null ? Path.of(spec)
-                : Path.of(System.getProperty("starprompt.golden.dir", "../shared/golden")).resolve("../spec");
-        Path p = dir.resolve("class-orders.json");
-        assertTrue(Files.isRegularFile(p), "class-orders.json not found at " + p.toAbsolutePath()
-                + " (set -Dstarprompt.spec.dir)");
+        Path p = spec != null ? Path.of(spec).resolve("class-orders.json")
+                : Path.of(ClassOrder.class.getResource(ClassOrder.BUILT_IN_RESOURCE).toURI());
+        assertTrue(Files.isRegularFile(p), "class-orders.json not found at " + p.toAbsolutePath());
         return p;
+    }
+
+    @Test
+    void builtInOrdersMatchTheFile() throws Exception {
+        Path file = classOrders();
+        assertEquals(ClassOrder.benchmarks(file), ClassOrder.builtInBenchmarks());
+        for (String b : ClassOrder.builtInBenchmarks()) {
+            assertArrayEquals(ClassOrder.load(file, b, 1996).order(), ClassOrder.builtIn(b, 1996).order(), b);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClassOrder.builtIn("seq-x", 1993));
+        assertTrue(e.getMessage().contains("seq-cifar100-224"), e.getMessage());
     }
 
     @Test

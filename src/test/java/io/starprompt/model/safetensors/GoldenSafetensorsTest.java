@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.TreeSet;
+import io.starprompt.GoldenSet;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,8 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 class GoldenSafetensorsTest {
     private static Path golden(String file) {
-        Path dir = Path.of(System.getProperty("starprompt.golden.dir", "../shared/golden"));
-        Path p = dir.resolve(file);
+        Path p = GoldenSet.dir().resolve(file);
         assertTrue(Files.isRegularFile(p), "golden file missing: " + p.toAbsolutePath() + " (set -Dstarprompt.golden.dir)");
         return p;
     }

@@ -6,7 +6,6 @@ import io.starprompt.method.Baselines;
 import io.starprompt.method.StarPrompt;
 import io.starprompt.method.StarPromptConfig;
 import io.starprompt.method.SyntheticTaskData;
-import io.starprompt.method.TrainingListener;
 import io.starprompt.model.RandomCheckpoints;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.VisionTransformer;
@@ -14,6 +13,13 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
  * The built-in default job: STAR-Prompt, end to end, on a synthetic class-incremental benchmark
@@ -21,20 +27,68 @@ import java.nio.file.Path;
  * and CLIP checkpoints written in the real file layouts. Prints progress per epoch, then the
  * accuracy matrices of STAR-Prompt, of its first stage alone and of CLIP with fixed prompts.
  */
-final class Demo {
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"STAR-Prompt end to end on a synthetic class-incremental benchmark (procedural images)"
+                + " with small random ViT and CLIP checkpoints in the real file layouts: the built-in default job."})
+final class Demo implements Callable<Integer> {
     /** Demo sizes; the defaults run in well under a minute on two cores. */
     record Options(int classes, int tasks, int epochs, int batch, long seed, Path out) {}
+
+    @Mixin
+    Main.Common common = new Main.Common();
+
+    @Option(names = "--classes", defaultValue = "8", description = "number of classes (default: ${DEFAULT-VALUE})")
+    int classes;
+
+    @Option(names = "--tasks", defaultValue = "2", description = "number of tasks (default: ${DEFAULT-VALUE})")
+    int tasks;
+
+    @Option(names = "--epochs", defaultValue = "4", description = "epochs per stage and task (default: ${DEFAULT-VALUE})")
+    int epochs;
+
+    @Option(names = "--batch", defaultValue = "16", description = "training batch size (default: ${DEFAULT-VALUE})")
+    int batch;
+
+    @Option(names = "--seed", defaultValue = "7", description = "seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "folder for the reports")
+    Path outDir;
+
+    private final PrintStream out;
+
+    Demo(PrintStream out) {
+        this.out = out;
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        Options o = new Options(positive("--classes", classes), positive("--tasks", tasks), positive("--epochs", epochs),
+                positive("--batch", batch), seed, outDir);
+        if (classes % tasks != 0) {
+            throw new ParameterException(spec.commandLine(), "--classes " + classes + " is not a multiple of --tasks " + tasks);
+        }
+        try (Backend be = common.openBackend(); Console console = common.console(out)) {
+            run(be, o, console);
+        }
+        return 0;
+    }
+
+    private int positive(String option, int value) {
+        return Main.positive(spec, option, value);
+    }
 
     private static final RandomCheckpoints.Tower TOWER = new RandomCheckpoints.Tower(32, 8, 64, 2, 4);
     private static final int VOCAB = 100, TEXT_WIDTH = 48, TEXT_DEPTH = 2, TEXT_HEADS = 4, PROJECTION = 32;
 
-    private Demo() {}
-
-    static void run(Backend be, Options o, PrintStream out) throws IOException {
+    static void run(Backend be, Options o, Console out) throws IOException {
         Path dir = Files.createTempDirectory("starprompt-demo");
         try {
-            out.printf("writing random checkpoints (ViT %d px / %d layers, CLIP text %d layers) to %s%n",
-                    TOWER.imageSize(), TOWER.depth(), TEXT_DEPTH, dir);
+            out.info(String.format("writing random checkpoints (ViT %d px / %d layers, CLIP text %d layers) to %s",
+                    TOWER.imageSize(), TOWER.depth(), TEXT_DEPTH, dir));
             RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), TOWER, o.seed());
             RandomCheckpoints.writeClip(dir.resolve("clip.safetensors"), dir.resolve("config.json"), TOWER, VOCAB,
                     TEXT_WIDTH, TEXT_DEPTH, TEXT_HEADS, PROJECTION, o.seed() + 1);
@@ -50,7 +104,7 @@ final class Demo {
         }
     }
 
-    private static void train(Backend be, VisionTransformer vit, Clip clip, Options o, PrintStream out)
+    private static void train(Backend be, VisionTransformer vit, Clip clip, Options o, Console out)
             throws IOException {
         SyntheticTaskData data = SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
                 .testPerClass(16).vitImageSize(vit.config().imageSize())
@@ -60,32 +114,23 @@ final class Demo {
         AccuracyMatrix fixedPrompts = Baselines.zeroShot(clip, Baselines.textKeys(clip, promptIds(o.classes(), true)),
                 data, cfg.evalBatchSize());
         try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit).promptIds(promptIds(o.classes(), false))
-                .config(cfg).seed(o.seed()).listener(progress(out)).build()) {
+                .config(cfg).seed(o.seed()).listener(out).build()) {
+            out.setTasks(data.tasks());
             long start = System.nanoTime();
             StarPrompt.RunResult r = sp.run(data);
-            out.printf("%s on the %s backend in %.1f s%n", data, be.name(), (System.nanoTime() - start) / 1e9);
-            out.println("STAR-Prompt (rows: after task i; columns: accuracy on task j)\n" + r.accuracy());
-            out.println("first stage only\n" + r.firstStageAccuracy());
-            out.println("CLIP with fixed prompts\n" + fixedPrompts);
+            out.info(String.format("%s on the %s backend in %.1f s", data, be.name(), (System.nanoTime() - start) / 1e9));
+            out.result("STAR-Prompt (rows: after task i; columns: accuracy on task j)\n" + r.accuracy());
+            out.result("first stage only\n" + r.firstStageAccuracy());
+            out.result("CLIP with fixed prompts\n" + fixedPrompts);
             if (o.out() != null) {
                 Files.createDirectories(o.out());
                 r.accuracy().writeJson(o.out().resolve("accuracy.json"));
                 r.accuracy().writeCsv(o.out().resolve("accuracy.csv"));
                 r.firstStageAccuracy().writeJson(o.out().resolve("accuracy_stage1.json"));
                 fixedPrompts.writeJson(o.out().resolve("accuracy_fixed_prompts.json"));
-                out.println("wrote accuracy.json, accuracy.csv and the baselines to " + o.out());
+                out.info("wrote accuracy.json, accuracy.csv and the baselines to " + o.out());
             }
         }
-    }
-
-    private static TrainingListener progress(PrintStream out) {
-        return new TrainingListener() {
-            @Override
-            public void epochEnded(Phase phase, int task, int epoch, double meanLoss, float lr) {
-                out.printf("  task %d %-15s epoch %2d  loss %.4f  lr %.2e%n", task, phase.name().toLowerCase(), epoch,
-                        meanLoss, lr);
-            }
-        };
     }
 
     /**

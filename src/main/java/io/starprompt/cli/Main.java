@@ -2,86 +2,168 @@ package io.starprompt.cli;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
-import java.nio.file.Path;
-import java.util.Locale;
+import io.starprompt.nativeapi.NativeLib;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * Command line: {@code starprompt [demo|smoke|train] [options]}.
- *
- * <ul>
- *   <li>{@code demo} (default): STAR-Prompt on a synthetic benchmark with random small backbones;
- *       options {@code --classes 8 --tasks 2 --epochs 4 --batch 16 --seed 7 --out DIR}.
- *   <li>{@code smoke}: every usable backend against the float64 reference on one prompted step.
- *   <li>{@code train}: STAR-Prompt on an image-folder benchmark with real checkpoints (see {@link Train}).
- * </ul>
- * {@code --backend reference|cpu|cuda} picks the backend (default: as {@link Backends#create()}).
+ * {@code starprompt}: the command-line runner. Without a subcommand it runs {@code demo}, the
+ * built-in default job. Exit codes: 0 success, 1 a runtime error (one line on stderr naming the
+ * file or value and the problem; the stack trace only with {@code --verbose}), 2 an option error
+ * (the message and the command's usage).
  */
-public final class Main {
+@Command(name = "starprompt", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "[COMMAND]", versionProvider = Main.Version.class,
+        description = "STAR-Prompt continual learning: native CPU and CUDA kernels on the JVM.",
+        subcommands = {Demo.class, Train.class, CheckKernels.class},
+        footer = {"", "Without a command, runs `demo`. `starprompt COMMAND --help` describes each command."})
+public final class Main implements Callable<Integer> {
+    /** Options every command has. */
+    static final class Common {
+        @Option(names = "--backend", paramLabel = "NAME",
+                description = "reference, cpu or cuda, with an optional variant list, e.g. cpu:naive "
+                        + "(default: cuda when usable, else cpu)")
+        String backend;
+
+        @Option(names = {"-q", "--quiet"}, description = "print results only, no progress")
+        boolean quiet;
+
+        @Option(names = "--json-lines", description = "print one JSON object per event, for scripts")
+        boolean jsonLines;
+
+        @Option(names = {"-v", "--verbose"}, description = "log details, and stack traces on errors")
+        boolean verbose;
+
+        /** Opens the chosen backend. */
+        Backend openBackend() {
+            return backend == null ? Backends.create() : Backends.create(backend);
+        }
+
+        /** The console for these flags. */
+        Console console(PrintStream out) {
+            return Console.of(out, Console.pick(quiet, jsonLines));
+        }
+    }
+
     private Main() {}
 
-    public static void main(String[] args) throws Exception {
-        try {
-            System.exit(run(args));
-        } catch (IllegalArgumentException e) {
-            System.err.println("starprompt: " + e.getMessage());
-            System.err.println(USAGE);
-            System.exit(2);
-        }
+    /** Never reached with a subcommand; {@link #execute} turns a bare command line into {@code demo}. */
+    @Override
+    public Integer call() {
+        return 0;
     }
 
-    static final String USAGE = "usage: starprompt [demo|smoke] [--backend reference|cpu|cuda] [--classes C]"
-            + " [--tasks T] [--epochs E] [--batch B] [--seed S] [--out DIR]\n       " + Train.USAGE;
+    public static void main(String[] args) {
+        System.exit(execute(args, System.out, System.err));
+    }
 
-    static int run(String[] args) throws Exception {
-        int first = 0;
-        String command = "demo";
-        if (args.length > 0 && !args[0].startsWith("--")) {
-            command = args[0].toLowerCase(Locale.ROOT);
-            first = 1;
+    /**
+     * Runs the command line with the given streams and returns the exit code (never calls
+     * {@link System#exit}).
+     */
+    public static int execute(String[] args, PrintStream out, PrintStream err) {
+        boolean verbose = java.util.Arrays.asList(args).contains("--verbose") || java.util.Arrays.asList(args).contains("-v");
+        configureLogging(verbose);
+        CommandLine cl = new CommandLine(new Main(), new Factory(out));
+        cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
+        cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            err.println("starprompt: " + oneLine(e));
+            if (verbose) e.printStackTrace(err);
+            else if (!(e instanceof IllegalArgumentException || e instanceof IOException
+                    || e instanceof UncheckedIOException || e instanceof IllegalStateException)) {
+                err.println("(an unexpected error: run again with --verbose for the stack trace)");
+            }
+            return 1;
+        });
+        return cl.execute(withDefaultCommand(args));
+    }
+
+    /** Prepends {@code demo} when the command line names no command (and asks for no help or version). */
+    static String[] withDefaultCommand(String[] args) {
+        if (args.length > 0 && !args[0].startsWith("-")) return args;
+        for (String a : args) {
+            if (a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version")) return args;
         }
-        if (command.equals("train")) return Train.run(java.util.Arrays.copyOfRange(args, first, args.length), System.out);
-        String backend = null;
-        int classes = 8, tasks = 2, epochs = 4, batch = 16;
-        long seed = 7;
-        Path out = null;
-        for (int i = first; i < args.length; i += 2) {
-            if (i + 1 >= args.length) throw new IllegalArgumentException("option " + args[i] + " needs a value");
-            String v = args[i + 1];
-            switch (args[i]) {
-                case "--backend" -> backend = v;
-                case "--classes" -> classes = positive(args[i], v);
-                case "--tasks" -> tasks = positive(args[i], v);
-                case "--epochs" -> epochs = positive(args[i], v);
-                case "--batch" -> batch = positive(args[i], v);
-                case "--seed" -> seed = Long.parseLong(v);
-                case "--out" -> out = Path.of(v);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+        String[] out = new String[args.length + 1];
+        out[0] = "demo";
+        System.arraycopy(args, 0, out, 1, args.length);
+        return out;
+    }
+
+    /** Creates the commands with the output stream they print to. */
+    private record Factory(PrintStream out) implements CommandLine.IFactory {
+        @Override
+        public <K> K create(Class<K> cls) throws Exception {
+            try {
+                return cls.getDeclaredConstructor(PrintStream.class).newInstance(out);
+            } catch (NoSuchMethodException e) {
+                return CommandLine.defaultFactory().create(cls);
             }
         }
-        switch (command) {
-            case "smoke":
-                return Smoke.run(System.out) ? 0 : 1;
-            case "demo":
-                if (classes % tasks != 0) {
-                    throw new IllegalArgumentException("--classes " + classes + " is not a multiple of --tasks " + tasks);
-                }
-                try (Backend be = backend == null ? Backends.create() : Backends.create(backend)) {
-                    Demo.run(be, new Demo.Options(classes, tasks, epochs, batch, seed, out), System.out);
-                }
-                return 0;
-            default:
-                throw new IllegalArgumentException("unknown command '" + command + "'");
+    }
+
+    /** The value if positive, else an option error (usage shown) naming the option. */
+    static int positive(CommandLine.Model.CommandSpec spec, String option, int value) {
+        if (value < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), option + " must be a positive integer, got " + value);
+        }
+        return value;
+    }
+
+    /** The message of an error as one line, with the exception type when the message alone is empty. */
+    static String oneLine(Throwable e) {
+        String msg = e.getMessage();
+        if (e instanceof UncheckedIOException && e.getCause() != null) msg = e.getCause().toString();
+        if (msg == null || msg.isBlank()) msg = e.toString();
+        return msg.replace('\n', ' ');
+    }
+
+    /**
+     * Library logs go to stderr through slf4j-simple: warnings only, unless --verbose, so that
+     * progress is printed once, by the console, and not again by the log.
+     */
+    private static void configureLogging(boolean verbose) {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", verbose ? "debug" : "warn");
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+        System.setProperty("org.slf4j.simpleLogger.showLogName", verbose ? "true" : "false");
+    }
+
+    /** {@code --version}: the project version, the native library and the runtime. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"starprompt " + projectVersion(), "native library: " + nativeVersion(),
+                    "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + "), "
+                            + System.getProperty("os.name") + " " + System.getProperty("os.arch")};
+        }
+
+        private static String nativeVersion() {
+            try {
+                return NativeLib.version() + "; backends usable here: " + String.join(", ", Backends.available());
+            } catch (RuntimeException | LinkageError e) {
+                return "not loadable (" + e.getMessage() + ")";
+            }
         }
     }
 
-    /** The option's value as a positive integer, or an error naming the option. */
-    static int positive(String option, String value) {
-        try {
-            int v = Integer.parseInt(value);
-            if (v > 0) return v;
-        } catch (NumberFormatException ignored) {
-            // reported below
+    /** The project version recorded at build time. */
+    public static String projectVersion() {
+        try (InputStream in = Main.class.getResourceAsStream("/io/starprompt/version.properties")) {
+            if (in == null) return "unknown";
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
         }
-        throw new IllegalArgumentException(option + " must be a positive integer, got '" + value + "'");
     }
 }

@@ -246,4 +246,75 @@ public final class Json {
         }
         return d;
     }
+
+    /**
+     * Writes a value as compact JSON: maps (keys as strings, in iteration order), iterables,
+     * arrays of double/int/long, strings, numbers, booleans and null. Non-finite numbers are
+     * written as null, which JSON has in their place.
+     */
+    public static String write(Object value) {
+        StringBuilder sb = new StringBuilder();
+        writeValue(sb, value);
+        return sb.toString();
+    }
+
+    private static void writeValue(StringBuilder sb, Object v) {
+        if (v == null) {
+            sb.append("null");
+        } else if (v instanceof String s) {
+            writeString(sb, s);
+        } else if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            sb.append(Double.isFinite(d) ? (d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d)) : "null");
+        } else if (v instanceof Number || v instanceof Boolean) {
+            sb.append(v);
+        } else if (v instanceof Map<?, ?> m) {
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                if (!first) sb.append(',');
+                first = false;
+                writeString(sb, String.valueOf(e.getKey()));
+                sb.append(':');
+                writeValue(sb, e.getValue());
+            }
+            sb.append('}');
+        } else if (v instanceof Iterable<?> it) {
+            sb.append('[');
+            boolean first = true;
+            for (Object o : it) {
+                if (!first) sb.append(',');
+                first = false;
+                writeValue(sb, o);
+            }
+            sb.append(']');
+        } else if (v instanceof double[] a) {
+            writeValue(sb, java.util.Arrays.stream(a).boxed().toList());
+        } else if (v instanceof int[] a) {
+            writeValue(sb, java.util.Arrays.stream(a).boxed().toList());
+        } else if (v instanceof long[] a) {
+            writeValue(sb, java.util.Arrays.stream(a).boxed().toList());
+        } else {
+            writeString(sb, v.toString());
+        }
+    }
+
+    private static void writeString(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    else sb.append(c);
+                }
+            }
+        }
+        sb.append('"');
+    }
 }

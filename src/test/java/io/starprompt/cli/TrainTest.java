@@ -1,23 +1,17 @@
 package io.starprompt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.starprompt.backend.Backend;
-import io.starprompt.backend.cpu.CpuBackend;
 import io.starprompt.data.ImageFolderTaskDataTest;
 import io.starprompt.model.RandomCheckpoints;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.util.Json;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,13 +58,12 @@ class TrainTest {
         List<String> args = setUp(dir);
         Path out = dir.resolve("out");
         args.addAll(List.of("--tasks", "2", "--epochs", "1", "--batch", "8", "--seed", "3", "--image-size", "32",
-                "--threads", "2", "--out", out.toString()));
-        ByteArrayOutputStream text = new ByteArrayOutputStream();
-        try (Backend be = new CpuBackend(); PrintStream ps = new PrintStream(text, true, StandardCharsets.UTF_8)) {
-            Train.run(be, Train.Options.parse(args.toArray(new String[0])), ps);
-        }
-        String printed = text.toString(StandardCharsets.UTF_8);
+                "--threads", "2", "--out", out.toString(), "--backend", "cpu"));
+        CliRun r = train(args);
+        assertEquals(0, r.exit(), r.all());
+        String printed = r.out();
         assertTrue(printed.contains("epoch") && printed.contains("apple pie") && printed.contains("FAA"), printed);
+        assertTrue(printed.contains("task 1/2") && printed.contains("task 2/2") && !printed.contains("task 0"), printed);
         String json = Files.readString(out.resolve("accuracy.json"));
         assertTrue(json.contains("\"faa\""), json);
         Object root = Json.parse(json);
@@ -86,51 +79,52 @@ class TrainTest {
     @Test
     void optionErrorsNameTheOption(@TempDir Path dir) throws Exception {
         List<String> base = setUp(dir);
-        String[] full = base.toArray(new String[0]);
-        Train.Options.parse(full);
         for (String option : List.of("--data", "--vit", "--vit-heads", "--clip", "--clip-config", "--vocab", "--merges")) {
             List<String> args = new ArrayList<>(base);
             int i = args.indexOf(option);
             args.remove(i + 1);
             args.remove(i);
-            String msg = assertThrows(IllegalArgumentException.class,
-                    () -> Train.Options.parse(args.toArray(new String[0]))).getMessage();
-            assertTrue(msg.contains("missing option " + option), msg);
+            MainTest.assertOptionError(train(args), option);
         }
-        assertMessage(base, List.of("--epochs", "0"), "--epochs");
-        assertMessage(base, List.of("--tasks", "x"), "--tasks");
-        assertMessage(base, List.of("--seed", "1.5"), "--seed");
-        assertMessage(base, List.of("--norm", "bogus"), "--norm");
-        assertMessage(base, List.of("--bogus", "1"), "--bogus");
-        assertMessage(base, List.of("--out"), "--out");
+        assertOption(base, List.of("--epochs", "0"), "--epochs must be a positive integer");
+        assertOption(base, List.of("--tasks", "x"), "--tasks");
+        assertOption(base, List.of("--seed", "1.5"), "--seed");
+        assertOption(base, List.of("--norm", "bogus"), "norm must be one of");
+        assertOption(base, List.of("--bogus", "1"), "--bogus");
+        assertOption(base, List.of("--out"), "--out");
+        assertOption(base, List.of("--preset", "seq-nope"), "seq-cifar100");
+        assertOption(base, List.of("--set", "stage2.lambd=3"), "did you mean stage2.lambda");
+    }
+
+    @Test
+    void runtimeErrorsAreOneLineNamingTheFile(@TempDir Path dir) throws Exception {
+        List<String> base = setUp(dir);
         List<String> missingFile = new ArrayList<>(base);
         missingFile.set(missingFile.indexOf("--vocab") + 1, dir.resolve("nope.json").toString());
-        assertMessage(missingFile, List.of(), "--vocab");
-        // size mismatch with the checkpoints, and classes not divisible by tasks
-        try (Backend be = new CpuBackend()) {
-            assertMessage(be, base, List.of("--image-size", "224"), "--image-size");
-            assertMessage(be, base, List.of("--image-size", "32", "--tasks", "3"), "cannot be cut into 3");
-        }
-        // Main dispatches "train" to these options
-        String msg = assertThrows(IllegalArgumentException.class, () -> Main.run(new String[] {"train", "--data"}))
-                .getMessage();
-        assertTrue(msg.contains("--data"), msg);
-        assertTrue(Main.USAGE.contains("train --data"));
+        assertRuntime(missingFile, List.of(), "nope.json");
+        assertRuntime(base, List.of("--image-size", "224"), "--image-size 32");
+        assertRuntime(base, List.of("--image-size", "32", "--tasks", "3"), "cannot be cut into 3");
     }
 
-    private static void assertMessage(List<String> base, List<String> extra, String part) {
-        List<String> args = new ArrayList<>(base);
-        args.addAll(extra);
-        String msg = assertThrows(IllegalArgumentException.class, () -> Train.Options.parse(args.toArray(new String[0])))
-                .getMessage();
-        assertTrue(msg.contains(part), msg);
+    private static CliRun train(List<String> args) {
+        List<String> all = new ArrayList<>(List.of("train"));
+        all.addAll(args);
+        return CliRun.of(all);
     }
 
-    private static void assertMessage(Backend be, List<String> base, List<String> extra, String part) {
+    private static void assertOption(List<String> base, List<String> extra, String part) {
         List<String> args = new ArrayList<>(base);
         args.addAll(extra);
-        String msg = assertThrows(IllegalArgumentException.class, () -> Train.run(be,
-                Train.Options.parse(args.toArray(new String[0])), new PrintStream(new ByteArrayOutputStream()))).getMessage();
-        assertTrue(msg.contains(part), msg + " " + Arrays.toString(args.toArray()));
+        MainTest.assertOptionError(train(args), part);
+    }
+
+    private static void assertRuntime(List<String> base, List<String> extra, String part) {
+        List<String> args = new ArrayList<>(base);
+        args.addAll(extra);
+        args.addAll(List.of("--backend", "cpu"));
+        CliRun r = train(args);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().startsWith("starprompt: ") && r.err().contains(part), r.all());
+        assertEquals(1, r.err().strip().lines().count(), r.all());
     }
 }

@@ -1,0 +1,168 @@
+package io.starprompt.cli;
+
+import io.starprompt.method.TrainingListener;
+import io.starprompt.util.Json;
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiFunction;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+/**
+ * Where the runner's output goes, in one of four modes: a progress bar per epoch on a terminal
+ * (task, phase, epoch, step, loss, images/s, ETA), plain lines when the output is not a terminal,
+ * one JSON object per line for scripts ({@code --json-lines}), or results only ({@code --quiet}).
+ * Every event is printed once, in one place; numbers people read (tasks, epochs) are 1-based.
+ */
+public final class Console implements TrainingListener, AutoCloseable {
+    /** The output modes. */
+    public enum Mode { BAR, PLAIN, JSON_LINES, QUIET }
+
+    private final PrintStream out;
+    private final Mode mode;
+    private final BiFunction<Phase, Integer, Integer> stepsPerEpoch;
+    private final int batchSize;
+    private ProgressBar bar;
+    private long epochStart;
+    private int stepsThisEpoch;
+    private int tasks;
+
+    /**
+     * @param stepsPerEpoch steps of one epoch of a phase and (0-based) task, or 0 when unknown
+     * @param batchSize     images per step, for the images/s figure
+     */
+    public Console(PrintStream out, Mode mode, BiFunction<Phase, Integer, Integer> stepsPerEpoch, int batchSize) {
+        this.out = out;
+        this.mode = mode;
+        this.stepsPerEpoch = stepsPerEpoch;
+        this.batchSize = batchSize;
+    }
+
+    /** A console without step counts (no ETA). */
+    public static Console of(PrintStream out, Mode mode) {
+        return new Console(out, mode, (p, t) -> 0, 0);
+    }
+
+    /** BAR on an interactive terminal, else PLAIN; the flags override. */
+    public static Mode pick(boolean quiet, boolean jsonLines) {
+        if (jsonLines) return Mode.JSON_LINES;
+        if (quiet) return Mode.QUIET;
+        return System.console() != null && !"dumb".equals(System.getenv("TERM")) ? Mode.BAR : Mode.PLAIN;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    /** The task count, for "task i/T" labels. */
+    public void setTasks(int t) {
+        tasks = t;
+    }
+
+    /** A line of information (suppressed by --quiet; a {"event":"info"} object in JSON mode). */
+    public void info(String line) {
+        switch (mode) {
+            case BAR, PLAIN -> out.println(line);
+            case JSON_LINES -> event("info", Map.of("message", line));
+            case QUIET -> { }
+        }
+    }
+
+    /** A result block: printed in every mode but JSON lines, where {@link #event} carries results. */
+    public void result(String text) {
+        if (mode != Mode.JSON_LINES) out.println(text);
+    }
+
+    /** A JSON-lines event (ignored in the other modes). */
+    public void event(String name, Map<String, ?> fields) {
+        if (mode != Mode.JSON_LINES) return;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("event", name);
+        m.putAll(fields);
+        out.println(Json.write(m));
+        out.flush();
+    }
+
+    @Override
+    public void phaseStarted(Phase phase, int task) {
+        epochStart = System.nanoTime();
+        event("phase", Map.of("task", task + 1, "phase", phaseName(phase)));
+    }
+
+    @Override
+    public void step(Phase phase, int task, int epoch, int step, float loss) {
+        if (step == 0) startEpoch(phase, task, epoch);
+        stepsThisEpoch = step + 1;
+        if (bar != null) {
+            bar.stepTo(step + 1);
+            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f  %s", loss, rate()));
+        }
+    }
+
+    @Override
+    public void epochEnded(Phase phase, int task, int epoch, double meanLoss, float lr) {
+        closeBar();
+        double seconds = (System.nanoTime() - epochStart) / 1e9;
+        double imagesPerSecond = batchSize > 0 && seconds > 0 ? stepsThisEpoch * (double) batchSize / seconds : 0;
+        switch (mode) {
+            case BAR, PLAIN -> out.printf(Locale.ROOT, "  %s epoch %d  loss %.4f  lr %.2e  %.1f s%s%n", label(phase, task),
+                    epoch + 1, meanLoss, lr, seconds, imagesPerSecond > 0 ? String.format(Locale.ROOT, "  %.1f img/s",
+                            imagesPerSecond) : "");
+            case JSON_LINES -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("task", task + 1);
+                m.put("phase", phaseName(phase));
+                m.put("epoch", epoch + 1);
+                m.put("loss", meanLoss);
+                m.put("lr", (double) lr);
+                m.put("seconds", seconds);
+                m.put("images_per_s", imagesPerSecond);
+                event("epoch", m);
+            }
+            case QUIET -> { }
+        }
+        stepsThisEpoch = 0;
+        epochStart = System.nanoTime(); // phases without step events (head alignment) time from here
+    }
+
+    private void startEpoch(Phase phase, int task, int epoch) {
+        closeBar();
+        epochStart = System.nanoTime();
+        if (mode != Mode.BAR) return;
+        int total = stepsPerEpoch.apply(phase, task);
+        bar = new ProgressBarBuilder().setTaskName(label(phase, task) + " epoch " + (epoch + 1))
+                .setInitialMax(total > 0 ? total : -1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
+                .continuousUpdate().setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(out)).build();
+    }
+
+    private String rate() {
+        double seconds = (System.nanoTime() - epochStart) / 1e9;
+        return batchSize > 0 && seconds > 0
+                ? String.format(Locale.ROOT, "%.1f img/s", stepsThisEpoch * (double) batchSize / seconds) : "";
+    }
+
+    private String label(Phase phase, int task) {
+        String of = tasks > 0 ? "/" + tasks : "";
+        return "task " + (task + 1) + of + " " + phaseName(phase).replace('_', ' ');
+    }
+
+    private static String phaseName(Phase phase) {
+        return phase.name().toLowerCase(Locale.ROOT);
+    }
+
+    private void closeBar() {
+        if (bar != null) {
+            bar.close();
+            bar = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        closeBar();
+        out.flush();
+    }
+}

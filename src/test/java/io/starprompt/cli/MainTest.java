@@ -55,6 +55,16 @@ class MainTest {
         assertTrue(r.out().contains("cpu") && r.out().contains("ok"), r.all());
     }
 
+    @Test
+    void benchTimesEveryVariantWithItsBaseline() {
+        CliRun r = CliRun.of("bench", "--backend", "cpu", "--batch", "1", "--runs", "1", "--model-size", "none");
+        assertEquals(0, r.exit(), r.all());
+        for (String part : List.of("attention forward", "tiled", "naive", "retrieval", "fused", "1.00x")) {
+            assertTrue(r.out().contains(part), part + " in " + r.all());
+        }
+        assertOptionError(CliRun.of("bench", "--model-size", "huge"), "--model-size");
+    }
+
     static void assertOptionError(CliRun r, String option) {
         assertEquals(2, r.exit(), r.all());
         assertTrue(r.err().contains(option), r.all());
@@ -69,7 +79,7 @@ class MainTest {
             Demo.run(be, new Demo.Options(4, 2, 2, 16, 3, out), console);
         }
         String printed = text.toString(StandardCharsets.UTF_8);
-        assertTrue(printed.contains("FAA") && printed.contains("second_stage"), printed);
+        assertTrue(printed.contains("FAA") && printed.contains("task 2/2 second stage epoch 2"), printed);
         String json = Files.readString(out.resolve("accuracy.json"));
         assertTrue(json.contains("\"faa\"") && json.contains("\"forgetting\""), json);
         assertTrue(Files.readAllLines(out.resolve("accuracy.csv")).size() >= 2, "one CSV row per task");

@@ -1,6 +1,10 @@
 package io.starprompt.util;
 
+import java.lang.reflect.Array;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +18,9 @@ import java.util.Map;
  * error at every level (two entries of one name are ambiguous). Nesting is limited so that a
  * hostile file cannot overflow the stack. Malformed input is an IllegalArgumentException whose
  * message gives the character position.
+ *
+ * <p>{@link #write} is the inverse for the values a report or config needs: whatever it writes,
+ * {@link #parse} reads back to equal values (see there for the number rules).
  */
 public final class Json {
     // Headers and configs nest three or four levels. Leave room, but stay far from the recursion
@@ -245,5 +252,135 @@ public final class Json {
             throw new IllegalArgumentException("expected a number at " + String.join(".", keys) + ", found " + v);
         }
         return d;
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    /**
+     * Writes value as indented JSON (two spaces per level, keys in the map's iteration order,
+     * arrays of scalars on one line), ending with a newline. Accepted values: null,
+     * {@link Boolean}, {@link Number}, {@link CharSequence}, {@link Enum} (its name), a
+     * {@link Map} with string keys, an {@link Iterable} and any Java array of these.
+     *
+     * <p>Numbers are written so that {@link #parse} gives them back exactly: a double as
+     * {@link Double#toString} (the shortest decimal that rounds back to the same double), a
+     * float as {@link Float#toString} (exact once narrowed back to float), integers in full
+     * (exact as doubles up to 2^53). NaN and the infinities have no JSON form and are written as
+     * null.
+     *
+     * @throws IllegalArgumentException for another type, a non-string key, or nesting deeper than
+     *     the parser accepts (which also catches a structure that contains itself)
+     */
+    public static String write(Object value) {
+        StringBuilder sb = new StringBuilder();
+        writeValue(sb, value, 0);
+        return sb.append('\n').toString();
+    }
+
+    private static void writeValue(StringBuilder sb, Object value, int depth) {
+        if (depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("json: nesting deeper than " + MAX_DEPTH + " levels (a cycle?)");
+        }
+        if (value == null) sb.append("null");
+        else if (value instanceof Boolean b) sb.append(b);
+        else if (value instanceof Number n) sb.append(number(n));
+        else if (value instanceof CharSequence s) quote(sb, s);
+        else if (value instanceof Enum<?> e) quote(sb, e.name());
+        else if (value instanceof Map<?, ?> m) writeObject(sb, m, depth);
+        else if (value instanceof Iterable<?> it) writeArray(sb, it.iterator(), depth);
+        else if (value.getClass().isArray()) writeArray(sb, arrayIterator(value), depth);
+        else throw new IllegalArgumentException("json: cannot write a " + value.getClass().getName());
+    }
+
+    private static void writeObject(StringBuilder sb, Map<?, ?> map, int depth) {
+        if (map.isEmpty()) {
+            sb.append("{}");
+            return;
+        }
+        sb.append('{');
+        String sep = "\n";
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+            if (!(e.getKey() instanceof CharSequence key)) {
+                throw new IllegalArgumentException("json: object keys must be strings, found " + e.getKey());
+            }
+            sb.append(sep);
+            indent(sb, depth + 1);
+            quote(sb, key);
+            sb.append(": ");
+            writeValue(sb, e.getValue(), depth + 1);
+            sep = ",\n";
+        }
+        sb.append('\n');
+        indent(sb, depth);
+        sb.append('}');
+    }
+
+    /** Scalars stay on one line (a loss curve is one row); anything nested gets a line per element. */
+    private static void writeArray(StringBuilder sb, Iterator<?> elements, int depth) {
+        List<Object> items = new ArrayList<>();
+        elements.forEachRemaining(items::add);
+        boolean flat = items.stream().allMatch(Json::isScalar);
+        sb.append('[');
+        for (int i = 0; i < items.size(); i++) {
+            if (i > 0) sb.append(flat ? ", " : ",");
+            if (!flat) {
+                sb.append('\n');
+                indent(sb, depth + 1);
+            }
+            writeValue(sb, items.get(i), depth + 1);
+        }
+        if (!flat) {
+            sb.append('\n');
+            indent(sb, depth);
+        }
+        sb.append(']');
+    }
+
+    private static boolean isScalar(Object v) {
+        return v == null || v instanceof Boolean || v instanceof Number || v instanceof CharSequence || v instanceof Enum;
+    }
+
+    private static Iterator<Object> arrayIterator(Object array) {
+        int n = Array.getLength(array);
+        List<Object> items = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) items.add(Array.get(array, i));
+        return items.iterator();
+    }
+
+    private static String number(Number n) {
+        if (n instanceof Double d) return Double.isFinite(d) ? Double.toString(d) : "null";
+        if (n instanceof Float f) return Float.isFinite(f) ? Float.toString(f) : "null";
+        if (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte
+                || n instanceof BigInteger) {
+            return n.toString();
+        }
+        if (n instanceof BigDecimal b) return b.toString();
+        double d = n.doubleValue(); // AtomicLong and other Number kinds
+        return Double.isFinite(d) ? Double.toString(d) : "null";
+    }
+
+    private static void quote(StringBuilder sb, CharSequence s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case '\b' -> sb.append("\\b");
+                case '\f' -> sb.append("\\f");
+                default -> {
+                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    else sb.append(c);
+                }
+            }
+        }
+        sb.append('"');
+    }
+
+    private static void indent(StringBuilder sb, int depth) {
+        sb.append("  ".repeat(depth));
     }
 }

@@ -1,0 +1,71 @@
+package io.starprompt.cli.report;
+
+import io.starprompt.cl.AccuracyMatrix;
+
+/**
+ * The text of {@code metrics.csv}, in a tidy long layout: one observation per line, so that a
+ * spreadsheet pivot or a data-frame filter needs no reshaping.
+ *
+ * <pre>
+ * method,protocol,after_task,metric,task,value
+ * STAR-Prompt,class_il,0,accuracy,0,90.0
+ * STAR-Prompt,class_il,0,average_accuracy,,90.0
+ * …
+ * </pre>
+ *
+ * <ul>
+ *   <li>{@code method}: the method's name (quoted as RFC 4180 asks when it holds a comma, quote or
+ *       line break).
+ *   <li>{@code protocol}: {@code class_il}, then {@code task_il} when the method measured it.
+ *   <li>{@code after_task}: the 0-based index i of the task just learned (as in accuracy.csv and
+ *       results.json).
+ *   <li>{@code metric}, with {@code task} filled only for the first:
+ *       {@code accuracy} (a_{i,task}, one line per task 0…i),
+ *       {@code average_accuracy} (mean of row i: the accuracy on the tasks seen so far; at the
+ *       last task this is the FAA),
+ *       {@code aia} (average incremental accuracy over rows 0…i),
+ *       {@code forgetting} and {@code bwt} (as if row i were the last; 0 at i = 0).
+ *   <li>{@code value}: in % (percentage points for forgetting and BWT), written as the shortest
+ *       decimal that reads back to the same double; empty for NaN.
+ * </ul>
+ * Lines come in the order method, protocol, after_task, then the metrics in the order above.
+ * All means weight tasks equally (see {@link AccuracyMatrix}).
+ */
+public final class MetricsCsv {
+    /** The header line, without its line break. */
+    public static final String HEADER = "method,protocol,after_task,metric,task,value";
+
+    private MetricsCsv() {}
+
+    /** The CSV text of report, header included, each line ending in '\n'. */
+    public static String toCsv(RunReport report) {
+        StringBuilder sb = new StringBuilder(HEADER).append('\n');
+        for (MethodResult m : report.methods()) {
+            appendMatrix(sb, m.name(), "class_il", m.classIl());
+            if (m.taskIl() != null) appendMatrix(sb, m.name(), "task_il", m.taskIl());
+        }
+        return sb.toString();
+    }
+
+    private static void appendMatrix(StringBuilder sb, String method, String protocol, AccuracyMatrix a) {
+        String prefix = field(method) + "," + protocol + ",";
+        for (int i = 0; i < a.rows(); i++) {
+            for (int j = 0; j <= i; j++) line(sb, prefix, i, "accuracy", Integer.toString(j), a.get(i, j));
+            line(sb, prefix, i, "average_accuracy", "", a.averageAccuracy(i));
+            line(sb, prefix, i, "aia", "", a.averageIncrementalAccuracy(i));
+            line(sb, prefix, i, "forgetting", "", a.forgetting(i));
+            line(sb, prefix, i, "bwt", "", a.backwardTransfer(i));
+        }
+    }
+
+    private static void line(StringBuilder sb, String prefix, int afterTask, String metric, String task, double v) {
+        sb.append(prefix).append(afterTask).append(',').append(metric).append(',').append(task).append(',')
+                .append(Double.isFinite(v) ? Double.toString(v) : "").append('\n');
+    }
+
+    /** RFC 4180: a field with a separator, quote or line break is quoted, its quotes doubled. */
+    static String field(String s) {
+        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
+        return '"' + s.replace("\"", "\"\"") + '"';
+    }
+}

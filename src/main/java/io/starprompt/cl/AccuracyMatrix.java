@@ -18,11 +18,22 @@ import java.util.Locale;
  * </ul>
  * With "last row" meaning the last completed row r, the same formulas with T = r + 1 (so they are
  * meaningful mid-run). With a single task forgetting and BWT are 0.
+ *
+ * <p>The spec does not define the average incremental accuracy (AIA); it is computed here as the
+ * usual mean, over the tasks learned so far, of the average accuracy after each of them:
+ * AIA = (1/T) Σ_i A_i with A_i = (1/(i+1)) Σ_{j≤i} a_{i,j}. Like FAA (spec §7.3) every mean
+ * weights tasks equally, not by their number of test images or classes, so A_i is the accuracy
+ * on the seen classes exactly when the seen tasks have test sets of equal size.
+ *
+ * <p>The per-row variants ({@link #averageIncrementalAccuracy(int)}, {@link #forgetting(int)},
+ * {@link #backwardTransfer(int)}) evaluate the same formulas as if row i were the last, which is
+ * what a report needs to show how a metric evolved over the run.
  */
 public final class AccuracyMatrix {
     private final double[][] acc;
     private int rows;
 
+    /** An empty matrix for a run of {@code tasks} tasks (every entry NaN until its row is set). */
     public AccuracyMatrix(int tasks) {
         if (tasks < 1) throw new IllegalArgumentException("accuracy matrix: need ≥ 1 task, got " + tasks);
         acc = new double[tasks][tasks];
@@ -36,6 +47,7 @@ public final class AccuracyMatrix {
         return m;
     }
 
+    /** Number of tasks T of the run (the matrix is T×T). */
     public int tasks() {
         return acc.length;
     }
@@ -77,6 +89,12 @@ public final class AccuracyMatrix {
         return rows - 1;
     }
 
+    private void checkRecorded(int i) {
+        if (i < 0 || i >= rows) {
+            throw new IllegalArgumentException("accuracy matrix: row " + i + " is not recorded (rows so far " + rows + ")");
+        }
+    }
+
     /** Mean accuracy over tasks after the last recorded task (FAA once all T rows are in). */
     public double finalAverageAccuracy() {
         int r = last();
@@ -92,9 +110,39 @@ public final class AccuracyMatrix {
         return s / (i + 1);
     }
 
+    /**
+     * The average accuracy after each recorded task, {@code A_i = averageAccuracy(i)} for
+     * i = 0…rows()−1: the accuracy on the tasks seen so far, as plotted over a run. Empty
+     * before the first row.
+     */
+    public double[] averageAccuracies() {
+        double[] a = new double[rows];
+        for (int i = 0; i < rows; i++) a[i] = averageAccuracy(i);
+        return a;
+    }
+
+    /** Average incremental accuracy up to the last recorded task (see the class comment). */
+    public double averageIncrementalAccuracy() {
+        return averageIncrementalAccuracy(last());
+    }
+
+    /** Average incremental accuracy over tasks 0…i: the mean of averageAccuracy(0…i). */
+    public double averageIncrementalAccuracy(int i) {
+        checkRecorded(i);
+        double s = 0;
+        for (int t = 0; t <= i; t++) s += averageAccuracy(t);
+        return s / (i + 1);
+    }
+
     /** Mean over earlier tasks of (best accuracy ever − final accuracy); 0 with one row. */
     public double forgetting() {
-        int r = last();
+        return forgetting(last());
+    }
+
+    /** Forgetting as if row {@code row} were the last: later rows are ignored; 0 for row 0. */
+    public double forgetting(int row) {
+        checkRecorded(row);
+        int r = row;
         if (r == 0) return 0;
         double s = 0;
         for (int j = 0; j < r; j++) {
@@ -107,7 +155,13 @@ public final class AccuracyMatrix {
 
     /** Backward transfer: mean over earlier tasks of (final − just-learned accuracy); 0 with one row. */
     public double backwardTransfer() {
-        int r = last();
+        return backwardTransfer(last());
+    }
+
+    /** Backward transfer as if row {@code row} were the last; 0 for row 0. */
+    public double backwardTransfer(int row) {
+        checkRecorded(row);
+        int r = row;
         if (r == 0) return 0;
         double s = 0;
         for (int j = 0; j < r; j++) s += acc[r][j] - acc[j][j];
@@ -116,7 +170,7 @@ public final class AccuracyMatrix {
 
     // ------------------------------------------------------------------ export
 
-    /** {"tasks":T,"rows":r,"accuracy":[[…],…],"faa":…,"forgetting":…,"bwt":…,"average_accuracy":[…]}. */
+    /** {"tasks":T,"rows":r,"accuracy":[[…],…],"average_accuracy":[…],"faa":…,"aia":…,"forgetting":…,"bwt":…}. */
     public String toJson() {
         StringBuilder sb = new StringBuilder("{\n  \"tasks\": ").append(acc.length).append(",\n  \"rows\": ").append(rows)
                 .append(",\n  \"accuracy\": [");
@@ -130,6 +184,7 @@ public final class AccuracyMatrix {
             sb.append(",\n  \"average_accuracy\": [");
             for (int i = 0; i < rows; i++) sb.append(i == 0 ? "" : ", ").append(num(averageAccuracy(i)));
             sb.append("],\n  \"faa\": ").append(num(finalAverageAccuracy()))
+                    .append(",\n  \"aia\": ").append(num(averageIncrementalAccuracy()))
                     .append(",\n  \"forgetting\": ").append(num(forgetting()))
                     .append(",\n  \"bwt\": ").append(num(backwardTransfer()));
         }
@@ -149,10 +204,12 @@ public final class AccuracyMatrix {
         return sb.toString();
     }
 
+    /** Writes {@link #toJson()} to file. */
     public void writeJson(Path file) throws IOException {
         Files.writeString(file, toJson());
     }
 
+    /** Writes {@link #toCsv()} to file. */
     public void writeCsv(Path file) throws IOException {
         Files.writeString(file, toCsv());
     }

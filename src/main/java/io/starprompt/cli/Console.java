@@ -82,7 +82,7 @@ public final class Console implements TrainingListener, AutoCloseable {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("event", name);
         m.putAll(fields);
-        out.println(Json.write(m));
+        out.println(Json.writeLine(m));
         out.flush();
     }
 

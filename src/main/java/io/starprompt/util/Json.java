@@ -1,6 +1,10 @@
 package io.starprompt.util;
 
+import java.lang.reflect.Array;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +18,9 @@ import java.util.Map;
  * error at every level (two entries of one name are ambiguous). Nesting is limited so that a
  * hostile file cannot overflow the stack. Malformed input is an IllegalArgumentException whose
  * message gives the character position.
+ *
+ * <p>{@link #write} is the inverse for the values a report or config needs: whatever it writes,
+ * {@link #parse} reads back to equal values (see there for the number rules).
  */
 public final class Json {
     // Headers and configs nest three or four levels. Leave room, but stay far from the recursion
@@ -247,59 +254,121 @@ public final class Json {
         return d;
     }
 
+    // ------------------------------------------------------------------ writing
+
     /**
-     * Writes a value as compact JSON: maps (keys as strings, in iteration order), iterables,
-     * arrays of double/int/long, strings, numbers, booleans and null. Non-finite numbers are
-     * written as null, which JSON has in their place.
+     * Writes value as indented JSON (two spaces per level, keys in the map's iteration order,
+     * arrays of scalars on one line), ending with a newline. Accepted values: null,
+     * {@link Boolean}, {@link Number}, {@link CharSequence}, {@link Enum} (its name), a
+     * {@link Map} with string keys, an {@link Iterable} and any Java array of these.
+     *
+     * <p>Numbers are written so that {@link #parse} gives them back exactly: a double as
+     * {@link Double#toString} (the shortest decimal that rounds back to the same double), a
+     * float as {@link Float#toString} (exact once narrowed back to float), integers in full
+     * (exact as doubles up to 2^53). NaN and the infinities have no JSON form and are written as
+     * null.
+     *
+     * @throws IllegalArgumentException for another type, a non-string key, or nesting deeper than
+     *     the parser accepts (which also catches a structure that contains itself)
      */
     public static String write(Object value) {
         StringBuilder sb = new StringBuilder();
-        writeValue(sb, value);
+        writeValue(sb, value, 0, true);
+        return sb.append('\n').toString();
+    }
+
+    /** As {@link #write}, on one line without a trailing newline: one record of a JSON-lines stream. */
+    public static String writeLine(Object value) {
+        StringBuilder sb = new StringBuilder();
+        writeValue(sb, value, 0, false);
         return sb.toString();
     }
 
-    private static void writeValue(StringBuilder sb, Object v) {
-        if (v == null) {
-            sb.append("null");
-        } else if (v instanceof String s) {
-            writeString(sb, s);
-        } else if (v instanceof Double || v instanceof Float) {
-            double d = ((Number) v).doubleValue();
-            sb.append(Double.isFinite(d) ? (d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d)) : "null");
-        } else if (v instanceof Number || v instanceof Boolean) {
-            sb.append(v);
-        } else if (v instanceof Map<?, ?> m) {
-            sb.append('{');
-            boolean first = true;
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                if (!first) sb.append(',');
-                first = false;
-                writeString(sb, String.valueOf(e.getKey()));
-                sb.append(':');
-                writeValue(sb, e.getValue());
-            }
-            sb.append('}');
-        } else if (v instanceof Iterable<?> it) {
-            sb.append('[');
-            boolean first = true;
-            for (Object o : it) {
-                if (!first) sb.append(',');
-                first = false;
-                writeValue(sb, o);
-            }
-            sb.append(']');
-        } else if (v instanceof double[] a) {
-            writeValue(sb, java.util.Arrays.stream(a).boxed().toList());
-        } else if (v instanceof int[] a) {
-            writeValue(sb, java.util.Arrays.stream(a).boxed().toList());
-        } else if (v instanceof long[] a) {
-            writeValue(sb, java.util.Arrays.stream(a).boxed().toList());
-        } else {
-            writeString(sb, v.toString());
+    private static void writeValue(StringBuilder sb, Object value, int depth, boolean pretty) {
+        if (depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("json: nesting deeper than " + MAX_DEPTH + " levels (a cycle?)");
         }
+        if (value == null) sb.append("null");
+        else if (value instanceof Boolean b) sb.append(b);
+        else if (value instanceof Number n) sb.append(number(n));
+        else if (value instanceof CharSequence s) quote(sb, s);
+        else if (value instanceof Enum<?> e) quote(sb, e.name());
+        else if (value instanceof Map<?, ?> m) writeObject(sb, m, depth, pretty);
+        else if (value instanceof Iterable<?> it) writeArray(sb, it.iterator(), depth, pretty);
+        else if (value.getClass().isArray()) writeArray(sb, arrayIterator(value), depth, pretty);
+        else throw new IllegalArgumentException("json: cannot write a " + value.getClass().getName());
     }
 
-    private static void writeString(StringBuilder sb, String s) {
+    private static void writeObject(StringBuilder sb, Map<?, ?> map, int depth, boolean pretty) {
+        if (map.isEmpty()) {
+            sb.append("{}");
+            return;
+        }
+        sb.append('{');
+        String sep = pretty ? "\n" : "";
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+            if (!(e.getKey() instanceof CharSequence key)) {
+                throw new IllegalArgumentException("json: object keys must be strings, found " + e.getKey());
+            }
+            sb.append(sep);
+            if (pretty) indent(sb, depth + 1);
+            quote(sb, key);
+            sb.append(pretty ? ": " : ":");
+            writeValue(sb, e.getValue(), depth + 1, pretty);
+            sep = pretty ? ",\n" : ",";
+        }
+        if (pretty) {
+            sb.append('\n');
+            indent(sb, depth);
+        }
+        sb.append('}');
+    }
+
+    /** Scalars stay on one line (a loss curve is one row); anything nested gets a line per element. */
+    private static void writeArray(StringBuilder sb, Iterator<?> elements, int depth, boolean pretty) {
+        List<Object> items = new ArrayList<>();
+        elements.forEachRemaining(items::add);
+        boolean flat = !pretty || items.stream().allMatch(Json::isScalar);
+        sb.append('[');
+        for (int i = 0; i < items.size(); i++) {
+            if (i > 0) sb.append(flat && pretty ? ", " : ",");
+            if (!flat) {
+                sb.append('\n');
+                indent(sb, depth + 1);
+            }
+            writeValue(sb, items.get(i), depth + 1, pretty);
+        }
+        if (!flat) {
+            sb.append('\n');
+            indent(sb, depth);
+        }
+        sb.append(']');
+    }
+
+    private static boolean isScalar(Object v) {
+        return v == null || v instanceof Boolean || v instanceof Number || v instanceof CharSequence || v instanceof Enum;
+    }
+
+    private static Iterator<Object> arrayIterator(Object array) {
+        int n = Array.getLength(array);
+        List<Object> items = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) items.add(Array.get(array, i));
+        return items.iterator();
+    }
+
+    private static String number(Number n) {
+        if (n instanceof Double d) return Double.isFinite(d) ? Double.toString(d) : "null";
+        if (n instanceof Float f) return Float.isFinite(f) ? Float.toString(f) : "null";
+        if (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte
+                || n instanceof BigInteger) {
+            return n.toString();
+        }
+        if (n instanceof BigDecimal b) return b.toString();
+        double d = n.doubleValue(); // AtomicLong and other Number kinds
+        return Double.isFinite(d) ? Double.toString(d) : "null";
+    }
+
+    private static void quote(StringBuilder sb, CharSequence s) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -309,6 +378,8 @@ public final class Json {
                 case '\n' -> sb.append("\\n");
                 case '\r' -> sb.append("\\r");
                 case '\t' -> sb.append("\\t");
+                case '\b' -> sb.append("\\b");
+                case '\f' -> sb.append("\\f");
                 default -> {
                     if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
                     else sb.append(c);
@@ -316,5 +387,9 @@ public final class Json {
             }
         }
         sb.append('"');
+    }
+
+    private static void indent(StringBuilder sb, int depth) {
+        sb.append("  ".repeat(depth));
     }
 }

@@ -23,6 +23,42 @@ class AccuracyMatrixTest {
     }
 
     @Test
+    void averageIncrementalAccuracyIsTheMeanOfTheRowMeans() {
+        AccuracyMatrix m = AccuracyMatrix.of(new double[][] {{90}, {80, 85}, {70, 75, 95}});
+        // row means: 90, (80 + 85) / 2 = 82.5, (70 + 75 + 95) / 3 = 80
+        assertArrayEquals(new double[] {90, 82.5, 80}, m.averageAccuracies(), 1e-12);
+        assertEquals((90 + 82.5 + 80) / 3, m.averageIncrementalAccuracy(), 1e-12); // 84.1666…
+        assertEquals(90, m.averageIncrementalAccuracy(0), 1e-12);
+        assertEquals(86.25, m.averageIncrementalAccuracy(1), 1e-12);
+    }
+
+    @Test
+    void averagesWeightTasksEquallyWhateverTheirSize() {
+        // a row mean is over tasks, not images: (100 + 0) / 2 even if task 1 had ten times the test images
+        AccuracyMatrix m = AccuracyMatrix.of(new double[][] {{100}, {100, 0}});
+        assertEquals(50, m.averageAccuracy(1), 1e-12);
+        assertEquals(75, m.averageIncrementalAccuracy(), 1e-12);
+    }
+
+    @Test
+    void perRowForgettingAndBwtIgnoreLaterRows() {
+        AccuracyMatrix m = AccuracyMatrix.of(new double[][] {{50}, {60, 80}, {55, 70, 90}});
+        assertEquals(0, m.forgetting(0));
+        assertEquals(0, m.backwardTransfer(0));
+        assertEquals(0, m.forgetting(1), 1e-12);            // task 0 improved 50 → 60: its best is the last row
+        assertEquals(10, m.backwardTransfer(1), 1e-12);     // 60 − 50
+        assertEquals(m.forgetting(), m.forgetting(2), 0);
+        assertEquals(m.backwardTransfer(), m.backwardTransfer(2), 0);
+        AccuracyMatrix partial = new AccuracyMatrix(3);
+        partial.setRow(0, new double[] {40});
+        assertThrows(IllegalArgumentException.class, () -> partial.forgetting(1));
+        assertThrows(IllegalArgumentException.class, () -> partial.averageIncrementalAccuracy(1));
+        assertThrows(IllegalArgumentException.class, () -> partial.backwardTransfer(-1));
+        assertEquals(0, new AccuracyMatrix(2).averageAccuracies().length);
+        assertThrows(IllegalStateException.class, () -> new AccuracyMatrix(2).averageIncrementalAccuracy());
+    }
+
+    @Test
     void forgettingUsesTheBestEarlierAccuracyNotTheDiagonal() {
         AccuracyMatrix m = AccuracyMatrix.of(new double[][] {{50}, {60, 80}, {55, 70, 90}});
         assertEquals((55 + 70 + 90) / 3.0, m.finalAverageAccuracy(), 1e-12);
@@ -57,6 +93,7 @@ class AccuracyMatrixTest {
         assertEquals(80.0, Json.doubleAt(root, "faa"), 1e-9);
         assertEquals(15.0, Json.doubleAt(root, "forgetting"), 1e-9);
         assertEquals(-15.0, Json.doubleAt(root, "bwt"), 1e-9);
+        assertEquals(84.1667, Json.doubleAt(root, "aia"), 1e-9); // four decimals, as the other entries
         assertEquals(List.of(80.0, 85.0), ((List<?>) Json.path(root, "accuracy", 1)));
         List<String> lines = Files.readAllLines(csv);
         assertEquals("after_task,task_0,task_1,task_2", lines.get(0));

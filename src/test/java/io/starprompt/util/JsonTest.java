@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -40,5 +42,106 @@ class JsonTest {
     void messagesGiveThePosition() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.parse("{\"a\":1,\"a\":2}"));
         assertTrue(e.getMessage().contains("duplicate key 'a' at character 7"), e.getMessage());
+    }
+
+    @Test
+    void writtenDoublesParseBackExactly() {
+        double[] values = {0.1, 1.0 / 3, 100.0 / 3, -0.0, 1e-300, Double.MIN_VALUE, Double.MAX_VALUE, 123456789.125,
+                2.5e-7, 90};
+        List<?> back = (List<?>) Json.parse(Json.write(values));
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(Double.doubleToLongBits(values[i]), Double.doubleToLongBits((Double) back.get(i)), "" + values[i]);
+        }
+    }
+
+    @Test
+    void writesOtherNumbersSoTheyReadBackAsTheSameValue() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("float", 0.1f);
+        m.put("int", 7);
+        m.put("long", 1L << 53);
+        m.put("nan", Double.NaN);
+        m.put("inf", Float.NEGATIVE_INFINITY);
+        String text = Json.write(m);
+        assertTrue(text.contains("\"float\": 0.1,"), text); // not 0.10000000149011612
+        Map<?, ?> back = (Map<?, ?>) Json.parse(text);
+        assertEquals(0.1f, ((Double) back.get("float")).floatValue());
+        assertEquals(7.0, back.get("int"));
+        assertEquals((double) (1L << 53), back.get("long"));
+        assertTrue(back.containsKey("nan") && back.get("nan") == null, "NaN has no JSON form");
+        assertTrue(back.containsKey("inf") && back.get("inf") == null);
+    }
+
+    @Test
+    void writeRoundTripsStructureOrderAndStrings() {
+        Map<String, Object> inner = new LinkedHashMap<>();
+        inner.put("z", List.of(1, 2));
+        inner.put("a", new int[][] {{1}, {2, 3}});
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("text", "q\"b\\s/\b\f\n\r\t\u0001é😀");
+        m.put("flag", true);
+        m.put("none", null);
+        m.put("kind", Thread.State.NEW);
+        m.put("inner", inner);
+        m.put("empty", Map.of());
+        m.put("nothing", List.of());
+        Object back = Json.parse(Json.write(m));
+        assertEquals(List.of("text", "flag", "none", "kind", "inner", "empty", "nothing"),
+                List.copyOf(((Map<?, ?>) back).keySet()));
+        assertEquals(m.get("text"), Json.path(back, "text"));
+        assertEquals(Boolean.TRUE, Json.path(back, "flag"));
+        assertEquals("NEW", Json.path(back, "kind"));
+        assertEquals(List.of("z", "a"), List.copyOf(((Map<?, ?>) Json.path(back, "inner")).keySet()));
+        assertEquals(List.of(List.of(1.0), List.of(2.0, 3.0)), Json.path(back, "inner", "a"));
+        assertEquals(Map.of(), Json.path(back, "empty"));
+        assertEquals(List.of(), Json.path(back, "nothing"));
+    }
+
+    @Test
+    void writeIndentsAndKeepsScalarArraysOnOneLine() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("a", new double[] {1.5, 2});
+        m.put("b", List.of(List.of(1), List.of(2, 3)));
+        assertEquals("{\n  \"a\": [1.5, 2.0],\n  \"b\": [\n    [1],\n    [2, 3]\n  ]\n}\n", Json.write(m));
+    }
+
+    @Test
+    void writeRejectsWhatJsonCannotHold() {
+        assertThrows(IllegalArgumentException.class, () -> Json.write(new Object()));
+        assertThrows(IllegalArgumentException.class, () -> Json.write(Map.of(1, "x")));
+        assertThrows(IllegalArgumentException.class, () -> Json.write(List.of(java.nio.file.Path.of("a"))));
+        List<Object> cycle = new ArrayList<>();
+        cycle.add(cycle);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.write(cycle));
+        assertTrue(e.getMessage().contains("nesting"), e.getMessage());
+        String text = Json.write(nested(32));           // as deep as the parser reads
+        assertEquals(32, text.chars().filter(c -> c == '[').count());
+        Json.parse(text);
+        assertThrows(IllegalArgumentException.class, () -> Json.write(nested(33)));
+        assertThrows(IllegalArgumentException.class, () -> Json.parse(Json.write(nested(32)).replace("null", "[null]")));
+    }
+
+    /** levels arrays, each holding the next; the innermost holds null. */
+    private static Object[] nested(int levels) {
+        Object[] root = new Object[1];
+        Object[] cur = root;
+        for (int i = 1; i < levels; i++) {
+            Object[] next = new Object[1];
+            cur[0] = next;
+            cur = next;
+        }
+        return root;
+    }
+
+    @Test
+    void writeLineIsOneCompactLineThatParsesBack() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("event", "epoch");
+        m.put("loss", 0.125);
+        m.put("rows", java.util.List.of(java.util.List.of(1, 2), java.util.List.of()));
+        m.put("note", "a \"quoted\"\nline");
+        String line = Json.writeLine(m);
+        assertEquals("{\"event\":\"epoch\",\"loss\":0.125,\"rows\":[[1,2],[]],\"note\":\"a \\\"quoted\\\"\\nline\"}", line);
+        assertEquals(m.get("note"), ((java.util.Map<?, ?>) Json.parse(line)).get("note"));
     }
 }

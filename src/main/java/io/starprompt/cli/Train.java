@@ -2,8 +2,9 @@ package io.starprompt.cli;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
-import io.starprompt.data.ImageFolderTaskData;
 import io.starprompt.data.Normalize;
+import io.starprompt.data.sets.ImageFolders;
+import io.starprompt.data.sets.ImageTaskData;
 import io.starprompt.method.StarPrompt;
 import io.starprompt.method.StarPromptConfig;
 import io.starprompt.method.TrainingListener;
@@ -18,7 +19,7 @@ import java.util.Locale;
 
 /**
  * {@code starprompt train}: STAR-Prompt end to end on an image-folder benchmark
- * ({@link ImageFolderTaskData}) with real checkpoints: a timm ViT safetensors file, an HF CLIP
+ * ({@link ImageFolders#trainTest}) with real checkpoints: a timm ViT safetensors file, an HF CLIP
  * safetensors file with its config.json, and the HF tokenizer files vocab.json / merges.txt.
  * Prints progress per epoch and the accuracy matrices; with {@code --out} writes
  * {@code accuracy.json}, {@code accuracy.csv} and {@code accuracy_stage1.json} there.
@@ -113,7 +114,7 @@ final class Train {
                 throw new IllegalArgumentException("--clip: CLIP input size " + clipSize + " differs from the ViT input size "
                         + vitSize + " (the stage-2 query is the ViT input re-normalised for CLIP)");
             }
-            try (ImageFolderTaskData data = ImageFolderTaskData.builder(o.data()).tasks(o.tasks()).imageSize(vitSize)
+            try (ImageTaskData data = ImageFolders.builder(o.data()).tasks(o.tasks()).imageSize(vitSize)
                     .clipImageSize(clipSize).normalize(o.normalize()).seed(o.seed()).threads(o.threads()).build()) {
                 StarPromptConfig cfg = StarPromptConfig.defaults();
                 if (o.epochs() > 0) cfg = cfg.withEpochs(o.epochs());

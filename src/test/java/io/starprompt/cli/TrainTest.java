@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.cpu.CpuBackend;
-import io.starprompt.data.ImageFolderTaskDataTest;
+import io.starprompt.data.sets.ImageFoldersTest;
 import io.starprompt.model.RandomCheckpoints;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.util.Json;
@@ -48,7 +48,7 @@ class TrainTest {
 
     /** Data tree, checkpoints and tokenizer files under dir; returns the base arguments. */
     static List<String> setUp(Path dir) throws IOException {
-        ImageFolderTaskDataTest.writeTree(dir.resolve("data"), ImageFolderTaskDataTest.FOLDERS, 6, 3, 32);
+        ImageFoldersTest.writeTree(dir.resolve("data"), ImageFoldersTest.FOLDERS, 6, 3, 32);
         RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), TOWER, 1);
         RandomCheckpoints.writeClip(dir.resolve("clip.safetensors"), dir.resolve("config.json"), TOWER, VOCAB, 48, 2, 4,
                 32, 2);

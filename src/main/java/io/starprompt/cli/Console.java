@@ -29,6 +29,7 @@ public final class Console implements TrainingListener, AutoCloseable {
     private long epochStart;
     private int stepsThisEpoch;
     private int tasks;
+    private long lastProgress;
 
     /**
      * @param stepsPerEpoch steps of one epoch of a phase and (0-based) task, or 0 when unknown
@@ -69,6 +70,39 @@ public final class Console implements TrainingListener, AutoCloseable {
             case JSON_LINES -> event("info", Map.of("message", line));
             case QUIET -> { }
         }
+    }
+
+    /**
+     * Progress of a counted pass (e.g. the dataset check): a line rewritten in place on a terminal,
+     * the start and the end as plain lines, nothing in quiet or JSON mode until it ends.
+     */
+    public void progress(String what, int done, int total) {
+        boolean last = done >= total;
+        switch (mode) {
+            case BAR -> {
+                long now = System.nanoTime();
+                if (last || now - lastProgress > 100_000_000L) {
+                    out.printf(Locale.ROOT, "\r%s %d/%d (%.0f %%)%s", what, done, total, total == 0 ? 100.0 : 100.0 * done / total,
+                            last ? "\n" : "");
+                    out.flush();
+                    lastProgress = now;
+                }
+            }
+            case PLAIN -> {
+                if (done == 0) out.printf(Locale.ROOT, "%s: %d files...%n", what, total);
+                else if (last) out.printf(Locale.ROOT, "%s: %d/%d done%n", what, done, total);
+            }
+            case JSON_LINES -> {
+                if (last) event("progress", Map.of("what", what, "done", done, "total", total));
+            }
+            case QUIET -> { }
+        }
+    }
+
+    /** A warning: printed in every mode (to the output stream; JSON mode wraps it in an event). */
+    public void warn(String line) {
+        if (mode == Mode.JSON_LINES) event("warning", Map.of("message", line));
+        else out.println("warning: " + line);
     }
 
     /** A result block: printed in every mode but JSON lines, where {@link #event} carries results. */

@@ -72,7 +72,7 @@ public final class Main implements Callable<Integer> {
     public static int execute(String[] args, PrintStream out, PrintStream err) {
         boolean verbose = java.util.Arrays.asList(args).contains("--verbose") || java.util.Arrays.asList(args).contains("-v");
         configureLogging(verbose);
-        CommandLine cl = new CommandLine(new Main(), new Factory(out));
+        CommandLine cl = new CommandLine(new Main(), new Factory(out, err));
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
@@ -100,13 +100,17 @@ public final class Main implements Callable<Integer> {
     }
 
     /** Creates the commands with the output stream they print to. */
-    private record Factory(PrintStream out) implements CommandLine.IFactory {
+    private record Factory(PrintStream out, PrintStream err) implements CommandLine.IFactory {
         @Override
         public <K> K create(Class<K> cls) throws Exception {
             try {
-                return cls.getDeclaredConstructor(PrintStream.class).newInstance(out);
+                return cls.getDeclaredConstructor(PrintStream.class, PrintStream.class).newInstance(out, err);
             } catch (NoSuchMethodException e) {
-                return CommandLine.defaultFactory().create(cls);
+                try {
+                    return cls.getDeclaredConstructor(PrintStream.class).newInstance(out);
+                } catch (NoSuchMethodException e2) {
+                    return CommandLine.defaultFactory().create(cls);
+                }
             }
         }
     }

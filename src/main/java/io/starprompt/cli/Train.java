@@ -1,14 +1,17 @@
 package io.starprompt.cli;
 
 import io.starprompt.backend.Backend;
-import io.starprompt.data.ImageFolderTaskData;
-import io.starprompt.data.Normalize;
+import io.starprompt.data.sets.Dataset;
+import io.starprompt.data.sets.DatasetCheck;
+import io.starprompt.data.sets.Datasets;
+import io.starprompt.data.sets.ImageTaskData;
 import io.starprompt.method.StarPrompt;
 import io.starprompt.method.StarPromptConfig;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.run.Presets;
+import io.starprompt.run.RunData;
 import io.starprompt.run.RunSettings;
 import io.starprompt.run.RunSettings.Source;
 import java.io.IOException;
@@ -39,8 +42,21 @@ final class Train implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--data", required = true, paramLabel = "DIR", description = "the dataset: DIR/{train,test}/<class>/")
+    @Option(names = "--data", required = true, paramLabel = "PATH", description = {"the dataset: a DIR/{train,test}/<class>/"
+            + " tree, a folder of class folders (with --split-file, or a seeded stratified split), CIFAR-100 binary"
+            + " (folder or .tar.gz), CUB-200-2011, or MNIST-style IDX files"})
     Path data;
+
+    @Option(names = "--format", paramLabel = "NAME", description = "dataset layout when it cannot be recognised:"
+            + " folders, class-folders, cifar100, cub200, idx (setting data.format)")
+    String format;
+
+    @Option(names = "--class-names", paramLabel = "FILE", description = "one class name per line, overriding the dataset's")
+    Path classNames;
+
+    @Option(names = "--skip-bad-images", description = "leave out images that fail the check (listed in the output"
+            + " folder) instead of stopping")
+    boolean skipBadImages;
 
     @Option(names = "--preset", paramLabel = "NAME", description = "a paper benchmark's settings: ${COMPLETION-CANDIDATES}",
             completionCandidates = PresetNames.class)
@@ -95,9 +111,11 @@ final class Train implements Callable<Integer> {
     Path out;
 
     private final PrintStream stdout;
+    private final PrintStream stderr;
 
-    Train(PrintStream stdout) {
+    Train(PrintStream stdout, PrintStream stderr) {
         this.stdout = stdout;
+        this.stderr = stderr;
     }
 
     /** Names for --preset's help and completion. */
@@ -111,12 +129,36 @@ final class Train implements Callable<Integer> {
     public Integer call() throws IOException {
         RunSettings s = settings();
         checkFiles();
-        try (Console console = common.console(stdout); Backend be = common.openBackend()) {
+        try (Console console = common.console(stdout)) {
             console.info("settings:");
             s.describe().forEach(console::info);
-            run(be, s, console);
+            DatasetCheck.Report check = DatasetCheck.check(data, RunData.datasetOptions(s), s.getInt("threads"),
+                    (done, total) -> console.progress("checking images", done, total));
+            if (!check.isOk() && !(skipBadImages && check.onlyBadImages())) {
+                stderr.println("starprompt: " + data + ": the dataset has problems; nothing was trained");
+                stderr.println(check.format(20));
+                if (check.onlyBadImages()) stderr.println("(--skip-bad-images leaves the bad images out)");
+                return 1;
+            }
+            Path outDir = outputFolder();
+            if (!check.badImages().isEmpty()) {
+                Path list = outDir.resolve("skipped-images.txt");
+                Files.createDirectories(outDir);
+                Files.write(list, check.badImages().stream().map(Path::toString).toList());
+                console.warn("skipping " + check.badImages().size() + " images that fail to decode (listed in " + list + ")");
+            }
+            try (Backend be = common.openBackend()) {
+                run(be, s, check, outDir, console);
+            }
         }
         return 0;
+    }
+
+    /** --out, or runs/&lt;date-time&gt; in the working directory. */
+    private Path outputFolder() {
+        if (out != null) return out;
+        return Path.of("runs", java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern(
+                "yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
     }
 
     /** Defaults, then the preset, the config file and the command line. */
@@ -134,6 +176,8 @@ final class Train implements Callable<Integer> {
             s = set(s, "seed", seed);
             s = set(s, "image-size", imageSize);
             s = set(s, "norm", norm);
+            s = set(s, "data.format", format);
+            s = set(s, "data.class-names", classNames == null ? null : classNames.toString());
             return set(s, "threads", threads);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
@@ -167,23 +211,17 @@ final class Train implements Callable<Integer> {
         return p;
     }
 
-    private void run(Backend be, RunSettings s, Console console) throws IOException {
+    private void run(Backend be, RunSettings s, DatasetCheck.Report check, Path outDir, Console console) throws IOException {
         ClipTokenizer tok = ClipTokenizer.fromHuggingFace(vocab, merges);
         console.info("loading ViT " + vit + " and CLIP " + clip + " on the " + be.name() + " backend");
         try (VisionTransformer v = VisionTransformer.load(be, vit, vitHeads); Clip c = Clip.load(be, clip, clipConfig)) {
             int vitSize = v.config().imageSize(), clipSize = c.config().vision().imageSize();
-            if (s.getInt("image-size") != vitSize) {
-                throw new IllegalArgumentException("image-size " + s.getInt("image-size") + " does not match the ViT input size "
-                        + vitSize + " of " + vit + " (set --image-size " + vitSize + ")");
-            }
             if (clipSize != vitSize) {
                 throw new IllegalArgumentException(clip + ": CLIP input size " + clipSize + " differs from the ViT input size "
                         + vitSize + " (the stage-2 query is the ViT input re-normalised for CLIP)");
             }
-            int t = s.getInt("tasks") > 0 ? s.getInt("tasks") : 1;
-            try (ImageFolderTaskData d = ImageFolderTaskData.builder(data).tasks(t).imageSize(vitSize)
-                    .clipImageSize(clipSize).normalize(normalization(s.getString("norm"))).seed(s.getLong("seed"))
-                    .threads(s.getInt("threads")).build()) {
+            Dataset dataset = Datasets.open(data, RunData.datasetOptions(s));
+            try (ImageTaskData d = RunData.taskData(dataset, s, vitSize, clipSize, check.badImages())) {
                 StarPromptConfig cfg = StarPromptConfig.defaults().withEpochs(s.getInt("stage2.epochs"))
                         .withBatchSize(s.getInt("batch")).withEvalBatchSize(s.getInt("eval-batch"));
                 console.info(d + ", classes " + d.classNames());
@@ -195,23 +233,12 @@ final class Train implements Callable<Integer> {
                     console.info(String.format("trained in %.1f s", (System.nanoTime() - start) / 1e9));
                     console.result("STAR-Prompt (rows: after task i; columns: accuracy on task j)\n" + r.accuracy());
                     if (r.firstStageAccuracy() != null) console.result("first stage only\n" + r.firstStageAccuracy());
-                    if (out != null) {
-                        Files.createDirectories(out);
-                        r.accuracy().writeJson(out.resolve("accuracy.json"));
-                        r.accuracy().writeCsv(out.resolve("accuracy.csv"));
-                        console.info("wrote accuracy.json and accuracy.csv to " + out);
-                    }
+                    Files.createDirectories(outDir);
+                    r.accuracy().writeJson(outDir.resolve("accuracy.json"));
+                    r.accuracy().writeCsv(outDir.resolve("accuracy.csv"));
+                    console.info("wrote accuracy.json and accuracy.csv to " + outDir);
                 }
             }
         }
-    }
-
-    static Normalize normalization(String v) {
-        return switch (v) {
-            case "imagenet" -> Normalize.IMAGENET;
-            case "clip" -> Normalize.CLIP;
-            case "none" -> Normalize.IDENTITY;
-            default -> throw new IllegalArgumentException("norm must be imagenet, clip or none, got '" + v + "'");
-        };
     }
 }

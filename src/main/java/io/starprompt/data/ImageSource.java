@@ -1,5 +1,6 @@
 package io.starprompt.data;
 
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 
 /** Something that yields one decoded image when asked: a file, encoded bytes, or an image in memory. */
@@ -20,6 +21,14 @@ public interface ImageSource {
     /** Encoded bytes (e.g. an archive member) decoded with {@link Images#decode(byte[], String)}. */
     static ImageSource encoded(byte[] bytes, String name) {
         return () -> Images.decode(bytes, name);
+    }
+
+    /**
+     * An AWT image converted with {@link Images#fromBufferedImage} when loaded (grey becomes three
+     * equal channels, alpha is dropped).
+     */
+    static ImageSource of(BufferedImage image) {
+        return () -> Images.fromBufferedImage(image);
     }
 
     /** An image already in memory. */

@@ -16,6 +16,7 @@ import java.util.Iterator;
 import java.util.List;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.stream.FileImageInputStream;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 
@@ -62,9 +63,58 @@ public final class Images {
         return decode(file).toChw();
     }
 
+    /** Width and height read from an image header. */
+    public record Size(int width, int height) {}
+
+    /**
+     * Reads the size from an image file's header without decoding the pixels (a fast check that the
+     * file is an image ImageIO can open; a file truncated after its header still passes).
+     *
+     * @throws IllegalArgumentException naming the file if it is missing, unreadable, not an image
+     *     format ImageIO knows, or its header is corrupt or gives a non-positive size
+     */
+    public static Size probe(Path file) {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": image file not found");
+        if (!Files.isReadable(file)) throw new IllegalArgumentException(file + ": image file is not readable");
+        String name = file.toString();
+        ImageInputStream in;
+        try {
+            // Random access on the file: the reader reads the header bytes and nothing more.
+            in = new FileImageInputStream(file.toFile());
+        } catch (IOException e) {
+            throw new IllegalArgumentException(name + ": cannot read image: " + e.getMessage(), e);
+        }
+        return withReader(in, name, (reader, warnings) -> {
+            int w = reader.getWidth(0);
+            int h = reader.getHeight(0);
+            if (w <= 0 || h <= 0) throw new IllegalArgumentException(name + ": image header gives the size " + w + "x" + h);
+            return new Size(w, h);
+        });
+    }
+
     private static RgbImage decode(InputStream raw, String name) {
         // A memory cache, not ImageIO's default temp-file cache: no disk traffic, no global setting.
-        try (ImageInputStream in = new MemoryCacheImageInputStream(raw)) {
+        return withReader(new MemoryCacheImageInputStream(raw), name, (reader, warnings) -> {
+            BufferedImage img = reader.read(0);
+            // ImageIO only warns about a truncated JPEG and fills the rest grey; PIL refuses it.
+            if (!warnings.isEmpty()) {
+                throw new IllegalArgumentException(name + ": corrupt " + reader.getFormatName() + " image: " + warnings.get(0));
+            }
+            return fromBufferedImage(img);
+        });
+    }
+
+    /** Work done with the reader ImageIO picked for a stream; warnings collects the reader's warnings. */
+    private interface ReaderJob<T> {
+        T run(ImageReader reader, List<String> warnings) throws IOException;
+    }
+
+    /**
+     * Runs a job with the first ImageIO reader for the stream, then closes the stream; every failure
+     * becomes an IllegalArgumentException whose message starts with {@code name}.
+     */
+    private static <T> T withReader(ImageInputStream in, String name, ReaderJob<T> job) {
+        try (in) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) throw new IllegalArgumentException(name + ": not a recognised image format (corrupt file?)");
             ImageReader reader = readers.next();
@@ -72,12 +122,7 @@ public final class Images {
             try {
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
                 reader.setInput(in, true, true);
-                BufferedImage img = reader.read(0);
-                // ImageIO only warns about a truncated JPEG and fills the rest grey; PIL refuses it.
-                if (!warnings.isEmpty()) {
-                    throw new IllegalArgumentException(name + ": corrupt " + reader.getFormatName() + " image: " + warnings.get(0));
-                }
-                return fromBufferedImage(img);
+                return job.run(reader, warnings);
             } finally {
                 reader.dispose();
             }

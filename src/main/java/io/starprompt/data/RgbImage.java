@@ -44,6 +44,51 @@ public final class RgbImage {
         return new RgbImage(width, height, data);
     }
 
+    /**
+     * A grey image replicated to three equal channels (what PIL's {@code convert("RGB")} does with
+     * mode "L"), from {@code width·height} bytes of {@code grey} starting at {@code offset}, row-major.
+     *
+     * @throws IllegalArgumentException if a side is not positive or the bytes do not reach
+     */
+    public static RgbImage fromGrey(int width, int height, byte[] grey, int offset) {
+        int pixels = pixelsIn(width, height, grey, offset, 1);
+        byte[] out = new byte[pixels * 3];
+        for (int p = 0; p < pixels; p++) {
+            byte v = grey[offset + p];
+            out[p * 3] = v;
+            out[p * 3 + 1] = v;
+            out[p * 3 + 2] = v;
+        }
+        return new RgbImage(width, height, out);
+    }
+
+    /**
+     * An image from planar bytes (the R plane, then G, then B, each {@code width·height} bytes,
+     * row-major) starting at {@code offset}: the layout of CIFAR records.
+     *
+     * @throws IllegalArgumentException if a side is not positive or the bytes do not reach
+     */
+    public static RgbImage fromPlanes(int width, int height, byte[] planes, int offset) {
+        int pixels = pixelsIn(width, height, planes, offset, 3);
+        byte[] out = new byte[pixels * 3];
+        for (int c = 0; c < 3; c++) {
+            int plane = offset + c * pixels;
+            for (int p = 0; p < pixels; p++) out[p * 3 + c] = planes[plane + p];
+        }
+        return new RgbImage(width, height, out);
+    }
+
+    /** width·height, after checking that {@code channels} planes of it fit in the array from offset. */
+    private static int pixelsIn(int width, int height, byte[] data, int offset, int channels) {
+        if (width <= 0 || height <= 0) throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
+        long need = (long) width * height * channels;
+        if (offset < 0 || need > Integer.MAX_VALUE || offset + need > data.length) {
+            throw new IllegalArgumentException(width + "x" + height + "x" + channels + " bytes from offset " + offset
+                    + " do not fit in an array of " + data.length);
+        }
+        return width * height;
+    }
+
     /** Width in pixels. */
     public int width() {
         return width;

@@ -57,13 +57,14 @@ public final class RunSettings {
         key("benchmark", Type.STRING, "", 0, "class-order table of the built-in orders (e.g. seq-cifar100-224)");
         key("data.format", Type.STRING, "auto", 0, "dataset layout (auto: recognised from the path)");
         key("data.class-names", Type.STRING, "", 0, "text file, one class name per line, overriding the dataset's");
-        key("data.stratified-test-fraction", Type.FLOAT, 0.2, 0, "test share of each class when a class-folder"
-                + " dataset has no split file");
+        key("data.split-file", Type.STRING, "", 0, "CSV or JSON split file (path,label,split) of a class-folder dataset");
+        key("data.train-fraction", Type.FLOAT, 0.8, 0, "train share of each class when a class-folder dataset has no"
+                + " split file (seeded stratified split)");
         key("image-size", Type.INT, 224, 1, "ViT (and CLIP) input side in pixels");
         key("norm", Type.STRING, "imagenet", 0, "ViT input normalisation", "imagenet", "clip", "none");
         key("train-transform", Type.STRING, "random-resized-crop,flip", 0, "training augmentation, steps separated by"
                 + " commas (see TransformSpec)");
-        key("test-transform", Type.STRING, "resize-short:256,center-crop", 0, "test transform (see TransformSpec)");
+        key("test-transform", Type.STRING, "resize-short,center-crop", 0, "test transform (see TransformSpec)");
         key("threads", Type.INT, Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors())), 1,
                 "image decoding threads");
         key("eval-batch", Type.INT, 128, 1, "inference batch size");

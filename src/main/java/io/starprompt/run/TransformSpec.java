@@ -15,7 +15,8 @@ import java.util.Locale;
  * commas, applied in order, every crop to the run's image size S.
  * <ul>
  *   <li>{@code resize:N} — bicubic resize to N×N (aspect ratio not kept);</li>
- *   <li>{@code resize-short:N} — bicubic resize of the shorter side to N, aspect ratio kept;</li>
+ *   <li>{@code resize-short:N} — bicubic resize of the shorter side to N, aspect ratio kept;
+ *       without N, to round(S·256/224) (256 for 224 px), the usual margin for a centre crop;</li>
  *   <li>{@code random-resized-crop} — random area 8–100 %, aspect 3/4–4/3, resized to S×S;</li>
  *   <li>{@code random-crop} / {@code center-crop} — an S×S window;</li>
  *   <li>{@code flip} — horizontal flip with probability ½;</li>
@@ -51,7 +52,7 @@ public final class TransformSpec {
                     sized = true;
                 }
                 case "resize-short" -> {
-                    steps.add(Resize.shorterSide(side(spec, step, arg)));
+                    steps.add(Resize.shorterSide(arg == null ? (int) Math.round(size * 256.0 / 224.0) : side(spec, step, arg)));
                     square = false;
                     sized = true;
                 }

@@ -1,9 +1,10 @@
 package io.starprompt.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.starprompt.data.ImageFolderTaskDataTest;
+import io.starprompt.data.sets.ImageFoldersTest;
 import io.starprompt.model.RandomCheckpoints;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.util.Json;
@@ -42,7 +43,7 @@ class TrainTest {
 
     /** Data tree, checkpoints and tokenizer files under dir; returns the base arguments. */
     static List<String> setUp(Path dir) throws IOException {
-        ImageFolderTaskDataTest.writeTree(dir.resolve("data"), ImageFolderTaskDataTest.FOLDERS, 6, 3, 32);
+        ImageFoldersTest.writeTree(dir.resolve("data"), ImageFoldersTest.FOLDERS, 6, 3, 32);
         RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), TOWER, 1);
         RandomCheckpoints.writeClip(dir.resolve("clip.safetensors"), dir.resolve("config.json"), TOWER, VOCAB, 48, 2, 4,
                 32, 2);
@@ -104,6 +105,40 @@ class TrainTest {
         assertRuntime(missingFile, List.of(), "nope.json");
         assertRuntime(base, List.of("--image-size", "224"), "--image-size 32");
         assertRuntime(base, List.of("--image-size", "32", "--tasks", "3"), "cannot be cut into 3");
+    }
+
+    @Test
+    void aBrokenDatasetIsRefusedBeforeTrainingWithEveryProblemListed(@TempDir Path dir) throws Exception {
+        List<String> base = setUp(dir);
+        Path data = dir.resolve("data");
+        Path bad = data.resolve("test").resolve("bird").resolve("bad.png");
+        Files.write(bad, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        Files.createDirectories(data.resolve("train").resolve("empty_class"));
+        Files.createDirectories(data.resolve("test").resolve("empty_class"));
+        Path orphan = Files.createDirectories(data.resolve("test").resolve("zebra"));
+        ImageFoldersTest.writePng(orphan.resolve("z.png"), 32, 32, 1, 1);
+        List<String> args = new ArrayList<>(base);
+        args.addAll(List.of("--tasks", "2", "--epochs", "1", "--image-size", "32", "--backend", "cpu", "--out",
+                dir.resolve("out").toString()));
+        CliRun r = train(args);
+        assertEquals(1, r.exit(), r.all());
+        assertTrue(r.err().contains("nothing was trained"), r.all());
+        assertTrue(r.err().contains("bad.png"), r.all());
+        assertTrue(r.err().contains("empty_class"), r.all());
+        assertTrue(r.err().contains("zebra"), r.all());
+        assertFalse(r.out().contains("loss"), "no training: " + r.all());
+
+        // Only the bad image left: --skip-bad-images trains without it and lists it.
+        Files.delete(orphan.resolve("z.png"));
+        Files.delete(orphan);
+        Files.delete(data.resolve("train").resolve("empty_class"));
+        Files.delete(data.resolve("test").resolve("empty_class"));
+        assertEquals(1, train(args).exit(), "still refused without --skip-bad-images");
+        args.add("--skip-bad-images");
+        CliRun skipped = train(args);
+        assertEquals(0, skipped.exit(), skipped.all());
+        assertTrue(skipped.out().contains("skipping 1 images"), skipped.all());
+        assertEquals(List.of(bad.toString()), Files.readAllLines(dir.resolve("out").resolve("skipped-images.txt")));
     }
 
     private static CliRun train(List<String> args) {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -137,5 +138,35 @@ class ImagesTest {
         float[] expected = Normalize.CLIP.normalize(resized.crop(0, 37, 224, 224).toChw());
         float[] actual = ImagePreprocessing.clipPreprocess(img);
         assertArrayEquals(expected, actual);
+    }
+
+    @Test
+    void probeReadsTheSizeFromTheHeaderAndNamesBadFiles() throws IOException {
+        Path png = write(picture(37, 23).toBufferedImage(), "png", "probe.png");
+        assertEquals(new Images.Size(37, 23), Images.probe(png));
+        Path junk = dir.resolve("junk.png");
+        Files.write(junk, new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Images.probe(junk));
+        assertTrue(e.getMessage().startsWith(junk.toString()), e.getMessage());
+        Path missing = dir.resolve("missing.png");
+        e = assertThrows(IllegalArgumentException.class, () -> Images.probe(missing));
+        assertTrue(e.getMessage().startsWith(missing + ": image file not found"), e.getMessage());
+    }
+
+    @Test
+    void inMemoryGreyAndPlanarImagesBecomeRgb() {
+        byte[] grey = {9, 1, 2, 3, 4, 5, 6};
+        RgbImage g = RgbImage.fromGrey(3, 2, grey, 1);
+        for (int c = 0; c < 3; c++) assertEquals(6, g.get(2, 1, c));
+        assertEquals(1, g.get(0, 0, 2));
+        byte[] planes = {0, 10, 11, 20, 21, 30, 31}; // offset 1, 2x1 pixels: R plane, G plane, B plane
+        RgbImage p = RgbImage.fromPlanes(2, 1, planes, 1);
+        assertEquals(List.of(10, 20, 30, 11, 21, 31),
+                List.of(p.get(0, 0, 0), p.get(0, 0, 1), p.get(0, 0, 2), p.get(1, 0, 0), p.get(1, 0, 1), p.get(1, 0, 2)));
+        assertThrows(IllegalArgumentException.class, () -> RgbImage.fromPlanes(2, 2, planes, 1));
+        BufferedImage awtGrey = new BufferedImage(2, 2, BufferedImage.TYPE_BYTE_GRAY);
+        awtGrey.getRaster().setSample(1, 1, 0, 77);
+        RgbImage fromAwt = ImageSource.of(awtGrey).load();
+        for (int c = 0; c < 3; c++) assertEquals(77, fromAwt.get(1, 1, c));
     }
 }

@@ -1,4 +1,4 @@
-package io.starprompt.data;
+package io.starprompt.data.sets;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,6 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.cl.ClassOrder;
 import io.starprompt.cl.TaskSplit;
+import io.starprompt.data.CenterCrop;
+import io.starprompt.data.ImagePipeline;
+import io.starprompt.data.ImagePreprocessing;
+import io.starprompt.data.Images;
+import io.starprompt.data.Normalize;
+import io.starprompt.data.Resize;
 import io.starprompt.method.TaskData;
 import io.starprompt.method.TaskData.Batch;
 import java.awt.image.BufferedImage;
@@ -22,7 +28,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-public class ImageFolderTaskDataTest {
+public class ImageFoldersTest {
     public static final List<String> FOLDERS = List.of("dog", "apple_pie", "car", "bird");
 
     /** root/{train,test}/&lt;class&gt;/ with generated PNGs: per class a base colour plus noise, sizes vary. */
@@ -65,11 +71,11 @@ public class ImageFolderTaskDataTest {
     @Test
     void discoversSortedClassesAndTasks(@TempDir Path root) throws IOException {
         writeTree(root, FOLDERS, 6, 3, 32);
-        try (ImageFolderTaskData d = ImageFolderTaskData.builder(root).tasks(2).imageSize(32).build()) {
+        try (ImageTaskData d = ImageFolders.builder(root).tasks(2).imageSize(32).build()) {
             assertEquals(4, d.classes());
             assertEquals(2, d.tasks());
             assertEquals(List.of("apple pie", "bird", "car", "dog"), d.classNames());
-            assertEquals(List.of("apple_pie", "bird", "car", "dog"), d.folderNames());
+            assertEquals(List.of("apple_pie", "bird", "car", "dog"), d.classKeys());
             assertArrayEquals(new int[] {0, 1}, d.classesOfTask(0));
             assertArrayEquals(new int[] {2, 3}, d.classesOfTask(1));
             assertEquals(TaskSplit.equal(4, 2), d.split());
@@ -83,21 +89,21 @@ public class ImageFolderTaskDataTest {
         writeTree(root, FOLDERS, 2, 1, 16);
         // order[orig] = new: apple_pie(0)->2, bird(1)->0, car(2)->3, dog(3)->1
         ClassOrder order = new ClassOrder("test", 1, new int[] {2, 0, 3, 1}, TaskSplit.equal(4, 2));
-        try (ImageFolderTaskData d = ImageFolderTaskData.builder(root).classOrder(order).imageSize(16).build()) {
+        try (ImageTaskData d = ImageFolders.builder(root).classOrder(order).imageSize(16).build()) {
             assertEquals(List.of("bird", "dog", "apple pie", "car"), d.classNames());
             // the first test image of new label 0 is bird's: labels follow the permutation
             Batch b = all(d.testBatches(0, 8)).get(0);
             assertArrayEquals(new int[] {0, 1}, b.labels());
             // test transform: Resize(round(16·256/224) = 18, shorter side) → CenterCrop(16) → ImageNet normalisation
-            assertEquals(18, ImageFolderTaskData.testResize(16));
-            assertEquals(256, ImageFolderTaskData.testResize(224));
+            assertEquals(18, ImageTaskData.testResize(16));
+            assertEquals(256, ImageTaskData.testResize(224));
             float[] bird = ImagePipeline.of(Normalize.IMAGENET, Resize.shorterSide(18), CenterCrop.of(16))
                     .apply(Images.decode(root.resolve("test/bird/img0.png")), new java.util.SplittableRandom(0));
             assertArrayEquals(bird, Arrays.copyOf(b.vitImages(), bird.length));
             assertArrayEquals(ImagePreprocessing.renormalizeForClip(b.vitImages(), 16 * 16, Normalize.IMAGENET),
                     b.clipImages());
         }
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> ImageFolderTaskData.builder(root)
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ImageFolders.builder(root)
                 .classOrder(ClassOrder.identity(TaskSplit.equal(2, 1))).build()).getMessage().contains("class order"));
     }
 
@@ -105,7 +111,7 @@ public class ImageFolderTaskDataTest {
     void batchesHaveTheRightShapesAndLabels(@TempDir Path root) throws IOException {
         writeTree(root, FOLDERS, 6, 3, 32);
         int s = 32, plane = 3 * s * s;
-        try (ImageFolderTaskData d = ImageFolderTaskData.builder(root).tasks(2).imageSize(s).clipImageSize(16).threads(2)
+        try (ImageTaskData d = ImageFolders.builder(root).tasks(2).imageSize(s).clipImageSize(16).threads(2)
                 .build()) {
             List<Batch> train = all(d.trainBatches(0, 5, 1));
             assertEquals(List.of(5, 5, 2), train.stream().map(Batch::size).toList());
@@ -138,8 +144,8 @@ public class ImageFolderTaskDataTest {
     @Test
     void deterministicForASeedWhateverTheThreads(@TempDir Path root) throws IOException {
         writeTree(root, FOLDERS, 6, 3, 32);
-        try (ImageFolderTaskData a = ImageFolderTaskData.builder(root).tasks(2).imageSize(24).seed(5).threads(1).build();
-                ImageFolderTaskData b = ImageFolderTaskData.builder(root).tasks(2).imageSize(24).seed(5).threads(3).build()) {
+        try (ImageTaskData a = ImageFolders.builder(root).tasks(2).imageSize(24).seed(5).threads(1).build();
+                ImageTaskData b = ImageFolders.builder(root).tasks(2).imageSize(24).seed(5).threads(3).build()) {
             List<Batch> x = all(a.trainBatches(1, 4, 9)), y = all(b.trainBatches(1, 4, 9));
             assertEquals(x.size(), y.size());
             for (int i = 0; i < x.size(); i++) {
@@ -185,18 +191,18 @@ public class ImageFolderTaskDataTest {
         writeTree(corrupt, List.of("x", "y"), 2, 1, 16);
         Path bad = corrupt.resolve("train/y/img1.png");
         Files.write(bad, new byte[] {1, 2, 3, 4, 5});
-        try (ImageFolderTaskData d = ImageFolderTaskData.builder(corrupt).imageSize(16).build()) {
+        try (ImageTaskData d = ImageFolders.builder(corrupt).imageSize(16).build()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> all(d.trainBatches(0, 4, 0)));
             assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ImageFolderTaskData.builder(corrupt).imageSize(16).verifyImages(true).build());
+                () -> ImageFolders.builder(corrupt).imageSize(16).verifyImages(true).build());
         assertTrue(e.getMessage().contains(bad.toString()), e.getMessage());
     }
 
     private static void assertMessage(Path root, int tasks, String part) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ImageFolderTaskData.builder(root).tasks(tasks).imageSize(16).build());
+                () -> ImageFolders.builder(root).tasks(tasks).imageSize(16).build());
         assertTrue(e.getMessage().contains(part), e.getMessage());
     }
 

@@ -2,12 +2,13 @@ package io.starprompt.cli;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.cl.AccuracyMatrix;
-import io.starprompt.method.Baselines;
-import io.starprompt.method.StarPrompt;
-import io.starprompt.method.StarPromptConfig;
-import io.starprompt.method.SyntheticTaskData;
+import io.starprompt.data.SyntheticTaskData;
+import io.starprompt.demo.RandomCheckpoints;
 import io.starprompt.method.TrainingListener;
-import io.starprompt.model.RandomCheckpoints;
+import io.starprompt.method.baselines.Baselines;
+import io.starprompt.method.common.CosineClassifier;
+import io.starprompt.method.starprompt.StarPrompt;
+import io.starprompt.method.starprompt.StarPromptConfig;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.VisionTransformer;
 import java.io.IOException;
@@ -57,7 +58,7 @@ final class Demo {
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
         StarPromptConfig cfg = StarPromptConfig.defaults().withEpochs(o.epochs()).withBatchSize(o.batch())
                 .withEvalBatchSize(Math.max(o.batch(), 64));
-        AccuracyMatrix fixedPrompts = Baselines.zeroShot(clip, Baselines.textKeys(clip, promptIds(o.classes(), true)),
+        AccuracyMatrix fixedPrompts = Baselines.zeroShot(clip, CosineClassifier.textKeys(clip, promptIds(o.classes(), true)),
                 data, cfg.evalBatchSize());
         try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit).promptIds(promptIds(o.classes(), false))
                 .config(cfg).seed(o.seed()).listener(progress(out)).build()) {

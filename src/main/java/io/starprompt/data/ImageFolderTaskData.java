@@ -1,8 +1,8 @@
 package io.starprompt.data;
 
 import io.starprompt.cl.ClassOrder;
+import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
-import io.starprompt.method.TaskData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

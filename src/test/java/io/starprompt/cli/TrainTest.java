@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.cpu.CpuBackend;
 import io.starprompt.data.ImageFolderTaskDataTest;
-import io.starprompt.model.RandomCheckpoints;
+import io.starprompt.demo.RandomCheckpoints;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.util.Json;
 import java.io.ByteArrayOutputStream;

@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.cl.ClassOrder;
+import io.starprompt.cl.TaskData;
+import io.starprompt.cl.TaskData.Batch;
 import io.starprompt.cl.TaskSplit;
-import io.starprompt.method.TaskData;
-import io.starprompt.method.TaskData.Batch;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

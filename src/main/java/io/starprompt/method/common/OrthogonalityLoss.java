@@ -1,0 +1,62 @@
+package io.starprompt.method.common;
+
+/**
+ * The second-stage orthogonality regulariser of one layer's prompt pool P [C, D] (spec §4.6):
+ * mean over current rows i of (‖P_i‖² − 1)² plus mean over current i and past j of ⟨P_i, P_j⟩²,
+ * with past rows detached. Zero when there are no past classes (task 0).
+ *
+ * <p>Computed on the host in float64: the pool is at most C × D = 200 × 768 per layer, so the
+ * O(C²D) work is small next to a ViT step and exactness is easy to audit.
+ */
+public final class OrthogonalityLoss {
+    private OrthogonalityLoss() {}
+
+    /**
+     * Returns the loss and writes its gradient with respect to P into grad (same layout; rows
+     * outside [past, seen) get zero).
+     *
+     * @param p    row-major pool [rows, dim]
+     * @param seen rows below this index take part; current rows are [past, seen)
+     * @param past frozen rows [0, past)
+     */
+    public static double secondStage(float[] p, int rows, int dim, int seen, int past, float[] grad) {
+        if (p.length != (long) rows * dim || grad.length != p.length) {
+            throw new IllegalArgumentException("orthogonality loss: pool has " + p.length + " values, grad "
+                    + grad.length + ", expected " + rows + " × " + dim);
+        }
+        if (past < 0 || past > seen || seen > rows) {
+            throw new IllegalArgumentException("orthogonality loss: need 0 ≤ past (" + past + ") ≤ seen (" + seen
+                    + ") ≤ rows (" + rows + ")");
+        }
+        java.util.Arrays.fill(grad, 0f);
+        int cur = seen - past;
+        if (past == 0 || cur == 0) return 0;
+        double normTerm = 0, crossTerm = 0;
+        double[] g = new double[dim];
+        for (int i = past; i < seen; i++) {
+            java.util.Arrays.fill(g, 0);
+            double sq = dot(p, i, p, i, dim) - 1;
+            normTerm += sq * sq;
+            // d/dP_i of (‖P_i‖² − 1)² / cur = 4 (‖P_i‖² − 1) P_i / cur
+            axpy(g, 4 * sq / cur, p, i, dim);
+            for (int j = 0; j < past; j++) {
+                double c = dot(p, i, p, j, dim);
+                crossTerm += c * c;
+                // d/dP_i of ⟨P_i, P_j⟩² / (cur·past) = 2 ⟨P_i, P_j⟩ P_j / (cur·past)
+                axpy(g, 2 * c / ((double) cur * past), p, j, dim);
+            }
+            for (int k = 0; k < dim; k++) grad[i * dim + k] = (float) g[k];
+        }
+        return normTerm / cur + crossTerm / ((double) cur * past);
+    }
+
+    private static double dot(float[] a, int rowA, float[] b, int rowB, int dim) {
+        double s = 0;
+        for (int k = 0; k < dim; k++) s += (double) a[rowA * dim + k] * b[rowB * dim + k];
+        return s;
+    }
+
+    private static void axpy(double[] y, double alpha, float[] x, int row, int dim) {
+        for (int k = 0; k < dim; k++) y[k] += alpha * x[row * dim + k];
+    }
+}

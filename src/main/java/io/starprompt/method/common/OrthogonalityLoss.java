@@ -1,5 +1,8 @@
 package io.starprompt.method.common;
 
+import io.starprompt.backend.Backend;
+import io.starprompt.tensor.Tensor;
+
 /**
  * The second-stage orthogonality regulariser of one layer's prompt pool P [C, D] (spec §4.6):
  * mean over current rows i of (‖P_i‖² − 1)² plus mean over current i and past j of ⟨P_i, P_j⟩²,
@@ -58,5 +61,40 @@ public final class OrthogonalityLoss {
 
     private static void axpy(double[] y, double alpha, float[] x, int row, int dim) {
         for (int k = 0; k < dim; k++) y[k] += alpha * x[row * dim + k];
+    }
+
+    /**
+     * The loss of a whole pool [L, C, W] whose rows are cut into {@code blocks} equal column
+     * blocks (1 for residual prompts, 2 for the key and value halves of prefix prompts): the sum
+     * over blocks of {@link #secondStage} of each block [C, W / blocks], averaged over layers and
+     * times weight. Adds its gradient to dPool and returns its value (0 while past = 0).
+     */
+    public static double addPooled(Backend be, Tensor pool, int blocks, int seen, int past, float weight, Tensor dPool) {
+        if (past == 0 || weight == 0) return 0;
+        int layers = (int) pool.dim(0), classes = (int) pool.dim(1), width = (int) pool.dim(2);
+        if (blocks < 1 || width % blocks != 0) {
+            throw new IllegalArgumentException("orthogonality loss: rows of " + width + " cannot be cut into " + blocks + " blocks");
+        }
+        int block = width / blocks;
+        float[] p = be.toFloatArray(pool);
+        float[] grad = new float[p.length];
+        float[] part = new float[classes * block], partGrad = new float[classes * block];
+        double total = 0;
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < blocks; h++) {
+                for (int c = 0; c < classes; c++) {
+                    System.arraycopy(p, (l * classes + c) * width + h * block, part, c * block, block);
+                }
+                total += secondStage(part, classes, block, seen, past, partGrad);
+                for (int c = 0; c < classes; c++) {
+                    int base = (l * classes + c) * width + h * block;
+                    for (int k = 0; k < block; k++) grad[base + k] = partGrad[c * block + k] * weight / layers;
+                }
+            }
+        }
+        try (Tensor g = be.fromArray(grad, pool.shape())) {
+            be.axpy(dPool, g, 1f);
+        }
+        return weight * total / layers;
     }
 }

@@ -3,7 +3,7 @@ package io.starprompt.method.starprompt;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.method.common.Orthogonal;
-import io.starprompt.method.common.OrthogonalityLoss;
+import io.starprompt.method.common.PromptInjection;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * The second-stage prompt pools of every layer: modulation logits A [L, C, d] and residual value
- * prompts P [L, C, D] (spec §4.1), retrieval of each sample's super-prompt per layer (§4.3) and
- * the orthogonality regulariser (§4.6). Owns its two parameter tensors.
+ * The second-stage prompt pools of every layer: modulation logits A [L, C, d] and prompts
+ * P [L, C, W] (spec §4.1; W = D for residual prompts), and the retrieval of each sample's
+ * super-prompt per layer (§4.3). Owns its two parameter tensors.
  */
 public final class Prompter implements AutoCloseable {
     private final Backend be;
@@ -30,27 +30,25 @@ public final class Prompter implements AutoCloseable {
     }
 
     /**
-     * Spec initialisation: each A^l an orthogonal C × d matrix; each P^l the first D columns of
-     * an orthogonal C × 3D matrix (rows therefore not unit-norm: the ortho loss is active from
-     * the start, as in the reference).
+     * Spec initialisation (§4.1, §4.5): each A^l an orthogonal C × d matrix, each P^l the
+     * injection's initial rows; both drawn layer by layer from one generator seeded by seed.
      */
-    public static Prompter initialised(Backend be, int layers, int classes, int queryDim, int promptDim,
+    public static Prompter initialised(Backend be, int layers, int classes, int queryDim, PromptInjection injection,
             boolean confidenceModulation, long seed) {
         Random rnd = new Random(seed);
+        int width = injection.rowWidth();
         float[] a = new float[layers * classes * queryDim];
-        float[] p = new float[layers * classes * promptDim];
+        float[] p = new float[layers * classes * width];
         for (int l = 0; l < layers; l++) {
-            double[] al = Orthogonal.rows(classes, queryDim, rnd);
-            for (int i = 0; i < al.length; i++) a[l * classes * queryDim + i] = (float) al[i];
-            double[] wide = Orthogonal.rows(classes, 3 * promptDim, rnd);
-            for (int c = 0; c < classes; c++) {
-                for (int k = 0; k < promptDim; k++) {
-                    p[(l * classes + c) * promptDim + k] = (float) wide[c * 3 * promptDim + k];
-                }
-            }
+            copyInto(Orthogonal.rows(classes, queryDim, rnd), a, l * classes * queryDim);
+            copyInto(injection.initialRows(classes, rnd), p, l * classes * width);
         }
-        return new Prompter(be, be.fromArray(a, layers, classes, queryDim), be.fromArray(p, layers, classes, promptDim),
+        return new Prompter(be, be.fromArray(a, layers, classes, queryDim), be.fromArray(p, layers, classes, width),
                 confidenceModulation);
+    }
+
+    private static void copyInto(double[] from, float[] to, int offset) {
+        for (int i = 0; i < from.length; i++) to[offset + i] = (float) from[i];
     }
 
     /** Wraps given parameters A [L,C,d] and P [L,C,D]; the prompter takes ownership. */
@@ -79,8 +77,12 @@ public final class Prompter implements AutoCloseable {
         return (int) prompts.dim(1);
     }
 
-    /** One batch's selection: similarities [L,B,seen], chosen classes [L,B], super-prompts [L,B,D]. */
-    public record Retrieval(RetrievalInputs inputs, Tensor sims, Tensor selected, Tensor superPrompts) {
+    /**
+     * One batch's selection: similarities [L,B,seen], chosen classes [L,B], super-prompts (the
+     * selected rows, confidence-weighted) [L,B,W]; close to free them.
+     */
+    public record Retrieval(RetrievalInputs inputs, Tensor sims, Tensor selected, Tensor superPrompts)
+            implements AutoCloseable {
         /** The super-prompt of layer l, [B, D] (a view). */
         public Tensor layer(int l) {
             int b = (int) superPrompts.dim(1);
@@ -92,6 +94,13 @@ public final class Prompter implements AutoCloseable {
             List<Tensor> out = new ArrayList<>();
             for (int l = 0; l < superPrompts.dim(0); l++) out.add(layer(l));
             return out;
+        }
+
+        @Override
+        public void close() {
+            sims.close();
+            selected.close();
+            superPrompts.close();
         }
     }
 
@@ -109,28 +118,6 @@ public final class Prompter implements AutoCloseable {
     /** Gradients of A and P (overwritten) from the super-prompt gradients dsp [L,B,D]. */
     public void backward(Retrieval r, Tensor dsp, int past, Tensor dA, Tensor dP) {
         be.retrievalBackward(r.inputs(), r.sims(), r.selected(), dsp, past, dA, dP);
-    }
-
-    /**
-     * Adds weight·∂L_o2/∂P to dP and returns weight·L_o2, with L_o2 the orthogonality loss
-     * averaged over layers (zero while there are no past classes).
-     */
-    public double addOrthogonalityLoss(int seen, int past, float weight, Tensor dP) {
-        if (past == 0 || weight == 0) return 0;
-        int classes = classes(), dim = (int) prompts.dim(2), layers = layers();
-        float[] p = be.toFloatArray(prompts);
-        float[] grad = new float[p.length];
-        float[] layerGrad = new float[classes * dim];
-        double total = 0;
-        for (int l = 0; l < layers; l++) {
-            float[] pl = java.util.Arrays.copyOfRange(p, l * classes * dim, (l + 1) * classes * dim);
-            total += OrthogonalityLoss.secondStage(pl, classes, dim, seen, past, layerGrad);
-            for (int i = 0; i < layerGrad.length; i++) grad[l * classes * dim + i] = layerGrad[i] * weight / layers;
-        }
-        try (Tensor g = be.fromArray(grad, prompts.shape())) {
-            be.axpy(dP, g, 1f);
-        }
-        return weight * total / layers;
     }
 
     @Override

@@ -2,32 +2,47 @@ package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.method.common.LinearHead;
+import io.starprompt.method.common.PromptInjection;
+import io.starprompt.method.common.ResidualInjection;
 import io.starprompt.model.vit.Activations;
 import io.starprompt.model.vit.PromptGradients;
-import io.starprompt.model.vit.Prompts;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
 
 /**
  * One second-stage training computation (spec §4): per-layer retrieval from the CLIP queries,
- * the ViT with the super-prompts injected as value residuals, the linear head on the CLS
- * feature, cross-entropy over the classes [lossFrom, seen), and the gradients of A, P, W, b.
- * The frozen ViT is borrowed, the prompter and head are borrowed too (owned by the caller).
+ * the ViT with the selected prompts injected ({@link PromptInjection}: value residuals for
+ * STAR-Prompt), the linear head on the CLS feature, cross-entropy over the classes
+ * [lossFrom, seen), and the gradients of A, P, W, b. The frozen ViT, the prompter and the head
+ * are borrowed (owned by the caller).
  */
 public final class SecondStage {
     private final Backend be;
     private final VisionTransformer vit;
     private final Prompter prompter;
     private final LinearHead head;
+    private final PromptInjection injection;
 
+    /** STAR-Prompt's second stage: residual prompts. */
     public SecondStage(VisionTransformer vit, Prompter prompter, LinearHead head) {
+        this(vit, prompter, head, new ResidualInjection(vit.backend(), vit.config().width()));
+    }
+
+    /** The second stage with the prompts entering the ViT by the given injection. */
+    public SecondStage(VisionTransformer vit, Prompter prompter, LinearHead head, PromptInjection injection) {
         this.be = vit.backend();
         this.vit = vit;
         this.prompter = prompter;
         this.head = head;
+        this.injection = injection;
         if (prompter.layers() != vit.config().depth()) {
             throw new IllegalArgumentException("prompter has " + prompter.layers() + " layers, the ViT "
                     + vit.config().depth());
+        }
+        if (prompter.prompts().dim(2) != injection.rowWidth()) {
+            throw new IllegalArgumentException("second stage: " + injection.getClass().getSimpleName() + " needs rows of "
+                    + injection.rowWidth() + " values, got " + prompter.prompts());
         }
     }
 
@@ -54,28 +69,26 @@ public final class SecondStage {
 
     /**
      * Forward and backward for images [B,3,H,W] with their raw CLIP queries [B,d], the unit keys
-     * of the seen classes [seen,d] and labels in [range.lossFrom, range.seen).
+     * of the seen classes [seen,d] and labels in [range.lossFrom, range.seen). The result's
+     * tensors live in the caller's scope; every intermediate is freed.
      */
     public Result lossAndGradients(Tensor images, Tensor queries, Tensor keys, int[] labels, ClassRange range) {
-        Prompter.Retrieval r = prompter.retrieve(queries, keys, range.seen());
-        try (Activations act = vit.forwardPooled(images, Prompts.residual(r.perLayer()))) {
-            Tensor logits = head.forward(act.pooled());
+        try (Prompter.Retrieval r = prompter.retrieve(queries, keys, range.seen());
+                TensorScope scope = TensorScope.open();
+                Activations act = vit.forwardPooled(images, injection.prompts(r.superPrompts()))) {
+            Tensor logits = scope.retain(head.forward(act.pooled()));
             Tensor dLogits = be.empty(logits.shape());
             float loss = be.crossEntropy(logits, labels, range.lossFrom(), range.seen(), dLogits);
-            Tensor dW = be.empty(head.weight().shape()), db = be.empty(head.bias().shape());
+            Tensor dW = scope.retain(be.empty(head.weight().shape())), db = scope.retain(be.empty(head.bias().shape()));
             Tensor dPooled = head.backward(act.pooled(), dLogits, dW, db);
-            Tensor dsp = be.empty(r.superPrompts().shape());
+            Tensor dRows = be.empty(r.superPrompts().shape());
             try (PromptGradients g = vit.backwardPooled(act, dPooled, false)) {
-                for (int l = 0; l < prompter.layers(); l++) be.copy(g.residual(l), dspLayer(dsp, l));
+                injection.rowGradients(g, dRows);
             }
-            Tensor dA = be.empty(prompter.modulation().shape()), dP = be.empty(prompter.prompts().shape());
-            prompter.backward(r, dsp, range.past(), dA, dP);
-            for (Tensor t : new Tensor[] {dLogits, dPooled, dsp, r.sims(), r.selected(), r.superPrompts()}) t.close();
+            Tensor dA = scope.retain(be.empty(prompter.modulation().shape()));
+            Tensor dP = scope.retain(be.empty(prompter.prompts().shape()));
+            prompter.backward(r, dRows, range.past(), dA, dP);
             return new Result(loss, logits, dA, dP, dW, db);
         }
-    }
-
-    private static Tensor dspLayer(Tensor dsp, int l) {
-        return dsp.rows(l, 1).reshape(dsp.dim(1), dsp.dim(2));
     }
 }

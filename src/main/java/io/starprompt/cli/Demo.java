@@ -4,9 +4,9 @@ import io.starprompt.backend.Backend;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.data.SyntheticTaskData;
 import io.starprompt.demo.RandomCheckpoints;
+import io.starprompt.method.ContinualRun;
 import io.starprompt.method.TrainingListener;
-import io.starprompt.method.baselines.Baselines;
-import io.starprompt.method.common.CosineClassifier;
+import io.starprompt.method.baselines.ZeroShotClip;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.method.starprompt.StarPromptConfig;
 import io.starprompt.model.clip.Clip;
@@ -58,8 +58,10 @@ final class Demo {
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
         StarPromptConfig cfg = StarPromptConfig.defaults().withEpochs(o.epochs()).withBatchSize(o.batch())
                 .withEvalBatchSize(Math.max(o.batch(), 64));
-        AccuracyMatrix fixedPrompts = Baselines.zeroShot(clip, CosineClassifier.textKeys(clip, promptIds(o.classes(), true)),
-                data, cfg.evalBatchSize());
+        AccuracyMatrix fixedPrompts;
+        try (ZeroShotClip zeroShot = new ZeroShotClip(clip, promptIds(o.classes(), true), cfg.evalBatchSize())) {
+            fixedPrompts = ContinualRun.run(zeroShot, data).classIl();
+        }
         try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit).promptIds(promptIds(o.classes(), false))
                 .config(cfg).seed(o.seed()).listener(progress(out)).build()) {
             long start = System.nanoTime();
@@ -82,9 +84,9 @@ final class Demo {
     private static TrainingListener progress(PrintStream out) {
         return new TrainingListener() {
             @Override
-            public void epochEnded(Phase phase, int task, int epoch, double meanLoss, float lr) {
-                out.printf("  task %d %-15s epoch %2d  loss %.4f  lr %.2e%n", task, phase.name().toLowerCase(), epoch,
-                        meanLoss, lr);
+            public void epochEnded(Epoch e) {
+                out.printf("  task %d %-15s epoch %2d  loss %.4f  lr %.2e%n", e.task(), e.phase().name().toLowerCase(),
+                        e.epoch(), e.meanLoss(), e.lr());
             }
         };
     }

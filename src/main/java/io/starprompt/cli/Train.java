@@ -143,9 +143,9 @@ final class Train {
     private static TrainingListener progress(PrintStream out) {
         return new TrainingListener() {
             @Override
-            public void epochEnded(Phase phase, int task, int epoch, double meanLoss, float lr) {
-                out.printf("  task %d %-15s epoch %2d  loss %.4f  lr %.2e%n", task, phase.name().toLowerCase(Locale.ROOT),
-                        epoch, meanLoss, lr);
+            public void epochEnded(Epoch e) {
+                out.printf("  task %d %-15s epoch %2d  loss %.4f  lr %.2e%n", e.task(),
+                        e.phase().name().toLowerCase(Locale.ROOT), e.epoch(), e.meanLoss(), e.lr());
             }
         };
     }

@@ -2,6 +2,7 @@ package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.method.common.CosineClassifier;
+import io.starprompt.method.common.Seeds;
 import io.starprompt.method.common.mixture.GaussianMixture;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.clip.ClipLogits;
@@ -107,6 +108,14 @@ public final class FirstStage implements AutoCloseable {
         this.ctx = TensorScope.detach(be.fromArray(initialCtx, classes, 1, textWidth));
     }
 
+    /**
+     * The first stage of a STAR-Prompt run: the run's stage-1 settings and mixture density, ctx
+     * drawn from a seed derived from the run seed (the same in every run with that seed).
+     */
+    public static FirstStage forRun(Clip clip, int[][] promptIds, StarPromptConfig cfg, long runSeed) {
+        return new FirstStage(clip, promptIds, cfg.firstStage().withDensity(cfg.density()), Seeds.mix(runSeed, 1, 0));
+    }
+
     private static float[] initialCtx(Clip clip, int[][] promptIds, long seed) {
         Objects.requireNonNull(clip, "clip");
         Objects.requireNonNull(promptIds, "promptIds");
@@ -165,6 +174,11 @@ public final class FirstStage implements AutoCloseable {
     /** d, the CLIP joint embedding size (width of features and keys). */
     public int featureDim() {
         return featureDim;
+    }
+
+    /** The frozen CLIP model (borrowed). */
+    Clip clip() {
+        return clip;
     }
 
     /** The hyper-parameters. */

@@ -2,6 +2,7 @@ package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.method.TrainingListener;
+import io.starprompt.method.common.EpochMeter;
 import io.starprompt.method.common.LinearHead;
 import io.starprompt.method.common.mixture.GaussianMixture;
 import io.starprompt.tensor.Tensor;
@@ -99,13 +100,13 @@ public final class HeadAlignment {
         l.phaseStarted(TrainingListener.Phase.HEAD_ALIGNMENT, task);
         double[] losses = new double[s.epochs()];
         for (int e = 0; e < s.epochs(); e++) {
-            int epoch = e;
+            EpochMeter meter = new EpochMeter(l, TrainingListener.Phase.HEAD_ALIGNMENT, task, e);
             losses[e] = ReplayEpoch.run(models, seen, s.samplesPerClass(), width, s.batchSize(), rnd, (x, y, step) -> {
                 float loss = step(be, head, x, y, y.length, seen, classes, width, s);
-                l.step(TrainingListener.Phase.HEAD_ALIGNMENT, task, epoch, step, loss);
+                meter.step(loss, y.length);
                 return loss;
             });
-            l.epochEnded(TrainingListener.Phase.HEAD_ALIGNMENT, task, e, losses[e], s.lr());
+            meter.end(s.lr());
         }
         return losses;
     }

@@ -2,11 +2,15 @@ package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.cl.TaskData;
+import io.starprompt.cl.TaskSplit;
+import io.starprompt.method.TaskAccuracy;
+import io.starprompt.method.common.AccuracyCounter;
 import io.starprompt.method.common.ClipQueries;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.VitConfig;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
+import java.util.Arrays;
 import java.util.function.IntFunction;
 
 /**
@@ -36,7 +40,7 @@ public final class Inference {
         float[] z = logits(vitImages, clipImages, batch, seen);
         int n = z.length / seen;
         int[] out = new int[n];
-        for (int i = 0; i < n; i++) out[i] = argmax(z, i * seen, seen);
+        for (int i = 0; i < n; i++) out[i] = AccuracyCounter.argmax(z, i * seen, 0, seen);
         return out;
     }
 
@@ -63,8 +67,8 @@ public final class Inference {
                 int b = Math.min(batch, n - start);
                 float[] all;
                 try (TensorScope scope = TensorScope.open()) {
-                    float[] vi = java.util.Arrays.copyOfRange(vitImages, start * vitPer, (start + b) * vitPer);
-                    float[] ci = java.util.Arrays.copyOfRange(clipImages, start * clipPer, (start + b) * clipPer);
+                    float[] vi = Arrays.copyOfRange(vitImages, start * vitPer, (start + b) * vitPer);
+                    float[] ci = Arrays.copyOfRange(clipImages, start * clipPer, (start + b) * clipPer);
                     Tensor images = be.fromArray(vi, b, v.channels(), v.imageSize(), v.imageSize());
                     Tensor q = ClipQueries.compute(clip, ci, b);
                     all = be.toFloatArray(model.logits(images, q, k, seen));
@@ -79,26 +83,18 @@ public final class Inference {
      * Accuracy (%) on the test set of every task 0…upToTask, predicting over classes [0, seen).
      */
     public double[] evaluate(TaskData data, int upToTask, int seen, int batch) {
+        TaskSplit split = data.split();
         double[] acc = new double[upToTask + 1];
-        for (int j = 0; j <= upToTask; j++) {
-            long correct = 0, total = 0;
-            for (TaskData.Batch b : data.testBatches(j, batch)) {
-                int[] pred = predict(b.vitImages(), b.clipImages(), batch, seen);
-                for (int i = 0; i < pred.length; i++) {
-                    if (pred[i] == b.labels()[i]) correct++;
-                }
-                total += pred.length;
-            }
-            acc[j] = total == 0 ? Double.NaN : 100.0 * correct / total;
-        }
+        for (int j = 0; j <= upToTask; j++) acc[j] = evaluateTask(data, split, j, seen, batch).classIl();
         return acc;
     }
 
-    static int argmax(float[] v, int off, int n) {
-        int best = 0;
-        for (int c = 1; c < n; c++) {
-            if (v[off + c] > v[off + best]) best = c;
+    /** Class-IL (over classes [0, seen)) and task-IL accuracy on the test set of one task. */
+    public TaskAccuracy evaluateTask(TaskData data, TaskSplit split, int task, int seen, int batch) {
+        AccuracyCounter counter = new AccuracyCounter(task, split.past(task), split.seen(task));
+        for (TaskData.Batch b : data.testBatches(task, batch)) {
+            counter.add(logits(b.vitImages(), b.clipImages(), batch, seen), seen, b.labels());
         }
-        return best;
+        return counter.result();
     }
 }

@@ -1,6 +1,5 @@
 package io.starprompt.method.starprompt;
 
-import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.Backend;
 import io.starprompt.cl.TaskData;
 import io.starprompt.method.TrainingListener;
@@ -10,7 +9,6 @@ import io.starprompt.method.common.HeadSnapshot;
 import io.starprompt.method.common.Seeds;
 import io.starprompt.method.common.mixture.GaussianMixture;
 import io.starprompt.model.clip.Clip;
-import io.starprompt.model.vit.VitConfig;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
@@ -24,18 +22,18 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li>{@link #recallHead}: for t &gt; 0 the head is overwritten with the un-aligned backup of the
  *       previous task;
- *   <li>{@link #train}: a new Adam (β 0.9/0.999, ε 1e-8, no weight decay) over {A, P, W, b}; per
- *       epoch the (switchable) cosine learning rate; per batch the CLIP query of the augmented
- *       image, {@link PromptedClassifier#lossAndGradients} with past logits masked, plus λ2·L_o2
- *       for t &gt; 0, and one Adam step;
+ *   <li>{@link #beginTraining} and {@link #trainEpoch} per epoch: a new Adam over {A, P, W, b}
+ *       ({@link PromptedTraining}); per epoch the (switchable) cosine learning rate; per batch
+ *       the CLIP query of the augmented image, {@link PromptedClassifier#lossAndGradients} with
+ *       past logits masked, plus λ2·L_o2 for t &gt; 0, and one Adam step;
  *   <li>{@link #fitStatistics}: MC2 augmented passes over the task's training set, features =
  *       final-norm CLS of the fully prompted model (retrieval over all seen classes), one mixture
  *       (or Gaussian) per current class;
  *   <li>{@link #backupHead}: a host copy of the head as trained;
  *   <li>{@link #alignHead} (t &gt; 0, if enabled): {@link HeadAlignment} for E2 + 5·t epochs.
  * </ol>
- * {@link #learnTask} runs all five. The trainer borrows CLIP and the model; it owns the class
- * replay models and the backup.
+ * {@link #finishTask} runs steps 3–5 after the last epoch. The trainer borrows CLIP and the
+ * model; it owns the class replay models and the backup.
  */
 public final class SecondStageTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(SecondStageTrainer.class);
@@ -65,9 +63,6 @@ public final class SecondStageTrainer {
         return this;
     }
 
-    /** Losses of one task's second stage. */
-    public record TaskLosses(double[] epochLosses, double[] alignmentLosses) {}
-
     /**
      * lr_e = lr·cos(99π·e / (200·(K−1))) for epoch e of K (§4.7); K ≤ 1 gives the constant lr.
      */
@@ -83,15 +78,14 @@ public final class SecondStageTrainer {
 
     // ------------------------------------------------------------------ whole task
 
-    /** Steps 1–5 for task t with the unit keys of the seen classes [seen, d]. */
-    public TaskLosses learnTask(int t, int past, int seen, TaskData data, Tensor keys) {
-        recallHead(t);
-        double[] losses = train(t, past, seen, data, keys);
+    /**
+     * Steps 2–4 after the last epoch of task t: statistics, backup, and (t &gt; 0, if enabled)
+     * the head alignment. Returns the alignment's epoch losses (empty when it did not run).
+     */
+    public double[] finishTask(int t, int past, int seen, TaskData data, Tensor keys) {
         fitStatistics(t, past, seen, data, keys);
         backupHead();
-        double[] align = new double[0];
-        if (t > 0 && cfg.headAlignment()) align = alignHead(t, seen);
-        return new TaskLosses(losses, align);
+        return t > 0 && cfg.headAlignment() ? alignHead(t, seen) : new double[0];
     }
 
     /** §4.8 step 5: for t &gt; 0 restore the un-aligned head of task t − 1 (no-op without a backup). */
@@ -127,44 +121,24 @@ public final class SecondStageTrainer {
 
     // ------------------------------------------------------------------ training
 
-    /** Stage-2 training of task t; returns the mean loss of every epoch. */
-    public double[] train(int t, int past, int seen, TaskData data, Tensor keys) {
-        checkRange(past, seen, keys);
+    /**
+     * Starts the training of task t over classes [past, seen) (after {@link #recallHead}): a fresh
+     * optimiser session, reported as the start of {@link TrainingListener.Phase#SECOND_STAGE}.
+     */
+    public PromptedTraining beginTraining(int t, int past, int seen) {
+        checkClasses(past, seen);
         listener.phaseStarted(TrainingListener.Phase.SECOND_STAGE, t);
-        int epochs = cfg.secondStageEpochs();
-        double[] epochLosses = new double[epochs];
-        SecondStage.ClassRange range = SecondStage.ClassRange.training(past, seen);
-        AdamConfig adamCfg = new AdamConfig(cfg.lr(), 0.9f, 0.999f, 1e-8f, 0f);
-        try (Adam adam = new Adam(be, model.parameters(), adamCfg)) {
-            for (int e = 0; e < epochs; e++) {
-                float lr = learningRate(e);
-                double sum = 0;
-                int step = 0;
-                for (TaskData.Batch batch : data.trainBatches(t, cfg.batchSize(), Seeds.mix(seed, t, e))) {
-                    float loss = trainStep(adam, batch, keys, range, lr);
-                    sum += loss;
-                    listener.step(TrainingListener.Phase.SECOND_STAGE, t, e, step, loss);
-                    step++;
-                }
-                epochLosses[e] = step == 0 ? Double.NaN : sum / step;
-                LOG.info("task {} stage 2 epoch {}/{}: loss {} (lr {}, {} steps)", t, e + 1, epochs,
-                        String.format("%.4f", epochLosses[e]), lr, step);
-                listener.epochEnded(TrainingListener.Phase.SECOND_STAGE, t, e, epochLosses[e], lr);
-            }
-        }
-        return epochLosses;
+        return new PromptedTraining(clip, model, TrainingListener.Phase.SECOND_STAGE, t,
+                SecondStage.ClassRange.training(past, seen), cfg.lr(), cfg.lambdaOrtho(), listener);
     }
 
-    private float trainStep(Adam adam, TaskData.Batch batch, Tensor keys, SecondStage.ClassRange range, float lr) {
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor images = vitImages(batch);
-            Tensor queries = queries(batch.clipImages(), batch.size());
-            try (SecondStage.Result r = model.lossAndGradients(images, queries, keys, batch.labels(), range)) {
-                double ortho = model.addOrthogonalityLoss(range.seen(), range.past(), cfg.lambdaOrtho(), r.dPrompts());
-                adam.step(List.of(r.dModulation(), r.dPrompts(), r.dHeadWeight(), r.dHeadBias()), lr);
-                return (float) (r.loss() + ortho);
-            }
-        }
+    /** Epoch e of task t's training in that session, with the unit keys [seen, d] of the seen classes. */
+    public TrainingListener.Epoch trainEpoch(PromptedTraining session, int t, int e, TaskData data, Tensor keys) {
+        float lr = learningRate(e);
+        TrainingListener.Epoch r = session.epoch(e, data.trainBatches(t, cfg.batchSize(), Seeds.mix(seed, t, e)), keys, lr);
+        LOG.info("task {} stage 2 epoch {}/{}: loss {} (lr {}, {} steps)", t, e + 1, cfg.secondStageEpochs(),
+                String.format("%.4f", r.meanLoss()), lr, r.steps());
+        return r;
     }
 
     // ------------------------------------------------------------------ statistics
@@ -182,7 +156,8 @@ public final class SecondStageTrainer {
             for (TaskData.Batch batch : data.trainBatches(t, cfg.evalBatchSize(), Seeds.mix(seed ^ 0x57A7L, t, pass))) {
                 float[] f;
                 try (TensorScope scope = TensorScope.open()) {
-                    Tensor feats = model.features(vitImages(batch), queries(batch.clipImages(), batch.size()), keys, seen);
+                    Tensor feats = model.features(PromptedTraining.vitImages(model.vit(), batch),
+                            ClipQueries.compute(clip, batch.clipImages(), batch.size()), keys, seen);
                     f = be.toFloatArray(feats);
                 }
                 for (int i = 0; i < batch.size(); i++) {
@@ -223,24 +198,15 @@ public final class SecondStageTrainer {
 
     // ------------------------------------------------------------------ helpers
 
-    Tensor vitImages(TaskData.Batch batch) {
-        if (batch.vitImages() == null) throw new IllegalArgumentException("second stage: batch has no ViT images");
-        VitConfig v = model.vit().config();
-        return be.fromArray(batch.vitImages(), batch.size(), v.channels(), v.imageSize(), v.imageSize());
-    }
-
-    Tensor queries(float[] clipImages, int n) {
-        return ClipQueries.compute(clip, clipImages, n);
-    }
-
-
     private void checkRange(int past, int seen, Tensor keys) {
+        checkClasses(past, seen);
+        PromptedTraining.checkKeys(keys, seen);
+    }
+
+    private void checkClasses(int past, int seen) {
         if (past < 0 || seen <= past || seen > model.classes()) {
             throw new IllegalArgumentException("second stage: classes [" + past + ", " + seen + ") outside [0, "
                     + model.classes() + ")");
-        }
-        if (keys.rank() != 2 || keys.dim(0) != seen) {
-            throw new IllegalArgumentException("second stage: keys must be [seen = " + seen + ", d], got " + keys);
         }
     }
 

@@ -4,6 +4,8 @@ import io.starprompt.backend.Backend;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
+import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
 import io.starprompt.method.common.Seeds;
@@ -14,11 +16,8 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,11 +39,17 @@ import org.slf4j.LoggerFactory;
  * save them with {@link FirstStage.KeyStore#writeTo}), then, possibly in another process,
  * {@link #runSecondStageFromKeys}.
  *
+ * <p>As a {@link ContinualMethod} a task is {@link #epochs}(t) = E_S1 + E_S2 calls of
+ * {@link #trainEpoch}: the first E_S1 are stage-1 epochs; the first stage-2 epoch first ends
+ * stage 1 (mixtures, alignment, fixed keys) and recalls the head; {@link #endTask} runs the
+ * statistics, the backup and the head alignment. An instance built without prompt ids (second
+ * stage only) runs E_S2 epochs per task on installed keys.
+ *
  * <p>CLIP and the ViT are borrowed; the first stage, the prompts and the head are owned (freed by
  * {@link #close()}). Build and use the object outside any {@link TensorScope} (a scope open at
  * build time would free the parameters when it closes). Not thread-safe.
  */
-public final class StarPrompt implements AutoCloseable {
+public final class StarPrompt implements ContinualMethod {
     private static final Logger LOG = LoggerFactory.getLogger(StarPrompt.class);
 
     private final Backend be;
@@ -55,13 +60,16 @@ public final class StarPrompt implements AutoCloseable {
     private final int classes;
     private final int keyDim;
     private final int[][] promptIds;
-    private final TrainingListener listener;
+    private TrainingListener listener;
     private final PromptedClassifier model;
     private final SecondStageTrainer trainer;
     private final Inference inference;
     private final float[] keyTable;
     private int keysKnown;
     private FirstStage firstStage;
+    private TaskRun current;
+    private TaskResult lastTask;
+    private int tasksLearned;
 
     private StarPrompt(Builder b) {
         this.be = Objects.requireNonNull(b.be, "backend");
@@ -214,8 +222,7 @@ public final class StarPrompt implements AutoCloseable {
             if (promptIds == null) {
                 throw new IllegalStateException("star-prompt: the first stage needs promptIds or tokenizer + classNames");
             }
-            firstStage = new FirstStage(clip, promptIds, cfg.firstStage().withDensity(cfg.density()),
-                    Seeds.mix(seed, 1, 0));
+            firstStage = FirstStage.forRun(clip, promptIds, cfg, seed);
         }
         return firstStage;
     }
@@ -249,123 +256,218 @@ public final class StarPrompt implements AutoCloseable {
         keysKnown = Math.max(keysKnown, keys.seen());
     }
 
+    // ------------------------------------------------------------------ the continual-method contract
+
+    /** {@value #NAME}. */
+    public static final String NAME = "star-prompt";
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String modelIdentity() {
+        return "ViT " + vit.config() + "; CLIP " + clip.config() + "; " + classes + " classes; " + model.mode()
+                + " prompts " + Arrays.toString(model.prompter().prompts().shape()) + "; keys d = " + keyDim;
+    }
+
+    @Override
+    public void setListener(TrainingListener l) {
+        listener = l == null ? TrainingListener.NONE : l;
+        trainer.listener(listener);
+    }
+
+    /** E_S1 + E_S2, or E_S2 for a task that runs the second stage only. */
+    @Override
+    public int epochs(int task) {
+        if (current != null && current.task == task) return current.epochs();
+        return (promptIds != null ? cfg.firstStageEpochs() : 0) + cfg.secondStageEpochs();
+    }
+
+    /** Starts task t: both stages, or the second stage only on installed keys when built without prompt ids. */
+    @Override
+    public void beginTask(int task, TaskData data) {
+        begin(task, data, promptIds != null);
+    }
+
+    @Override
+    public TrainingListener.Epoch trainEpoch(int task, int epoch) {
+        TaskRun run = inProgress(task, "trainEpoch");
+        if (epoch != run.nextEpoch || epoch >= run.epochs()) {
+            throw new IllegalStateException("star-prompt: task " + task + " expects epoch " + run.nextEpoch + " of "
+                    + run.epochs() + ", got " + epoch);
+        }
+        run.nextEpoch++;
+        if (epoch < run.firstStageEpochs()) return run.firstStage.epoch(epoch);
+        run.finishFirstStage();
+        run.startSecondStage();
+        int e = epoch - run.firstStageEpochs();
+        try (TensorScope scope = TensorScope.open()) {
+            TrainingListener.Epoch r = trainer.trainEpoch(run.training, task, e, run.data, keys(run.seen));
+            run.secondStageLosses[e] = r.meanLoss();
+            return r;
+        }
+    }
+
+    @Override
+    public void endTask(int task) {
+        TaskRun run = inProgress(task, "endTask");
+        if (run.nextEpoch != run.epochs()) {
+            throw new IllegalStateException("star-prompt: task " + task + " ends after " + run.nextEpoch + " of "
+                    + run.epochs() + " epochs");
+        }
+        run.finishFirstStage();
+        run.startSecondStage();
+        run.training.close();
+        double[] alignment;
+        try (TensorScope scope = TensorScope.open()) {
+            alignment = trainer.finishTask(task, run.past, run.seen, run.data, keys(run.seen));
+        }
+        lastTask = new TaskResult(task, run.firstStageLosses, run.firstStageAlignment, run.secondStageLosses, alignment,
+                millis(run.start));
+        current = null;
+        tasksLearned++;
+    }
+
+    @Override
+    public int tasksLearned() {
+        return tasksLearned;
+    }
+
+    /** Class-IL over the classes seen after the last finished task, task-IL over the tested task's classes (§6). */
+    @Override
+    public TaskAccuracy evaluate(TaskData data, int testTask) {
+        TaskSplit split = checkData(data);
+        if (testTask < 0 || testTask >= tasksLearned) {
+            throw new IllegalArgumentException("star-prompt: task " + testTask + " cannot be tested after "
+                    + tasksLearned + " learned tasks");
+        }
+        return inference.evaluateTask(data, split, testTask, split.seen(tasksLearned - 1), cfg.evalBatchSize());
+    }
+
     // ------------------------------------------------------------------ per task
 
     /** End-to-end task t (spec §5): stage 1, keys of the task's classes, stage 2. */
     public TaskResult learnTask(int t, TaskData data) {
-        long start = System.nanoTime();
-        TaskSplit split = checkData(data);
-        LOG.info("task {}/{}: classes [{}, {})", t + 1, split.tasks(), split.past(t), split.seen(t));
-        double[][] s1 = learnFirstStage(t, data);
-        SecondStageTrainer.TaskLosses s2 = secondStage(t, split, data);
-        return new TaskResult(t, s1[0], s1[1], s2.epochLosses(), s2.alignmentLosses(), millis(start));
+        return learn(t, data, true);
     }
 
     /** Second stage of task t only, with keys already installed (two-run variant). */
     public TaskResult learnSecondStage(int t, TaskData data) {
-        long start = System.nanoTime();
-        TaskSplit split = checkData(data);
-        SecondStageTrainer.TaskLosses s2 = secondStage(t, split, data);
-        return new TaskResult(t, new double[0], new double[0], s2.epochLosses(), s2.alignmentLosses(), millis(start));
+        return learn(t, data, false);
     }
 
-    private SecondStageTrainer.TaskLosses secondStage(int t, TaskSplit split, TaskData data) {
-        int past = split.past(t), seen = split.seen(t);
-        if (keysKnown < seen) {
-            throw new IllegalStateException("star-prompt: task " + t + " needs the keys of classes [0, " + seen + "), "
-                    + keysKnown + " known (run its first stage or install keys)");
+    private TaskResult learn(int t, TaskData data, boolean withFirstStage) {
+        begin(t, data, withFirstStage);
+        for (int e = 0; e < epochs(t); e++) trainEpoch(t, e);
+        endTask(t);
+        return lastTask;
+    }
+
+    private void begin(int t, TaskData data, boolean withFirstStage) {
+        TaskSplit split = checkData(data);
+        if (current != null) {
+            throw new IllegalStateException("star-prompt: task " + current.task + " is still in progress");
         }
-        try (TensorScope scope = TensorScope.open()) {
-            return trainer.learnTask(t, past, seen, data, keys(seen));
+        if (t != tasksLearned) {
+            throw new IllegalStateException("star-prompt: task " + t + " out of order, " + tasksLearned
+                    + " tasks learned");
         }
+        if (withFirstStage) {
+            LOG.info("task {}/{}: classes [{}, {})", t + 1, split.tasks(), split.past(t), split.seen(t));
+        }
+        current = new TaskRun(t, data, split, withFirstStage);
+    }
+
+    private TaskRun inProgress(int task, String op) {
+        if (current == null || current.task != task) {
+            throw new IllegalStateException("star-prompt: " + op + " of task " + task + ", but "
+                    + (current == null ? "no task" : "task " + current.task) + " is in progress");
+        }
+        return current;
     }
 
     /**
-     * Stage 1 of task t: CLIP features of the task's clip_preprocess training images computed
-     * once, E_S1 epochs of shuffled SGD steps, then {@link FirstStage#endTask} on the features
-     * (pooled MC1 times) and the task's keys copied into the key table. Returns {epoch means,
-     * alignment losses}.
+     * Stage 1 of task t on its own (the two-run variant's first run): E_S1 epochs, then the end of
+     * the task; the task's keys join the key table. Returns {epoch means, alignment losses}.
      */
     public double[][] learnFirstStage(int t, TaskData data) {
         TaskSplit split = checkData(data);
+        FirstStageTrainer.Task s1 = firstStageTask(t, data, split);
+        for (int e = 0; e < cfg.firstStageEpochs(); e++) s1.epoch(e);
+        double[] align = s1.finish();
+        copyKeys(split.past(t), split.seen(t));
+        return new double[][] {s1.epochLosses(), align};
+    }
+
+    private FirstStageTrainer.Task firstStageTask(int t, TaskData data, TaskSplit split) {
         int past = split.past(t), seen = split.seen(t);
         if (keysKnown < past) {
             throw new IllegalStateException("star-prompt: task " + t + " first stage needs tasks < " + t
                     + " learned first (" + keysKnown + " keys known, " + past + " needed)");
         }
-        FirstStage fs = firstStage();
-        listener.phaseStarted(TrainingListener.Phase.FIRST_STAGE, t);
-        var v = clip.config().vision();
-        // CLIP features of the deterministic stage-1 inputs, once per task (spec §10.4).
-        List<float[]> featureBatches = new ArrayList<>();
-        List<int[]> labelBatches = new ArrayList<>();
-        int n = 0;
-        for (TaskData.Batch b : data.clipBatches(t, TaskData.Split.TRAIN, cfg.evalBatchSize())) {
-            try (TensorScope scope = TensorScope.open()) {
-                Tensor px = be.fromArray(b.clipImages(), b.size(), v.channels(), v.imageSize(), v.imageSize());
-                featureBatches.add(be.toFloatArray(fs.imageFeatures(px)));
-            }
-            labelBatches.add(b.labels());
-            n += b.size();
-        }
-        float[] feats = new float[n * keyDim];
-        int[] labels = new int[n];
-        int off = 0;
-        for (int i = 0; i < featureBatches.size(); i++) {
-            int m = labelBatches.get(i).length;
-            System.arraycopy(featureBatches.get(i), 0, feats, off * keyDim, m * keyDim);
-            System.arraycopy(labelBatches.get(i), 0, labels, off, m);
-            off += m;
-        }
-        // Training: shuffled mini-batches every epoch, last partial batch kept.
-        double[] epochLosses = new double[cfg.firstStageEpochs()];
-        for (int e = 0; e < cfg.firstStageEpochs(); e++) {
-            int[] perm = ReplayEpoch.permutation(n, new SplittableRandom(Seeds.mix(seed ^ 0xF1L, t, e)));
-            double sum = 0;
-            int steps = 0;
-            for (int s = 0; s < n; s += cfg.batchSize(), steps++) {
-                int m = Math.min(cfg.batchSize(), n - s);
-                float[] x = new float[m * keyDim];
-                int[] y = new int[m];
-                for (int i = 0; i < m; i++) {
-                    System.arraycopy(feats, perm[s + i] * keyDim, x, i * keyDim, keyDim);
-                    y[i] = labels[perm[s + i]];
-                }
-                float loss;
-                try (TensorScope scope = TensorScope.open()) {
-                    loss = fs.trainStep(be.fromArray(x, m, keyDim), y, past, seen);
-                }
-                sum += loss;
-                listener.step(TrainingListener.Phase.FIRST_STAGE, t, e, steps, loss);
-            }
-            epochLosses[e] = steps == 0 ? Double.NaN : sum / steps;
-            LOG.info("task {} stage 1 epoch {}/{}: loss {}", t, e + 1, cfg.firstStageEpochs(),
-                    String.format("%.4f", epochLosses[e]));
-            listener.epochEnded(TrainingListener.Phase.FIRST_STAGE, t, e, epochLosses[e], cfg.firstStage().lr());
-        }
-        // End of task: mixtures on the raw features (MC1 passes pooled), alignment, fixed keys.
-        Map<Integer, float[]> perClass = new HashMap<>();
-        int mc = cfg.firstStageMonteCarlo();
-        for (int c = past; c < seen; c++) {
-            int count = 0;
-            for (int y : labels) if (y == c) count++;
-            float[] rows = new float[count * mc * keyDim];
-            int r = 0;
-            for (int pass = 0; pass < mc; pass++) {
-                for (int i = 0; i < n; i++) {
-                    if (labels[i] == c) System.arraycopy(feats, i * keyDim, rows, (r++) * keyDim, keyDim);
-                }
-            }
-            perClass.put(c, rows);
-        }
-        fs.endTask(perClass, past, seen, new SplittableRandom(Seeds.mix(seed ^ 0xE7DL, t, 0)));
-        float[] k = fs.cachedKeys(seen);
+        return new FirstStageTrainer(firstStage(), cfg, seed, listener).begin(t, data, past, seen);
+    }
+
+    /** The first stage's fixed keys of classes [past, seen) into the key table. */
+    private void copyKeys(int past, int seen) {
+        float[] k = firstStage().cachedKeys(seen);
         System.arraycopy(k, past * keyDim, keyTable, past * keyDim, (seen - past) * keyDim);
         keysKnown = Math.max(keysKnown, seen);
-        List<Float> al = fs.lastAlignmentLosses();
-        double[] align = new double[al.size()];
-        for (int i = 0; i < align.length; i++) align[i] = al.get(i);
-        return new double[][] {epochLosses, align};
+    }
+
+    /** The task in progress: which stages it runs and how far it got. */
+    private final class TaskRun {
+        final int task;
+        final TaskData data;
+        final int past;
+        final int seen;
+        final long start = System.nanoTime();
+        final FirstStageTrainer.Task firstStage;
+        final double[] secondStageLosses = new double[cfg.secondStageEpochs()];
+        double[] firstStageLosses = new double[0];
+        double[] firstStageAlignment = new double[0];
+        boolean firstStageDone;
+        PromptedTraining training;
+        int nextEpoch;
+
+        TaskRun(int task, TaskData data, TaskSplit split, boolean withFirstStage) {
+            this.task = task;
+            this.data = data;
+            this.past = split.past(task);
+            this.seen = split.seen(task);
+            this.firstStage = withFirstStage ? firstStageTask(task, data, split) : null;
+        }
+
+        int firstStageEpochs() {
+            return firstStage == null ? 0 : cfg.firstStageEpochs();
+        }
+
+        int epochs() {
+            return firstStageEpochs() + cfg.secondStageEpochs();
+        }
+
+        /** Once: the end of stage 1 (mixtures, alignment, the task's keys fixed and copied). */
+        void finishFirstStage() {
+            if (firstStageDone) return;
+            firstStageDone = true;
+            if (firstStage == null) return;
+            firstStageLosses = firstStage.epochLosses();
+            firstStageAlignment = firstStage.finish();
+            copyKeys(past, seen);
+        }
+
+        /** Once: the head recall and a fresh optimiser for stage 2 (§4.8 step 5, §4.7). */
+        void startSecondStage() {
+            if (training != null) return;
+            if (keysKnown < seen) {
+                throw new IllegalStateException("star-prompt: task " + task + " needs the keys of classes [0, " + seen
+                        + "), " + keysKnown + " known (run its first stage or install keys)");
+            }
+            trainer.recallHead(task);
+            training = trainer.beginTraining(task, past, seen);
+        }
     }
 
     // ------------------------------------------------------------------ whole runs
@@ -377,7 +479,7 @@ public final class StarPrompt implements AutoCloseable {
         List<TaskResult> results = new ArrayList<>();
         for (int t = 0; t < split.tasks(); t++) {
             results.add(learnTask(t, data));
-            acc.setRow(t, evaluate(data, t));
+            acc.setRow(t, accuracyRow(data, t));
             acc1.setRow(t, evaluateFirstStage(data, t));
             LOG.info("after task {}: accuracy {} (stage 1 only {})", t, Arrays.toString(acc.row(t)),
                     Arrays.toString(acc1.row(t)));
@@ -411,7 +513,7 @@ public final class StarPrompt implements AutoCloseable {
         List<TaskResult> results = new ArrayList<>();
         for (int t = 0; t < split.tasks(); t++) {
             results.add(learnSecondStage(t, data));
-            acc.setRow(t, evaluate(data, t));
+            acc.setRow(t, accuracyRow(data, t));
             acc1.setRow(t, evaluateFirstStage(data, t));
         }
         return new RunResult(acc, acc1, results);
@@ -425,7 +527,7 @@ public final class StarPrompt implements AutoCloseable {
     }
 
     /** Accuracy (%) on the test sets of tasks 0…t after task t (over the classes seen after t). */
-    public double[] evaluate(TaskData data, int t) {
+    public double[] accuracyRow(TaskData data, int t) {
         return inference.evaluate(data, t, checkData(data).seen(t), cfg.evalBatchSize());
     }
 
@@ -451,6 +553,7 @@ public final class StarPrompt implements AutoCloseable {
 
     @Override
     public void close() {
+        if (current != null && current.training != null) current.training.close();
         model.close();
         if (firstStage != null) firstStage.close();
     }

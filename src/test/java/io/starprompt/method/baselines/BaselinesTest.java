@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
 import io.starprompt.data.SyntheticTaskData;
+import io.starprompt.method.ContinualRun;
 import io.starprompt.method.TinyBackbones;
 import io.starprompt.method.common.ClipQueries;
 import io.starprompt.method.common.CosineClassifier;
@@ -53,7 +54,11 @@ class BaselinesTest {
             }
             // Restricting to the seen classes: predictions never exceed them.
             for (int p : CosineClassifier.predict(m.clip, keys, b.clipImages(), 4, 2)) assertTrue(p < 2);
-            AccuracyMatrix acc = Baselines.zeroShot(m.clip, keys, data, 8);
+            AccuracyMatrix acc;
+            try (ZeroShotClip zeroShot = new ZeroShotClip(m.clip, TinyBackbones.zeroShotIds(classes), 8)) {
+                assertArrayEquals(keys, zeroShot.keys());
+                acc = ContinualRun.run(zeroShot, data).classIl();
+            }
             assertEquals(2, acc.rows());
             for (int i = 0; i < 2; i++) {
                 for (double v : acc.row(i)) assertTrue(v >= 0 && v <= 100);

@@ -67,9 +67,9 @@ class StarPromptTest {
         List<float[]> lrs = new ArrayList<>();
         TrainingListener recorder = new TrainingListener() {
             @Override
-            public void epochEnded(Phase phase, int task, int epoch, double meanLoss, float lr) {
-                if (phase == Phase.SECOND_STAGE) lrs.add(new float[] {task, epoch, lr});
-                assertTrue(Double.isFinite(meanLoss), phase + " loss " + meanLoss);
+            public void epochEnded(Epoch e) {
+                if (e.phase() == Phase.SECOND_STAGE) lrs.add(new float[] {e.task(), e.epoch(), e.lr()});
+                assertTrue(Double.isFinite(e.meanLoss()), e.phase() + " loss " + e.meanLoss());
             }
         };
         try (TinyBackbones m = TinyBackbones.open()) {
@@ -159,7 +159,7 @@ class StarPromptTest {
             assertPastRowsUnchanged(modulationBefore, m.be.toFloatArray(sp.model().prompter().modulation()),
                     sp.model().prompter().layers(), 6, 4);
             for (int c = 0; c < 6; c++) assertNotNull(tr.replayModel(c));
-            double[] acc = sp.evaluate(data, 2);
+            double[] acc = sp.accuracyRow(data, 2);
             assertEquals(3, acc.length);
         }
     }

@@ -56,8 +56,8 @@ final class Demo {
         SyntheticTaskData data = SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
                 .testPerClass(16).vitImageSize(vit.config().imageSize())
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
-        StarPromptConfig cfg = StarPromptConfig.defaults().withEpochs(o.epochs()).withBatchSize(o.batch())
-                .withEvalBatchSize(Math.max(o.batch(), 64));
+        StarPromptConfig cfg = StarPromptConfig.builder().epochs(o.epochs()).batchSize(o.batch())
+                .evalBatchSize(Math.max(o.batch(), 64)).build();
         AccuracyMatrix fixedPrompts;
         try (ZeroShotClip zeroShot = new ZeroShotClip(clip, promptIds(o.classes(), true), cfg.evalBatchSize())) {
             fixedPrompts = ContinualRun.run(zeroShot, data).classIl();

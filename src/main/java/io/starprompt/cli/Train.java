@@ -115,9 +115,10 @@ final class Train {
             }
             try (ImageFolderTaskData data = ImageFolderTaskData.builder(o.data()).tasks(o.tasks()).imageSize(vitSize)
                     .clipImageSize(clipSize).normalize(o.normalize()).seed(o.seed()).threads(o.threads()).build()) {
-                StarPromptConfig cfg = StarPromptConfig.defaults();
-                if (o.epochs() > 0) cfg = cfg.withEpochs(o.epochs());
-                if (o.batch() > 0) cfg = cfg.withBatchSize(o.batch()).withEvalBatchSize(Math.max(o.batch(), 64));
+                StarPromptConfig.Builder config = StarPromptConfig.builder();
+                if (o.epochs() > 0) config.epochs(o.epochs());
+                if (o.batch() > 0) config.batchSize(o.batch()).evalBatchSize(Math.max(o.batch(), 64));
+                StarPromptConfig cfg = config.build();
                 out.println(data + ", classes " + data.classNames());
                 try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit).tokenizer(tok)
                         .classNames(data.classNames()).config(cfg).seed(o.seed()).listener(progress(out)).build()) {

@@ -67,7 +67,7 @@ public final class FirstStageOnly implements ContinualMethod {
 
     @Override
     public int epochs(int t) {
-        return cfg.firstStageEpochs();
+        return cfg.stage1().epochs();
     }
 
     @Override

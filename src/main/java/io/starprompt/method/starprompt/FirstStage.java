@@ -57,6 +57,7 @@ public final class FirstStage implements AutoCloseable {
     private final Backend be;
     private final int[][] promptIds;
     private final FirstStageConfig cfg;
+    private final GaussianMixture.Density density;
     private final int classes;
     private final int textWidth;   // D_txt
     private final int featureDim;  // d (projection dim)
@@ -78,19 +79,23 @@ public final class FirstStage implements AutoCloseable {
      *                  1 is replaced by the class's ctx, so each row must have its end-of-text
      *                  token after position 1
      * @param cfg       hyper-parameters
+     * @param density   E-step density of the class mixtures (one setting for both stages of a
+     *                  run: {@link StarPromptConfig.Replay#density()})
      * @param seed      seeds the ctx initialisation
      */
-    public FirstStage(Clip clip, int[][] promptIds, FirstStageConfig cfg, long seed) {
-        this(clip, promptIds, cfg, initialCtx(clip, promptIds, seed));
+    public FirstStage(Clip clip, int[][] promptIds, FirstStageConfig cfg, GaussianMixture.Density density, long seed) {
+        this(clip, promptIds, cfg, density, initialCtx(clip, promptIds, seed));
     }
 
     /**
-     * As {@link #FirstStage(Clip, int[][], FirstStageConfig, long)} with given initial ctx values
-     * [C, 1, D_txt] row-major (copied), e.g. to reproduce a reference run.
+     * As {@link #FirstStage(Clip, int[][], FirstStageConfig, GaussianMixture.Density, long)} with
+     * given initial ctx values [C, 1, D_txt] row-major (copied), e.g. to reproduce a reference run.
      */
-    public FirstStage(Clip clip, int[][] promptIds, FirstStageConfig cfg, float[] initialCtx) {
+    public FirstStage(Clip clip, int[][] promptIds, FirstStageConfig cfg, GaussianMixture.Density density,
+            float[] initialCtx) {
         this.clip = Objects.requireNonNull(clip, "clip");
         this.cfg = Objects.requireNonNull(cfg, "cfg");
+        this.density = Objects.requireNonNull(density, "density");
         this.be = clip.backend();
         this.promptIds = checkedIds(promptIds);
         this.classes = promptIds.length;
@@ -113,7 +118,7 @@ public final class FirstStage implements AutoCloseable {
      * drawn from a seed derived from the run seed (the same in every run with that seed).
      */
     public static FirstStage forRun(Clip clip, int[][] promptIds, StarPromptConfig cfg, long runSeed) {
-        return new FirstStage(clip, promptIds, cfg.firstStage().withDensity(cfg.density()), Seeds.mix(runSeed, 1, 0));
+        return new FirstStage(clip, promptIds, cfg.stage1(), cfg.replay().density(), Seeds.mix(runSeed, 1, 0));
     }
 
     private static float[] initialCtx(Clip clip, int[][] promptIds, long seed) {
@@ -347,7 +352,7 @@ public final class FirstStage implements AutoCloseable {
 
     /**
      * The end of a task (spec §3.5): fits one mixture per current class on its raw CLIP features
-     * (float64, {@link FirstStageConfig#mixtureOptions()}, one seed per class from rnd, in class
+     * (float64, {@link FirstStageConfig#mixtureOptions}, one seed per class from rnd, in class
      * order), keeps them (past mixtures are never refitted), then aligns the current ctx: for
      * alignEpochs epochs, samplesPerClass fresh samples from the mixture of every seen class,
      * shuffled, in batches of replayBatch (the last partial kept); per batch the CE of
@@ -388,7 +393,7 @@ public final class FirstStage implements AutoCloseable {
                 throw new IllegalArgumentException("endTask: features of class " + c + " have " + x.length
                         + " values, not a positive multiple of d = " + featureDim);
             }
-            fitted[c - past] = GaussianMixture.fit(x, x.length / featureDim, featureDim, cfg.mixtureOptions(),
+            fitted[c - past] = GaussianMixture.fit(x, x.length / featureDim, featureDim, cfg.mixtureOptions(density),
                     rnd.nextLong());
         }
         System.arraycopy(fitted, 0, mixtures, past, fitted.length);

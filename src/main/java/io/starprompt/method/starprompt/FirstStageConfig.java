@@ -1,10 +1,16 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.method.common.mixture.GaussianMixture;
+
 /**
- * Hyper-parameters of the first stage (spec §3.3–§3.6, §8).
+ * Hyper-parameters of the first stage (spec §3.3–§3.6, §8). Build with {@link #builder()}
+ * (starts from {@link #defaults()}) or change a copy with {@link #toBuilder()}.
  *
- * @param lr              stage-1 training learning rate, plain SGD (spec: 0.002)
+ * @param epochs          E_S1, training epochs per task (end-to-end default 5)
+ * @param monteCarlo      MC1: passes over the task's (deterministic) clip_preprocess features
+ *                        pooled for the mixtures (extra passes duplicate points, as in the
+ *                        reference)
+ * @param lr              training learning rate, plain SGD (spec: 0.002)
  * @param lambdaOrtho     λ1, weight of the ctx orthogonality term (end-to-end default 30)
  * @param alignLr         lr_gr1, SGD learning rate of the generative-replay alignment (default 0.05)
  * @param alignEpochs     E1, alignment epochs (default 10); 0 skips the alignment
@@ -13,94 +19,143 @@ import io.starprompt.method.common.mixture.GaussianMixture;
  * @param mogIterations   maximum EM iterations of each class's mixture (end-to-end default 200,
  *                        stand-alone 500)
  * @param mogComponents   mixture components per class (5)
- * @param density         E-step density of the mixtures (the reference quirk by default)
  */
-public record FirstStageConfig(float lr, float lambdaOrtho, float alignLr, int alignEpochs, int samplesPerClass,
-        int replayBatch, int mogIterations, int mogComponents, GaussianMixture.Density density) {
+public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambdaOrtho, float alignLr, int alignEpochs,
+        int samplesPerClass, int replayBatch, int mogIterations, int mogComponents) {
 
-    /** Validates: rates finite and ≥ 0, λ1 finite and ≥ 0, counts in range. */
+    /** Validates: rates and λ1 finite and ≥ 0, counts in range. */
     public FirstStageConfig {
         requireFinite("lr", lr);
         requireFinite("lambdaOrtho", lambdaOrtho);
         requireFinite("alignLr", alignLr);
+        if (epochs < 0) throw bad("epochs must be ≥ 0, got " + epochs);
+        if (monteCarlo < 1) throw bad("monteCarlo (MC1) must be ≥ 1, got " + monteCarlo);
         if (alignEpochs < 0) throw bad("alignEpochs must be ≥ 0, got " + alignEpochs);
         if (samplesPerClass < 1) throw bad("samplesPerClass must be ≥ 1, got " + samplesPerClass);
         if (replayBatch < 1) throw bad("replayBatch must be ≥ 1, got " + replayBatch);
         if (mogIterations < 0) throw bad("mogIterations must be ≥ 0, got " + mogIterations);
         if (mogComponents < 1) throw bad("mogComponents must be ≥ 1, got " + mogComponents);
-        if (density == null) throw bad("density is null");
     }
 
     /**
-     * The end-to-end defaults (spec §8.4): lr 0.002, λ1 30, lr_gr1 0.05, E1 10, 256 samples per
-     * class, replay batch 128, 200 EM iterations, 5 components.
+     * The end-to-end defaults (spec §8.4): 5 epochs, MC1 1, lr 0.002, λ1 30, lr_gr1 0.05, E1 10,
+     * 256 samples per class, replay batch 128, 200 EM iterations, 5 components.
      */
     public static FirstStageConfig defaults() {
-        return new FirstStageConfig(0.002f, 30f, 0.05f, 10, 256, 128, 200, 5, GaussianMixture.Density.REFERENCE);
+        return new FirstStageConfig(5, 1, 0.002f, 30f, 0.05f, 10, 256, 128, 200, 5);
     }
 
     /** The stand-alone stage-1 defaults (spec §8.2): as {@link #defaults()} but 500 EM iterations. */
     public static FirstStageConfig standAloneDefaults() {
-        return defaults().withMogIterations(500);
+        return builder().mogIterations(500).build();
     }
 
-    /** A copy with another training learning rate. */
-    public FirstStageConfig withLr(float v) {
-        return new FirstStageConfig(v, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                mogComponents, density);
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return defaults().toBuilder();
     }
 
-    /** A copy with another λ1. */
-    public FirstStageConfig withLambdaOrtho(float v) {
-        return new FirstStageConfig(lr, v, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                mogComponents, density);
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
-    /** A copy with another alignment learning rate lr_gr1. */
-    public FirstStageConfig withAlignLr(float v) {
-        return new FirstStageConfig(lr, lambdaOrtho, v, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                mogComponents, density);
-    }
-
-    /** A copy with another number of alignment epochs E1. */
-    public FirstStageConfig withAlignEpochs(int v) {
-        return new FirstStageConfig(lr, lambdaOrtho, alignLr, v, samplesPerClass, replayBatch, mogIterations,
-                mogComponents, density);
-    }
-
-    /** A copy with another number of replay samples per class and epoch. */
-    public FirstStageConfig withSamplesPerClass(int v) {
-        return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, v, replayBatch, mogIterations,
-                mogComponents, density);
-    }
-
-    /** A copy with another replay batch size. */
-    public FirstStageConfig withReplayBatch(int v) {
-        return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, v, mogIterations,
-                mogComponents, density);
-    }
-
-    /** A copy with another EM iteration limit. */
-    public FirstStageConfig withMogIterations(int v) {
-        return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, v,
-                mogComponents, density);
-    }
-
-    /** A copy with another number of mixture components. */
-    public FirstStageConfig withMogComponents(int v) {
-        return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                v, density);
-    }
-
-    /** A copy with another mixture density. */
-    public FirstStageConfig withDensity(GaussianMixture.Density v) {
-        return new FirstStageConfig(lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass, replayBatch, mogIterations,
-                mogComponents, v);
-    }
-
-    /** The mixture settings of §3.6 with this config's components, EM iterations and density. */
-    public GaussianMixture.Options mixtureOptions() {
+    /** The mixture settings of §3.6 with this config's components and EM iterations and the given density. */
+    public GaussianMixture.Options mixtureOptions(GaussianMixture.Density density) {
         return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents).withDensity(density);
+    }
+
+    /** Changes some settings of a {@link FirstStageConfig}; {@link #build()} validates. */
+    public static final class Builder {
+        private int epochs;
+        private int monteCarlo;
+        private float lr;
+        private float lambdaOrtho;
+        private float alignLr;
+        private int alignEpochs;
+        private int samplesPerClass;
+        private int replayBatch;
+        private int mogIterations;
+        private int mogComponents;
+
+        private Builder(FirstStageConfig c) {
+            epochs = c.epochs;
+            monteCarlo = c.monteCarlo;
+            lr = c.lr;
+            lambdaOrtho = c.lambdaOrtho;
+            alignLr = c.alignLr;
+            alignEpochs = c.alignEpochs;
+            samplesPerClass = c.samplesPerClass;
+            replayBatch = c.replayBatch;
+            mogIterations = c.mogIterations;
+            mogComponents = c.mogComponents;
+        }
+
+        /** E_S1. */
+        public Builder epochs(int v) {
+            epochs = v;
+            return this;
+        }
+
+        /** MC1. */
+        public Builder monteCarlo(int v) {
+            monteCarlo = v;
+            return this;
+        }
+
+        /** The training learning rate. */
+        public Builder lr(float v) {
+            lr = v;
+            return this;
+        }
+
+        /** λ1. */
+        public Builder lambdaOrtho(float v) {
+            lambdaOrtho = v;
+            return this;
+        }
+
+        /** lr_gr1. */
+        public Builder alignLr(float v) {
+            alignLr = v;
+            return this;
+        }
+
+        /** E1. */
+        public Builder alignEpochs(int v) {
+            alignEpochs = v;
+            return this;
+        }
+
+        /** Replay samples per class and alignment epoch. */
+        public Builder samplesPerClass(int v) {
+            samplesPerClass = v;
+            return this;
+        }
+
+        /** The alignment batch size. */
+        public Builder replayBatch(int v) {
+            replayBatch = v;
+            return this;
+        }
+
+        /** The EM iteration limit. */
+        public Builder mogIterations(int v) {
+            mogIterations = v;
+            return this;
+        }
+
+        /** Mixture components per class. */
+        public Builder mogComponents(int v) {
+            mogComponents = v;
+            return this;
+        }
+
+        /** The config. */
+        public FirstStageConfig build() {
+            return new FirstStageConfig(epochs, monteCarlo, lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass,
+                    replayBatch, mogIterations, mogComponents);
+        }
     }
 
     private static void requireFinite(String name, float v) {

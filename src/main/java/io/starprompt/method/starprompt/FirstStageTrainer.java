@@ -49,8 +49,8 @@ public final class FirstStageTrainer {
     public FirstStageTrainer(FirstStage stage, StarPromptConfig cfg, long seed, TrainingListener listener) {
         this.stage = stage;
         this.be = stage.clip().backend();
-        this.epochs = cfg.firstStageEpochs();
-        this.monteCarlo = cfg.firstStageMonteCarlo();
+        this.epochs = cfg.stage1().epochs();
+        this.monteCarlo = cfg.stage1().monteCarlo();
         this.batchSize = cfg.batchSize();
         this.featureBatch = cfg.evalBatchSize();
         this.seed = seed;

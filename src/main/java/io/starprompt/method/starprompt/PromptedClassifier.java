@@ -59,11 +59,11 @@ public final class PromptedClassifier implements AutoCloseable {
     public static PromptedClassifier initialised(VisionTransformer vit, int classes, int queryDim,
             StarPromptConfig cfg, long seed) {
         Backend be = vit.backend();
-        PromptInjection injection = injection(vit, cfg.promptMode(), cfg.prefixLength());
+        PromptInjection injection = injection(vit, cfg.stage2().promptMode(), cfg.stage2().prefixLength());
         Prompter prompter = Prompter.initialised(be, vit.config().depth(), classes, queryDim, injection,
-                cfg.confidenceModulation(), seed);
+                cfg.stage2().confidenceModulation(), seed);
         LinearHead head = LinearHead.initialised(be, classes, vit.config().width(), seed ^ 0x5DEECE66DL);
-        return new PromptedClassifier(vit, prompter, head, cfg.promptMode(), injection);
+        return new PromptedClassifier(vit, prompter, head, cfg.stage2().promptMode(), injection);
     }
 
     /** Wraps existing parameters (takes ownership of prompter and head). */

@@ -73,7 +73,7 @@ public final class SecondStageTrainer {
 
     /** The learning rate of epoch e under this config (cosine or constant). */
     public float learningRate(int epoch) {
-        return cfg.cosineSchedule() ? cosineLr(cfg.lr(), epoch, cfg.secondStageEpochs()) : cfg.lr();
+        return cfg.stage2().cosineSchedule() ? cosineLr(cfg.stage2().lr(), epoch, cfg.stage2().epochs()) : cfg.stage2().lr();
     }
 
     // ------------------------------------------------------------------ whole task
@@ -85,7 +85,7 @@ public final class SecondStageTrainer {
     public double[] finishTask(int t, int past, int seen, TaskData data, Tensor keys) {
         fitStatistics(t, past, seen, data, keys);
         backupHead();
-        return t > 0 && cfg.headAlignment() ? alignHead(t, seen) : new double[0];
+        return t > 0 && cfg.alignment().enabled() ? alignHead(t, seen) : new double[0];
     }
 
     /** §4.8 step 5: for t &gt; 0 restore the un-aligned head of task t − 1 (no-op without a backup). */
@@ -129,14 +129,14 @@ public final class SecondStageTrainer {
         checkClasses(past, seen);
         listener.phaseStarted(TrainingListener.Phase.SECOND_STAGE, t);
         return new PromptedTraining(clip, model, TrainingListener.Phase.SECOND_STAGE, t,
-                SecondStage.ClassRange.training(past, seen), cfg.lr(), cfg.lambdaOrtho(), listener);
+                SecondStage.ClassRange.training(past, seen), cfg.stage2().lr(), cfg.stage2().lambdaOrtho(), listener);
     }
 
     /** Epoch e of task t's training in that session, with the unit keys [seen, d] of the seen classes. */
     public TrainingListener.Epoch trainEpoch(PromptedTraining session, int t, int e, TaskData data, Tensor keys) {
         float lr = learningRate(e);
         TrainingListener.Epoch r = session.epoch(e, data.trainBatches(t, cfg.batchSize(), Seeds.mix(seed, t, e)), keys, lr);
-        LOG.info("task {} stage 2 epoch {}/{}: loss {} (lr {}, {} steps)", t, e + 1, cfg.secondStageEpochs(),
+        LOG.info("task {} stage 2 epoch {}/{}: loss {} (lr {}, {} steps)", t, e + 1, cfg.stage2().epochs(),
                 String.format("%.4f", r.meanLoss()), lr, r.steps());
         return r;
     }
@@ -152,7 +152,7 @@ public final class SecondStageTrainer {
         int width = model.vit().config().width();
         List<List<float[]>> perClass = new ArrayList<>();
         for (int c = past; c < seen; c++) perClass.add(new ArrayList<>());
-        for (int pass = 0; pass < cfg.monteCarlo(); pass++) {
+        for (int pass = 0; pass < cfg.replay().monteCarlo(); pass++) {
             for (TaskData.Batch batch : data.trainBatches(t, cfg.evalBatchSize(), Seeds.mix(seed ^ 0x57A7L, t, pass))) {
                 float[] f;
                 try (TensorScope scope = TensorScope.open()) {
@@ -174,9 +174,9 @@ public final class SecondStageTrainer {
             List<float[]> rows = perClass.get(c - past);
             float[] x = new float[rows.size() * width];
             for (int i = 0; i < rows.size(); i++) System.arraycopy(rows.get(i), 0, x, i * width, width);
-            replayModels[c] = cfg.replayModel() == StarPromptConfig.ReplayModel.GAUSSIAN
+            replayModels[c] = cfg.replay().model() == StarPromptConfig.ReplayModel.GAUSSIAN
                     ? GaussianMixture.singleGaussian(x, rows.size(), width)
-                    : GaussianMixture.fit(x, rows.size(), width, cfg.mixtureOptions(), Seeds.mix(seed ^ 0x6A55L, c, 0));
+                    : GaussianMixture.fit(x, rows.size(), width, cfg.replay().mixtureOptions(), Seeds.mix(seed ^ 0x6A55L, c, 0));
             LOG.debug("task {} class {}: replay model from {} features: {}", t, c, rows.size(), replayModels[c]);
         }
     }
@@ -185,8 +185,8 @@ public final class SecondStageTrainer {
 
     /** §4.8 step 3: aligns the head over classes [0, seen) for E2 + 5·t epochs; returns epoch losses. */
     public double[] alignHead(int t, int seen) {
-        HeadAlignment.Settings s = new HeadAlignment.Settings(cfg.alignEpochsOfTask(t), cfg.alignLr(),
-                cfg.samplesPerClass(), cfg.replayBatch(), cfg.logitTemperature());
+        HeadAlignment.Settings s = new HeadAlignment.Settings(cfg.alignEpochsOfTask(t), cfg.alignment().lr(),
+                cfg.alignment().samplesPerClass(), cfg.alignment().batchSize(), cfg.alignment().logitTemperature());
         double[] losses = HeadAlignment.align(be, model.head(), replayModels, seen, s,
                 new SplittableRandom(Seeds.mix(seed ^ 0xA11CL, t, 0)), t, listener);
         if (losses.length > 0) {

@@ -282,7 +282,7 @@ public final class StarPrompt implements ContinualMethod {
     @Override
     public int epochs(int task) {
         if (current != null && current.task == task) return current.epochs();
-        return (promptIds != null ? cfg.firstStageEpochs() : 0) + cfg.secondStageEpochs();
+        return (promptIds != null ? cfg.stage1().epochs() : 0) + cfg.stage2().epochs();
     }
 
     /** Starts task t: both stages, or the second stage only on installed keys when built without prompt ids. */
@@ -395,7 +395,7 @@ public final class StarPrompt implements ContinualMethod {
     public double[][] learnFirstStage(int t, TaskData data) {
         TaskSplit split = checkData(data);
         FirstStageTrainer.Task s1 = firstStageTask(t, data, split);
-        for (int e = 0; e < cfg.firstStageEpochs(); e++) s1.epoch(e);
+        for (int e = 0; e < cfg.stage1().epochs(); e++) s1.epoch(e);
         double[] align = s1.finish();
         copyKeys(split.past(t), split.seen(t));
         return new double[][] {s1.epochLosses(), align};
@@ -425,7 +425,7 @@ public final class StarPrompt implements ContinualMethod {
         final int seen;
         final long start = System.nanoTime();
         final FirstStageTrainer.Task firstStage;
-        final double[] secondStageLosses = new double[cfg.secondStageEpochs()];
+        final double[] secondStageLosses = new double[cfg.stage2().epochs()];
         double[] firstStageLosses = new double[0];
         double[] firstStageAlignment = new double[0];
         boolean firstStageDone;
@@ -441,11 +441,11 @@ public final class StarPrompt implements ContinualMethod {
         }
 
         int firstStageEpochs() {
-            return firstStage == null ? 0 : cfg.firstStageEpochs();
+            return firstStage == null ? 0 : cfg.stage1().epochs();
         }
 
         int epochs() {
-            return firstStageEpochs() + cfg.secondStageEpochs();
+            return firstStageEpochs() + cfg.stage2().epochs();
         }
 
         /** Once: the end of stage 1 (mixtures, alignment, the task's keys fixed and copied). */

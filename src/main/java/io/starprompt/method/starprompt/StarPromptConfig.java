@@ -1,48 +1,33 @@
 package io.starprompt.method.starprompt;
 
-import io.starprompt.method.common.Adam;
 import io.starprompt.method.common.mixture.GaussianMixture;
+import java.util.function.UnaryOperator;
+
 /**
- * Every switch of the end-to-end STAR-Prompt run (spec §3–§5, §8, §11). {@link #defaults()} are
- * the end-to-end defaults of §8.4; {@link #cropDiseaseBest()} is {@code models/config/starprompt.yaml}.
- * Each component has a {@code withX} copy method.
+ * Every switch of the end-to-end STAR-Prompt run (spec §3–§5, §8, §11), grouped by stage:
+ * stage 1 ({@link FirstStageConfig}), stage 2 ({@link Stage2}), the stage-2 head alignment
+ * ({@link Alignment}) and generative replay ({@link Replay}: the class models, with the one
+ * mixture density both stages use). {@link #defaults()} are the end-to-end defaults of §8.4,
+ * {@link #cropDiseaseBest()} is {@code models/config/starprompt.yaml}.
  *
- * @param firstStage           stage-1 hyper-parameters (lr 0.002, λ1, lr_gr1, E1, EM iterations …)
- * @param firstStageEpochs     stage-1 training epochs per task
- * @param firstStageMonteCarlo MC1: passes over the task's (deterministic) clip_preprocess images
- *                             pooled for the stage-1 mixtures (extra passes duplicate points, as in
- *                             the reference)
- * @param secondStageEpochs    stage-2 training epochs per task (K of the cosine schedule)
- * @param batchSize            training batch size of both stages (end-to-end uses one loader)
- * @param lr                   stage-2 Adam learning rate
- * @param lambdaOrtho          λ2, weight of the prompt orthogonality loss (t &gt; 0)
- * @param cosineSchedule       per-epoch lr_e = lr·cos(99π·e / (200·(K−1))) (paper-era code, §11.3);
- *                             false = constant lr (mammoth HEAD)
- * @param confidenceModulation scale the selected prompt by its similarity (§4.3); false = weight 1
- * @param promptMode           residual (default) or concat (prefix-tuning ablation, §4.5)
- * @param prefixLength         L_p of the concat ablation (5)
- * @param headAlignment        stage-2 generative-replay alignment of the head (t &gt; 0); false
- *                             leaves the head as trained (statistics and backup still happen)
- * @param replayModel          per-class mixture (default) or the single-Gaussian ablation
- * @param density              E-step density of the mixtures of both stages (reference quirk or textbook)
- * @param mogComponents        K of the stage-2 mixtures (5)
- * @param mogIterations        max EM iterations of the stage-2 mixtures (500)
- * @param alignLr              lr_gr2, SGD learning rate of the head alignment
- * @param alignEpochs          E2; task t aligns for E2 + alignEpochsPerTask·t epochs
- * @param alignEpochsPerTask   the 5 of "E2 + 5·t"
- * @param monteCarlo           MC2, augmented passes over the task's training set for the statistics
- * @param samplesPerClass      synthetic features per seen class per alignment epoch (256)
- * @param replayBatch          alignment batch size (128)
- * @param logitTemperature     τ of the alignment's logit normalisation z / (τ(‖z‖ + 1e-7)) (0.1)
- * @param evalBatchSize        batch size of inference
+ * <pre>{@code
+ * StarPromptConfig cfg = StarPromptConfig.builder()        // starts from defaults()
+ *         .epochs(4).batchSize(16)                        // both stages
+ *         .stage1(s -> s.mogIterations(50))
+ *         .alignment(a -> a.epochs(3).epochsPerTask(1))
+ *         .build();
+ * StarPromptConfig noAlignment = cfg.toBuilder().alignment(a -> a.enabled(false)).build();
+ * }</pre>
+ *
+ * @param stage1        stage-1 hyper-parameters (epochs, MC1, lr 0.002, λ1, lr_gr1, E1, mixtures …)
+ * @param stage2        stage-2 training
+ * @param alignment     stage-2 head alignment by generative replay
+ * @param replay        the stage-2 class models and the mixture density of both stages
+ * @param batchSize     training batch size of both stages (end-to-end uses one loader)
+ * @param evalBatchSize batch size of inference and of the feature passes
  */
-public record StarPromptConfig(
-        FirstStageConfig firstStage, int firstStageEpochs, int firstStageMonteCarlo,
-        int secondStageEpochs, int batchSize, float lr, float lambdaOrtho, boolean cosineSchedule,
-        boolean confidenceModulation, PromptMode promptMode, int prefixLength,
-        boolean headAlignment, ReplayModel replayModel, GaussianMixture.Density density, int mogComponents,
-        int mogIterations, float alignLr, int alignEpochs, int alignEpochsPerTask, int monteCarlo,
-        int samplesPerClass, int replayBatch, float logitTemperature, int evalBatchSize) {
+public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment alignment, Replay replay,
+        int batchSize, int evalBatchSize) {
 
     /** How the second-stage prompts enter the ViT. */
     public enum PromptMode {
@@ -60,23 +45,290 @@ public record StarPromptConfig(
         GAUSSIAN
     }
 
-    public StarPromptConfig {
-        if (firstStage == null) throw bad("firstStage is null");
-        if (promptMode == null || replayModel == null || density == null) throw bad("null enum switch");
-        if (firstStageEpochs < 0) throw bad("firstStageEpochs must be ≥ 0");
-        if (firstStageMonteCarlo < 1) throw bad("firstStageMonteCarlo (MC1) must be ≥ 1");
-        if (secondStageEpochs < 0) throw bad("secondStageEpochs must be ≥ 0");
-        if (batchSize < 1 || evalBatchSize < 1 || replayBatch < 1) throw bad("batch sizes must be ≥ 1");
-        if (!(lr >= 0) || !(lambdaOrtho >= 0) || !(alignLr >= 0) || Float.isInfinite(lr) || Float.isInfinite(lambdaOrtho)
-                || Float.isInfinite(alignLr)) {
-            throw bad("lr, lambdaOrtho and alignLr must be finite and ≥ 0");
+    /**
+     * Stage-2 training (§4.3–§4.7).
+     *
+     * @param epochs               training epochs per task (K of the cosine schedule)
+     * @param lr                   Adam learning rate
+     * @param lambdaOrtho          λ2, weight of the prompt orthogonality loss (t &gt; 0)
+     * @param cosineSchedule       per-epoch lr_e = lr·cos(99π·e / (200·(K−1))) (paper-era code,
+     *                             §11.3); false = constant lr (mammoth HEAD)
+     * @param confidenceModulation scale the selected prompt by its similarity (§4.3); false = weight 1
+     * @param promptMode           residual (default) or concat (prefix-tuning ablation, §4.5)
+     * @param prefixLength         L_p of the concat ablation (5)
+     */
+    public record Stage2(int epochs, float lr, float lambdaOrtho, boolean cosineSchedule, boolean confidenceModulation,
+            PromptMode promptMode, int prefixLength) {
+        /** Validates. */
+        public Stage2 {
+            if (epochs < 0) throw bad("stage 2 epochs must be ≥ 0");
+            requireFinite("stage 2 lr", lr);
+            requireFinite("lambdaOrtho", lambdaOrtho);
+            if (promptMode == null) throw bad("promptMode is null");
+            if (prefixLength < 1) throw bad("prefixLength must be ≥ 1");
         }
-        if (!(logitTemperature > 0) || Float.isInfinite(logitTemperature)) throw bad("logitTemperature must be > 0");
-        if (prefixLength < 1) throw bad("prefixLength must be ≥ 1");
-        if (mogComponents < 1 || mogIterations < 0) throw bad("mogComponents ≥ 1 and mogIterations ≥ 0 required");
-        if (alignEpochs < 0 || alignEpochsPerTask < 0) throw bad("alignment epochs must be ≥ 0");
-        if (monteCarlo < 1) throw bad("monteCarlo (MC2) must be ≥ 1");
-        if (samplesPerClass < 1) throw bad("samplesPerClass must be ≥ 1");
+
+        /** A builder starting from this group. */
+        public Builder toBuilder() {
+            return new Builder(this);
+        }
+
+        /** Changes some settings of a {@link Stage2}. */
+        public static final class Builder {
+            private int epochs;
+            private float lr;
+            private float lambdaOrtho;
+            private boolean cosineSchedule;
+            private boolean confidenceModulation;
+            private PromptMode promptMode;
+            private int prefixLength;
+
+            private Builder(Stage2 s) {
+                epochs = s.epochs;
+                lr = s.lr;
+                lambdaOrtho = s.lambdaOrtho;
+                cosineSchedule = s.cosineSchedule;
+                confidenceModulation = s.confidenceModulation;
+                promptMode = s.promptMode;
+                prefixLength = s.prefixLength;
+            }
+
+            /** Training epochs per task. */
+            public Builder epochs(int v) {
+                epochs = v;
+                return this;
+            }
+
+            /** The Adam learning rate. */
+            public Builder lr(float v) {
+                lr = v;
+                return this;
+            }
+
+            /** λ2. */
+            public Builder lambdaOrtho(float v) {
+                lambdaOrtho = v;
+                return this;
+            }
+
+            /** The cosine schedule on or off. */
+            public Builder cosineSchedule(boolean v) {
+                cosineSchedule = v;
+                return this;
+            }
+
+            /** Confidence modulation on or off. */
+            public Builder confidenceModulation(boolean v) {
+                confidenceModulation = v;
+                return this;
+            }
+
+            /** Residual or prefix prompts. */
+            public Builder promptMode(PromptMode v) {
+                promptMode = v;
+                return this;
+            }
+
+            /** L_p of prefix prompts. */
+            public Builder prefixLength(int v) {
+                prefixLength = v;
+                return this;
+            }
+
+            /** The group. */
+            public Stage2 build() {
+                return new Stage2(epochs, lr, lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength);
+            }
+        }
+    }
+
+    /**
+     * The stage-2 head alignment on replayed features (§4.8 step 3), for t &gt; 0.
+     *
+     * @param enabled          false leaves the head as trained (statistics and backup still happen)
+     * @param lr               lr_gr2, its SGD learning rate
+     * @param epochs           E2; task t aligns for E2 + epochsPerTask·t epochs
+     * @param epochsPerTask    the 5 of "E2 + 5·t"
+     * @param samplesPerClass  synthetic features per seen class per epoch (256)
+     * @param batchSize        its batch size (128)
+     * @param logitTemperature τ of the logit normalisation z / (τ(‖z‖ + 1e-7)) (0.1)
+     */
+    public record Alignment(boolean enabled, float lr, int epochs, int epochsPerTask, int samplesPerClass, int batchSize,
+            float logitTemperature) {
+        /** Validates. */
+        public Alignment {
+            requireFinite("alignment lr", lr);
+            if (epochs < 0 || epochsPerTask < 0) throw bad("alignment epochs must be ≥ 0");
+            if (samplesPerClass < 1) throw bad("samplesPerClass must be ≥ 1");
+            if (batchSize < 1) throw bad("batch sizes must be ≥ 1");
+            if (!(logitTemperature > 0) || Float.isInfinite(logitTemperature)) throw bad("logitTemperature must be > 0");
+        }
+
+        /** Alignment epochs of task t: E2 + epochsPerTask·t. */
+        public int epochsOfTask(int t) {
+            return epochs + epochsPerTask * t;
+        }
+
+        /** A builder starting from this group. */
+        public Builder toBuilder() {
+            return new Builder(this);
+        }
+
+        /** Changes some settings of an {@link Alignment}. */
+        public static final class Builder {
+            private boolean enabled;
+            private float lr;
+            private int epochs;
+            private int epochsPerTask;
+            private int samplesPerClass;
+            private int batchSize;
+            private float logitTemperature;
+
+            private Builder(Alignment a) {
+                enabled = a.enabled;
+                lr = a.lr;
+                epochs = a.epochs;
+                epochsPerTask = a.epochsPerTask;
+                samplesPerClass = a.samplesPerClass;
+                batchSize = a.batchSize;
+                logitTemperature = a.logitTemperature;
+            }
+
+            /** The alignment on or off. */
+            public Builder enabled(boolean v) {
+                enabled = v;
+                return this;
+            }
+
+            /** lr_gr2. */
+            public Builder lr(float v) {
+                lr = v;
+                return this;
+            }
+
+            /** E2. */
+            public Builder epochs(int v) {
+                epochs = v;
+                return this;
+            }
+
+            /** Extra epochs per task index. */
+            public Builder epochsPerTask(int v) {
+                epochsPerTask = v;
+                return this;
+            }
+
+            /** Replay samples per class and epoch. */
+            public Builder samplesPerClass(int v) {
+                samplesPerClass = v;
+                return this;
+            }
+
+            /** The alignment batch size. */
+            public Builder batchSize(int v) {
+                batchSize = v;
+                return this;
+            }
+
+            /** τ. */
+            public Builder logitTemperature(float v) {
+                logitTemperature = v;
+                return this;
+            }
+
+            /** The group. */
+            public Alignment build() {
+                return new Alignment(enabled, lr, epochs, epochsPerTask, samplesPerClass, batchSize, logitTemperature);
+            }
+        }
+    }
+
+    /**
+     * Generative replay's class models (§3.6, §4.8 step 1).
+     *
+     * @param model      stage 2: per-class mixture (default) or the single-Gaussian ablation
+     * @param density    E-step density of the mixtures of <em>both</em> stages (the reference quirk
+     *                   by default, or the textbook density)
+     * @param components K of the stage-2 mixtures (5)
+     * @param iterations max EM iterations of the stage-2 mixtures (500)
+     * @param monteCarlo MC2, augmented passes over the task's training set for the statistics
+     */
+    public record Replay(ReplayModel model, GaussianMixture.Density density, int components, int iterations,
+            int monteCarlo) {
+        /** Validates. */
+        public Replay {
+            if (model == null || density == null) throw bad("null replay model or density");
+            if (components < 1 || iterations < 0) throw bad("mogComponents ≥ 1 and mogIterations ≥ 0 required");
+            if (monteCarlo < 1) throw bad("monteCarlo (MC2) must be ≥ 1");
+        }
+
+        /** The stage-2 mixture fit settings. */
+        public GaussianMixture.Options mixtureOptions() {
+            return GaussianMixture.Options.reference(iterations).withComponents(components).withDensity(density);
+        }
+
+        /** A builder starting from this group. */
+        public Builder toBuilder() {
+            return new Builder(this);
+        }
+
+        /** Changes some settings of a {@link Replay}. */
+        public static final class Builder {
+            private ReplayModel model;
+            private GaussianMixture.Density density;
+            private int components;
+            private int iterations;
+            private int monteCarlo;
+
+            private Builder(Replay r) {
+                model = r.model;
+                density = r.density;
+                components = r.components;
+                iterations = r.iterations;
+                monteCarlo = r.monteCarlo;
+            }
+
+            /** Mixture or single Gaussian (stage 2). */
+            public Builder model(ReplayModel v) {
+                model = v;
+                return this;
+            }
+
+            /** The mixture density of both stages. */
+            public Builder density(GaussianMixture.Density v) {
+                density = v;
+                return this;
+            }
+
+            /** K of the stage-2 mixtures. */
+            public Builder components(int v) {
+                components = v;
+                return this;
+            }
+
+            /** EM iterations of the stage-2 mixtures. */
+            public Builder iterations(int v) {
+                iterations = v;
+                return this;
+            }
+
+            /** MC2. */
+            public Builder monteCarlo(int v) {
+                monteCarlo = v;
+                return this;
+            }
+
+            /** The group. */
+            public Replay build() {
+                return new Replay(model, density, components, iterations, monteCarlo);
+            }
+        }
+    }
+
+    /** Validates that no group is missing and the batch sizes are positive. */
+    public StarPromptConfig {
+        if (stage1 == null || stage2 == null || alignment == null || replay == null) throw bad("a group is null");
+        if (batchSize < 1 || evalBatchSize < 1) throw bad("batch sizes must be ≥ 1");
     }
 
     /**
@@ -87,12 +339,11 @@ public record StarPromptConfig(
      * confidence modulation on, residual prompts, alignment on.
      */
     public static StarPromptConfig defaults() {
-        return new StarPromptConfig(FirstStageConfig.defaults(), 5, 1,
-                5, 128, 1e-3f, 10f, true,
-                true, PromptMode.RESIDUAL, 5,
-                true, ReplayModel.MIXTURE, GaussianMixture.Density.REFERENCE, 5,
-                500, 1e-3f, 10, 5, 1,
-                256, 128, 0.1f, 128);
+        return new StarPromptConfig(FirstStageConfig.defaults(),
+                new Stage2(5, 1e-3f, 10f, true, true, PromptMode.RESIDUAL, 5),
+                new Alignment(true, 1e-3f, 10, 5, 256, 128, 0.1f),
+                new Replay(ReplayModel.MIXTURE, GaussianMixture.Density.REFERENCE, 5, 500, 1),
+                128, 128);
     }
 
     /**
@@ -100,196 +351,95 @@ public record StarPromptConfig(
      * lr_gr2 0.001, E1 10, E2 10, MC1 2, MC2 5, 500 EM iterations in both stages, 5 epochs, batch 128.
      */
     public static StarPromptConfig cropDiseaseBest() {
-        return defaults().withFirstStage(FirstStageConfig.defaults().withAlignLr(0.01f).withMogIterations(500))
-                .withFirstStageMonteCarlo(2).withLambdaOrtho(5f).withMonteCarlo(5);
+        return builder().stage1(s -> s.alignLr(0.01f).mogIterations(500).monteCarlo(2)).stage2(s -> s.lambdaOrtho(5f))
+                .replay(r -> r.monteCarlo(5)).build();
+    }
+
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return defaults().toBuilder();
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     /** Alignment epochs of task t: E2 + alignEpochsPerTask·t. */
     public int alignEpochsOfTask(int t) {
-        return alignEpochs + alignEpochsPerTask * t;
+        return alignment.epochsOfTask(t);
     }
 
-    /** The stage-2 mixture fit settings. */
-    public GaussianMixture.Options mixtureOptions() {
-        return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents).withDensity(density);
+    /** Changes some settings of a {@link StarPromptConfig}, group by group. */
+    public static final class Builder {
+        private FirstStageConfig stage1;
+        private Stage2 stage2;
+        private Alignment alignment;
+        private Replay replay;
+        private int batchSize;
+        private int evalBatchSize;
+
+        private Builder(StarPromptConfig c) {
+            stage1 = c.stage1;
+            stage2 = c.stage2;
+            alignment = c.alignment;
+            replay = c.replay;
+            batchSize = c.batchSize;
+            evalBatchSize = c.evalBatchSize;
+        }
+
+        /** Changes stage-1 settings. */
+        public Builder stage1(UnaryOperator<FirstStageConfig.Builder> change) {
+            stage1 = change.apply(stage1.toBuilder()).build();
+            return this;
+        }
+
+        /** Changes stage-2 training settings. */
+        public Builder stage2(UnaryOperator<Stage2.Builder> change) {
+            stage2 = change.apply(stage2.toBuilder()).build();
+            return this;
+        }
+
+        /** Changes head-alignment settings. */
+        public Builder alignment(UnaryOperator<Alignment.Builder> change) {
+            alignment = change.apply(alignment.toBuilder()).build();
+            return this;
+        }
+
+        /** Changes replay settings. */
+        public Builder replay(UnaryOperator<Replay.Builder> change) {
+            replay = change.apply(replay.toBuilder()).build();
+            return this;
+        }
+
+        /** The training epochs of both stages (the end-to-end script's single epoch setting). */
+        public Builder epochs(int v) {
+            return stage1(s -> s.epochs(v)).stage2(s -> s.epochs(v));
+        }
+
+        /** The training batch size of both stages. */
+        public Builder batchSize(int v) {
+            batchSize = v;
+            return this;
+        }
+
+        /** The inference and feature-pass batch size. */
+        public Builder evalBatchSize(int v) {
+            evalBatchSize = v;
+            return this;
+        }
+
+        /** The config. */
+        public StarPromptConfig build() {
+            return new StarPromptConfig(stage1, stage2, alignment, replay, batchSize, evalBatchSize);
+        }
+    }
+
+    private static void requireFinite(String name, float v) {
+        if (!(v >= 0) || Float.isInfinite(v)) throw bad(name + " must be finite and ≥ 0, got " + v);
     }
 
     private static IllegalArgumentException bad(String msg) {
         return new IllegalArgumentException("star-prompt config: " + msg);
-    }
-
-    // ------------------------------------------------------------------ copies
-
-    public StarPromptConfig withFirstStage(FirstStageConfig v) {
-        return new StarPromptConfig(v, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withFirstStageEpochs(int v) {
-        return new StarPromptConfig(firstStage, v, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withFirstStageMonteCarlo(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, v, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withSecondStageEpochs(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, v, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    /** Both stages' epochs (the end-to-end script's single epoch setting). */
-    public StarPromptConfig withEpochs(int v) {
-        return withFirstStageEpochs(v).withSecondStageEpochs(v);
-    }
-
-    public StarPromptConfig withBatchSize(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, v, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withLr(float v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, v,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withLambdaOrtho(float v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                v, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withCosineSchedule(boolean v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, v, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withConfidenceModulation(boolean v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, v, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withPromptMode(PromptMode v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, v, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withPrefixLength(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, v, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withHeadAlignment(boolean v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, v, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withReplayModel(ReplayModel v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, v,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withDensity(GaussianMixture.Density v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                v, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withMogComponents(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, v, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withMogIterations(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, v, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withAlignLr(float v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, v, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withAlignEpochs(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, v, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withAlignEpochsPerTask(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, v, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withMonteCarlo(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, v,
-                samplesPerClass, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withSamplesPerClass(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                v, replayBatch, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withReplayBatch(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, v, logitTemperature, evalBatchSize);
-    }
-
-    public StarPromptConfig withLogitTemperature(float v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, v, evalBatchSize);
-    }
-
-    public StarPromptConfig withEvalBatchSize(int v) {
-        return new StarPromptConfig(firstStage, firstStageEpochs, firstStageMonteCarlo, secondStageEpochs, batchSize, lr,
-                lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength, headAlignment, replayModel,
-                density, mogComponents, mogIterations, alignLr, alignEpochs, alignEpochsPerTask, monteCarlo,
-                samplesPerClass, replayBatch, logitTemperature, v);
     }
 }

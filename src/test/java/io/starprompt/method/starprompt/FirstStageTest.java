@@ -1,5 +1,6 @@
 package io.starprompt.method.starprompt;
 
+import static io.starprompt.method.common.mixture.GaussianMixture.Density.REFERENCE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -99,7 +100,7 @@ class FirstStageTest {
         float[] ctx0 = golden.get("clip.coop.ctx");
         FirstStageConfig cfg = FirstStageConfig.defaults();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
-                FirstStage stage = new FirstStage(clip, ids, cfg, ctx0); TensorScope scope = TensorScope.open()) {
+                FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, ctx0); TensorScope scope = TensorScope.open()) {
             GoldenSet.assertShape("ctx", golden.shape("clip.coop.ctx"), stage.ctx().shape());
             Tensor q = stage.imageFeatures(upload(be, "clip.pixel_values"));
             GoldenSet.assertForward("clip.image_features", golden.get("clip.image_features"), be.toFloatArray(q));
@@ -185,8 +186,8 @@ class FirstStageTest {
         for (int b = 0; b < labels.length; b++) labels[b] = past + labels[b] % cur;
         FirstStageConfig cfg = FirstStageConfig.defaults();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
-                FirstStage stage = new FirstStage(clip, ids, cfg, ctx0);
-                FirstStage plain = new FirstStage(clip, ids, cfg.withLambdaOrtho(0f), ctx0);
+                FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, ctx0);
+                FirstStage plain = new FirstStage(clip, ids, cfg.toBuilder().lambdaOrtho(0f).build(), REFERENCE, ctx0);
                 TensorScope scope = TensorScope.open()) {
             Tensor q = stage.imageFeatures(upload(be, "clip.pixel_values"));
             FirstStage.Gradient g = stage.gradient(q, labels, past, classes);
@@ -324,9 +325,9 @@ class FirstStageTest {
         int classes = ids.length, perClass = 16;
         int[] labels = new int[classes * perClass];
         for (int i = 0; i < labels.length; i++) labels[i] = i % classes;
-        FirstStageConfig cfg = FirstStageConfig.defaults().withLr(0.5f);
+        FirstStageConfig cfg = FirstStageConfig.builder().lr(0.5f).build();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
-                FirstStage stage = new FirstStage(clip, ids, cfg, 7L); TensorScope scope = TensorScope.open()) {
+                FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, 7L); TensorScope scope = TensorScope.open()) {
             int d = stage.featureDim();
             assertEquals(golden.metaInt("clip", "projection_dim"), d, "d is CLIP's projection dim");
             Tensor q = be.fromArray(syntheticFeatures(labels, classes, d, 3L), labels.length, d);
@@ -377,11 +378,11 @@ class FirstStageTest {
         int classes = ids.length, split = classes / 2, perClass = 24;
         int width = (int) golden.shape("clip.coop.ctx")[2];
         // 2 epochs of 3 × 16 or 6 × 16 samples in batches of 20: the last batch is partial
-        FirstStageConfig cfg = FirstStageConfig.defaults().withLr(0.1f).withAlignLr(0.5f).withAlignEpochs(2)
-                .withSamplesPerClass(16).withReplayBatch(20).withMogIterations(20);
+        FirstStageConfig cfg = FirstStageConfig.builder().lr(0.1f).alignLr(0.5f).alignEpochs(2)
+                .samplesPerClass(16).replayBatch(20).mogIterations(20).build();
         SplittableRandom rnd = new SplittableRandom(5);
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
-                FirstStage stage = new FirstStage(clip, ids, cfg, 9L); TensorScope scope = TensorScope.open()) {
+                FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, 9L); TensorScope scope = TensorScope.open()) {
             int d = stage.featureDim();
             int base = scope.size();
             assertThrows(IllegalStateException.class, () -> stage.cachedKeys(1), "nothing fixed yet");
@@ -502,10 +503,10 @@ class FirstStageTest {
     void keyStoreOfATrainedStageRoundTrips(String backendName, @TempDir Path dir) throws IOException {
         int[][] ids = inputIds();
         int classes = ids.length;
-        FirstStageConfig cfg = FirstStageConfig.defaults().withAlignEpochs(1).withSamplesPerClass(8)
-                .withMogIterations(5);
+        FirstStageConfig cfg = FirstStageConfig.builder().alignEpochs(1).samplesPerClass(8)
+                .mogIterations(5).build();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
-                FirstStage stage = new FirstStage(clip, ids, cfg, 1L); TensorScope scope = TensorScope.open()) {
+                FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, 1L); TensorScope scope = TensorScope.open()) {
             stage.endTask(featuresByClass(0, classes, 10, classes, stage.featureDim(), 4), 0, classes,
                     new SplittableRandom(1));
             Path file = dir.resolve("keys.safetensors");
@@ -529,8 +530,8 @@ class FirstStageTest {
         assertEquals(200, c.mogIterations());
         assertEquals(5, c.mogComponents());
         assertEquals(500, FirstStageConfig.standAloneDefaults().mogIterations());
-        assertThrows(IllegalArgumentException.class, () -> c.withReplayBatch(0));
-        assertThrows(IllegalArgumentException.class, () -> c.withLr(Float.NaN));
+        assertThrows(IllegalArgumentException.class, () -> c.toBuilder().replayBatch(0).build());
+        assertThrows(IllegalArgumentException.class, () -> c.toBuilder().lr(Float.NaN).build());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -539,8 +540,8 @@ class FirstStageTest {
         int[][] ids = inputIds();
         int classes = ids.length;
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
-                FirstStage a = new FirstStage(clip, ids, FirstStageConfig.defaults(), 42L);
-                FirstStage b = new FirstStage(clip, ids, FirstStageConfig.defaults(), 42L);
+                FirstStage a = new FirstStage(clip, ids, FirstStageConfig.defaults(), REFERENCE, 42L);
+                FirstStage b = new FirstStage(clip, ids, FirstStageConfig.defaults(), REFERENCE, 42L);
                 TensorScope scope = TensorScope.open()) {
             float[] ctx = be.toFloatArray(a.ctx());
             assertArrayEquals(ctx, be.toFloatArray(b.ctx()), "same seed, same ctx");

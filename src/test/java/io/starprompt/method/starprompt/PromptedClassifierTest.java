@@ -32,7 +32,7 @@ class PromptedClassifierTest {
         try (Backend be = Backends.create("reference");
                 VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"), heads);
                 PromptedClassifier model = PromptedClassifier.initialised(vit, CLASSES, QUERY_DIM,
-                        StarPromptConfig.defaults().withPromptMode(mode).withPrefixLength(2), 11);
+                        StarPromptConfig.builder().stage2(s -> s.promptMode(mode).prefixLength(2)).build(), 11);
                 TensorScope scope = TensorScope.open()) {
             Random r = new Random(4);
             int s = vit.config().imageSize();
@@ -103,7 +103,7 @@ class PromptedClassifierTest {
         try (Backend be = Backends.create("reference");
                 VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"), heads);
                 PromptedClassifier model = PromptedClassifier.initialised(vit, CLASSES, QUERY_DIM,
-                        StarPromptConfig.defaults().withPromptMode(mode).withPrefixLength(2), 12);
+                        StarPromptConfig.builder().stage2(s -> s.promptMode(mode).prefixLength(2)).build(), 12);
                 TensorScope scope = TensorScope.open()) {
             Tensor p = model.prompter().prompts();
             float[] base = be.toFloatArray(p);

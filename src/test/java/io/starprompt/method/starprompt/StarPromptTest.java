@@ -29,8 +29,8 @@ class StarPromptTest {
     private static final long SEED = 7;
 
     private static StarPromptConfig smallConfig(int epochs) {
-        return StarPromptConfig.defaults().withEpochs(epochs).withBatchSize(16).withEvalBatchSize(64)
-                .withMogIterations(100).withFirstStage(FirstStageConfig.defaults().withMogIterations(50));
+        return StarPromptConfig.builder().epochs(epochs).batchSize(16).evalBatchSize(64)
+                .replay(r -> r.iterations(100)).stage1(s -> s.mogIterations(50)).build();
     }
 
     private static StarPrompt build(TinyBackbones m, int classes, StarPromptConfig cfg, TrainingListener l) {
@@ -87,7 +87,7 @@ class StarPromptTest {
                 assertEquals(1 + cfg.alignEpochsOfTask(1) - 1, aligned.tasks().get(1).headAlignmentLosses().length);
                 assertEquals(0, aligned.tasks().get(0).headAlignmentLosses().length); // no alignment at t = 0
             }
-            try (StarPrompt sp = build(m, 8, cfg.withHeadAlignment(false), null)) {
+            try (StarPrompt sp = build(m, 8, cfg.toBuilder().alignment(a -> a.enabled(false)).build(), null)) {
                 unaligned = sp.runSecondStageFromKeys(keys, data);
                 biasUnaligned = newClassBias(sp, data);
                 assertEquals(0, unaligned.tasks().get(1).headAlignmentLosses().length);
@@ -106,10 +106,10 @@ class StarPromptTest {
         // (b) training used the cosine schedule, restarted every task.
         assertEquals(8, lrs.size());
         for (float[] r : lrs) {
-            assertEquals(SecondStageTrainer.cosineLr(cfg.lr(), (int) r[1], 4), r[2], 0f);
+            assertEquals(SecondStageTrainer.cosineLr(cfg.stage2().lr(), (int) r[1], 4), r[2], 0f);
         }
-        assertTrue(lrs.get(3)[2] < 0.02f * cfg.lr());
-        assertEquals(cfg.lr(), lrs.get(4)[2], 0f);
+        assertTrue(lrs.get(3)[2] < 0.02f * cfg.stage2().lr());
+        assertEquals(cfg.stage2().lr(), lrs.get(4)[2], 0f);
     }
 
     /** (e) backup/recall: the head at the start of task t + 1 is the un-aligned head of task t. */
@@ -117,7 +117,7 @@ class StarPromptTest {
     void headAtTheStartOfTheNextTaskIsTheUnalignedBackup() {
         SyntheticTaskData data = SyntheticTaskData.builder().classes(6).tasks(3).trainPerClass(12).testPerClass(4)
                 .noise(0.2).seed(SEED).imageSize(32).build();
-        StarPromptConfig cfg = smallConfig(2).withAlignEpochs(3).withAlignEpochsPerTask(1);
+        StarPromptConfig cfg = smallConfig(2).toBuilder().alignment(a -> a.epochs(3).epochsPerTask(1)).build();
         List<HeadSnapshot> atStart = new ArrayList<>();
         StarPrompt[] holder = new StarPrompt[1];
         TrainingListener capture = new TrainingListener() {
@@ -178,7 +178,7 @@ class StarPromptTest {
     void twoRunVariantFromSavedKeysEqualsEndToEnd(@TempDir Path dir) throws Exception {
         SyntheticTaskData data = SyntheticTaskData.builder().classes(4).tasks(2).trainPerClass(12).testPerClass(6)
                 .noise(0.2).seed(SEED).imageSize(32).build();
-        StarPromptConfig cfg = smallConfig(2).withAlignEpochs(2);
+        StarPromptConfig cfg = smallConfig(2).toBuilder().alignment(a -> a.epochs(2)).build();
         try (TinyBackbones m = TinyBackbones.open()) {
             StarPrompt.RunResult e2e;
             FirstStage.KeyStore e2eKeys;

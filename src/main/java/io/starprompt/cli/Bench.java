@@ -4,7 +4,7 @@ import io.starprompt.backend.AttentionGrads;
 import io.starprompt.backend.AttentionInputs;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.RetrievalInputs;
-import io.starprompt.model.RandomCheckpoints;
+import io.starprompt.demo.RandomCheckpoints;
 import io.starprompt.model.vit.Activations;
 import io.starprompt.model.vit.PromptGradients;
 import io.starprompt.model.vit.Prompts;

@@ -24,27 +24,22 @@ public final class Console implements TrainingListener, AutoCloseable {
     private final PrintStream out;
     private final Mode mode;
     private final BiFunction<Phase, Integer, Integer> stepsPerEpoch;
-    private final int batchSize;
     private ProgressBar bar;
     private long epochStart;
-    private int stepsThisEpoch;
+    private long epochSamples;
     private int tasks;
     private long lastProgress;
 
-    /**
-     * @param stepsPerEpoch steps of one epoch of a phase and (0-based) task, or 0 when unknown
-     * @param batchSize     images per step, for the images/s figure
-     */
-    public Console(PrintStream out, Mode mode, BiFunction<Phase, Integer, Integer> stepsPerEpoch, int batchSize) {
+    /** @param stepsPerEpoch steps of one epoch of a phase and (0-based) task, or 0 when unknown (no ETA) */
+    public Console(PrintStream out, Mode mode, BiFunction<Phase, Integer, Integer> stepsPerEpoch) {
         this.out = out;
         this.mode = mode;
         this.stepsPerEpoch = stepsPerEpoch;
-        this.batchSize = batchSize;
     }
 
     /** A console without step counts (no ETA). */
     public static Console of(PrintStream out, Mode mode) {
-        return new Console(out, mode, (p, t) -> 0, 0);
+        return new Console(out, mode, (p, t) -> 0);
     }
 
     /** BAR on an interactive terminal, else PLAIN; the flags override. */
@@ -122,60 +117,54 @@ public final class Console implements TrainingListener, AutoCloseable {
 
     @Override
     public void phaseStarted(Phase phase, int task) {
-        epochStart = System.nanoTime();
         event("phase", Map.of("task", task + 1, "phase", phaseName(phase)));
     }
 
     @Override
-    public void step(Phase phase, int task, int epoch, int step, float loss) {
-        if (step == 0) startEpoch(phase, task, epoch);
-        stepsThisEpoch = step + 1;
+    public void step(Step s) {
+        if (s.step() == 0) startEpoch(s.phase(), s.task(), s.epoch());
+        epochSamples += s.samples();
         if (bar != null) {
-            bar.stepTo(step + 1);
-            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f  %s", loss, rate()));
+            bar.stepTo(s.step() + 1);
+            double seconds = (System.nanoTime() - epochStart) / 1e9;
+            bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f  %.1f/s", s.loss(), seconds > 0 ? epochSamples / seconds : 0));
         }
     }
 
     @Override
-    public void epochEnded(Phase phase, int task, int epoch, double meanLoss, float lr) {
+    public void epochEnded(Epoch e) {
         closeBar();
-        double seconds = (System.nanoTime() - epochStart) / 1e9;
-        double imagesPerSecond = batchSize > 0 && seconds > 0 ? stepsThisEpoch * (double) batchSize / seconds : 0;
+        double seconds = e.nanos() / 1e9;
+        double rate = e.samplesPerSecond();
         switch (mode) {
-            case BAR, PLAIN -> out.printf(Locale.ROOT, "  %s epoch %d  loss %.4f  lr %.2e  %.1f s%s%n", label(phase, task),
-                    epoch + 1, meanLoss, lr, seconds, imagesPerSecond > 0 ? String.format(Locale.ROOT, "  %.1f img/s",
-                            imagesPerSecond) : "");
+            case BAR, PLAIN -> out.printf(Locale.ROOT, "  %s epoch %d  loss %.4f  lr %.2e  %.1f s%s%n", label(e.phase(), e.task()),
+                    e.epoch() + 1, e.meanLoss(), e.lr(), seconds, Double.isFinite(rate) ? String.format(Locale.ROOT,
+                            "  %.1f samples/s", rate) : "");
             case JSON_LINES -> {
                 Map<String, Object> m = new LinkedHashMap<>();
-                m.put("task", task + 1);
-                m.put("phase", phaseName(phase));
-                m.put("epoch", epoch + 1);
-                m.put("loss", meanLoss);
-                m.put("lr", (double) lr);
+                m.put("task", e.task() + 1);
+                m.put("phase", phaseName(e.phase()));
+                m.put("epoch", e.epoch() + 1);
+                m.put("loss", e.meanLoss());
+                m.put("lr", (double) e.lr());
+                m.put("steps", e.steps());
                 m.put("seconds", seconds);
-                m.put("images_per_s", imagesPerSecond);
+                m.put("samples_per_s", rate);
                 event("epoch", m);
             }
             case QUIET -> { }
         }
-        stepsThisEpoch = 0;
-        epochStart = System.nanoTime(); // phases without step events (head alignment) time from here
     }
 
     private void startEpoch(Phase phase, int task, int epoch) {
         closeBar();
         epochStart = System.nanoTime();
+        epochSamples = 0;
         if (mode != Mode.BAR) return;
         int total = stepsPerEpoch.apply(phase, task);
         bar = new ProgressBarBuilder().setTaskName(label(phase, task) + " epoch " + (epoch + 1))
                 .setInitialMax(total > 0 ? total : -1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
                 .continuousUpdate().setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(out)).build();
-    }
-
-    private String rate() {
-        double seconds = (System.nanoTime() - epochStart) / 1e9;
-        return batchSize > 0 && seconds > 0
-                ? String.format(Locale.ROOT, "%.1f img/s", stepsThisEpoch * (double) batchSize / seconds) : "";
     }
 
     private String label(Phase phase, int task) {

@@ -2,11 +2,12 @@ package io.starprompt.cli;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.cl.AccuracyMatrix;
-import io.starprompt.method.Baselines;
-import io.starprompt.method.StarPrompt;
-import io.starprompt.method.StarPromptConfig;
-import io.starprompt.method.SyntheticTaskData;
-import io.starprompt.model.RandomCheckpoints;
+import io.starprompt.data.SyntheticTaskData;
+import io.starprompt.demo.RandomCheckpoints;
+import io.starprompt.method.ContinualRun;
+import io.starprompt.method.baselines.ZeroShotClip;
+import io.starprompt.method.starprompt.StarPrompt;
+import io.starprompt.method.starprompt.StarPromptConfig;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.VisionTransformer;
 import java.io.IOException;
@@ -109,10 +110,12 @@ final class Demo implements Callable<Integer> {
         SyntheticTaskData data = SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
                 .testPerClass(16).vitImageSize(vit.config().imageSize())
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
-        StarPromptConfig cfg = StarPromptConfig.defaults().withEpochs(o.epochs()).withBatchSize(o.batch())
-                .withEvalBatchSize(Math.max(o.batch(), 64));
-        AccuracyMatrix fixedPrompts = Baselines.zeroShot(clip, Baselines.textKeys(clip, promptIds(o.classes(), true)),
-                data, cfg.evalBatchSize());
+        StarPromptConfig cfg = StarPromptConfig.builder().epochs(o.epochs()).batchSize(o.batch())
+                .evalBatchSize(Math.max(o.batch(), 64)).build();
+        AccuracyMatrix fixedPrompts;
+        try (ZeroShotClip zeroShot = new ZeroShotClip(clip, promptIds(o.classes(), true), cfg.evalBatchSize())) {
+            fixedPrompts = ContinualRun.run(zeroShot, data).classIl();
+        }
         try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit).promptIds(promptIds(o.classes(), false))
                 .config(cfg).seed(o.seed()).listener(out).build()) {
             out.setTasks(data.tasks());

@@ -5,8 +5,8 @@ import io.starprompt.data.sets.Dataset;
 import io.starprompt.data.sets.DatasetCheck;
 import io.starprompt.data.sets.Datasets;
 import io.starprompt.data.sets.ImageTaskData;
-import io.starprompt.method.StarPrompt;
-import io.starprompt.method.StarPromptConfig;
+import io.starprompt.method.starprompt.StarPrompt;
+import io.starprompt.method.starprompt.StarPromptConfig;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.model.vit.VisionTransformer;
@@ -222,8 +222,8 @@ final class Train implements Callable<Integer> {
             }
             Dataset dataset = Datasets.open(data, RunData.datasetOptions(s));
             try (ImageTaskData d = RunData.taskData(dataset, s, vitSize, clipSize, check.badImages())) {
-                StarPromptConfig cfg = StarPromptConfig.defaults().withEpochs(s.getInt("stage2.epochs"))
-                        .withBatchSize(s.getInt("batch")).withEvalBatchSize(s.getInt("eval-batch"));
+                StarPromptConfig cfg = StarPromptConfig.builder().epochs(s.getInt("stage2.epochs"))
+                        .batchSize(s.getInt("batch")).evalBatchSize(s.getInt("eval-batch")).build();
                 console.info(d + ", classes " + d.classNames());
                 console.setTasks(d.tasks());
                 try (StarPrompt sp = StarPrompt.builder().backend(be).clip(c).vit(v).tokenizer(tok).classNames(d.classNames())

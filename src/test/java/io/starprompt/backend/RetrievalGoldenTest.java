@@ -3,7 +3,7 @@ package io.starprompt.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.starprompt.GoldenSet;
 import io.starprompt.TestBackends;
-import io.starprompt.method.OrthogonalityLoss;
+import io.starprompt.method.common.OrthogonalityLoss;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.data.sets.ImageFoldersTest;
-import io.starprompt.model.RandomCheckpoints;
+import io.starprompt.demo.RandomCheckpoints;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.util.Json;
 import java.io.IOException;

@@ -17,10 +17,10 @@ import java.nio.file.Path;
  * and HF CLIP (clip_config.json), plus stage-1 prompt ids for the tiny vocabulary
  * ([BOS, X, name tokens…, EOS]). Close it to free everything.
  */
-final class TinyBackbones implements AutoCloseable {
-    final Backend be;
-    final Clip clip;
-    final VisionTransformer vit;
+public final class TinyBackbones implements AutoCloseable {
+    public final Backend be;
+    public final Clip clip;
+    public final VisionTransformer vit;
 
     private TinyBackbones(Backend be, Clip clip, VisionTransformer vit) {
         this.be = be;
@@ -28,7 +28,7 @@ final class TinyBackbones implements AutoCloseable {
         this.vit = vit;
     }
 
-    static TinyBackbones open() {
+    public static TinyBackbones open() {
         Path dir = GoldenSet.dir();
         Backend be = Backends.create(System.getProperty("starprompt.test.backend", "cpu"));
         try {
@@ -43,19 +43,19 @@ final class TinyBackbones implements AutoCloseable {
         }
     }
 
-    int imageSize() {
+    public int imageSize() {
         return vit.config().imageSize();
     }
 
     /** "X name." stand-ins for the tiny vocabulary: BOS, X, two class tokens, EOS. */
-    static int[][] promptIds(int classes) {
+    public static int[][] promptIds(int classes) {
         int[][] ids = new int[classes][];
         for (int c = 0; c < classes; c++) ids[c] = new int[] {98, 5, 20 + 3 * c, 21 + 3 * c, 99};
         return ids;
     }
 
     /** Stand-ins for "a photo of a {name}.". */
-    static int[][] zeroShotIds(int classes) {
+    public static int[][] zeroShotIds(int classes) {
         int[][] ids = new int[classes][];
         for (int c = 0; c < classes; c++) ids[c] = new int[] {98, 7, 8, 9, 20 + 3 * c, 21 + 3 * c, 99};
         return ids;

@@ -2,7 +2,7 @@ package io.starprompt.bench;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
-import io.starprompt.model.RandomCheckpoints;
+import io.starprompt.demo.RandomCheckpoints;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.Activations;
 import io.starprompt.model.vit.PromptGradients;

@@ -1,7 +1,7 @@
 package io.starprompt.cli.report;
 
 import io.starprompt.cl.AccuracyMatrix;
-import io.starprompt.method.StarPrompt;
+import io.starprompt.method.starprompt.StarPrompt;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -1,6 +1,6 @@
 package io.starprompt.data.sets;
 
-import io.starprompt.method.TaskData.Split;
+import io.starprompt.cl.TaskData.Split;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;

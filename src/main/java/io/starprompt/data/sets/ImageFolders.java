@@ -1,6 +1,6 @@
 package io.starprompt.data.sets;
 
-import io.starprompt.method.TaskData.Split;
+import io.starprompt.cl.TaskData.Split;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;

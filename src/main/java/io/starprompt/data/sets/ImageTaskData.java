@@ -12,7 +12,7 @@ import io.starprompt.data.ImageSource;
 import io.starprompt.data.Normalize;
 import io.starprompt.data.RandomResizedCrop;
 import io.starprompt.data.Resize;
-import io.starprompt.method.TaskData;
+import io.starprompt.cl.TaskData;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.cl.AccuracyMatrix;
-import io.starprompt.method.StarPrompt;
+import io.starprompt.method.starprompt.StarPrompt;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;

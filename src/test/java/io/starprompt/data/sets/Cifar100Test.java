@@ -10,7 +10,7 @@ import io.starprompt.data.ImagePipeline;
 import io.starprompt.data.Normalize;
 import io.starprompt.data.Resize;
 import io.starprompt.data.RgbImage;
-import io.starprompt.method.TaskData;
+import io.starprompt.cl.TaskData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.starprompt.method.TaskData.Split;
+import io.starprompt.cl.TaskData.Split;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.data.Images;
-import io.starprompt.method.TaskData;
+import io.starprompt.cl.TaskData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.cl.ClassOrder;
+import io.starprompt.cl.TaskData;
+import io.starprompt.cl.TaskData.Batch;
 import io.starprompt.cl.TaskSplit;
 import io.starprompt.data.CenterCrop;
 import io.starprompt.data.ImagePipeline;
@@ -14,8 +16,6 @@ import io.starprompt.data.ImagePreprocessing;
 import io.starprompt.data.Images;
 import io.starprompt.data.Normalize;
 import io.starprompt.data.Resize;
-import io.starprompt.method.TaskData;
-import io.starprompt.method.TaskData.Batch;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,0 +1,69 @@
+package io.starprompt.method;
+
+import io.starprompt.cl.TaskData;
+
+/**
+ * A class-incremental learning method as a runner drives it: tasks in order, each as
+ * {@link #beginTask}, {@link #epochs} calls of {@link #trainEpoch}, {@link #endTask}; then
+ * {@link #evaluate} on the test set of every task seen so far. The runner knows methods through
+ * this interface alone.
+ *
+ * <pre>{@code
+ * method.setListener(progress);                        // phases, steps, epochs, samples/s
+ * for (int t = method.tasksLearned(); t < data.tasks(); t++) {
+ *     method.beginTask(t, data);
+ *     for (int e = 0; e < method.epochs(t); e++) method.trainEpoch(t, e);
+ *     method.endTask(t);
+ *     for (int j = 0; j <= t; j++) row[j] = method.evaluate(data, j);   // class-IL and task-IL
+ * }
+ * }</pre>
+ *
+ * <p>A method borrows its backbones and the data; it owns its trainable state and frees it in
+ * {@link #close}. Not thread-safe.
+ */
+public interface ContinualMethod extends AutoCloseable {
+    /** A short, stable name such as {@code "star-prompt"}. */
+    String name();
+
+    /**
+     * The model the method's state belongs to, for refusing state from another model: backbone
+     * sizes and the shapes of the trainable parameters, in words.
+     */
+    String modelIdentity();
+
+    /** Progress events go to this listener from now on (null: none). */
+    void setListener(TrainingListener listener);
+
+    /** How many {@link #trainEpoch} calls task t takes (may be 0). */
+    int epochs(int task);
+
+    /**
+     * Starts task t of data. Tasks come in order: t is {@link #tasksLearned()}.
+     *
+     * @throws IllegalStateException if another task is in progress or t is out of order
+     */
+    void beginTask(int task, TaskData data);
+
+    /**
+     * Trains epoch e (0 ≤ e &lt; {@link #epochs}(t), in order) of the task in progress and
+     * returns its summary (also reported to the listener).
+     */
+    TrainingListener.Epoch trainEpoch(int task, int epoch);
+
+    /** Finishes the task in progress after its last epoch (statistics, replay, alignment …). */
+    void endTask(int task);
+
+    /** Number of tasks finished so far. */
+    int tasksLearned();
+
+    /**
+     * Accuracy on the test set of task {@code testTask} (&lt; {@link #tasksLearned()}) with what
+     * has been learned so far: class-IL over every class the method has seen, task-IL over the
+     * tested task's classes.
+     */
+    TaskAccuracy evaluate(TaskData data, int testTask);
+
+    /** Frees the method's own state (not the borrowed backbones). */
+    @Override
+    void close();
+}

@@ -1,0 +1,110 @@
+package io.starprompt.method.baselines;
+
+import io.starprompt.cl.TaskData;
+import io.starprompt.cl.TaskSplit;
+import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.TaskAccuracy;
+import io.starprompt.method.TrainingListener;
+import io.starprompt.method.common.CosineClassifier;
+import io.starprompt.method.common.TaskProgress;
+import io.starprompt.model.clip.Clip;
+import io.starprompt.model.tokenizer.ClipTokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The zero-shot CLIP baseline (spec §6, §9): nothing is learned; the keys are the unit text
+ * features of "a photo of a {name}." and the prediction is argmax cos(q, k_c) over the classes
+ * seen so far, on the un-augmented clip_preprocess test images. Its accuracy changes from task
+ * to task only because more classes compete.
+ */
+public final class ZeroShotClip implements ContinualMethod {
+    /** {@value #NAME}. */
+    public static final String NAME = "zero-shot-clip";
+    /** The zero-shot template of the single-template CLIP baseline. */
+    public static final String TEMPLATE = "a photo of a %s.";
+
+    private final Clip clip;
+    private final float[] keys;
+    private final int classes;
+    private final int evalBatch;
+    private final TaskProgress progress = new TaskProgress(NAME);
+
+    /**
+     * @param clip      the frozen CLIP model (borrowed)
+     * @param promptIds per class the token ids of its zero-shot prompt ({@link #promptIds})
+     * @param evalBatch batch size of the CLIP image pass
+     */
+    public ZeroShotClip(Clip clip, int[][] promptIds, int evalBatch) {
+        if (evalBatch < 1) throw new IllegalArgumentException(NAME + ": evaluation batch " + evalBatch);
+        this.clip = clip;
+        this.keys = CosineClassifier.textKeys(clip, promptIds);
+        this.classes = promptIds.length;
+        this.evalBatch = evalBatch;
+    }
+
+    /** Token ids of {@link #TEMPLATE} for every class name. */
+    public static int[][] promptIds(ClipTokenizer tok, List<String> classNames) {
+        List<String> texts = new ArrayList<>();
+        for (String n : classNames) texts.add(String.format(TEMPLATE, n));
+        return tok.tokenize(texts);
+    }
+
+    /** The unit keys [C, d], host row-major (a copy). */
+    public float[] keys() {
+        return keys.clone();
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String modelIdentity() {
+        return "CLIP " + clip.config() + "; " + classes + " classes";
+    }
+
+    /** Nothing trains, so nothing is reported. */
+    @Override
+    public void setListener(TrainingListener listener) {}
+
+    @Override
+    public int epochs(int task) {
+        return 0;
+    }
+
+    @Override
+    public void beginTask(int task, TaskData data) {
+        if (data.classes() != classes) {
+            throw new IllegalArgumentException(NAME + ": the data has " + data.classes() + " classes, the prompts " + classes);
+        }
+        progress.begin(task);
+    }
+
+    @Override
+    public TrainingListener.Epoch trainEpoch(int task, int epoch) {
+        throw new IllegalStateException(NAME + ": nothing to train (0 epochs)");
+    }
+
+    @Override
+    public void endTask(int task) {
+        progress.end(task);
+    }
+
+    @Override
+    public int tasksLearned() {
+        return progress.learned();
+    }
+
+    @Override
+    public TaskAccuracy evaluate(TaskData data, int testTask) {
+        progress.requireLearned(testTask);
+        TaskSplit split = data.split();
+        return CosineClassifier.evaluateTask(clip, keys, data, split, testTask, split.seen(progress.learned() - 1),
+                evalBatch);
+    }
+
+    @Override
+    public void close() {}
+}

@@ -1,0 +1,52 @@
+package io.starprompt.method.common;
+
+import io.starprompt.method.TrainingListener.Phase;
+import io.starprompt.method.TrainingListener;
+
+/**
+ * Accumulates one epoch of a training loop (mean batch loss, steps, samples, time) and reports
+ * every step and the end of the epoch to a listener.
+ */
+public final class EpochMeter {
+    private final TrainingListener listener;
+    private final Phase phase;
+    private final int task;
+    private final int epoch;
+    private final long start = System.nanoTime();
+    private long last = start;
+    private double lossSum;
+    private int steps;
+    private long samples;
+
+    /** Starts measuring epoch {@code epoch} of task {@code task} in a phase. */
+    public EpochMeter(TrainingListener listener, Phase phase, int task, int epoch) {
+        this.listener = listener == null ? TrainingListener.NONE : listener;
+        this.phase = phase;
+        this.task = task;
+        this.epoch = epoch;
+    }
+
+    /** Records one optimiser step with its batch loss and batch size. */
+    public void step(float loss, int batchSamples) {
+        long now = System.nanoTime();
+        listener.step(new TrainingListener.Step(phase, task, epoch, steps, loss, batchSamples, now - last));
+        last = now;
+        lossSum += loss;
+        steps++;
+        samples += batchSamples;
+    }
+
+    /** Steps recorded so far. */
+    public int steps() {
+        return steps;
+    }
+
+    /** Ends the epoch that used learning rate lr: reports and returns its summary. */
+    public TrainingListener.Epoch end(float lr) {
+        double mean = steps == 0 ? Double.NaN : lossSum / steps;
+        TrainingListener.Epoch e = new TrainingListener.Epoch(phase, task, epoch, mean, lr, steps, samples,
+                System.nanoTime() - start);
+        listener.epochEnded(e);
+        return e;
+    }
+}

@@ -1,0 +1,72 @@
+package io.starprompt.method.common;
+
+import io.starprompt.backend.Backend;
+import io.starprompt.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * A host copy of the head (W [C, D], b [C]): the stage-2 backup of the un-aligned head (spec §4.8
+ * steps 2 and 5). Immutable.
+ */
+public final class HeadSnapshot {
+    private final float[] weight;
+    private final float[] bias;
+    private final int classes;
+    private final int width;
+
+    private HeadSnapshot(float[] weight, float[] bias, int classes, int width) {
+        this.weight = weight;
+        this.bias = bias;
+        this.classes = classes;
+        this.width = width;
+    }
+
+    /** Copies the head's current values to the host. */
+    public static HeadSnapshot of(Backend be, LinearHead head) {
+        return new HeadSnapshot(be.toFloatArray(head.weight()), be.toFloatArray(head.bias()),
+                (int) head.weight().dim(0), (int) head.weight().dim(1));
+    }
+
+    /** Overwrites the head with these values. */
+    public void restoreInto(Backend be, LinearHead head) {
+        if (head.weight().dim(0) != classes || head.weight().dim(1) != width) {
+            throw new IllegalArgumentException("head snapshot [" + classes + ", " + width + "] does not fit " + head.weight());
+        }
+        try (Tensor w = be.fromArray(weight, classes, width); Tensor b = be.fromArray(bias, classes)) {
+            be.copy(w, head.weight());
+            be.copy(b, head.bias());
+        }
+    }
+
+    public float[] weight() {
+        return weight.clone();
+    }
+
+    public float[] bias() {
+        return bias.clone();
+    }
+
+    public int classes() {
+        return classes;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    /** Whether the head holds exactly these values. */
+    public boolean matches(Backend be, LinearHead head) {
+        return Arrays.equals(weight, be.toFloatArray(head.weight())) && Arrays.equals(bias, be.toFloatArray(head.bias()));
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof HeadSnapshot s && Arrays.equals(weight, s.weight) && Arrays.equals(bias, s.bias)
+                && classes == s.classes;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Arrays.hashCode(weight) + Arrays.hashCode(bias);
+    }
+}

@@ -1,0 +1,74 @@
+package io.starprompt.method.common;
+
+import io.starprompt.backend.Backend;
+import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
+import java.util.Random;
+
+/** The classifier z = W f + b over all C classes (spec §2.2), with its backward. Owns W and b. */
+public final class LinearHead implements AutoCloseable {
+    private final Backend be;
+    private final Tensor weight;
+    private final Tensor bias;
+
+    private LinearHead(Backend be, Tensor weight, Tensor bias) {
+        this.be = be;
+        this.weight = TensorScope.detach(weight);
+        this.bias = TensorScope.detach(bias);
+    }
+
+    /** W ~ N(0, 0.02²), b = 0: a fresh head as in the reference. */
+    public static LinearHead initialised(Backend be, int classes, int width, long seed) {
+        Random rnd = new Random(seed);
+        float[] w = new float[classes * width];
+        for (int i = 0; i < w.length; i++) w[i] = (float) (0.02 * rnd.nextGaussian());
+        return new LinearHead(be, be.fromArray(w, classes, width), be.zeros(classes));
+    }
+
+    /** Wraps W [C, D] and b [C]; the head takes ownership. */
+    public static LinearHead of(Backend be, Tensor weight, Tensor bias) {
+        if (weight.rank() != 2 || bias.rank() != 1 || bias.dim(0) != weight.dim(0)) {
+            throw new IllegalArgumentException("head: W " + weight + " and b " + bias + " must be [C, D] and [C]");
+        }
+        return new LinearHead(be, weight, bias);
+    }
+
+    public Tensor weight() {
+        return weight;
+    }
+
+    public Tensor bias() {
+        return bias;
+    }
+
+    /** logits [B, C] for features [B, D]. */
+    public Tensor forward(Tensor features) {
+        Tensor logits = be.empty(features.dim(0), weight.dim(0));
+        be.gemm(features, false, weight, true, logits, 1f, 0f);
+        be.addBias(logits, bias);
+        return logits;
+    }
+
+    /** Writes dW, db (overwritten) and returns dFeatures [B, D]. */
+    public Tensor backward(Tensor features, Tensor dLogits, Tensor dWeight, Tensor dBias) {
+        be.gemm(dLogits, true, features, false, dWeight, 1f, 0f);
+        try (Tensor ones = be.fromArray(filled(dLogits.dim(0)), 1, dLogits.dim(0))) {
+            be.gemm(ones, false, dLogits, false, dBias.reshape(1, dBias.dim(0)), 1f, 0f);
+        }
+        Tensor dFeatures = be.empty(features.shape());
+        be.gemm(dLogits, false, weight, false, dFeatures, 1f, 0f);
+        return dFeatures;
+    }
+
+    private static float[] filled(long n) {
+        float[] v = new float[Math.toIntExact(n)];
+        java.util.Arrays.fill(v, 1f);
+        return v;
+    }
+
+    @Override
+    public void close() {
+        weight.close();
+        bias.close();
+    }
+}

@@ -1,0 +1,58 @@
+package io.starprompt.method.common;
+
+/**
+ * The task bookkeeping every {@link io.starprompt.method.ContinualMethod} needs: tasks start in
+ * order, one at a time, and only learned tasks can be tested. Messages name the method.
+ */
+public final class TaskProgress {
+    private final String method;
+    private int learned;
+    private int current = -1;
+
+    /** Bookkeeping for the method named {@code method} (for messages). */
+    public TaskProgress(String method) {
+        this.method = method;
+    }
+
+    /** Starts task t: none may be in progress and t must be the next one. */
+    public void begin(int t) {
+        if (current >= 0) throw new IllegalStateException(method + ": task " + current + " is still in progress");
+        if (t != learned) throw new IllegalStateException(method + ": task " + t + " out of order, " + learned + " tasks learned");
+        current = t;
+    }
+
+    /** Checks that task t is the one in progress (op names the call, for the message). */
+    public void require(int t, String op) {
+        if (current < 0 || current != t) {
+            throw new IllegalStateException(method + ": " + op + " of task " + t + ", but "
+                    + (current < 0 ? "no task" : "task " + current) + " is in progress");
+        }
+    }
+
+    /** Ends task t, which must be in progress. */
+    public void end(int t) {
+        require(t, "endTask");
+        current = -1;
+        learned++;
+    }
+
+    /** Tasks finished. */
+    public int learned() {
+        return learned;
+    }
+
+    /** Checks that task t has been learned and may be tested. */
+    public void requireLearned(int t) {
+        if (t < 0 || t >= learned) {
+            throw new IllegalArgumentException(method + ": task " + t + " cannot be tested after " + learned
+                    + " learned tasks");
+        }
+    }
+
+    /** Sets the count of finished tasks of restored state; no task may be in progress. */
+    public void restore(int tasksLearned) {
+        if (current >= 0) throw new IllegalStateException(method + ": cannot restore while task " + current + " is in progress");
+        if (tasksLearned < 0) throw new IllegalArgumentException(method + ": " + tasksLearned + " learned tasks");
+        learned = tasksLearned;
+    }
+}

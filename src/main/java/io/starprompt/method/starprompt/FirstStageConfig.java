@@ -1,0 +1,168 @@
+package io.starprompt.method.starprompt;
+
+import io.starprompt.method.common.mixture.GaussianMixture;
+
+/**
+ * Hyper-parameters of the first stage (spec §3.3–§3.6, §8). Build with {@link #builder()}
+ * (starts from {@link #defaults()}) or change a copy with {@link #toBuilder()}.
+ *
+ * @param epochs          E_S1, training epochs per task (end-to-end default 5)
+ * @param monteCarlo      MC1: passes over the task's (deterministic) clip_preprocess features
+ *                        pooled for the mixtures (extra passes duplicate points, as in the
+ *                        reference)
+ * @param lr              training learning rate, plain SGD (spec: 0.002)
+ * @param lambdaOrtho     λ1, weight of the ctx orthogonality term (end-to-end default 30)
+ * @param alignLr         lr_gr1, SGD learning rate of the generative-replay alignment (default 0.05)
+ * @param alignEpochs     E1, alignment epochs (default 10); 0 skips the alignment
+ * @param samplesPerClass synthetic samples drawn per seen class and alignment epoch (256)
+ * @param replayBatch     alignment mini-batch size (128; the last partial batch is kept)
+ * @param mogIterations   maximum EM iterations of each class's mixture (end-to-end default 200,
+ *                        stand-alone 500)
+ * @param mogComponents   mixture components per class (5)
+ */
+public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambdaOrtho, float alignLr, int alignEpochs,
+        int samplesPerClass, int replayBatch, int mogIterations, int mogComponents) {
+
+    /** Validates: rates and λ1 finite and ≥ 0, counts in range. */
+    public FirstStageConfig {
+        requireFinite("lr", lr);
+        requireFinite("lambdaOrtho", lambdaOrtho);
+        requireFinite("alignLr", alignLr);
+        if (epochs < 0) throw bad("epochs must be ≥ 0, got " + epochs);
+        if (monteCarlo < 1) throw bad("monteCarlo (MC1) must be ≥ 1, got " + monteCarlo);
+        if (alignEpochs < 0) throw bad("alignEpochs must be ≥ 0, got " + alignEpochs);
+        if (samplesPerClass < 1) throw bad("samplesPerClass must be ≥ 1, got " + samplesPerClass);
+        if (replayBatch < 1) throw bad("replayBatch must be ≥ 1, got " + replayBatch);
+        if (mogIterations < 0) throw bad("mogIterations must be ≥ 0, got " + mogIterations);
+        if (mogComponents < 1) throw bad("mogComponents must be ≥ 1, got " + mogComponents);
+    }
+
+    /**
+     * The end-to-end defaults (spec §8.4): 5 epochs, MC1 1, lr 0.002, λ1 30, lr_gr1 0.05, E1 10,
+     * 256 samples per class, replay batch 128, 200 EM iterations, 5 components.
+     */
+    public static FirstStageConfig defaults() {
+        return new FirstStageConfig(5, 1, 0.002f, 30f, 0.05f, 10, 256, 128, 200, 5);
+    }
+
+    /** The stand-alone stage-1 defaults (spec §8.2): as {@link #defaults()} but 500 EM iterations. */
+    public static FirstStageConfig standAloneDefaults() {
+        return builder().mogIterations(500).build();
+    }
+
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return defaults().toBuilder();
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** The mixture settings of §3.6 with this config's components and EM iterations and the given density. */
+    public GaussianMixture.Options mixtureOptions(GaussianMixture.Density density) {
+        return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents).withDensity(density);
+    }
+
+    /** Changes some settings of a {@link FirstStageConfig}; {@link #build()} validates. */
+    public static final class Builder {
+        private int epochs;
+        private int monteCarlo;
+        private float lr;
+        private float lambdaOrtho;
+        private float alignLr;
+        private int alignEpochs;
+        private int samplesPerClass;
+        private int replayBatch;
+        private int mogIterations;
+        private int mogComponents;
+
+        private Builder(FirstStageConfig c) {
+            epochs = c.epochs;
+            monteCarlo = c.monteCarlo;
+            lr = c.lr;
+            lambdaOrtho = c.lambdaOrtho;
+            alignLr = c.alignLr;
+            alignEpochs = c.alignEpochs;
+            samplesPerClass = c.samplesPerClass;
+            replayBatch = c.replayBatch;
+            mogIterations = c.mogIterations;
+            mogComponents = c.mogComponents;
+        }
+
+        /** E_S1. */
+        public Builder epochs(int v) {
+            epochs = v;
+            return this;
+        }
+
+        /** MC1. */
+        public Builder monteCarlo(int v) {
+            monteCarlo = v;
+            return this;
+        }
+
+        /** The training learning rate. */
+        public Builder lr(float v) {
+            lr = v;
+            return this;
+        }
+
+        /** λ1. */
+        public Builder lambdaOrtho(float v) {
+            lambdaOrtho = v;
+            return this;
+        }
+
+        /** lr_gr1. */
+        public Builder alignLr(float v) {
+            alignLr = v;
+            return this;
+        }
+
+        /** E1. */
+        public Builder alignEpochs(int v) {
+            alignEpochs = v;
+            return this;
+        }
+
+        /** Replay samples per class and alignment epoch. */
+        public Builder samplesPerClass(int v) {
+            samplesPerClass = v;
+            return this;
+        }
+
+        /** The alignment batch size. */
+        public Builder replayBatch(int v) {
+            replayBatch = v;
+            return this;
+        }
+
+        /** The EM iteration limit. */
+        public Builder mogIterations(int v) {
+            mogIterations = v;
+            return this;
+        }
+
+        /** Mixture components per class. */
+        public Builder mogComponents(int v) {
+            mogComponents = v;
+            return this;
+        }
+
+        /** The config. */
+        public FirstStageConfig build() {
+            return new FirstStageConfig(epochs, monteCarlo, lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass,
+                    replayBatch, mogIterations, mogComponents);
+        }
+    }
+
+    private static void requireFinite(String name, float v) {
+        if (!(v >= 0) || Float.isInfinite(v)) throw bad(name + " must be finite and ≥ 0, got " + v);
+    }
+
+    private static IllegalArgumentException bad(String msg) {
+        return new IllegalArgumentException("first stage config: " + msg);
+    }
+}

@@ -1,0 +1,150 @@
+package io.starprompt.method.starprompt;
+
+import io.starprompt.backend.Backend;
+import io.starprompt.method.common.LinearHead;
+import io.starprompt.method.common.PrefixInjection;
+import io.starprompt.method.common.PromptInjection;
+import io.starprompt.method.common.ResidualInjection;
+import io.starprompt.model.vit.VisionTransformer;
+import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The second-stage model: CLIP-query retrieval over the seen classes, the frozen ViT with the
+ * retrieved prompts, the linear head. Borrows the ViT; owns the prompter and the head. How the
+ * prompts enter the ViT is the {@link PromptInjection} of the prompt mode:
+ *
+ * <ul>
+ *   <li>{@link StarPromptConfig.PromptMode#RESIDUAL} (STAR-Prompt, §4.4): P^l [C, D], the
+ *       super-prompt is added to the values of every token ({@link ResidualInjection});
+ *   <li>{@link StarPromptConfig.PromptMode#CONCAT} (prefix-tuning ablation, §4.5): P^l holds
+ *       [C, 2·L_p·D], the same retrieval and confidence weighting select one row per sample and
+ *       layer, whose halves are prepended to the keys and values ({@link PrefixInjection}).
+ * </ul>
+ */
+public final class PromptedClassifier implements AutoCloseable {
+    private final VisionTransformer vit;
+    private final Prompter prompter;
+    private final LinearHead head;
+    private final StarPromptConfig.PromptMode mode;
+    private final PromptInjection injection;
+    private final SecondStage stage;
+
+    private PromptedClassifier(VisionTransformer vit, Prompter prompter, LinearHead head,
+            StarPromptConfig.PromptMode mode, PromptInjection injection) {
+        this.vit = vit;
+        this.prompter = prompter;
+        this.head = head;
+        this.mode = mode;
+        this.injection = injection;
+        this.stage = new SecondStage(vit, prompter, head, injection);
+    }
+
+    /** The injection of a prompt mode into this ViT (prefixLength is used by CONCAT only). */
+    public static PromptInjection injection(VisionTransformer vit, StarPromptConfig.PromptMode mode, int prefixLength) {
+        Backend be = vit.backend();
+        int width = vit.config().width();
+        return switch (mode) {
+            case RESIDUAL -> new ResidualInjection(be, width);
+            case CONCAT -> new PrefixInjection(be, width, prefixLength);
+        };
+    }
+
+    /**
+     * Fresh parameters for C classes (spec §4.1, §4.5, §2.2): A^l orthogonal, P^l per mode, head
+     * W ~ N(0, 0.02²), b = 0.
+     */
+    public static PromptedClassifier initialised(VisionTransformer vit, int classes, int queryDim,
+            StarPromptConfig cfg, long seed) {
+        Backend be = vit.backend();
+        PromptInjection injection = injection(vit, cfg.stage2().promptMode(), cfg.stage2().prefixLength());
+        Prompter prompter = Prompter.initialised(be, vit.config().depth(), classes, queryDim, injection,
+                cfg.stage2().confidenceModulation(), seed);
+        LinearHead head = LinearHead.initialised(be, classes, vit.config().width(), seed ^ 0x5DEECE66DL);
+        return new PromptedClassifier(vit, prompter, head, cfg.stage2().promptMode(), injection);
+    }
+
+    /** Wraps existing parameters (takes ownership of prompter and head). */
+    public static PromptedClassifier of(VisionTransformer vit, Prompter prompter, LinearHead head,
+            StarPromptConfig.PromptMode mode, int prefixLength) {
+        return new PromptedClassifier(vit, prompter, head, mode, injection(vit, mode, prefixLength));
+    }
+
+    /** The prompt pools and the retrieval. */
+    public Prompter prompter() {
+        return prompter;
+    }
+
+    /** The classifier over all C classes. */
+    public LinearHead head() {
+        return head;
+    }
+
+    /** The frozen ViT (borrowed). */
+    public VisionTransformer vit() {
+        return vit;
+    }
+
+    /** How the prompts enter the ViT. */
+    public StarPromptConfig.PromptMode mode() {
+        return mode;
+    }
+
+    /** C, the classes of the pools and the head. */
+    public int classes() {
+        return prompter.classes();
+    }
+
+    /** The trainable tensors in optimiser order: A, P, W, b. */
+    public List<Tensor> parameters() {
+        return List.of(prompter.modulation(), prompter.prompts(), head.weight(), head.bias());
+    }
+
+    // ------------------------------------------------------------------ training
+
+    /** Loss and gradients of A, P, W, b for one batch (spec §4.2–§4.6 without the ortho term). */
+    public SecondStage.Result lossAndGradients(Tensor images, Tensor queries, Tensor keys, int[] labels,
+            SecondStage.ClassRange range) {
+        return stage.lossAndGradients(images, queries, keys, labels, range);
+    }
+
+    /**
+     * Adds weight·∂L_o2/∂P to dP and returns weight·L_o2 (zero while there are no past classes).
+     * Concat mode: L^l = L(P_k^l) + L(P_v^l) on the two halves of every row.
+     */
+    public double addOrthogonalityLoss(int seen, int past, float weight, Tensor dP) {
+        return injection.addOrthogonalityLoss(prompter.prompts(), seen, past, weight, dP);
+    }
+
+    // ------------------------------------------------------------------ inference
+
+    /**
+     * Final-norm CLS features [B, D] of the fully prompted model, retrieval over the classes
+     * [0, seen) (the stage-2 statistics features, §4.8 step 1, and the inference features, §6).
+     */
+    public Tensor features(Tensor images, Tensor queries, Tensor keys, int seen) {
+        try (Prompter.Retrieval r = prompter.retrieve(queries, keys, seen); TensorScope scope = TensorScope.open()) {
+            return scope.retain(vit.encodePooled(images, injection.prompts(r.superPrompts())));
+        }
+    }
+
+    /** Head logits [B, C] over all classes for the features of {@link #features}. */
+    public Tensor logits(Tensor images, Tensor queries, Tensor keys, int seen) {
+        try (TensorScope scope = TensorScope.open()) {
+            return scope.retain(head.forward(features(images, queries, keys, seen)));
+        }
+    }
+
+    @Override
+    public void close() {
+        prompter.close();
+        head.close();
+    }
+
+    @Override
+    public String toString() {
+        return "PromptedClassifier[" + mode + ", " + Arrays.toString(prompter.prompts().shape()) + "]";
+    }
+}

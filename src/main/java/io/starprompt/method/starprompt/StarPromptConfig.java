@@ -1,0 +1,445 @@
+package io.starprompt.method.starprompt;
+
+import io.starprompt.method.common.mixture.GaussianMixture;
+import java.util.function.UnaryOperator;
+
+/**
+ * Every switch of the end-to-end STAR-Prompt run (spec §3–§5, §8, §11), grouped by stage:
+ * stage 1 ({@link FirstStageConfig}), stage 2 ({@link Stage2}), the stage-2 head alignment
+ * ({@link Alignment}) and generative replay ({@link Replay}: the class models, with the one
+ * mixture density both stages use). {@link #defaults()} are the end-to-end defaults of §8.4,
+ * {@link #cropDiseaseBest()} is {@code models/config/starprompt.yaml}.
+ *
+ * <pre>{@code
+ * StarPromptConfig cfg = StarPromptConfig.builder()        // starts from defaults()
+ *         .epochs(4).batchSize(16)                        // both stages
+ *         .stage1(s -> s.mogIterations(50))
+ *         .alignment(a -> a.epochs(3).epochsPerTask(1))
+ *         .build();
+ * StarPromptConfig noAlignment = cfg.toBuilder().alignment(a -> a.enabled(false)).build();
+ * }</pre>
+ *
+ * @param stage1        stage-1 hyper-parameters (epochs, MC1, lr 0.002, λ1, lr_gr1, E1, mixtures …)
+ * @param stage2        stage-2 training
+ * @param alignment     stage-2 head alignment by generative replay
+ * @param replay        the stage-2 class models and the mixture density of both stages
+ * @param batchSize     training batch size of both stages (end-to-end uses one loader)
+ * @param evalBatchSize batch size of inference and of the feature passes
+ */
+public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment alignment, Replay replay,
+        int batchSize, int evalBatchSize) {
+
+    /** How the second-stage prompts enter the ViT. */
+    public enum PromptMode {
+        /** STAR-Prompt: the prompt is added to every token's value (§4.4). */
+        RESIDUAL,
+        /** Ablation: prefix tuning with L_p key and L_p value tokens per class and layer (§4.5). */
+        CONCAT
+    }
+
+    /** What models each class's stage-2 features for replay. */
+    public enum ReplayModel {
+        /** K-component diagonal mixture (§3.6). */
+        MIXTURE,
+        /** The {@code gr_model=gaussian} ablation: one Gaussian, unbiased std. */
+        GAUSSIAN
+    }
+
+    /**
+     * Stage-2 training (§4.3–§4.7).
+     *
+     * @param epochs               training epochs per task (K of the cosine schedule)
+     * @param lr                   Adam learning rate
+     * @param lambdaOrtho          λ2, weight of the prompt orthogonality loss (t &gt; 0)
+     * @param cosineSchedule       per-epoch lr_e = lr·cos(99π·e / (200·(K−1))) (paper-era code,
+     *                             §11.3); false = constant lr (mammoth HEAD)
+     * @param confidenceModulation scale the selected prompt by its similarity (§4.3); false = weight 1
+     * @param promptMode           residual (default) or concat (prefix-tuning ablation, §4.5)
+     * @param prefixLength         L_p of the concat ablation (5)
+     */
+    public record Stage2(int epochs, float lr, float lambdaOrtho, boolean cosineSchedule, boolean confidenceModulation,
+            PromptMode promptMode, int prefixLength) {
+        /** Validates. */
+        public Stage2 {
+            if (epochs < 0) throw bad("stage 2 epochs must be ≥ 0");
+            requireFinite("stage 2 lr", lr);
+            requireFinite("lambdaOrtho", lambdaOrtho);
+            if (promptMode == null) throw bad("promptMode is null");
+            if (prefixLength < 1) throw bad("prefixLength must be ≥ 1");
+        }
+
+        /** A builder starting from this group. */
+        public Builder toBuilder() {
+            return new Builder(this);
+        }
+
+        /** Changes some settings of a {@link Stage2}. */
+        public static final class Builder {
+            private int epochs;
+            private float lr;
+            private float lambdaOrtho;
+            private boolean cosineSchedule;
+            private boolean confidenceModulation;
+            private PromptMode promptMode;
+            private int prefixLength;
+
+            private Builder(Stage2 s) {
+                epochs = s.epochs;
+                lr = s.lr;
+                lambdaOrtho = s.lambdaOrtho;
+                cosineSchedule = s.cosineSchedule;
+                confidenceModulation = s.confidenceModulation;
+                promptMode = s.promptMode;
+                prefixLength = s.prefixLength;
+            }
+
+            /** Training epochs per task. */
+            public Builder epochs(int v) {
+                epochs = v;
+                return this;
+            }
+
+            /** The Adam learning rate. */
+            public Builder lr(float v) {
+                lr = v;
+                return this;
+            }
+
+            /** λ2. */
+            public Builder lambdaOrtho(float v) {
+                lambdaOrtho = v;
+                return this;
+            }
+
+            /** The cosine schedule on or off. */
+            public Builder cosineSchedule(boolean v) {
+                cosineSchedule = v;
+                return this;
+            }
+
+            /** Confidence modulation on or off. */
+            public Builder confidenceModulation(boolean v) {
+                confidenceModulation = v;
+                return this;
+            }
+
+            /** Residual or prefix prompts. */
+            public Builder promptMode(PromptMode v) {
+                promptMode = v;
+                return this;
+            }
+
+            /** L_p of prefix prompts. */
+            public Builder prefixLength(int v) {
+                prefixLength = v;
+                return this;
+            }
+
+            /** The group. */
+            public Stage2 build() {
+                return new Stage2(epochs, lr, lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength);
+            }
+        }
+    }
+
+    /**
+     * The stage-2 head alignment on replayed features (§4.8 step 3), for t &gt; 0.
+     *
+     * @param enabled          false leaves the head as trained (statistics and backup still happen)
+     * @param lr               lr_gr2, its SGD learning rate
+     * @param epochs           E2; task t aligns for E2 + epochsPerTask·t epochs
+     * @param epochsPerTask    the 5 of "E2 + 5·t"
+     * @param samplesPerClass  synthetic features per seen class per epoch (256)
+     * @param batchSize        its batch size (128)
+     * @param logitTemperature τ of the logit normalisation z / (τ(‖z‖ + 1e-7)) (0.1)
+     */
+    public record Alignment(boolean enabled, float lr, int epochs, int epochsPerTask, int samplesPerClass, int batchSize,
+            float logitTemperature) {
+        /** Validates. */
+        public Alignment {
+            requireFinite("alignment lr", lr);
+            if (epochs < 0 || epochsPerTask < 0) throw bad("alignment epochs must be ≥ 0");
+            if (samplesPerClass < 1) throw bad("samplesPerClass must be ≥ 1");
+            if (batchSize < 1) throw bad("batch sizes must be ≥ 1");
+            if (!(logitTemperature > 0) || Float.isInfinite(logitTemperature)) throw bad("logitTemperature must be > 0");
+        }
+
+        /** Alignment epochs of task t: E2 + epochsPerTask·t. */
+        public int epochsOfTask(int t) {
+            return epochs + epochsPerTask * t;
+        }
+
+        /** A builder starting from this group. */
+        public Builder toBuilder() {
+            return new Builder(this);
+        }
+
+        /** Changes some settings of an {@link Alignment}. */
+        public static final class Builder {
+            private boolean enabled;
+            private float lr;
+            private int epochs;
+            private int epochsPerTask;
+            private int samplesPerClass;
+            private int batchSize;
+            private float logitTemperature;
+
+            private Builder(Alignment a) {
+                enabled = a.enabled;
+                lr = a.lr;
+                epochs = a.epochs;
+                epochsPerTask = a.epochsPerTask;
+                samplesPerClass = a.samplesPerClass;
+                batchSize = a.batchSize;
+                logitTemperature = a.logitTemperature;
+            }
+
+            /** The alignment on or off. */
+            public Builder enabled(boolean v) {
+                enabled = v;
+                return this;
+            }
+
+            /** lr_gr2. */
+            public Builder lr(float v) {
+                lr = v;
+                return this;
+            }
+
+            /** E2. */
+            public Builder epochs(int v) {
+                epochs = v;
+                return this;
+            }
+
+            /** Extra epochs per task index. */
+            public Builder epochsPerTask(int v) {
+                epochsPerTask = v;
+                return this;
+            }
+
+            /** Replay samples per class and epoch. */
+            public Builder samplesPerClass(int v) {
+                samplesPerClass = v;
+                return this;
+            }
+
+            /** The alignment batch size. */
+            public Builder batchSize(int v) {
+                batchSize = v;
+                return this;
+            }
+
+            /** τ. */
+            public Builder logitTemperature(float v) {
+                logitTemperature = v;
+                return this;
+            }
+
+            /** The group. */
+            public Alignment build() {
+                return new Alignment(enabled, lr, epochs, epochsPerTask, samplesPerClass, batchSize, logitTemperature);
+            }
+        }
+    }
+
+    /**
+     * Generative replay's class models (§3.6, §4.8 step 1).
+     *
+     * @param model      stage 2: per-class mixture (default) or the single-Gaussian ablation
+     * @param density    E-step density of the mixtures of <em>both</em> stages (the reference quirk
+     *                   by default, or the textbook density)
+     * @param components K of the stage-2 mixtures (5)
+     * @param iterations max EM iterations of the stage-2 mixtures (500)
+     * @param monteCarlo MC2, augmented passes over the task's training set for the statistics
+     */
+    public record Replay(ReplayModel model, GaussianMixture.Density density, int components, int iterations,
+            int monteCarlo) {
+        /** Validates. */
+        public Replay {
+            if (model == null || density == null) throw bad("null replay model or density");
+            if (components < 1 || iterations < 0) throw bad("mogComponents ≥ 1 and mogIterations ≥ 0 required");
+            if (monteCarlo < 1) throw bad("monteCarlo (MC2) must be ≥ 1");
+        }
+
+        /** The stage-2 mixture fit settings. */
+        public GaussianMixture.Options mixtureOptions() {
+            return GaussianMixture.Options.reference(iterations).withComponents(components).withDensity(density);
+        }
+
+        /** A builder starting from this group. */
+        public Builder toBuilder() {
+            return new Builder(this);
+        }
+
+        /** Changes some settings of a {@link Replay}. */
+        public static final class Builder {
+            private ReplayModel model;
+            private GaussianMixture.Density density;
+            private int components;
+            private int iterations;
+            private int monteCarlo;
+
+            private Builder(Replay r) {
+                model = r.model;
+                density = r.density;
+                components = r.components;
+                iterations = r.iterations;
+                monteCarlo = r.monteCarlo;
+            }
+
+            /** Mixture or single Gaussian (stage 2). */
+            public Builder model(ReplayModel v) {
+                model = v;
+                return this;
+            }
+
+            /** The mixture density of both stages. */
+            public Builder density(GaussianMixture.Density v) {
+                density = v;
+                return this;
+            }
+
+            /** K of the stage-2 mixtures. */
+            public Builder components(int v) {
+                components = v;
+                return this;
+            }
+
+            /** EM iterations of the stage-2 mixtures. */
+            public Builder iterations(int v) {
+                iterations = v;
+                return this;
+            }
+
+            /** MC2. */
+            public Builder monteCarlo(int v) {
+                monteCarlo = v;
+                return this;
+            }
+
+            /** The group. */
+            public Replay build() {
+                return new Replay(model, density, components, iterations, monteCarlo);
+            }
+        }
+    }
+
+    /** Validates that no group is missing and the batch sizes are positive. */
+    public StarPromptConfig {
+        if (stage1 == null || stage2 == null || alignment == null || replay == null) throw bad("a group is null");
+        if (batchSize < 1 || evalBatchSize < 1) throw bad("batch sizes must be ≥ 1");
+    }
+
+    /**
+     * End-to-end defaults (§8.4): stage 1 SGD 0.002, λ1 30, lr_gr1 0.05, E1 10, MC1 1, 200 EM
+     * iterations; stage 2 Adam 0.001, λ2 10, lr_gr2 0.001, E2 10 (+5 per task), MC2 1, 500 EM
+     * iterations, K = 5, reference density; 5 epochs per stage (the dataset default of
+     * CropDisease/EuroSAT; set per dataset), batch 128, cosine schedule on (paper behaviour),
+     * confidence modulation on, residual prompts, alignment on.
+     */
+    public static StarPromptConfig defaults() {
+        return new StarPromptConfig(FirstStageConfig.defaults(),
+                new Stage2(5, 1e-3f, 10f, true, true, PromptMode.RESIDUAL, 5),
+                new Alignment(true, 1e-3f, 10, 5, 256, 128, 0.1f),
+                new Replay(ReplayModel.MIXTURE, GaussianMixture.Density.REFERENCE, 5, 500, 1),
+                128, 128);
+    }
+
+    /**
+     * {@code models/config/starprompt.yaml} (CropDisease, seed 1993): λ1 30, λ2 5, lr_gr1 0.01,
+     * lr_gr2 0.001, E1 10, E2 10, MC1 2, MC2 5, 500 EM iterations in both stages, 5 epochs, batch 128.
+     */
+    public static StarPromptConfig cropDiseaseBest() {
+        return builder().stage1(s -> s.alignLr(0.01f).mogIterations(500).monteCarlo(2)).stage2(s -> s.lambdaOrtho(5f))
+                .replay(r -> r.monteCarlo(5)).build();
+    }
+
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return defaults().toBuilder();
+    }
+
+    /** A builder starting from this config. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Alignment epochs of task t: E2 + alignEpochsPerTask·t. */
+    public int alignEpochsOfTask(int t) {
+        return alignment.epochsOfTask(t);
+    }
+
+    /** Changes some settings of a {@link StarPromptConfig}, group by group. */
+    public static final class Builder {
+        private FirstStageConfig stage1;
+        private Stage2 stage2;
+        private Alignment alignment;
+        private Replay replay;
+        private int batchSize;
+        private int evalBatchSize;
+
+        private Builder(StarPromptConfig c) {
+            stage1 = c.stage1;
+            stage2 = c.stage2;
+            alignment = c.alignment;
+            replay = c.replay;
+            batchSize = c.batchSize;
+            evalBatchSize = c.evalBatchSize;
+        }
+
+        /** Changes stage-1 settings. */
+        public Builder stage1(UnaryOperator<FirstStageConfig.Builder> change) {
+            stage1 = change.apply(stage1.toBuilder()).build();
+            return this;
+        }
+
+        /** Changes stage-2 training settings. */
+        public Builder stage2(UnaryOperator<Stage2.Builder> change) {
+            stage2 = change.apply(stage2.toBuilder()).build();
+            return this;
+        }
+
+        /** Changes head-alignment settings. */
+        public Builder alignment(UnaryOperator<Alignment.Builder> change) {
+            alignment = change.apply(alignment.toBuilder()).build();
+            return this;
+        }
+
+        /** Changes replay settings. */
+        public Builder replay(UnaryOperator<Replay.Builder> change) {
+            replay = change.apply(replay.toBuilder()).build();
+            return this;
+        }
+
+        /** The training epochs of both stages (the end-to-end script's single epoch setting). */
+        public Builder epochs(int v) {
+            return stage1(s -> s.epochs(v)).stage2(s -> s.epochs(v));
+        }
+
+        /** The training batch size of both stages. */
+        public Builder batchSize(int v) {
+            batchSize = v;
+            return this;
+        }
+
+        /** The inference and feature-pass batch size. */
+        public Builder evalBatchSize(int v) {
+            evalBatchSize = v;
+            return this;
+        }
+
+        /** The config. */
+        public StarPromptConfig build() {
+            return new StarPromptConfig(stage1, stage2, alignment, replay, batchSize, evalBatchSize);
+        }
+    }
+
+    private static void requireFinite(String name, float v) {
+        if (!(v >= 0) || Float.isInfinite(v)) throw bad(name + " must be finite and ≥ 0, got " + v);
+    }
+
+    private static IllegalArgumentException bad(String msg) {
+        return new IllegalArgumentException("star-prompt config: " + msg);
+    }
+}

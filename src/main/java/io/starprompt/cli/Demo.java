@@ -1,10 +1,9 @@
 package io.starprompt.cli;
 
 import io.starprompt.backend.Backend;
-import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.data.SyntheticTaskData;
 import io.starprompt.demo.RandomCheckpoints;
-import io.starprompt.method.ContinualRun;
+import io.starprompt.cli.report.MethodResult;
 import io.starprompt.method.baselines.ZeroShotClip;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.method.starprompt.StarPromptConfig;
@@ -14,6 +13,10 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,7 +29,8 @@ import picocli.CommandLine.Spec;
  * The built-in default job: STAR-Prompt, end to end, on a synthetic class-incremental benchmark
  * (procedural images, one colour/stripe pattern per class) with small randomly initialised ViT
  * and CLIP checkpoints written in the real file layouts. Prints progress per epoch, then the
- * accuracy matrices of STAR-Prompt, of its first stage alone and of CLIP with fixed prompts.
+ * accuracy matrices of STAR-Prompt, of its first stage alone and of CLIP with fixed prompts, a
+ * summary line per method, and writes the reports (results.json, metrics.csv, two plots).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"STAR-Prompt end to end on a synthetic class-incremental benchmark (procedural images)"
@@ -53,7 +57,7 @@ final class Demo implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7", description = "seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "folder for the reports")
+    @Option(names = "--out", paramLabel = "DIR", description = "folder for the reports (default: runs/demo-<date-time>)")
     Path outDir;
 
     private final PrintStream out;
@@ -68,7 +72,7 @@ final class Demo implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Options o = new Options(positive("--classes", classes), positive("--tasks", tasks), positive("--epochs", epochs),
-                positive("--batch", batch), seed, outDir);
+                positive("--batch", batch), seed, outDir != null ? outDir : Main.defaultOutput("demo"));
         if (classes % tasks != 0) {
             throw new ParameterException(spec.commandLine(), "--classes " + classes + " is not a multiple of --tasks " + tasks);
         }
@@ -112,28 +116,31 @@ final class Demo implements Callable<Integer> {
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
         StarPromptConfig cfg = StarPromptConfig.builder().epochs(o.epochs()).batchSize(o.batch())
                 .evalBatchSize(Math.max(o.batch(), 64)).build();
-        AccuracyMatrix fixedPrompts;
-        try (ZeroShotClip zeroShot = new ZeroShotClip(clip, promptIds(o.classes(), true), cfg.evalBatchSize())) {
-            fixedPrompts = ContinualRun.run(zeroShot, data).classIl();
-        }
+        out.info(data + " on the " + be.name() + " backend");
+        Runner runner = new Runner(out);
+        List<MethodResult> results = new ArrayList<>();
         try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit).promptIds(promptIds(o.classes(), false))
-                .config(cfg).seed(o.seed()).listener(out).build()) {
-            out.setTasks(data.tasks());
-            long start = System.nanoTime();
-            StarPrompt.RunResult r = sp.run(data);
-            out.info(String.format("%s on the %s backend in %.1f s", data, be.name(), (System.nanoTime() - start) / 1e9));
-            out.result("STAR-Prompt (rows: after task i; columns: accuracy on task j)\n" + r.accuracy());
-            out.result("first stage only\n" + r.firstStageAccuracy());
-            out.result("CLIP with fixed prompts\n" + fixedPrompts);
-            if (o.out() != null) {
-                Files.createDirectories(o.out());
-                r.accuracy().writeJson(o.out().resolve("accuracy.json"));
-                r.accuracy().writeCsv(o.out().resolve("accuracy.csv"));
-                r.firstStageAccuracy().writeJson(o.out().resolve("accuracy_stage1.json"));
-                fixedPrompts.writeJson(o.out().resolve("accuracy_fixed_prompts.json"));
-                out.info("wrote accuracy.json, accuracy.csv and the baselines to " + o.out());
-            }
+                .config(cfg).seed(o.seed()).build()) {
+            Runner.Outcome r = runner.run(sp, "STAR-Prompt", data, true);
+            results.add(r.result());
+            results.add(r.firstStage());
         }
+        try (ZeroShotClip zeroShot = new ZeroShotClip(clip, promptIds(o.classes(), true), cfg.evalBatchSize())) {
+            results.add(runner.run(zeroShot, "CLIP with fixed prompts", data, false).result());
+        }
+        runner.finish(results, settings(o), be, o.out());
+    }
+
+    /** The demo's options as the configuration recorded in results.json. */
+    private static Map<String, Object> settings(Options o) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("job", "demo");
+        m.put("classes", o.classes());
+        m.put("tasks", o.tasks());
+        m.put("epochs", o.epochs());
+        m.put("batch", o.batch());
+        m.put("seed", o.seed());
+        return m;
     }
 
     /**

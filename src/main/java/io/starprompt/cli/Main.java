@@ -84,7 +84,14 @@ public final class Main implements Callable<Integer> {
             }
             return 1;
         });
-        return cl.execute(withDefaultCommand(args));
+        try {
+            return cl.execute(withDefaultCommand(args));
+        } catch (Error e) { // not an Exception, so picocli passes it on: still one line, not a JVM dump
+            err.println("starprompt: " + oneLine(e) + (e instanceof OutOfMemoryError
+                    ? " (give the JVM more heap with STARPROMPT_JAVA_OPTS=-Xmx…, or use a smaller --batch)" : ""));
+            if (verbose) e.printStackTrace(err);
+            return 1;
+        }
     }
 
     /** Prepends {@code demo} when the command line names no command (and asks for no help or version). */
@@ -113,6 +120,12 @@ public final class Main implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** runs/&lt;prefix&gt;-&lt;date-time&gt; under the working directory: where a run's reports go by default. */
+    static java.nio.file.Path defaultOutput(String prefix) {
+        return java.nio.file.Path.of("runs", prefix + "-" + java.time.LocalDateTime.now().format(
+                java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
     }
 
     /** The value if positive, else an option error (usage shown) naming the option. */

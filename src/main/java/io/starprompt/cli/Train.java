@@ -5,6 +5,8 @@ import io.starprompt.data.sets.Dataset;
 import io.starprompt.data.sets.DatasetCheck;
 import io.starprompt.data.sets.Datasets;
 import io.starprompt.data.sets.ImageTaskData;
+import io.starprompt.cli.report.MethodResult;
+import io.starprompt.method.baselines.ZeroShotClip;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.method.starprompt.StarPromptConfig;
 import io.starprompt.model.clip.Clip;
@@ -154,11 +156,24 @@ final class Train implements Callable<Integer> {
         return 0;
     }
 
-    /** --out, or runs/&lt;date-time&gt; in the working directory. */
+    /** The baseline names of the setting, checked. */
+    static List<String> baselines(String value) {
+        List<String> known = List.of("zero-shot", "first-stage", "finetune", "joint");
+        if (value.isBlank() || value.equals("none")) return List.of();
+        List<String> out = new ArrayList<>();
+        for (String b : value.split(",")) {
+            String name = b.trim();
+            if (!known.contains(name)) {
+                throw new IllegalArgumentException("baselines: unknown baseline '" + name + "'; known: " + known + " or none");
+            }
+            out.add(name);
+        }
+        return out;
+    }
+
+    /** --out, or runs/train-&lt;date-time&gt; in the working directory. */
     private Path outputFolder() {
-        if (out != null) return out;
-        return Path.of("runs", java.time.LocalDateTime.now().format(java.time.format.DateTimeFormatter.ofPattern(
-                "yyyyMMdd-HHmmss", java.util.Locale.ROOT)));
+        return out != null ? out : Main.defaultOutput("train");
     }
 
     /** Defaults, then the preset, the config file and the command line. */
@@ -178,7 +193,9 @@ final class Train implements Callable<Integer> {
             s = set(s, "norm", norm);
             s = set(s, "data.format", format);
             s = set(s, "data.class-names", classNames == null ? null : classNames.toString());
-            return set(s, "threads", threads);
+            s = set(s, "threads", threads);
+            baselines(s.getString("baselines"));
+            return s;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
@@ -222,22 +239,23 @@ final class Train implements Callable<Integer> {
             }
             Dataset dataset = Datasets.open(data, RunData.datasetOptions(s));
             try (ImageTaskData d = RunData.taskData(dataset, s, vitSize, clipSize, check.badImages())) {
-                StarPromptConfig cfg = StarPromptConfig.builder().epochs(s.getInt("stage2.epochs"))
-                        .batchSize(s.getInt("batch")).evalBatchSize(s.getInt("eval-batch")).build();
+                StarPromptConfig cfg = RunData.starPromptConfig(s);
+                List<String> baselines = baselines(s.getString("baselines"));
                 console.info(d + ", classes " + d.classNames());
-                console.setTasks(d.tasks());
+                Runner runner = new Runner(console);
+                List<MethodResult> results = new ArrayList<>();
                 try (StarPrompt sp = StarPrompt.builder().backend(be).clip(c).vit(v).tokenizer(tok).classNames(d.classNames())
-                        .config(cfg).seed(s.getLong("seed")).listener(console).build()) {
-                    long start = System.nanoTime();
-                    StarPrompt.RunResult r = sp.run(d);
-                    console.info(String.format("trained in %.1f s", (System.nanoTime() - start) / 1e9));
-                    console.result("STAR-Prompt (rows: after task i; columns: accuracy on task j)\n" + r.accuracy());
-                    if (r.firstStageAccuracy() != null) console.result("first stage only\n" + r.firstStageAccuracy());
-                    Files.createDirectories(outDir);
-                    r.accuracy().writeJson(outDir.resolve("accuracy.json"));
-                    r.accuracy().writeCsv(outDir.resolve("accuracy.csv"));
-                    console.info("wrote accuracy.json and accuracy.csv to " + outDir);
+                        .config(cfg).seed(s.getLong("seed")).build()) {
+                    Runner.Outcome r = runner.run(sp, "STAR-Prompt", d, baselines.contains("first-stage"));
+                    results.add(r.result());
+                    if (r.firstStage() != null) results.add(r.firstStage());
                 }
+                if (baselines.contains("zero-shot")) {
+                    try (ZeroShotClip zs = new ZeroShotClip(c, ZeroShotClip.promptIds(tok, d.classNames()), cfg.evalBatchSize())) {
+                        results.add(runner.run(zs, "zero-shot CLIP", d, false).result());
+                    }
+                }
+                runner.finish(results, s.asMap(), be, outDir);
             }
         }
     }

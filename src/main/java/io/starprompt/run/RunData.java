@@ -6,6 +6,7 @@ import io.starprompt.data.Normalize;
 import io.starprompt.data.sets.Dataset;
 import io.starprompt.data.sets.DatasetOptions;
 import io.starprompt.data.sets.ImageTaskData;
+import io.starprompt.method.starprompt.StarPromptConfig;
 import java.nio.file.Path;
 
 /**
@@ -90,6 +91,20 @@ public final class RunData {
                 .normalize(normalization(s.getString("norm"))).seed(s.getLong("seed")).threads(s.getInt("threads"))
                 .trainTransform(TransformSpec.parse(s.getString("train-transform"), vitSize))
                 .testTransform(TransformSpec.parse(s.getString("test-transform"), vitSize)).exclude(skip).build();
+    }
+
+    /** STAR-Prompt's configuration from the settings' stage1.*, stage2.*, batch and eval-batch values. */
+    public static StarPromptConfig starPromptConfig(RunSettings s) {
+        return StarPromptConfig.builder()
+                .stage1(b -> b.epochs(s.getInt("stage1.epochs")).lr(s.getFloat("stage1.lr"))
+                        .lambdaOrtho(s.getFloat("stage1.lambda")).alignLr(s.getFloat("stage1.gr-lr"))
+                        .alignEpochs(s.getInt("stage1.gr-epochs")).monteCarlo(s.getInt("stage1.mc"))
+                        .mogIterations(s.getInt("stage1.em-iters")))
+                .stage2(b -> b.epochs(s.getInt("stage2.epochs")).lr(s.getFloat("stage2.lr"))
+                        .lambdaOrtho(s.getFloat("stage2.lambda")))
+                .alignment(b -> b.lr(s.getFloat("stage2.gr-lr")).epochs(s.getInt("stage2.gr-epochs")))
+                .replay(b -> b.monteCarlo(s.getInt("stage2.mc")).iterations(s.getInt("stage2.em-iters")))
+                .batchSize(s.getInt("batch")).evalBatchSize(s.getInt("eval-batch")).build();
     }
 
     /** The normalisation named imagenet, clip or none. */

@@ -4,12 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.starprompt.backend.Backend;
-import io.starprompt.backend.cpu.CpuBackend;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import io.starprompt.util.Json;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -72,16 +68,23 @@ class MainTest {
     }
 
     @Test
-    void demoLearnsAndWritesTheAccuracyMatrix(@TempDir Path out) throws Exception {
-        ByteArrayOutputStream text = new ByteArrayOutputStream();
-        try (Backend be = new CpuBackend(); PrintStream ps = new PrintStream(text, true, StandardCharsets.UTF_8);
-                Console console = Console.of(ps, Console.Mode.PLAIN)) {
-            Demo.run(be, new Demo.Options(4, 2, 2, 16, 3, out), console);
+    void demoPrintsEveryMethodAndWritesTheReports(@TempDir Path out) throws Exception {
+        CliRun r = CliRun.of("demo", "--classes", "4", "--tasks", "2", "--epochs", "2", "--seed", "3", "--backend", "cpu",
+                "--out", out.toString());
+        assertEquals(0, r.exit(), r.all());
+        for (String part : List.of("task 2/2 second stage epoch 2", "STAR-Prompt", "first stage only",
+                "CLIP with fixed prompts", "FAA", "forgetting", "Task-IL FAA")) {
+            assertTrue(r.out().contains(part), part + " in " + r.all());
         }
-        String printed = text.toString(StandardCharsets.UTF_8);
-        assertTrue(printed.contains("FAA") && printed.contains("task 2/2 second stage epoch 2"), printed);
-        String json = Files.readString(out.resolve("accuracy.json"));
-        assertTrue(json.contains("\"faa\"") && json.contains("\"forgetting\""), json);
-        assertTrue(Files.readAllLines(out.resolve("accuracy.csv")).size() >= 2, "one CSV row per task");
+        Object results = Json.parse(Files.readString(out.resolve("results.json")));
+        Object star = Json.path(results, "methods", "STAR-Prompt", "class_il");
+        assertEquals(2, ((List<?>) Json.path(star, "accuracy")).size(), "one row per task");
+        double faa = Json.doubleAt(star, "faa");
+        assertTrue(faa >= 0 && faa <= 100);
+        assertTrue(r.out().contains(String.format(java.util.Locale.ROOT, "%.2f", faa)), "summary shows the FAA " + faa);
+        assertTrue(Files.readString(out.resolve("metrics.csv")).contains("STAR-Prompt,class_il,2,average_accuracy"));
+        for (String png : List.of("accuracy_matrix.png", "seen_accuracy.png")) {
+            assertTrue(javax.imageio.ImageIO.read(out.resolve(png).toFile()).getWidth() > 100, png);
+        }
     }
 }

@@ -65,16 +65,17 @@ class TrainTest {
         String printed = r.out();
         assertTrue(printed.contains("epoch") && printed.contains("apple pie") && printed.contains("FAA"), printed);
         assertTrue(printed.contains("task 1/2") && printed.contains("task 2/2") && !printed.contains("task 0"), printed);
-        String json = Files.readString(out.resolve("accuracy.json"));
-        assertTrue(json.contains("\"faa\""), json);
-        Object root = Json.parse(json);
-        assertEquals(2, Json.intAt(root, "tasks"), json);
-        List<?> rows = (List<?>) Json.path(root, "accuracy");
-        assertEquals(2, rows.size(), "one row per task: " + json);
-        assertEquals(2, ((List<?>) rows.get(1)).size(), json);
-        double faa = Json.doubleAt(root, "faa");
-        assertTrue(faa >= 0 && faa <= 100, json);
-        assertTrue(Files.readAllLines(out.resolve("accuracy.csv")).size() >= 2, "one CSV row per task");
+        Object root = Json.parse(Files.readString(out.resolve("results.json")));
+        Object star = Json.path(root, "methods", "STAR-Prompt", "class_il");
+        assertEquals(2, Json.intAt(star, "tasks"));
+        List<?> rows = (List<?>) Json.path(star, "accuracy");
+        assertEquals(2, rows.size(), "one row per task: " + root);
+        assertEquals(2, ((List<?>) rows.get(1)).size());
+        double faa = Json.doubleAt(star, "faa");
+        assertTrue(faa >= 0 && faa <= 100);
+        assertEquals(3L, Json.path(root, "configuration", "seed") instanceof Double d ? d.longValue() : -1L);
+        assertTrue(Json.path(root, "methods", "zero-shot CLIP") != null && Json.path(root, "methods", "first stage only") != null);
+        for (String f : List.of("metrics.csv", "accuracy_matrix.png", "seen_accuracy.png")) assertTrue(Files.isRegularFile(out.resolve(f)), f);
     }
 
     @Test
@@ -95,6 +96,7 @@ class TrainTest {
         assertOption(base, List.of("--out"), "--out");
         assertOption(base, List.of("--preset", "seq-nope"), "seq-cifar100");
         assertOption(base, List.of("--set", "stage2.lambd=3"), "did you mean stage2.lambda");
+        assertOption(base, List.of("--set", "baselines=zero-shot,oracle"), "unknown baseline 'oracle'");
     }
 
     @Test

@@ -55,6 +55,31 @@ class RunSettingsTest {
     }
 
     @Test
+    void defaultSettingsGiveTheDefaultStarPromptConfig() {
+        assertEquals(io.starprompt.method.starprompt.StarPromptConfig.defaults(), RunData.starPromptConfig(RunSettings.defaults()));
+        var cifar = RunData.starPromptConfig(Presets.apply(RunSettings.defaults(), "seq-cifar100"));
+        assertEquals(20, cifar.stage1().epochs());
+        assertEquals(2f, cifar.stage2().lambdaOrtho());
+        assertEquals(10f, cifar.stage1().lambdaOrtho());
+    }
+
+    @Test
+    void classOrdersFollowTheSettings() {
+        RunSettings cifar = Presets.apply(RunSettings.defaults(), "seq-cifar100");
+        assertEquals(ClassOrder.builtIn("seq-cifar100-224", 1993).order()[0], RunData.classOrder(cifar, 100).order()[0]);
+        assertMessage(() -> RunData.classOrder(cifar, 10), "has 100 classes but the dataset has 10");
+        RunSettings plain = RunSettings.defaults().withAssignments(List.of("tasks=2", "seed=5"));
+        assertEquals(List.of(), java.util.Arrays.stream(RunData.classOrder(plain, 6).order()).boxed()
+                .filter(v -> v < 0 || v >= 6).toList());
+        assertEquals(java.util.Arrays.toString(ClassOrder.numpyPermutation(5, 6)),
+                java.util.Arrays.toString(RunData.classOrder(plain, 6).order()));
+        assertEquals("[0, 1, 2, 3]", java.util.Arrays.toString(
+                RunData.classOrder(plain.withAssignments(List.of("class-order=identity")), 4).order()));
+        assertMessage(() -> RunData.classOrder(RunSettings.defaults(), 6), "how many tasks");
+        assertMessage(() -> RunData.classOrder(plain, 5), "cannot be cut into 2");
+    }
+
+    @Test
     void everyPresetNamesABuiltInClassOrderWithItsTaskCount() {
         assertEquals(9, Presets.names().size());
         for (String name : Presets.names()) {

@@ -73,7 +73,7 @@ public final class SecondStageTrainer {
 
     /** The learning rate of epoch e under this config (cosine or constant). */
     public float learningRate(int epoch) {
-        return cfg.stage2().cosineSchedule() ? cosineLr(cfg.stage2().lr(), epoch, cfg.stage2().epochs()) : cfg.stage2().lr();
+        return cfg.stage2().learningRate(epoch);
     }
 
     // ------------------------------------------------------------------ whole task

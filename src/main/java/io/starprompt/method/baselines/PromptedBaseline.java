@@ -4,6 +4,7 @@ import io.starprompt.backend.Backend;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
 import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
@@ -131,6 +132,26 @@ abstract class PromptedBaseline implements ContinualMethod {
         TaskSplit split = checkData(d);
         progress.requireLearned(testTask);
         return inference.evaluateTask(d, split, testTask, knownClasses(split, progress.learned()), cfg.evalBatchSize());
+    }
+
+    /** The prompts and the head, the number of finished tasks, the config and the seed. */
+    @Override
+    public MethodState saveState() {
+        if (training != null) throw new IllegalStateException(name + ": cannot save while a task is in progress");
+        MethodState s = new MethodState().put("tasks_learned", progress.learned()).put("config", cfg.toString())
+                .put("seed", seed);
+        model.saveTo(s, "model.");
+        return s;
+    }
+
+    @Override
+    public void restoreState(MethodState s) {
+        if (progress.learned() != 0) throw new IllegalStateException(name + ": state can only be restored into a fresh instance");
+        s.requireProperty("config", cfg.toString());
+        s.requireProperty("seed", Long.toString(seed));
+        int learned = s.intProperty("tasks_learned");
+        model.restoreFrom(s, "model.");
+        progress.restore(learned);
     }
 
     /** The zero-shot keys of classes [0, seen) as a tensor in the current scope. */

@@ -4,7 +4,9 @@ import io.starprompt.backend.Backend;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
+import io.starprompt.method.CheckpointException;
 import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
@@ -260,6 +262,10 @@ public final class StarPrompt implements ContinualMethod {
 
     /** {@value #NAME}. */
     public static final String NAME = "star-prompt";
+    private static final String TASKS_LEARNED = "tasks_learned";
+    private static final String KEYS_KNOWN = "keys_known";
+    private static final String CONFIG = "config";
+    private static final String SEED = "seed";
 
     @Override
     public String name() {
@@ -344,6 +350,42 @@ public final class StarPrompt implements ContinualMethod {
                     + tasksLearned + " learned tasks");
         }
         return inference.evaluateTask(data, split, testTask, split.seen(tasksLearned - 1), cfg.evalBatchSize());
+    }
+
+    /**
+     * The key table, the second-stage parameters, replay models and head backup, and (when this
+     * instance has prompt ids) the first stage's ctx, fixed keys and mixtures.
+     */
+    @Override
+    public MethodState saveState() {
+        if (current != null) throw new IllegalStateException("star-prompt: cannot save while task " + current.task + " is in progress");
+        MethodState s = new MethodState().put(TASKS_LEARNED, tasksLearned).put(KEYS_KNOWN, keysKnown)
+                .put(CONFIG, cfg.toString()).put(SEED, seed);
+        s.putFloats("keys", keyTable, classes, keyDim);
+        model.saveTo(s, "stage2.");
+        trainer.saveTo(s, "stage2.");
+        if (firstStage != null) firstStage.saveTo(s, "stage1.");
+        return s;
+    }
+
+    @Override
+    public void restoreState(MethodState s) {
+        if (current != null || tasksLearned != 0 || keysKnown != 0) {
+            throw new IllegalStateException("star-prompt: state can only be restored into a fresh instance");
+        }
+        s.requireProperty(CONFIG, cfg.toString());
+        s.requireProperty(SEED, Long.toString(seed));
+        float[] keys = s.floats("keys", classes, keyDim);
+        int known = s.intProperty(KEYS_KNOWN), learned = s.intProperty(TASKS_LEARNED);
+        if (s.has("stage1.ctx") && promptIds == null) {
+            throw new CheckpointException("star-prompt: the state holds a first stage, this instance has no prompt ids");
+        }
+        model.restoreFrom(s, "stage2.");
+        trainer.restoreFrom(s, "stage2.");
+        if (s.has("stage1.ctx")) firstStage().restoreFrom(s, "stage1.");
+        System.arraycopy(keys, 0, keyTable, 0, keys.length);
+        keysKnown = known;
+        tasksLearned = learned;
     }
 
     // ------------------------------------------------------------------ per task

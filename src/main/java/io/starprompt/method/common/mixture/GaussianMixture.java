@@ -1,5 +1,7 @@
 package io.starprompt.method.common.mixture;
 
+import io.starprompt.method.CheckpointException;
+import io.starprompt.method.MethodState;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
@@ -238,6 +240,57 @@ public final class GaussianMixture {
         for (int j = 0; j < d; j++) var[j] /= n - 1;
         return new GaussianMixture(new GaussianMixtureEm.Params(new double[] {1.0}, mean, var), d, Density.TEXTBOOK,
                 0, true, 0, Double.NaN);
+    }
+
+    // ---------------------------------------------------------------- state
+
+    /**
+     * Stores this mixture in a method state under {@code prefix}: weights [K], means and
+     * variances [K, d] as float64, the density and the fit statistics as properties. Restoring
+     * gives a mixture that samples and scores bit-identically.
+     */
+    public void saveTo(MethodState state, String prefix) {
+        state.putDoubles(prefix + "weights", weights, k);
+        state.putDoubles(prefix + "means", means, k, d);
+        state.putDoubles(prefix + "variances", variances, k, d);
+        state.put(prefix + "density", density.name());
+        state.put(prefix + "fit", iterations + " " + converged + " " + attempts + " " + trainingScore);
+    }
+
+    /**
+     * The mixture {@link #saveTo} stored under prefix, of dimension d.
+     *
+     * @throws CheckpointException if an entry is missing, has another shape or holds values no
+     *     mixture can have (negative or non-finite weights or variances, non-finite means)
+     */
+    public static GaussianMixture restoreFrom(MethodState state, String prefix, int d) {
+        int k = Math.toIntExact(state.shape(prefix + "weights")[0]);
+        double[] w = state.doubles(prefix + "weights", k);
+        double[] mu = state.doubles(prefix + "means", k, d);
+        double[] var = state.doubles(prefix + "variances", k, d);
+        double total = 0;
+        for (double v : w) {
+            if (!(v >= 0) || Double.isInfinite(v)) throw new CheckpointException(prefix + "weights: " + v + " is not a weight");
+            total += v;
+        }
+        if (!(total > 0)) throw new CheckpointException(prefix + "weights sum to " + total);
+        for (double v : var) {
+            if (!(v >= 0) || Double.isInfinite(v)) throw new CheckpointException(prefix + "variances: " + v + " is not a variance");
+        }
+        for (double v : mu) if (!Double.isFinite(v)) throw new CheckpointException(prefix + "means: " + v + " is not finite");
+        Density density;
+        try {
+            density = Density.valueOf(state.property(prefix + "density"));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(prefix + "density: unknown '" + state.property(prefix + "density") + "'");
+        }
+        String[] fit = state.property(prefix + "fit").split(" ");
+        try {
+            return new GaussianMixture(new GaussianMixtureEm.Params(w, mu, var), d, density, Integer.parseInt(fit[0]),
+                    Boolean.parseBoolean(fit[1]), Integer.parseInt(fit[2]), Double.parseDouble(fit[3]));
+        } catch (RuntimeException e) {
+            throw new CheckpointException(prefix + "fit: cannot read '" + state.property(prefix + "fit") + "'");
+        }
     }
 
     private static double[] flatten(double[][] a, int k, int d, String what) {

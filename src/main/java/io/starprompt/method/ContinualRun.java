@@ -3,6 +3,7 @@ package io.starprompt.method;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -43,12 +44,12 @@ public final class ContinualRun {
 
     private ContinualRun() {}
 
-    /** Runs the remaining tasks of data (from {@link ContinualMethod#tasksLearned()}) and evaluates after each. */
+    /** Runs every task of data on a fresh method and evaluates after each. */
     public static Result run(ContinualMethod method, TaskData data) {
         try {
             return proceed(method, data, fresh(method, data), null, data.tasks());
         } catch (IOException e) {
-            throw new IllegalStateException("unreachable: no checkpoints are written", e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -59,7 +60,7 @@ public final class ContinualRun {
 
     /**
      * As {@link #run(ContinualMethod, TaskData, Checkpointing)}, stopping once {@code tasks}
-     * tasks are learned (a job with a time budget); {@link #resume} continues later.
+     * tasks are learned (a job with a time budget, say); {@link #resume} continues later.
      */
     public static Result run(ContinualMethod method, TaskData data, Checkpointing ckpt, int tasks) throws IOException {
         return proceed(method, data, fresh(method, data), Objects.requireNonNull(ckpt, "ckpt"), tasks);
@@ -111,6 +112,10 @@ public final class ContinualRun {
     }
 
     private static Result fresh(ContinualMethod method, TaskData data) {
+        if (method.tasksLearned() != 0) {
+            throw new IllegalStateException(method.name() + " has learned " + method.tasksLearned()
+                    + " tasks already: continue it with resume");
+        }
         return new Result(method.name(), new AccuracyMatrix(data.tasks()), new AccuracyMatrix(data.tasks()));
     }
 

@@ -61,14 +61,17 @@ public final class HeadSnapshot {
         return weight.clone();
     }
 
+    /** b [C] (a copy). */
     public float[] bias() {
         return bias.clone();
     }
 
+    /** C. */
     public int classes() {
         return classes;
     }
 
+    /** D, the feature width. */
     public int width() {
         return width;
     }

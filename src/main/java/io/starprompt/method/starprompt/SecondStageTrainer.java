@@ -49,6 +49,7 @@ public final class SecondStageTrainer {
     private HeadSnapshot backup;
     private TrainingListener listener = TrainingListener.NONE;
 
+    /** A trainer of model (borrowed, like CLIP) whose randomness derives from seed. */
     public SecondStageTrainer(Clip clip, PromptedClassifier model, StarPromptConfig cfg, long seed) {
         this.be = model.vit().backend();
         if (clip.backend() != be) throw new IllegalArgumentException("second stage: CLIP and ViT use different backends");

@@ -105,6 +105,7 @@ public final class StarPrompt implements ContinualMethod {
         this.inference = new Inference(clip, model, this::keys);
     }
 
+    /** A builder; see the class comment. */
     public static Builder builder() {
         return new Builder();
     }
@@ -122,16 +123,19 @@ public final class StarPrompt implements ContinualMethod {
         private long seed;
         private TrainingListener listener;
 
+        /** The backend of CLIP and the ViT. */
         public Builder backend(Backend b) {
             be = b;
             return this;
         }
 
+        /** The frozen CLIP model (borrowed). */
         public Builder clip(Clip c) {
             clip = c;
             return this;
         }
 
+        /** The frozen ViT (borrowed). */
         public Builder vit(VisionTransformer v) {
             vit = v;
             return this;
@@ -161,21 +165,25 @@ public final class StarPrompt implements ContinualMethod {
             return this;
         }
 
+        /** The configuration ({@link StarPromptConfig#defaults()} if not given). */
         public Builder config(StarPromptConfig c) {
             cfg = c;
             return this;
         }
 
+        /** The run seed every random choice derives from. */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
+        /** Progress callbacks (none if not given). */
         public Builder listener(TrainingListener l) {
             listener = l;
             return this;
         }
 
+        /** The method, with freshly initialised parameters. */
         public StarPrompt build() {
             return new StarPrompt(this);
         }
@@ -198,22 +206,27 @@ public final class StarPrompt implements ContinualMethod {
 
     // ------------------------------------------------------------------ accessors
 
+    /** The configuration. */
     public StarPromptConfig config() {
         return cfg;
     }
 
+    /** C, all classes of the benchmark. */
     public int classes() {
         return classes;
     }
 
+    /** The second-stage model (prompts and head). */
     public PromptedClassifier model() {
         return model;
     }
 
+    /** The second-stage trainer (replay models, head backup). */
     public SecondStageTrainer trainer() {
         return trainer;
     }
 
+    /** Class-incremental inference with the known keys. */
     public Inference inference() {
         return inference;
     }

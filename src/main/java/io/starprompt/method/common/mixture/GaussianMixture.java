@@ -60,6 +60,7 @@ public final class GaussianMixture {
      */
     public record Options(int components, int maxIterations, Density density, int restarts, double epsilon,
             double delta) {
+        /** Validates every setting. */
         public Options {
             if (components < 1) throw new IllegalArgumentException("gaussian mixture: components must be ≥ 1, got " + components);
             if (maxIterations < 0) throw new IllegalArgumentException("gaussian mixture: maxIterations must be ≥ 0, got " + maxIterations);
@@ -81,26 +82,32 @@ public final class GaussianMixture {
             return reference(500);
         }
 
+        /** A copy with K components. */
         public Options withComponents(int k) {
             return new Options(k, maxIterations, density, restarts, epsilon, delta);
         }
 
+        /** A copy with another EM iteration limit. */
         public Options withMaxIterations(int n) {
             return new Options(components, n, density, restarts, epsilon, delta);
         }
 
+        /** A copy with another density. */
         public Options withDensity(Density dens) {
             return new Options(components, maxIterations, dens, restarts, epsilon, delta);
         }
 
+        /** A copy with another number of k-means restarts. */
         public Options withRestarts(int r) {
             return new Options(components, maxIterations, density, r, epsilon, delta);
         }
 
+        /** A copy with another ε. */
         public Options withEpsilon(double eps) {
             return new Options(components, maxIterations, density, restarts, eps, delta);
         }
 
+        /** A copy with another stopping threshold δ. */
         public Options withDelta(double dl) {
             return new Options(components, maxIterations, density, restarts, epsilon, dl);
         }
@@ -336,6 +343,7 @@ public final class GaussianMixture {
         return unflatten(variances);
     }
 
+    /** The density of the E-step and of {@link #logLikelihood}. */
     public Density density() {
         return density;
     }

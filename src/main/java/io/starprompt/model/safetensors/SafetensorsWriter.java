@@ -63,8 +63,12 @@ public final class SafetensorsWriter {
             buffer.putLong(header.length);
             putBytes(out, buffer, header);
             for (Object values : sorted.values()) {
-                if (values instanceof float[] f) putFloats(out, buffer, f);
-                else putDoubles(out, buffer, (double[]) values);
+                if (values instanceof float[] f) {
+                    putValues(out, buffer, f.length, Float.BYTES, (b, from, n) -> b.asFloatBuffer().put(f, from, n));
+                } else {
+                    double[] d = (double[]) values;
+                    putValues(out, buffer, d.length, Double.BYTES, (b, from, n) -> b.asDoubleBuffer().put(d, from, n));
+                }
             }
             drain(out, buffer);
         }
@@ -179,23 +183,20 @@ public final class SafetensorsWriter {
         }
     }
 
-    private static void putFloats(FileChannel out, ByteBuffer buffer, float[] values) throws IOException {
-        for (int done = 0; done < values.length; ) {
-            if (buffer.remaining() < Float.BYTES) drain(out, buffer);
-            // Bulk put through a float view: far faster than one putFloat per element.
-            int n = Math.min(values.length - done, buffer.remaining() / Float.BYTES);
-            buffer.asFloatBuffer().put(values, done, n);
-            buffer.position(buffer.position() + n * Float.BYTES);
-            done += n;
-        }
+    /** Copies elements [from, from + n) of an array into the buffer at its position, through a typed view. */
+    @FunctionalInterface
+    private interface BulkPut {
+        void put(ByteBuffer buffer, int from, int n);
     }
 
-    private static void putDoubles(FileChannel out, ByteBuffer buffer, double[] values) throws IOException {
-        for (int done = 0; done < values.length; ) {
-            if (buffer.remaining() < Double.BYTES) drain(out, buffer);
-            int n = Math.min(values.length - done, buffer.remaining() / Double.BYTES);
-            buffer.asDoubleBuffer().put(values, done, n);
-            buffer.position(buffer.position() + n * Double.BYTES);
+    private static void putValues(FileChannel out, ByteBuffer buffer, int length, int elementBytes, BulkPut put)
+            throws IOException {
+        for (int done = 0; done < length; ) {
+            if (buffer.remaining() < elementBytes) drain(out, buffer);
+            // Bulk put through a typed view: far faster than one putFloat per element.
+            int n = Math.min(length - done, buffer.remaining() / elementBytes);
+            put.put(buffer, done, n);
+            buffer.position(buffer.position() + n * elementBytes);
             done += n;
         }
     }

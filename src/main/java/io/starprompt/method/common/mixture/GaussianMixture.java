@@ -4,6 +4,7 @@ import io.starprompt.method.CheckpointException;
 import io.starprompt.method.MethodState;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.DoublePredicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -275,16 +276,10 @@ public final class GaussianMixture {
         double[] w = state.doubles(prefix + "weights", k);
         double[] mu = state.doubles(prefix + "means", k, d);
         double[] var = state.doubles(prefix + "variances", k, d);
-        double total = 0;
-        for (double v : w) {
-            if (!(v >= 0) || Double.isInfinite(v)) throw new CheckpointException(prefix + "weights: " + v + " is not a weight");
-            total += v;
-        }
-        if (!(total > 0)) throw new CheckpointException(prefix + "weights sum to " + total);
-        for (double v : var) {
-            if (!(v >= 0) || Double.isInfinite(v)) throw new CheckpointException(prefix + "variances: " + v + " is not a variance");
-        }
-        for (double v : mu) if (!Double.isFinite(v)) throw new CheckpointException(prefix + "means: " + v + " is not finite");
+        requireAll(w, v -> v >= 0 && v < Double.POSITIVE_INFINITY, prefix + "weights", "a weight");
+        if (!(Arrays.stream(w).sum() > 0)) throw new CheckpointException(prefix + "weights sum to " + Arrays.stream(w).sum());
+        requireAll(var, v -> v >= 0 && v < Double.POSITIVE_INFINITY, prefix + "variances", "a variance");
+        requireAll(mu, Double::isFinite, prefix + "means", "finite");
         Density density;
         try {
             density = Density.valueOf(state.property(prefix + "density"));
@@ -297,6 +292,12 @@ public final class GaussianMixture {
                     Boolean.parseBoolean(fit[1]), Integer.parseInt(fit[2]), Double.parseDouble(fit[3]));
         } catch (RuntimeException e) {
             throw new CheckpointException(prefix + "fit: cannot read '" + state.property(prefix + "fit") + "'");
+        }
+    }
+
+    private static void requireAll(double[] values, DoublePredicate ok, String what, String must) {
+        for (double v : values) {
+            if (!ok.test(v)) throw new CheckpointException(what + ": " + v + " is not " + must);
         }
     }
 

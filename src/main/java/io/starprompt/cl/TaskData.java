@@ -57,7 +57,11 @@ public interface TaskData {
     /** Class names in new-label order (entry i names label i). */
     List<String> classNames();
 
-    /** Augmented, shuffled training batches of task t (last partial batch kept). */
+    /**
+     * Augmented, shuffled training batches of task t (last partial batch kept). Order and
+     * augmentation must be a function of (task, batchSize, seed) alone: methods derive the seed
+     * from their run seed, and a resumed run relies on getting the same batches again.
+     */
     Iterable<Batch> trainBatches(int task, int batchSize, long seed);
 
     /** Test batches of task t with the test transform (both inputs), fixed order. */

@@ -479,11 +479,11 @@ public final class StarPrompt implements ContinualMethod {
         final int past;
         final int seen;
         final long start = System.nanoTime();
-        final FirstStageTrainer.Task firstStage;
+        final boolean withFirstStage;
+        FirstStageTrainer.Task firstStage;  // dropped once finished: it holds the task's CLIP features
         final double[] secondStageLosses = new double[cfg.stage2().epochs()];
         double[] firstStageLosses = new double[0];
         double[] firstStageAlignment = new double[0];
-        boolean firstStageDone;
         PromptedTraining training;
         int nextEpoch;
 
@@ -492,11 +492,12 @@ public final class StarPrompt implements ContinualMethod {
             this.data = data;
             this.past = split.past(task);
             this.seen = split.seen(task);
+            this.withFirstStage = withFirstStage;
             this.firstStage = withFirstStage ? firstStageTask(task, data, split) : null;
         }
 
         int firstStageEpochs() {
-            return firstStage == null ? 0 : cfg.stage1().epochs();
+            return withFirstStage ? cfg.stage1().epochs() : 0;
         }
 
         int epochs() {
@@ -505,11 +506,10 @@ public final class StarPrompt implements ContinualMethod {
 
         /** Once: the end of stage 1 (mixtures, alignment, the task's keys fixed and copied). */
         void finishFirstStage() {
-            if (firstStageDone) return;
-            firstStageDone = true;
             if (firstStage == null) return;
             firstStageLosses = firstStage.epochLosses();
             firstStageAlignment = firstStage.finish();
+            firstStage = null;
             copyKeys(past, seen);
         }
 

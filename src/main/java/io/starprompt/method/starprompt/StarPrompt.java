@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit)
  *         .tokenizer(tok).classNames(data.classNames())      // or .promptIds(ids)
  *         .config(StarPromptConfig.defaults()).seed(1993).build()) {
- *     StarPrompt.RunResult r = sp.run(data);                  // learnTask + evaluate per task
+ *     StarPrompt.RunResult r = sp.run(data);                  // learnTask + accuracyRow per task
  *     System.out.println(r.accuracy());                       // FAA, forgetting, BWT
  * }
  * }</pre>

@@ -22,17 +22,24 @@ import java.util.List;
  */
 public interface TaskData {
     /** Which part of a task's data. */
-    enum Split { TRAIN, TEST }
+    enum Split {
+        /** The training set. */
+        TRAIN,
+        /** The test set. */
+        TEST
+    }
 
     /**
      * One batch: ViT input [B,3,H,W] (null in {@link #clipBatches}), CLIP input [B,3,S,S], labels [B].
      */
     record Batch(float[] vitImages, float[] clipImages, int[] labels) {
+        /** Requires labels and CLIP images. */
         public Batch {
             if (labels == null || labels.length == 0) throw new IllegalArgumentException("batch: no labels");
             if (clipImages == null) throw new IllegalArgumentException("batch: no CLIP images");
         }
 
+        /** B, the images in the batch. */
         public int size() {
             return labels.length;
         }
@@ -50,7 +57,11 @@ public interface TaskData {
     /** Class names in new-label order (entry i names label i). */
     List<String> classNames();
 
-    /** Augmented, shuffled training batches of task t (last partial batch kept). */
+    /**
+     * Augmented, shuffled training batches of task t (last partial batch kept). Order and
+     * augmentation must be a function of (task, batchSize, seed) alone: methods derive the seed
+     * from their run seed, and a resumed run relies on getting the same batches again.
+     */
     Iterable<Batch> trainBatches(int task, int batchSize, long seed);
 
     /** Test batches of task t with the test transform (both inputs), fixed order. */

@@ -51,6 +51,7 @@ public final class SyntheticTaskData implements TaskData {
         }
     }
 
+    /** A builder with the defaults below. */
     public static Builder builder() {
         return new Builder();
     }
@@ -62,21 +63,25 @@ public final class SyntheticTaskData implements TaskData {
         private long seed = 0;
         private Normalize normalize = Normalize.IMAGENET;
 
+        /** C, all classes. */
         public Builder classes(int c) {
             classes = c;
             return this;
         }
 
+        /** T, tasks of equal size. */
         public Builder tasks(int t) {
             tasks = t;
             return this;
         }
 
+        /** Training images per class. */
         public Builder trainPerClass(int n) {
             trainPerClass = n;
             return this;
         }
 
+        /** Test images per class. */
         public Builder testPerClass(int n) {
             testPerClass = n;
             return this;
@@ -89,21 +94,25 @@ public final class SyntheticTaskData implements TaskData {
             return this;
         }
 
+        /** The ViT input size. */
         public Builder vitImageSize(int s) {
             vitSize = s;
             return this;
         }
 
+        /** The CLIP input size. */
         public Builder clipImageSize(int s) {
             clipSize = s;
             return this;
         }
 
+        /** Standard deviation of the pixel noise. */
         public Builder noise(double sigma) {
             noise = sigma;
             return this;
         }
 
+        /** The seed every image derives from. */
         public Builder seed(long s) {
             seed = s;
             return this;
@@ -115,6 +124,7 @@ public final class SyntheticTaskData implements TaskData {
             return this;
         }
 
+        /** The benchmark; checks that the classes split into equal tasks. */
         public SyntheticTaskData build() {
             return new SyntheticTaskData(this);
         }
@@ -148,10 +158,12 @@ public final class SyntheticTaskData implements TaskData {
         return names;
     }
 
+    /** The ViT input size. */
     public int vitImageSize() {
         return vitSize;
     }
 
+    /** The CLIP input size S. */
     public int clipImageSize() {
         return clipSize;
     }

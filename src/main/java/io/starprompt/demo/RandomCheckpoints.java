@@ -25,6 +25,7 @@ public final class RandomCheckpoints {
 
     /** Sizes of one transformer tower. */
     public record Tower(int imageSize, int patchSize, int width, int depth, int heads) {
+        /** Patch tokens plus the class token. */
         public int tokens() {
             int g = imageSize / patchSize;
             return g * g + 1;

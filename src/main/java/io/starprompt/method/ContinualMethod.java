@@ -63,6 +63,27 @@ public interface ContinualMethod extends AutoCloseable {
      */
     TaskAccuracy evaluate(TaskData data, int testTask);
 
+    /**
+     * Everything needed to continue after the last finished task: trained parameters, class
+     * statistics, the number of finished tasks, and what the state must match (the method's
+     * configuration and seed). Every random choice of a method derives from its seed and the
+     * task, so no random generator state needs saving.
+     *
+     * @throws IllegalStateException while a task is in progress
+     */
+    MethodState saveState();
+
+    /**
+     * Restores {@link #saveState()}'s state into this fresh instance, built with the same
+     * backbones, configuration and seed; the run then continues with task
+     * {@link #tasksLearned()}.
+     *
+     * @throws CheckpointException naming what does not fit (a parameter of another shape,
+     *     another configuration or seed)
+     * @throws IllegalStateException if this instance has already learned or begun a task
+     */
+    void restoreState(MethodState state);
+
     /** Frees the method's own state (not the borrowed backbones). */
     @Override
     void close();

@@ -2,26 +2,94 @@ package io.starprompt.method;
 
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The plain driver of a {@link ContinualMethod} over a benchmark: every task in order (begin,
  * epochs, end), then the class-IL and task-IL accuracy on the test sets of the tasks seen so
- * far. A runner with progress bars, reports or checkpoints does the same steps.
+ * far, then (with {@link Checkpointing}) a checkpoint. {@link #resume} continues after the last
+ * checkpoint and ends with the same matrices as an uninterrupted run. A runner with progress
+ * bars and reports does the same steps.
  */
 public final class ContinualRun {
+    /** Name of the class-IL matrix in checkpoints. */
+    public static final String CLASS_IL = "class_il";
+    /** Name of the task-IL matrix in checkpoints. */
+    public static final String TASK_IL = "task_il";
+
     /** The accuracy matrices of a run (rows: after task i; columns: tested task j ≤ i). */
     public record Result(String method, AccuracyMatrix classIl, AccuracyMatrix taskIl) {}
 
+    /**
+     * Where and as what a run writes its checkpoints.
+     *
+     * @param dir      the folder of the {@code task-NNN.ckpt} files
+     * @param identity what a checkpoint must match to be resumed
+     * @param config   the runner's resolved configuration, stored as given
+     */
+    public record Checkpointing(Path dir, RunIdentity identity, Map<String, String> config) {
+        /** Validates and copies the configuration. */
+        public Checkpointing {
+            Objects.requireNonNull(dir, "dir");
+            Objects.requireNonNull(identity, "identity");
+            config = Map.copyOf(config);
+        }
+    }
+
     private ContinualRun() {}
 
-    /** Runs the remaining tasks of data (from {@link ContinualMethod#tasksLearned()}) and evaluates after each. */
+    /** Runs every task of data on a fresh method and evaluates after each. */
     public static Result run(ContinualMethod method, TaskData data) {
-        Result r = new Result(method.name(), new AccuracyMatrix(data.tasks()), new AccuracyMatrix(data.tasks()));
-        for (int t = method.tasksLearned(); t < data.tasks(); t++) {
-            learnTask(method, data, t);
-            evaluateInto(method, data, t, r);
+        try {
+            return proceed(method, data, fresh(method, data), null, data.tasks());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return r;
+    }
+
+    /** As {@link #run(ContinualMethod, TaskData)}, writing a checkpoint after every task. */
+    public static Result run(ContinualMethod method, TaskData data, Checkpointing ckpt) throws IOException {
+        return run(method, data, ckpt, data.tasks());
+    }
+
+    /**
+     * As {@link #run(ContinualMethod, TaskData, Checkpointing)}, stopping once {@code tasks}
+     * tasks are learned (a job with a time budget, say); {@link #resume} continues later.
+     */
+    public static Result run(ContinualMethod method, TaskData data, Checkpointing ckpt, int tasks) throws IOException {
+        return proceed(method, data, fresh(method, data), Objects.requireNonNull(ckpt, "ckpt"), tasks);
+    }
+
+    /**
+     * Continues the run whose checkpoints are in {@code ckpt.dir()}: restores the latest one into
+     * this fresh method and runs the remaining tasks; starts from task 0 when there is none.
+     *
+     * @throws CheckpointException if the latest checkpoint is corrupt, truncated or written for
+     *     another run (older checkpoints are left alone and can be given to
+     *     {@link #resume(ContinualMethod, TaskData, Checkpointing, Checkpoints.Checkpoint)})
+     */
+    public static Result resume(ContinualMethod method, TaskData data, Checkpointing ckpt) throws IOException {
+        Optional<Path> latest = Checkpoints.latest(ckpt.dir());
+        if (latest.isEmpty()) return run(method, data, ckpt);
+        return resume(method, data, ckpt, Checkpoints.read(latest.get(), ckpt.identity()));
+    }
+
+    /** Continues from a checkpoint already read (and checked against the run's identity). */
+    public static Result resume(ContinualMethod method, TaskData data, Checkpointing ckpt, Checkpoints.Checkpoint from)
+            throws IOException {
+        method.restoreState(from.state());
+        if (method.tasksLearned() != from.task() + 1) {
+            throw new CheckpointException("checkpoint " + from.file() + " is of task " + from.task() + " but its state has "
+                    + method.tasksLearned() + " learned tasks");
+        }
+        Result r = new Result(method.name(), metric(from, CLASS_IL, data), metric(from, TASK_IL, data));
+        return proceed(method, data, r, ckpt, data.tasks());
     }
 
     /** Task t from begin to end. */
@@ -41,5 +109,39 @@ public final class ContinualRun {
         }
         r.classIl().setRow(t, classIl);
         r.taskIl().setRow(t, taskIl);
+    }
+
+    private static Result fresh(ContinualMethod method, TaskData data) {
+        if (method.tasksLearned() != 0) {
+            throw new IllegalStateException(method.name() + " has learned " + method.tasksLearned()
+                    + " tasks already: continue it with resume");
+        }
+        return new Result(method.name(), new AccuracyMatrix(data.tasks()), new AccuracyMatrix(data.tasks()));
+    }
+
+    private static Result proceed(ContinualMethod method, TaskData data, Result r, Checkpointing ckpt, int untilTasks)
+            throws IOException {
+        for (int t = method.tasksLearned(); t < Math.min(untilTasks, data.tasks()); t++) {
+            learnTask(method, data, t);
+            evaluateInto(method, data, t, r);
+            if (ckpt != null) Checkpoints.write(ckpt.dir(), method, ckpt.identity(), metrics(r), ckpt.config());
+        }
+        return r;
+    }
+
+    private static Map<String, AccuracyMatrix> metrics(Result r) {
+        Map<String, AccuracyMatrix> m = new LinkedHashMap<>();
+        m.put(CLASS_IL, r.classIl());
+        m.put(TASK_IL, r.taskIl());
+        return m;
+    }
+
+    private static AccuracyMatrix metric(Checkpoints.Checkpoint cp, String name, TaskData data) {
+        AccuracyMatrix m = cp.metrics().get(name);
+        if (m == null || m.tasks() != data.tasks() || m.rows() != cp.task() + 1) {
+            throw new CheckpointException("checkpoint " + cp.file() + " has no " + name + " matrix of " + (cp.task() + 1)
+                    + " rows for " + data.tasks() + " tasks");
+        }
+        return m;
     }
 }

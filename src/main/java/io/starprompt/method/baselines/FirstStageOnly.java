@@ -3,6 +3,7 @@ package io.starprompt.method.baselines;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
 import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
@@ -103,6 +104,26 @@ public final class FirstStageOnly implements ContinualMethod {
         int seen = split.seen(progress.learned() - 1);
         return CosineClassifier.evaluateTask(clip, stage.cachedKeys(seen), data, split, testTask, seen,
                 cfg.evalBatchSize());
+    }
+
+    /** The first stage's ctx, fixed keys and mixtures, the number of finished tasks, the config and the seed. */
+    @Override
+    public MethodState saveState() {
+        if (task != null) throw new IllegalStateException(NAME + ": cannot save while a task is in progress");
+        MethodState s = new MethodState().put("tasks_learned", progress.learned()).put("config", cfg.toString())
+                .put("seed", seed);
+        stage.saveTo(s, "stage1.");
+        return s;
+    }
+
+    @Override
+    public void restoreState(MethodState s) {
+        if (progress.learned() != 0) throw new IllegalStateException(NAME + ": state can only be restored into a fresh instance");
+        s.requireProperty("config", cfg.toString());
+        s.requireProperty("seed", Long.toString(seed));
+        int learned = s.intProperty("tasks_learned");
+        stage.restoreFrom(s, "stage1.");
+        progress.restore(learned);
     }
 
     private TaskSplit checkData(TaskData data) {

@@ -3,6 +3,7 @@ package io.starprompt.method.baselines;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
 import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
@@ -103,6 +104,17 @@ public final class ZeroShotClip implements ContinualMethod {
         TaskSplit split = data.split();
         return CosineClassifier.evaluateTask(clip, keys, data, split, testTask, split.seen(progress.learned() - 1),
                 evalBatch);
+    }
+
+    /** Only the number of finished tasks: the keys follow from the prompts. */
+    @Override
+    public MethodState saveState() {
+        return new MethodState().put("tasks_learned", progress.learned());
+    }
+
+    @Override
+    public void restoreState(MethodState s) {
+        progress.restore(s.intProperty("tasks_learned"));
     }
 
     @Override

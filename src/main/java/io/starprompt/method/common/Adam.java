@@ -20,6 +20,7 @@ public final class Adam implements AutoCloseable {
     private final AdamConfig config;
     private int step;
 
+    /** Zeroed moments for every parameter; the parameters are borrowed, the moments owned. */
     public Adam(Backend be, List<Tensor> params, AdamConfig config) {
         this.be = be;
         this.params = List.copyOf(params);

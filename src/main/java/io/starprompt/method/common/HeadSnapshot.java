@@ -1,6 +1,8 @@
 package io.starprompt.method.common;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.method.CheckpointException;
+import io.starprompt.method.MethodState;
 import io.starprompt.tensor.Tensor;
 import java.util.Arrays;
 
@@ -38,18 +40,38 @@ public final class HeadSnapshot {
         }
     }
 
+    /** Stores the snapshot in a method state: {@code prefix}weight [C, D] and {@code prefix}bias [C]. */
+    public void saveTo(MethodState state, String prefix) {
+        state.putFloats(prefix + "weight", weight, classes, width);
+        state.putFloats(prefix + "bias", bias, classes);
+    }
+
+    /**
+     * The snapshot {@link #saveTo} stored under prefix, for a head of C classes × D.
+     *
+     * @throws CheckpointException if the entries are missing or of another shape
+     */
+    public static HeadSnapshot restoreFrom(MethodState state, String prefix, int classes, int width) {
+        return new HeadSnapshot(state.floats(prefix + "weight", classes, width), state.floats(prefix + "bias", classes),
+                classes, width);
+    }
+
+    /** W [C, D], row-major (a copy). */
     public float[] weight() {
         return weight.clone();
     }
 
+    /** b [C] (a copy). */
     public float[] bias() {
         return bias.clone();
     }
 
+    /** C. */
     public int classes() {
         return classes;
     }
 
+    /** D, the feature width. */
     public int width() {
         return width;
     }

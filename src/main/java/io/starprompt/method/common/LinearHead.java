@@ -33,10 +33,12 @@ public final class LinearHead implements AutoCloseable {
         return new LinearHead(be, weight, bias);
     }
 
+    /** W [C, D], owned by the head. */
     public Tensor weight() {
         return weight;
     }
 
+    /** b [C], owned by the head. */
     public Tensor bias() {
         return bias;
     }

@@ -1,6 +1,8 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.method.CheckpointException;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.common.CosineClassifier;
 import io.starprompt.method.common.Seeds;
 import io.starprompt.method.common.mixture.GaussianMixture;
@@ -454,6 +456,46 @@ public final class FirstStage implements AutoCloseable {
         }
         CosineClassifier.normalizeRows(host, featureDim);
         return host;
+    }
+
+    // ------------------------------------------------------------------ state
+
+    /**
+     * Stores what the first stage carries from task to task under {@code prefix}: ctx
+     * [C, 1, D_txt] (future classes' rows still at their initial values), the fixed keys [C, d],
+     * which keys are fixed ([C], 1 or 0), and the mixture of every class that has one.
+     */
+    public void saveTo(MethodState state, String prefix) {
+        ensureOpen("saveTo");
+        state.putFloats(prefix + "ctx", be.toFloatArray(ctx), classes, 1, textWidth);
+        state.putFloats(prefix + "keys", keyCache, classes, featureDim);
+        float[] fixed = new float[classes];
+        for (int c = 0; c < classes; c++) fixed[c] = keyFixed[c] ? 1f : 0f;
+        state.putFloats(prefix + "key_fixed", fixed, classes);
+        for (int c = 0; c < classes; c++) {
+            if (mixtures[c] != null) mixtures[c].saveTo(state, prefix + "mixture." + c + ".");
+        }
+    }
+
+    /**
+     * Restores what {@link #saveTo} stored under prefix into this first stage (same classes and
+     * CLIP).
+     *
+     * @throws CheckpointException if an entry is missing or of another shape
+     */
+    public void restoreFrom(MethodState state, String prefix) {
+        ensureOpen("restoreFrom");
+        loadCtx(state.floats(prefix + "ctx", classes, 1, textWidth));
+        float[] keys = state.floats(prefix + "keys", classes, featureDim);
+        float[] fixed = state.floats(prefix + "key_fixed", classes);
+        GaussianMixture[] restored = new GaussianMixture[classes];
+        for (int c = 0; c < classes; c++) {
+            String mixture = prefix + "mixture." + c + ".";
+            if (state.has(mixture + "weights")) restored[c] = GaussianMixture.restoreFrom(state, mixture, featureDim);
+        }
+        System.arraycopy(keys, 0, keyCache, 0, keys.length);
+        for (int c = 0; c < classes; c++) keyFixed[c] = fixed[c] != 0f;
+        System.arraycopy(restored, 0, mixtures, 0, classes);
     }
 
     // ------------------------------------------------------------------ keys

@@ -82,24 +82,25 @@ public final class FirstStageTrainer {
             this.past = past;
             this.seen = seen;
             int d = stage.featureDim();
-            List<TaskData.Batch> batches = new ArrayList<>();
+            // Only features and labels are kept: the images of a whole task would not fit in memory.
             List<float[]> featureBatches = new ArrayList<>();
+            List<int[]> labelBatches = new ArrayList<>();
             ClipConfig.Vision v = stage.clip().config().vision();
             for (TaskData.Batch b : data.clipBatches(task, TaskData.Split.TRAIN, featureBatch)) {
                 try (TensorScope scope = TensorScope.open()) {
                     Tensor px = be.fromArray(b.clipImages(), b.size(), v.channels(), v.imageSize(), v.imageSize());
                     featureBatches.add(be.toFloatArray(stage.imageFeatures(px)));
                 }
-                batches.add(b);
+                labelBatches.add(b.labels());
             }
-            int n = batches.stream().mapToInt(TaskData.Batch::size).sum();
+            int n = labelBatches.stream().mapToInt(l -> l.length).sum();
             features = new float[n * d];
             labels = new int[n];
             int off = 0;
-            for (int i = 0; i < batches.size(); i++) {
-                int m = batches.get(i).size();
+            for (int i = 0; i < labelBatches.size(); i++) {
+                int m = labelBatches.get(i).length;
                 System.arraycopy(featureBatches.get(i), 0, features, off * d, m * d);
-                System.arraycopy(batches.get(i).labels(), 0, labels, off, m);
+                System.arraycopy(labelBatches.get(i), 0, labels, off, m);
                 off += m;
             }
         }

@@ -70,6 +70,7 @@ public final class HeadAlignment {
 
     /** Settings of one alignment run. */
     public record Settings(int epochs, float lr, int samplesPerClass, int batchSize, float temperature) {
+        /** Validates: epochs ≥ 0, samples and batch ≥ 1, τ &gt; 0, lr ≥ 0. */
         public Settings {
             if (epochs < 0 || samplesPerClass < 1 || batchSize < 1 || !(temperature > 0) || !(lr >= 0)) {
                 throw new IllegalArgumentException("head alignment: bad settings " + epochs + ", " + lr + ", "

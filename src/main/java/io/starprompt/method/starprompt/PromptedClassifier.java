@@ -1,6 +1,8 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.method.CheckpointException;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.common.LinearHead;
 import io.starprompt.method.common.PrefixInjection;
 import io.starprompt.method.common.PromptInjection;
@@ -9,7 +11,9 @@ import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The second-stage model: CLIP-query retrieval over the seen classes, the frozen ViT with the
@@ -135,6 +139,42 @@ public final class PromptedClassifier implements AutoCloseable {
         try (TensorScope scope = TensorScope.open()) {
             return scope.retain(head.forward(features(images, queries, keys, seen)));
         }
+    }
+
+    /** Stores A, P, W and b under {@code prefix} ({@code modulation}, {@code prompts}, {@code head.weight}, {@code head.bias}). */
+    public void saveTo(MethodState state, String prefix) {
+        Backend be = vit.backend();
+        for (Map.Entry<String, Tensor> p : namedParameters(prefix).entrySet()) {
+            state.putFloats(p.getKey(), be.toFloatArray(p.getValue()), p.getValue().shape());
+        }
+    }
+
+    /**
+     * Overwrites A, P, W and b with what {@link #saveTo} stored under prefix.
+     *
+     * @throws CheckpointException if an entry is missing or shaped for another model
+     */
+    public void restoreFrom(MethodState state, String prefix) {
+        Backend be = vit.backend();
+        Map<String, Tensor> params = namedParameters(prefix);
+        Map<String, float[]> values = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> p : params.entrySet()) {
+            values.put(p.getKey(), state.floats(p.getKey(), p.getValue().shape()));
+        }
+        for (Map.Entry<String, Tensor> p : params.entrySet()) {
+            try (Tensor src = be.fromArray(values.get(p.getKey()), p.getValue().shape())) {
+                be.copy(src, p.getValue());
+            }
+        }
+    }
+
+    private Map<String, Tensor> namedParameters(String prefix) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put(prefix + "modulation", prompter.modulation());
+        m.put(prefix + "prompts", prompter.prompts());
+        m.put(prefix + "head.weight", head.weight());
+        m.put(prefix + "head.bias", head.bias());
+        return m;
     }
 
     @Override

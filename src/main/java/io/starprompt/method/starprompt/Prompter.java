@@ -61,18 +61,22 @@ public final class Prompter implements AutoCloseable {
         return new Prompter(be, modulation, prompts, confidenceModulation);
     }
 
+    /** The modulation logits A [L, C, d] (owned; a trainable parameter). */
     public Tensor modulation() {
         return modulation;
     }
 
+    /** The prompt pools P [L, C, W] (owned; a trainable parameter). */
     public Tensor prompts() {
         return prompts;
     }
 
+    /** L, the prompted layers. */
     public int layers() {
         return (int) prompts.dim(0);
     }
 
+    /** C, the classes of every pool. */
     public int classes() {
         return (int) prompts.dim(1);
     }

@@ -2,6 +2,8 @@ package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.cl.TaskData;
+import io.starprompt.method.CheckpointException;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.Adam;
 import io.starprompt.method.common.ClipQueries;
@@ -47,6 +49,7 @@ public final class SecondStageTrainer {
     private HeadSnapshot backup;
     private TrainingListener listener = TrainingListener.NONE;
 
+    /** A trainer of model (borrowed, like CLIP) whose randomness derives from seed. */
     public SecondStageTrainer(Clip clip, PromptedClassifier model, StarPromptConfig cfg, long seed) {
         this.be = model.vit().backend();
         if (clip.backend() != be) throw new IllegalArgumentException("second stage: CLIP and ViT use different backends");
@@ -73,7 +76,7 @@ public final class SecondStageTrainer {
 
     /** The learning rate of epoch e under this config (cosine or constant). */
     public float learningRate(int epoch) {
-        return cfg.stage2().cosineSchedule() ? cosineLr(cfg.stage2().lr(), epoch, cfg.stage2().epochs()) : cfg.stage2().lr();
+        return cfg.stage2().learningRate(epoch);
     }
 
     // ------------------------------------------------------------------ whole task
@@ -117,6 +120,35 @@ public final class SecondStageTrainer {
     /** Installs a replay model (for resuming a run). */
     public void setReplayModel(int c, GaussianMixture m) {
         replayModels[c] = m;
+    }
+
+    /**
+     * Stores what the second stage carries to the next task under {@code prefix}: the replay
+     * model of every class that has one and the head backup, if any.
+     */
+    public void saveTo(MethodState state, String prefix) {
+        for (int c = 0; c < replayModels.length; c++) {
+            if (replayModels[c] != null) replayModels[c].saveTo(state, prefix + "mixture." + c + ".");
+        }
+        if (backup != null) backup.saveTo(state, prefix + "head_backup.");
+    }
+
+    /**
+     * Restores what {@link #saveTo} stored under prefix.
+     *
+     * @throws CheckpointException if an entry is missing or of another shape
+     */
+    public void restoreFrom(MethodState state, String prefix) {
+        int classes = model.classes(), width = model.vit().config().width();
+        GaussianMixture[] restored = new GaussianMixture[classes];
+        for (int c = 0; c < classes; c++) {
+            String mixture = prefix + "mixture." + c + ".";
+            if (state.has(mixture + "weights")) restored[c] = GaussianMixture.restoreFrom(state, mixture, width);
+        }
+        HeadSnapshot b = state.has(prefix + "head_backup.weight")
+                ? HeadSnapshot.restoreFrom(state, prefix + "head_backup.", classes, width) : null;
+        System.arraycopy(restored, 0, replayModels, 0, classes);
+        backup = b;
     }
 
     // ------------------------------------------------------------------ training

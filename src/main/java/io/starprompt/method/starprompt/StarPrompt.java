@@ -4,7 +4,9 @@ import io.starprompt.backend.Backend;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
+import io.starprompt.method.CheckpointException;
 import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
@@ -30,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit)
  *         .tokenizer(tok).classNames(data.classNames())      // or .promptIds(ids)
  *         .config(StarPromptConfig.defaults()).seed(1993).build()) {
- *     StarPrompt.RunResult r = sp.run(data);                  // learnTask + evaluate per task
+ *     StarPrompt.RunResult r = sp.run(data);                  // learnTask + accuracyRow per task
  *     System.out.println(r.accuracy());                       // FAA, forgetting, BWT
  * }
  * }</pre>
@@ -103,6 +105,7 @@ public final class StarPrompt implements ContinualMethod {
         this.inference = new Inference(clip, model, this::keys);
     }
 
+    /** A builder; see the class comment. */
     public static Builder builder() {
         return new Builder();
     }
@@ -120,16 +123,19 @@ public final class StarPrompt implements ContinualMethod {
         private long seed;
         private TrainingListener listener;
 
+        /** The backend of CLIP and the ViT. */
         public Builder backend(Backend b) {
             be = b;
             return this;
         }
 
+        /** The frozen CLIP model (borrowed). */
         public Builder clip(Clip c) {
             clip = c;
             return this;
         }
 
+        /** The frozen ViT (borrowed). */
         public Builder vit(VisionTransformer v) {
             vit = v;
             return this;
@@ -159,21 +165,25 @@ public final class StarPrompt implements ContinualMethod {
             return this;
         }
 
+        /** The configuration ({@link StarPromptConfig#defaults()} if not given). */
         public Builder config(StarPromptConfig c) {
             cfg = c;
             return this;
         }
 
+        /** The run seed every random choice derives from. */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
+        /** Progress callbacks (none if not given). */
         public Builder listener(TrainingListener l) {
             listener = l;
             return this;
         }
 
+        /** The method, with freshly initialised parameters. */
         public StarPrompt build() {
             return new StarPrompt(this);
         }
@@ -196,22 +206,27 @@ public final class StarPrompt implements ContinualMethod {
 
     // ------------------------------------------------------------------ accessors
 
+    /** The configuration. */
     public StarPromptConfig config() {
         return cfg;
     }
 
+    /** C, all classes of the benchmark. */
     public int classes() {
         return classes;
     }
 
+    /** The second-stage model (prompts and head). */
     public PromptedClassifier model() {
         return model;
     }
 
+    /** The second-stage trainer (replay models, head backup). */
     public SecondStageTrainer trainer() {
         return trainer;
     }
 
+    /** Class-incremental inference with the known keys. */
     public Inference inference() {
         return inference;
     }
@@ -260,6 +275,10 @@ public final class StarPrompt implements ContinualMethod {
 
     /** {@value #NAME}. */
     public static final String NAME = "star-prompt";
+    private static final String TASKS_LEARNED = "tasks_learned";
+    private static final String KEYS_KNOWN = "keys_known";
+    private static final String CONFIG = "config";
+    private static final String SEED = "seed";
 
     @Override
     public String name() {
@@ -346,6 +365,42 @@ public final class StarPrompt implements ContinualMethod {
         return inference.evaluateTask(data, split, testTask, split.seen(tasksLearned - 1), cfg.evalBatchSize());
     }
 
+    /**
+     * The key table, the second-stage parameters, replay models and head backup, and (when this
+     * instance has prompt ids) the first stage's ctx, fixed keys and mixtures.
+     */
+    @Override
+    public MethodState saveState() {
+        if (current != null) throw new IllegalStateException("star-prompt: cannot save while task " + current.task + " is in progress");
+        MethodState s = new MethodState().put(TASKS_LEARNED, tasksLearned).put(KEYS_KNOWN, keysKnown)
+                .put(CONFIG, cfg.toString()).put(SEED, seed);
+        s.putFloats("keys", keyTable, classes, keyDim);
+        model.saveTo(s, "stage2.");
+        trainer.saveTo(s, "stage2.");
+        if (firstStage != null) firstStage.saveTo(s, "stage1.");
+        return s;
+    }
+
+    @Override
+    public void restoreState(MethodState s) {
+        if (current != null || tasksLearned != 0 || keysKnown != 0) {
+            throw new IllegalStateException("star-prompt: state can only be restored into a fresh instance");
+        }
+        s.requireProperty(CONFIG, cfg.toString());
+        s.requireProperty(SEED, Long.toString(seed));
+        float[] keys = s.floats("keys", classes, keyDim);
+        int known = s.intProperty(KEYS_KNOWN), learned = s.intProperty(TASKS_LEARNED);
+        if (s.has("stage1.ctx") && promptIds == null) {
+            throw new CheckpointException("star-prompt: the state holds a first stage, this instance has no prompt ids");
+        }
+        model.restoreFrom(s, "stage2.");
+        trainer.restoreFrom(s, "stage2.");
+        if (s.has("stage1.ctx")) firstStage().restoreFrom(s, "stage1.");
+        System.arraycopy(keys, 0, keyTable, 0, keys.length);
+        keysKnown = known;
+        tasksLearned = learned;
+    }
+
     // ------------------------------------------------------------------ per task
 
     /** End-to-end task t (spec §5): stage 1, keys of the task's classes, stage 2. */
@@ -424,11 +479,11 @@ public final class StarPrompt implements ContinualMethod {
         final int past;
         final int seen;
         final long start = System.nanoTime();
-        final FirstStageTrainer.Task firstStage;
+        final boolean withFirstStage;
+        FirstStageTrainer.Task firstStage;  // dropped once finished: it holds the task's CLIP features
         final double[] secondStageLosses = new double[cfg.stage2().epochs()];
         double[] firstStageLosses = new double[0];
         double[] firstStageAlignment = new double[0];
-        boolean firstStageDone;
         PromptedTraining training;
         int nextEpoch;
 
@@ -437,11 +492,12 @@ public final class StarPrompt implements ContinualMethod {
             this.data = data;
             this.past = split.past(task);
             this.seen = split.seen(task);
+            this.withFirstStage = withFirstStage;
             this.firstStage = withFirstStage ? firstStageTask(task, data, split) : null;
         }
 
         int firstStageEpochs() {
-            return firstStage == null ? 0 : cfg.stage1().epochs();
+            return withFirstStage ? cfg.stage1().epochs() : 0;
         }
 
         int epochs() {
@@ -450,11 +506,10 @@ public final class StarPrompt implements ContinualMethod {
 
         /** Once: the end of stage 1 (mixtures, alignment, the task's keys fixed and copied). */
         void finishFirstStage() {
-            if (firstStageDone) return;
-            firstStageDone = true;
             if (firstStage == null) return;
             firstStageLosses = firstStage.epochLosses();
             firstStageAlignment = firstStage.finish();
+            firstStage = null;
             copyKeys(past, seen);
         }
 

@@ -68,6 +68,11 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             if (prefixLength < 1) throw bad("prefixLength must be ≥ 1");
         }
 
+        /** The learning rate of epoch e: the cosine schedule over {@link #epochs} or the constant lr. */
+        public float learningRate(int epoch) {
+            return cosineSchedule ? SecondStageTrainer.cosineLr(lr, epoch, epochs) : lr;
+        }
+
         /** A builder starting from this group. */
         public Builder toBuilder() {
             return new Builder(this);

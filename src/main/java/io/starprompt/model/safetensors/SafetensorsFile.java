@@ -202,6 +202,33 @@ public final class SafetensorsFile implements AutoCloseable {
         return readFloats(info);
     }
 
+    /**
+     * The values of an F64 tensor, row-major, exactly as stored, after checking the shape.
+     *
+     * @throws SafetensorsException if the tensor is missing, not F64, of another shape, or too
+     *                              big for an array
+     */
+    public double[] readDoubles(String name, long... expectedShape) {
+        TensorInfo info = info(name);
+        if (info.dtype() != SafetensorsDType.F64) {
+            throw SafetensorsException.inTensor(path, name, "dtype " + info.dtype() + " is not F64");
+        }
+        checkShape(info, expectedShape);
+        long n = info.numel();
+        if (n > MAX_ARRAY_ELEMENTS) {
+            throw SafetensorsException.inTensor(path, name, n + " elements do not fit a Java array");
+        }
+        double[] out = new double[(int) n];
+        int perWindow = maxMapBytes / Double.BYTES;
+        for (int done = 0; done < n; ) {
+            int count = (int) Math.min(n - done, perWindow);
+            map(info, dataStart + info.begin() + (long) done * Double.BYTES, (long) count * Double.BYTES)
+                    .asDoubleBuffer().get(out, done, count);
+            done += count;
+        }
+        return out;
+    }
+
     private float[] readFloats(TensorInfo info) {
         long n = info.numel();
         if (n > MAX_ARRAY_ELEMENTS) {

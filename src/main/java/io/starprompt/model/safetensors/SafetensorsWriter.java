@@ -13,9 +13,10 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * Writes F32 safetensors files with the layout the reference implementation produces: tensors in
- * name order, data contiguous, header padded with spaces so that the data starts 8-byte aligned.
- * Used by tests and benchmarks to create files of a real layout (e.g. random ViT weights).
+ * Writes F32 (and F64) safetensors files with the layout the reference implementation produces:
+ * tensors in name order, data contiguous, header padded with spaces so that the data starts
+ * 8-byte aligned. Used by tests and benchmarks to create files of a real layout (e.g. random ViT
+ * weights) and by checkpoints, whose float64 state (mixtures, metrics) must survive exactly.
  *
  * <p>Data is streamed through a 1 MB buffer; nothing beyond the caller's arrays is held in memory.
  */
@@ -43,41 +44,76 @@ public final class SafetensorsWriter {
      */
     public static void write(Path path, Map<String, float[]> data, Map<String, long[]> shapes,
             Map<String, String> metadata) throws IOException {
+        write(path, data, Map.of(), shapes, metadata);
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map, Map)} with F32 tensors ({@code floats}) and F64 tensors
+     * ({@code doubles}) side by side; a name may appear in only one of the two maps, and
+     * {@code shapes} names exactly the tensors of both.
+     */
+    public static void write(Path path, Map<String, float[]> floats, Map<String, double[]> doubles,
+            Map<String, long[]> shapes, Map<String, String> metadata) throws IOException {
         Objects.requireNonNull(path, "path");
-        Map<String, float[]> sorted = checkedTensors(data, shapes);
+        Map<String, Object> sorted = checkedTensors(floats, doubles, shapes);
         byte[] header = headerBytes(sorted, shapes, Objects.requireNonNull(metadata, "metadata"));
         try (FileChannel out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer buffer = ByteBuffer.allocate(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
             buffer.putLong(header.length);
             putBytes(out, buffer, header);
-            for (float[] values : sorted.values()) putFloats(out, buffer, values);
+            for (Object values : sorted.values()) {
+                if (values instanceof float[] f) {
+                    putValues(out, buffer, f.length, Float.BYTES, (b, from, n) -> b.asFloatBuffer().put(f, from, n));
+                } else {
+                    double[] d = (double[]) values;
+                    putValues(out, buffer, d.length, Double.BYTES, (b, from, n) -> b.asDoubleBuffer().put(d, from, n));
+                }
+            }
             drain(out, buffer);
         }
     }
 
-    /** Validates the arguments and returns the tensors in name order, the order of the data section. */
-    private static Map<String, float[]> checkedTensors(Map<String, float[]> data, Map<String, long[]> shapes) {
-        Objects.requireNonNull(data, "data");
+    /**
+     * Validates the arguments and returns the tensors (float[] or double[]) in name order, the
+     * order of the data section.
+     */
+    private static Map<String, Object> checkedTensors(Map<String, float[]> floats, Map<String, double[]> doubles,
+            Map<String, long[]> shapes) {
+        Objects.requireNonNull(floats, "floats");
+        Objects.requireNonNull(doubles, "doubles");
         Objects.requireNonNull(shapes, "shapes");
-        if (!data.keySet().equals(shapes.keySet())) {
-            throw new IllegalArgumentException("data and shapes name different tensors: " + data.keySet()
+        Map<String, Object> sorted = new TreeMap<>(floats);
+        for (Map.Entry<String, double[]> e : doubles.entrySet()) {
+            if (sorted.put(e.getKey(), e.getValue()) != null) {
+                throw new IllegalArgumentException("tensor '" + e.getKey() + "' is given as F32 and as F64");
+            }
+        }
+        if (!sorted.keySet().equals(shapes.keySet())) {
+            throw new IllegalArgumentException("data and shapes name different tensors: " + sorted.keySet()
                     + " vs " + shapes.keySet());
         }
-        Map<String, float[]> sorted = new TreeMap<>(data);
-        for (Map.Entry<String, float[]> e : sorted.entrySet()) {
+        for (Map.Entry<String, Object> e : sorted.entrySet()) {
             String name = Objects.requireNonNull(e.getKey(), "tensor name");
             if (name.equals(SafetensorsHeader.METADATA_KEY)) {
                 throw new IllegalArgumentException("'" + name + "' is reserved for metadata");
             }
             long[] shape = Objects.requireNonNull(shapes.get(name), "shape of " + name);
-            float[] values = Objects.requireNonNull(e.getValue(), "data of " + name);
-            if (numel(name, shape) != values.length) {
-                throw new IllegalArgumentException("tensor '" + name + "': " + values.length
+            int length = length(Objects.requireNonNull(e.getValue(), "data of " + name));
+            if (numel(name, shape) != length) {
+                throw new IllegalArgumentException("tensor '" + name + "': " + length
                         + " values do not fill shape " + Arrays.toString(shape));
             }
         }
         return sorted;
+    }
+
+    private static int length(Object values) {
+        return values instanceof float[] f ? f.length : ((double[]) values).length;
+    }
+
+    private static SafetensorsDType dtype(Object values) {
+        return values instanceof float[] ? SafetensorsDType.F32 : SafetensorsDType.F64;
     }
 
     private static long numel(String name, long[] shape) {
@@ -91,7 +127,7 @@ public final class SafetensorsWriter {
 
     // ------------------------------------------------------------------ header
 
-    private static byte[] headerBytes(Map<String, float[]> sorted, Map<String, long[]> shapes, Map<String, String> metadata) {
+    private static byte[] headerBytes(Map<String, Object> sorted, Map<String, long[]> shapes, Map<String, String> metadata) {
         StringBuilder json = new StringBuilder("{");
         if (!metadata.isEmpty()) {
             json.append(quote(SafetensorsHeader.METADATA_KEY)).append(":{");
@@ -103,10 +139,11 @@ public final class SafetensorsWriter {
             json.append('}');
         }
         long offset = 0;
-        for (Map.Entry<String, float[]> e : sorted.entrySet()) {
-            long bytes = (long) e.getValue().length * Float.BYTES;
+        for (Map.Entry<String, Object> e : sorted.entrySet()) {
+            SafetensorsDType dtype = dtype(e.getValue());
+            long bytes = (long) length(e.getValue()) * dtype.bytes();
             if (json.length() > 1) json.append(',');
-            json.append(quote(e.getKey())).append(":{\"dtype\":\"F32\",\"shape\":")
+            json.append(quote(e.getKey())).append(":{\"dtype\":\"").append(dtype.name()).append("\",\"shape\":")
                     .append(Arrays.toString(shapes.get(e.getKey())).replace(" ", ""))
                     .append(",\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
             offset += bytes;
@@ -146,13 +183,20 @@ public final class SafetensorsWriter {
         }
     }
 
-    private static void putFloats(FileChannel out, ByteBuffer buffer, float[] values) throws IOException {
-        for (int done = 0; done < values.length; ) {
-            if (buffer.remaining() < Float.BYTES) drain(out, buffer);
-            // Bulk put through a float view: far faster than one putFloat per element.
-            int n = Math.min(values.length - done, buffer.remaining() / Float.BYTES);
-            buffer.asFloatBuffer().put(values, done, n);
-            buffer.position(buffer.position() + n * Float.BYTES);
+    /** Copies elements [from, from + n) of an array into the buffer at its position, through a typed view. */
+    @FunctionalInterface
+    private interface BulkPut {
+        void put(ByteBuffer buffer, int from, int n);
+    }
+
+    private static void putValues(FileChannel out, ByteBuffer buffer, int length, int elementBytes, BulkPut put)
+            throws IOException {
+        for (int done = 0; done < length; ) {
+            if (buffer.remaining() < elementBytes) drain(out, buffer);
+            // Bulk put through a typed view: far faster than one putFloat per element.
+            int n = Math.min(length - done, buffer.remaining() / elementBytes);
+            put.put(buffer, done, n);
+            buffer.position(buffer.position() + n * elementBytes);
             done += n;
         }
     }

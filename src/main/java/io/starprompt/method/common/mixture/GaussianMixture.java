@@ -1,7 +1,10 @@
 package io.starprompt.method.common.mixture;
 
+import io.starprompt.method.CheckpointException;
+import io.starprompt.method.MethodState;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.DoublePredicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -58,6 +61,7 @@ public final class GaussianMixture {
      */
     public record Options(int components, int maxIterations, Density density, int restarts, double epsilon,
             double delta) {
+        /** Validates every setting. */
         public Options {
             if (components < 1) throw new IllegalArgumentException("gaussian mixture: components must be ≥ 1, got " + components);
             if (maxIterations < 0) throw new IllegalArgumentException("gaussian mixture: maxIterations must be ≥ 0, got " + maxIterations);
@@ -79,26 +83,32 @@ public final class GaussianMixture {
             return reference(500);
         }
 
+        /** A copy with K components. */
         public Options withComponents(int k) {
             return new Options(k, maxIterations, density, restarts, epsilon, delta);
         }
 
+        /** A copy with another EM iteration limit. */
         public Options withMaxIterations(int n) {
             return new Options(components, n, density, restarts, epsilon, delta);
         }
 
+        /** A copy with another density. */
         public Options withDensity(Density dens) {
             return new Options(components, maxIterations, dens, restarts, epsilon, delta);
         }
 
+        /** A copy with another number of k-means restarts. */
         public Options withRestarts(int r) {
             return new Options(components, maxIterations, density, r, epsilon, delta);
         }
 
+        /** A copy with another ε. */
         public Options withEpsilon(double eps) {
             return new Options(components, maxIterations, density, restarts, eps, delta);
         }
 
+        /** A copy with another stopping threshold δ. */
         public Options withDelta(double dl) {
             return new Options(components, maxIterations, density, restarts, epsilon, dl);
         }
@@ -240,6 +250,57 @@ public final class GaussianMixture {
                 0, true, 0, Double.NaN);
     }
 
+    // ---------------------------------------------------------------- state
+
+    /**
+     * Stores this mixture in a method state under {@code prefix}: weights [K], means and
+     * variances [K, d] as float64, the density and the fit statistics as properties. Restoring
+     * gives a mixture that samples and scores bit-identically.
+     */
+    public void saveTo(MethodState state, String prefix) {
+        state.putDoubles(prefix + "weights", weights, k);
+        state.putDoubles(prefix + "means", means, k, d);
+        state.putDoubles(prefix + "variances", variances, k, d);
+        state.put(prefix + "density", density.name());
+        state.put(prefix + "fit", iterations + " " + converged + " " + attempts + " " + trainingScore);
+    }
+
+    /**
+     * The mixture {@link #saveTo} stored under prefix, of dimension d.
+     *
+     * @throws CheckpointException if an entry is missing, has another shape or holds values no
+     *     mixture can have (negative or non-finite weights or variances, non-finite means)
+     */
+    public static GaussianMixture restoreFrom(MethodState state, String prefix, int d) {
+        int k = Math.toIntExact(state.shape(prefix + "weights")[0]);
+        double[] w = state.doubles(prefix + "weights", k);
+        double[] mu = state.doubles(prefix + "means", k, d);
+        double[] var = state.doubles(prefix + "variances", k, d);
+        requireAll(w, v -> v >= 0 && v < Double.POSITIVE_INFINITY, prefix + "weights", "a weight");
+        if (!(Arrays.stream(w).sum() > 0)) throw new CheckpointException(prefix + "weights sum to " + Arrays.stream(w).sum());
+        requireAll(var, v -> v >= 0 && v < Double.POSITIVE_INFINITY, prefix + "variances", "a variance");
+        requireAll(mu, Double::isFinite, prefix + "means", "finite");
+        Density density;
+        try {
+            density = Density.valueOf(state.property(prefix + "density"));
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointException(prefix + "density: unknown '" + state.property(prefix + "density") + "'");
+        }
+        String[] fit = state.property(prefix + "fit").split(" ");
+        try {
+            return new GaussianMixture(new GaussianMixtureEm.Params(w, mu, var), d, density, Integer.parseInt(fit[0]),
+                    Boolean.parseBoolean(fit[1]), Integer.parseInt(fit[2]), Double.parseDouble(fit[3]));
+        } catch (RuntimeException e) {
+            throw new CheckpointException(prefix + "fit: cannot read '" + state.property(prefix + "fit") + "'");
+        }
+    }
+
+    private static void requireAll(double[] values, DoublePredicate ok, String what, String must) {
+        for (double v : values) {
+            if (!ok.test(v)) throw new CheckpointException(what + ": " + v + " is not " + must);
+        }
+    }
+
     private static double[] flatten(double[][] a, int k, int d, String what) {
         double[] out = new double[k * d];
         for (int c = 0; c < k; c++) {
@@ -283,6 +344,7 @@ public final class GaussianMixture {
         return unflatten(variances);
     }
 
+    /** The density of the E-step and of {@link #logLikelihood}. */
     public Density density() {
         return density;
     }

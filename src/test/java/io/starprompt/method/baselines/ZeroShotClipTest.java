@@ -14,8 +14,8 @@ import io.starprompt.method.common.CosineClassifier;
 import io.starprompt.tensor.TensorScope;
 import org.junit.jupiter.api.Test;
 
-/** Zero-shot CLIP and the cosine classifier behind the stage-1-only baseline. */
-class BaselinesTest {
+/** Zero-shot CLIP and the cosine classifier behind it and the stage-1-only baseline. */
+class ZeroShotClipTest {
     @Test
     void zeroShotKeysAreUnitAndPredictionsAreArgmaxCosine() {
         try (TinyBackbones m = TinyBackbones.open()) {

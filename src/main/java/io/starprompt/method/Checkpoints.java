@@ -31,8 +31,9 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The checkpoint files of a run: one file per finished task, {@code task-002.ckpt} holding the
- * state after task 2 (0-based), written atomically, checked on read. All of the file format is
+ * The checkpoint files of a run: one file per finished task, numbered as people count tasks:
+ * {@code task-003.ckpt} holds the state after the third task (index 2), written atomically,
+ * checked on read. All of the file format is
  * in this class.
  *
  * <h2>Format (version {@value #FORMAT_VERSION})</h2>
@@ -88,10 +89,10 @@ public final class Checkpoints {
     public record Checkpoint(Path file, int task, RunIdentity identity, MethodState state,
             Map<String, AccuracyMatrix> metrics, Map<String, String> config) {}
 
-    /** The file name of the checkpoint after task t: {@code task-%03d.ckpt}. */
+    /** The file name of the checkpoint after task index t: {@code task-%03d.ckpt} of t + 1. */
     public static String fileName(int task) {
         if (task < 0) throw new IllegalArgumentException("checkpoint: task " + task);
-        return String.format(Locale.ROOT, "task-%03d.ckpt", task);
+        return String.format(Locale.ROOT, "task-%03d.ckpt", task + 1);
     }
 
     // ------------------------------------------------------------------ writing

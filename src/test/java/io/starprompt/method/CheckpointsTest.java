@@ -43,7 +43,7 @@ class CheckpointsTest {
     @Test
     void roundTripKeepsEveryBitAndLeavesNoTemporaryFile(@TempDir Path dir) throws IOException {
         Path file = written(dir, 1);
-        assertEquals(dir.resolve("task-001.ckpt"), file);
+        assertEquals(dir.resolve("task-002.ckpt"), file);
         try (Stream<Path> files = Files.list(dir)) {
             assertEquals(List.of(file), files.toList());
         }
@@ -64,12 +64,12 @@ class CheckpointsTest {
         assertTrue(Checkpoints.latest(dir.resolve("none")).isEmpty());
         written(dir, 0);
         written(dir, 1);
-        Files.writeString(dir.resolve(".task-002.ckpt.123.tmp"), "half");
+        Files.writeString(dir.resolve(".task-003.ckpt.123.tmp"), "half");
         Files.writeString(dir.resolve("notes.txt"), "x");
-        assertEquals(dir.resolve("task-001.ckpt"), Checkpoints.latest(dir).orElseThrow());
+        assertEquals(dir.resolve("task-002.ckpt"), Checkpoints.latest(dir).orElseThrow());
         // Writing the same task again replaces the file.
         written(dir, 1);
-        assertEquals(state(), Checkpoints.read(dir.resolve("task-001.ckpt")).state());
+        assertEquals(state(), Checkpoints.read(dir.resolve("task-002.ckpt")).state());
     }
 
     @Test
@@ -81,7 +81,7 @@ class CheckpointsTest {
                 f.setLength(keep);
             }
             CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.read(last, ID));
-            assertTrue(e.getMessage().contains("task-001.ckpt") && e.getMessage().contains("truncated or corrupt"),
+            assertTrue(e.getMessage().contains("task-002.ckpt") && e.getMessage().contains("truncated or corrupt"),
                     keep + " bytes: " + e.getMessage());
         }
         assertEquals(last, Checkpoints.latest(dir).orElseThrow());
@@ -115,7 +115,7 @@ class CheckpointsTest {
         for (Map.Entry<String, Function<RunIdentity, RunIdentity>> o : others.entrySet()) {
             RunIdentity expected = o.getValue().apply(ID);
             CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.read(file, expected));
-            assertTrue(e.getMessage().contains("task-001.ckpt") && e.getMessage().contains("another " + o.getKey()),
+            assertTrue(e.getMessage().contains("task-002.ckpt") && e.getMessage().contains("another " + o.getKey()),
                     o.getKey() + ": " + e.getMessage());
         }
     }

@@ -66,7 +66,7 @@ class BaselinesResumeTest {
             assertArrayEquals(uninterrupted.classIl().row(i), resumed.classIl().row(i), 0.0, name + " row " + i);
             assertArrayEquals(uninterrupted.taskIl().row(i), resumed.taskIl().row(i), 0.0, name + " row " + i);
         }
-        assertEquals(Checkpoints.read(full.resolve("task-002.ckpt")).state(),
-                Checkpoints.read(part.resolve("task-002.ckpt")).state());
+        assertEquals(Checkpoints.read(full.resolve("task-003.ckpt")).state(),
+                Checkpoints.read(part.resolve("task-003.ckpt")).state());
     }
 }

@@ -61,7 +61,7 @@ class StarPromptResumeTest {
             ContinualRun.Result twoTasks = ContinualRun.run(sp, data, checkpointing(part, sp, data), 2);
             assertEquals(2, twoTasks.classIl().rows());
         }
-        assertEquals(part.resolve("task-001.ckpt"), Checkpoints.latest(part).orElseThrow());
+        assertEquals(part.resolve("task-002.ckpt"), Checkpoints.latest(part).orElseThrow());
         try (TinyBackbones m = TinyBackbones.open(); StarPrompt sp = starPrompt(m, CLASSES, CFG)) {
             TaskData data = data(m.imageSize());
             resumed = ContinualRun.resume(sp, data, checkpointing(part, sp, data));
@@ -71,8 +71,8 @@ class StarPromptResumeTest {
             assertArrayEquals(uninterrupted.classIl().row(i), resumed.classIl().row(i), 0.0, "class-IL row " + i);
             assertArrayEquals(uninterrupted.taskIl().row(i), resumed.taskIl().row(i), 0.0, "task-IL row " + i);
         }
-        assertEquals(Checkpoints.read(full.resolve("task-002.ckpt")).state(),
-                Checkpoints.read(part.resolve("task-002.ckpt")).state(), "state after the last task");
+        assertEquals(Checkpoints.read(full.resolve("task-003.ckpt")).state(),
+                Checkpoints.read(part.resolve("task-003.ckpt")).state(), "state after the last task");
     }
 
     @Test
@@ -81,7 +81,7 @@ class StarPromptResumeTest {
             TaskData data = data(m.imageSize());
             ContinualRun.run(sp, data, checkpointing(dir, sp, data), 2);
         }
-        Path last = dir.resolve("task-001.ckpt");
+        Path last = dir.resolve("task-002.ckpt");
         try (RandomAccessFile f = new RandomAccessFile(last.toFile(), "rw")) {
             f.setLength(f.length() - 100);
         }
@@ -89,13 +89,13 @@ class StarPromptResumeTest {
             TaskData data = data(m.imageSize());
             ContinualRun.Checkpointing ckpt = checkpointing(dir, sp, data);
             CheckpointException e = assertThrows(CheckpointException.class, () -> ContinualRun.resume(sp, data, ckpt));
-            assertTrue(e.getMessage().contains("task-001.ckpt"), e.getMessage());
+            assertTrue(e.getMessage().contains("task-002.ckpt"), e.getMessage());
             assertEquals(0, sp.tasksLearned(), "nothing restored from a refused file");
-            Checkpoints.Checkpoint previous = Checkpoints.read(dir.resolve("task-000.ckpt"), ckpt.identity());
+            Checkpoints.Checkpoint previous = Checkpoints.read(dir.resolve("task-001.ckpt"), ckpt.identity());
             ContinualRun.Result r = ContinualRun.resume(sp, data, ckpt, previous);
             assertEquals(3, r.classIl().rows());
         }
-        assertTrue(Files.isRegularFile(dir.resolve("task-002.ckpt")));
+        assertTrue(Files.isRegularFile(dir.resolve("task-003.ckpt")));
     }
 
     @Test

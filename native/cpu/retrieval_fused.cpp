@@ -1,4 +1,4 @@
-// Fused retrieval in GEMM form (spec 10.2):
+// Fused retrieval in GEMM form (ALGORITHM.md §10.2):
 //   sims = 5 (Q (sigma*K)^T) / max(sqrt((Q*Q)(sigma*sigma)^T), 1e-12)
 // The batch x seen x d products are never formed: per (layer, class block) a task builds the
 // rows sigma_c * k_c and sigma_c^2 and multiplies them against the shared, transposed Q and

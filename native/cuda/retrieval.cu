@@ -1,4 +1,4 @@
-// Key-query retrieval (spec 10.2) for all layers at once.
+// Key-query retrieval (ALGORITHM.md §10.2) for all layers at once.
 //
 // Fused forward: sigma = softmax(A) per (layer, class) into scratch, then both cosine terms as
 // one blocked product over d (numerator <q, sigma*k> and squared norm <q^2, sigma^2> for all

@@ -1,4 +1,4 @@
-// Device timings of the fused kernels at the reference sizes (spec section 10): attention at
+// Device timings of the fused kernels at the reference sizes (ALGORITHM.md §10): attention at
 // B=128, H=12, N=197, hd=64 (flash f32/bf16 with 8 prefix keys and with a residual; naive f32
 // for comparison) and key-query retrieval for 12 layers at C=200, d=dp=768 (fused vs naive,
 // reported per layer). CUDA events, 3 warm-up runs, median of 20. Prints a markdown table;

@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Class-incremental accuracies (spec §7.3): {@code acc[i][j]} = accuracy (%) on the test set of
+ * Class-incremental accuracies (ALGORITHM.md §7.3): {@code acc[i][j]} = accuracy (%) on the test set of
  * task j after learning task i, defined for j ≤ i (NaN elsewhere). Rows are filled as training
  * proceeds; the summary metrics use the last filled row.
  *
@@ -19,9 +19,9 @@ import java.util.Locale;
  * With "last row" meaning the last completed row r, the same formulas with T = r + 1 (so they are
  * meaningful mid-run). With a single task forgetting and BWT are 0.
  *
- * <p>The spec does not define the average incremental accuracy (AIA); it is computed here as the
+ * <p>The average incremental accuracy (AIA, ALGORITHM.md §7.3) is the
  * usual mean, over the tasks learned so far, of the average accuracy after each of them:
- * AIA = (1/T) Σ_i A_i with A_i = (1/(i+1)) Σ_{j≤i} a_{i,j}. Like FAA (spec §7.3) every mean
+ * AIA = (1/T) Σ_i A_i with A_i = (1/(i+1)) Σ_{j≤i} a_{i,j}. Like FAA (ALGORITHM.md §7.3) every mean
  * weights tasks equally, not by their number of test images or classes, so A_i is the accuracy
  * on the seen classes exactly when the seen tasks have test sets of equal size.
  *

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A benchmark's class permutation (spec §7.2): {@code order[orig] = new} label, plus the task
+ * A benchmark's class permutation (ALGORITHM.md §7.2): {@code order[orig] = new} label, plus the task
  * split in new labels. Loaded from {@code class-orders.json} (the exact permutations of the paper
  * seeds 1993/1996/1997 for every benchmark) or computed with {@link #numpyPermutation} for any
  * seed (numpy legacy {@code seed(s); permutation(C)}, reproduced bit for bit). Immutable.
@@ -181,7 +181,7 @@ public final class ClassOrder {
         return out;
     }
 
-    /** Class names reordered so that entry i names new label i (spec §12.13). */
+    /** Class names reordered so that entry i names new label i (ALGORITHM.md §12.13). */
     public List<String> permuteNames(List<String> originalNames) {
         if (originalNames.size() != order.length) {
             throw new IllegalArgumentException("class order: " + originalNames.size() + " names for " + order.length

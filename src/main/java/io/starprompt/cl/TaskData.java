@@ -4,7 +4,7 @@ import io.starprompt.cl.TaskSplit;
 import java.util.List;
 
 /**
- * The images of a class-incremental benchmark as STAR-Prompt consumes them (spec §2.1, §2.2, §7).
+ * The images of a class-incremental benchmark as STAR-Prompt consumes them (ALGORITHM.md §2.1, §2.2, §7).
  * Labels are global and already permuted (new labels); task t holds the contiguous labels
  * [C_p(t), C_s(t)). All images are float arrays laid out [B][3][H][W].
  *

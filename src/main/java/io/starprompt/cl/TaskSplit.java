@@ -3,7 +3,7 @@ package io.starprompt.cl;
 import java.util.Arrays;
 
 /**
- * How the C classes of a class-incremental benchmark are cut into T tasks (spec §7.1, §7.2): task
+ * How the C classes of a class-incremental benchmark are cut into T tasks (ALGORITHM.md §7.1, §7.2): task
  * t holds the contiguous (already permuted) labels [past(t), seen(t)) with past(t) = Σ_{u<t} cpt_u
  * and seen(t) = past(t) + cpt_t. Immutable.
  */

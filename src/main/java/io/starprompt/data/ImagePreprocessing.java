@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * The preprocessing entry points of the spec (§2.1, §2.2): CLIP's deterministic
+ * The preprocessing entry points of ALGORITHM.md §2.1, §2.2: CLIP's deterministic
  * {@code clip_preprocess} and the stage-2 renormalisation of the augmented ViT input to CLIP
  * statistics.
  */

@@ -1,7 +1,7 @@
 package io.starprompt.method;
 
 /**
- * Accuracy on the test set of one task (spec §6, §7.3): class-incremental (the prediction is
+ * Accuracy on the test set of one task (ALGORITHM.md §6, §7.3): class-incremental (the prediction is
  * the best of all classes seen so far) and task-incremental (the prediction is restricted to the
  * classes of the tested task, as if the task id were given).
  *

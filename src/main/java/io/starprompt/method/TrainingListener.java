@@ -55,7 +55,7 @@ public interface TrainingListener {
 
     /**
      * A phase of task t starts; for {@link Phase#SECOND_STAGE} this is after the head recall
-     * (spec §4.8 step 5) and before the first optimiser step.
+     * (ALGORITHM.md §4.8 step 5) and before the first optimiser step.
      */
     default void phaseStarted(Phase phase, int task) {}
 

@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** class-orders.json (spec §7.2): loading, permutation checks and the numpy re-implementation. */
+/** class-orders.json (ALGORITHM.md §7.2): loading, permutation checks and the numpy re-implementation. */
 class ClassOrderTest {
     /** class-orders.json: the one in -Dstarprompt.spec.dir if set, else the library's built-in copy. */
     static Path classOrders() throws Exception {

@@ -13,7 +13,7 @@ import java.util.Objects;
  * The results of one method in a run.
  *
  * @param name display name, also the key in results.json and the legend entry of the plots
- * @param classIl class-incremental accuracy matrix (the headline protocol, spec §7.3); at least
+ * @param classIl class-incremental accuracy matrix (the headline protocol, ALGORITHM.md §7.3); at least
  *     one row recorded
  * @param taskIl task-incremental accuracy matrix (logits outside the true task masked), or null
  *     when not measured; same number of tasks as classIl

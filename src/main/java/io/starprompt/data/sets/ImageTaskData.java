@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
  * split cuts them into tasks; without one the C classes are cut into T equal tasks
  * ({@link TaskSplit#equal}). Every class needs at least one train and one test image.
  *
- * <p>Transforms (spec §2.1, §2.2, §7.1), the first two replaceable per benchmark
+ * <p>Transforms (ALGORITHM.md §2.1, §2.2, §7.1), the first two replaceable per benchmark
  * ({@link Builder#trainTransform}, {@link Builder#testTransform}):
  * <ul>
  *   <li>train (ViT), by default: RandomResizedCrop(size, scale 0.08–1, bicubic) → random

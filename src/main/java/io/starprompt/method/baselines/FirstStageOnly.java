@@ -14,7 +14,7 @@ import io.starprompt.method.starprompt.StarPromptConfig;
 import io.starprompt.model.clip.Clip;
 
 /**
- * STAR-Prompt's first stage on its own (spec §6, last paragraph): the class context tokens are
+ * STAR-Prompt's first stage on its own (ALGORITHM.md §6, last paragraph): the class context tokens are
  * trained, replayed and fixed per task exactly as in a STAR-Prompt run with the same seed and
  * config, and the prediction is argmax cos(q, k_c) over the seen classes with the learned keys
  * on the clip_preprocess test images. A STAR-Prompt run's "first stage only" accuracy and this

@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The zero-shot CLIP baseline (spec §6, §9): nothing is learned; the keys are the unit text
+ * The zero-shot CLIP baseline (ALGORITHM.md §6, §9): nothing is learned; the keys are the unit text
  * features of "a photo of a {name}." and the prediction is argmax cos(q, k_c) over the classes
  * seen so far, on the un-augmented clip_preprocess test images. Its accuracy changes from task
  * to task only because more classes compete.

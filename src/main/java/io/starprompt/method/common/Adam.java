@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * Adam over a fixed list of parameter tensors with its own moment buffers. The second stage
  * creates a new one at every task (fresh moments), so rows that get no gradient in a task stay
- * exactly unchanged (spec §4.7, §12.16).
+ * exactly unchanged (ALGORITHM.md §4.7, §12.16).
  */
 public final class Adam implements AutoCloseable {
     private final Backend be;

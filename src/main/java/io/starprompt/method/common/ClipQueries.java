@@ -5,7 +5,7 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 
 /**
- * The CLIP query of an image (spec §4.2): the raw, un-normalised CLIP image feature. The
+ * The CLIP query of an image (ALGORITHM.md §4.2): the raw, un-normalised CLIP image feature. The
  * second stage, inference and the CLIP-only classifiers all index their keys with it.
  */
 public final class ClipQueries {

@@ -9,7 +9,7 @@ import io.starprompt.tensor.TensorScope;
 import java.util.Arrays;
 
 /**
- * The CLIP-only classifier (spec §6, last paragraph): argmax over the seen classes of
+ * The CLIP-only classifier (ALGORITHM.md §6, last paragraph): argmax over the seen classes of
  * cos(q, k_c), q the CLIP query of the un-augmented clip_preprocess image, k_c a unit text key.
  * The zero-shot baseline uses fixed-template keys, the first-stage-only model the learned keys.
  * Since every key has unit norm, the dot product q·k_c ranks the classes like the cosine.

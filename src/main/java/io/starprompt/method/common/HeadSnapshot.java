@@ -7,7 +7,7 @@ import io.starprompt.tensor.Tensor;
 import java.util.Arrays;
 
 /**
- * A host copy of the head (W [C, D], b [C]): the stage-2 backup of the un-aligned head (spec §4.8
+ * A host copy of the head (W [C, D], b [C]): the stage-2 backup of the un-aligned head (ALGORITHM.md §4.8
  * steps 2 and 5). Immutable.
  */
 public final class HeadSnapshot {

@@ -5,7 +5,7 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.Random;
 
-/** The classifier z = W f + b over all C classes (spec §2.2), with its backward. Owns W and b. */
+/** The classifier z = W f + b over all C classes (ALGORITHM.md §2.2), with its backward. Owns W and b. */
 public final class LinearHead implements AutoCloseable {
     private final Backend be;
     private final Tensor weight;

@@ -4,7 +4,7 @@ import io.starprompt.backend.Backend;
 import io.starprompt.tensor.Tensor;
 
 /**
- * The second-stage orthogonality regulariser of one layer's prompt pool P [C, D] (spec §4.6):
+ * The second-stage orthogonality regulariser of one layer's prompt pool P [C, D] (ALGORITHM.md §4.6):
  * mean over current rows i of (‖P_i‖² − 1)² plus mean over current i and past j of ⟨P_i, P_j⟩²,
  * with past rows detached. Zero when there are no past classes (task 0).
  *

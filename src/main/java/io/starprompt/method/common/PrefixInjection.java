@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Prefix tuning (spec §4.5): a row holds L_p key vectors then L_p value vectors [2·L_p·D];
+ * Prefix tuning (ALGORITHM.md §4.5): a row holds L_p key vectors then L_p value vectors [2·L_p·D];
  * per sample and layer its halves are prepended to the attention's keys and values (in head
  * space). The orthogonality loss applies to the key half and the value half separately (each
  * flattened to C × L_p·D) and sums them.

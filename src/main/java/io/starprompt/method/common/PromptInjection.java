@@ -11,9 +11,9 @@ import java.util.Random;
  * (rows [L, B, rowWidth]) and hands them to an injection:
  *
  * <ul>
- *   <li>{@link ResidualInjection} (STAR-Prompt, spec §4.4): the row is a [D] vector added to the
+ *   <li>{@link ResidualInjection} (STAR-Prompt, ALGORITHM.md §4.4): the row is a [D] vector added to the
  *       value of every token of that layer's attention;
- *   <li>{@link PrefixInjection} (prefix tuning, spec §4.5; DualPrompt and CODA-Prompt inject this
+ *   <li>{@link PrefixInjection} (prefix tuning, ALGORITHM.md §4.5; DualPrompt and CODA-Prompt inject this
  *       way): the row holds L_p key vectors then L_p value vectors, prepended to the layer's keys
  *       and values.
  * </ul>
@@ -24,7 +24,7 @@ public interface PromptInjection {
 
     /**
      * Initial rows [classes, rowWidth] of one layer's pool, row-major, drawn from rnd (the
-     * per-mode orthogonal initialisation of spec §4.1 / §4.5).
+     * per-mode orthogonal initialisation of ALGORITHM.md §4.1 / §4.5).
      *
      * @throws IllegalArgumentException if the pool cannot be initialised for that many classes
      */
@@ -38,7 +38,7 @@ public interface PromptInjection {
 
     /**
      * Adds weight·∂L_o/∂P to dPool and returns weight·L_o, with L_o the second-stage
-     * orthogonality loss of the pool [L, C, rowWidth] (spec §4.6) averaged over layers; zero
+     * orthogonality loss of the pool [L, C, rowWidth] (ALGORITHM.md §4.6) averaged over layers; zero
      * while there are no past classes.
      */
     double addOrthogonalityLoss(Tensor pool, int seen, int past, float weight, Tensor dPool);

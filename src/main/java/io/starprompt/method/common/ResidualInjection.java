@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * STAR-Prompt's residual injection (spec §4.4): each layer's selected row, a [D] vector per
+ * STAR-Prompt's residual injection (ALGORITHM.md §4.4): each layer's selected row, a [D] vector per
  * sample, is added to the value vector of every token of that layer's attention.
  */
 public final class ResidualInjection implements PromptInjection {

@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 
 /**
- * The first stage of STAR-Prompt (spec §3, §5): one learnable context token per class in the
+ * The first stage of STAR-Prompt (ALGORITHM.md §3, §5): one learnable context token per class in the
  * frozen CLIP text tower, trained so that the class's text feature (its <em>key</em>) matches the
  * CLIP image features of the class; at the end of every task a Gaussian mixture per current class
  * is fitted to those image features and the current ctx are re-aligned on synthetic samples of all
@@ -35,7 +35,7 @@ import java.util.random.RandomGenerator;
  * <h2>Per task t with classes [past, seen)</h2>
  * <pre>{@code
  * FirstStage s1 = new FirstStage(clip, FirstStage.promptIds(tok, names), FirstStageConfig.defaults(), seed);
- * // cache the CLIP features of the task once (spec §10.4)
+ * // cache the CLIP features of the task once (ALGORITHM.md §10.4)
  * Tensor q = s1.imageFeatures(pixels);                // per batch, kept for all epochs
  * for (epoch ...) for (batch ...) s1.trainStep(q, labels, past, seen);
  * s1.endTask(featuresByClass, past, seen, rnd);       // MoG fit + alignment, keys of [past, seen) fixed
@@ -50,9 +50,9 @@ import java.util.random.RandomGenerator;
  * <p>Not thread-safe (neither is the backend).
  */
 public final class FirstStage implements AutoCloseable {
-    /** The replaced token position: "X" in "X {name}." (spec §3.1). */
+    /** The replaced token position: "X" in "X {name}." (ALGORITHM.md §3.1). */
     public static final int CONTEXT_POSITION = 1;
-    /** Standard deviation of the ctx initialisation (spec §3.1). */
+    /** Standard deviation of the ctx initialisation (ALGORITHM.md §3.1). */
     public static final double INIT_STD = 0.02;
 
     private final Clip clip;
@@ -148,7 +148,7 @@ public final class FirstStage implements AutoCloseable {
     }
 
     /**
-     * The first-stage prompts of spec §3.1: for each class the 77 ids of {@code "X " + name + "."}
+     * The first-stage prompts of ALGORITHM.md §3.1: for each class the 77 ids of {@code "X " + name + "."}
      * (the tokenizer lower-cases; the "X" placeholder at position 1 is what the ctx replaces).
      *
      * @throws IllegalArgumentException if "X" is not a single token of this tokenizer, or a
@@ -234,7 +234,7 @@ public final class FirstStage implements AutoCloseable {
     /**
      * Raw CLIP image features [B, d] (not normalised, no gradient) of CLIP-preprocessed pixels;
      * a new tensor in the current scope. Stage-1 inputs are deterministic, so callers compute
-     * them once per task and reuse them for every epoch and the mixture fits (spec §10.4).
+     * them once per task and reuse them for every epoch and the mixture fits (ALGORITHM.md §10.4).
      */
     public Tensor imageFeatures(Tensor clipPixels) {
         ensureOpen("imageFeatures");
@@ -252,7 +252,7 @@ public final class FirstStage implements AutoCloseable {
     public record Gradient(float loss, float crossEntropy, float orthogonality, float[] dCtx) {}
 
     /**
-     * One stage-1 training step (spec §3.3, §3.4) on a batch of raw image features [B, d] with
+     * One stage-1 training step (ALGORITHM.md §3.3, §3.4) on a batch of raw image features [B, d] with
      * global labels in [past, seen): logits exp(logitScale)·cos(q, k_c) over the current classes
      * [past, seen) only (the past classes' logits are −∞ in the reference, so the masked CE is
      * the CE over the current classes), plus λ1 times the ctx orthogonality term when past &gt; 0
@@ -313,7 +313,7 @@ public final class FirstStage implements AutoCloseable {
     }
 
     /**
-     * The stage-1 orthogonality term (spec §3.3): mean over current i ∈ [past, seen) and past
+     * The stage-1 orthogonality term (ALGORITHM.md §3.3): mean over current i ∈ [past, seen) and past
      * j &lt; past of ⟨ctx_i, ctx_j⟩² on the raw vectors (no norm term), past rows detached.
      * Computed in float64; writes d/dctx_i into gradCurrent [seen − past, dim] (zeros when
      * past = 0, where the term is 0).
@@ -353,7 +353,7 @@ public final class FirstStage implements AutoCloseable {
     // ------------------------------------------------------------------ end of task
 
     /**
-     * The end of a task (spec §3.5): fits one mixture per current class on its raw CLIP features
+     * The end of a task (ALGORITHM.md §3.5): fits one mixture per current class on its raw CLIP features
      * (float64, {@link FirstStageConfig#mixtureOptions}, one seed per class from rnd, in class
      * order), keeps them (past mixtures are never refitted), then aligns the current ctx: for
      * alignEpochs epochs, samplesPerClass fresh samples from the mixture of every seen class,
@@ -403,7 +403,7 @@ public final class FirstStage implements AutoCloseable {
         fixKeys(past, seen);
     }
 
-    /** The generative-replay alignment of the current ctx (spec §3.5.2). */
+    /** The generative-replay alignment of the current ctx (ALGORITHM.md §3.5.2). */
     private void align(int past, int seen, RandomGenerator rnd) {
         lastAlignmentLosses.clear();
         int cur = seen - past, d = featureDim, perClass = cfg.samplesPerClass();
@@ -543,7 +543,7 @@ public final class FirstStage implements AutoCloseable {
     }
 
     /**
-     * The result of stage 1 for the two-run variant (spec §5): the fixed unit keys [seen, d] of
+     * The result of stage 1 for the two-run variant (ALGORITHM.md §5): the fixed unit keys [seen, d] of
      * the first {@code seen} classes, saved as one F32 safetensors tensor {@value #TENSOR}.
      *
      * @param seen number of classes

@@ -3,14 +3,14 @@ package io.starprompt.method.starprompt;
 import io.starprompt.method.common.mixture.GaussianMixture;
 
 /**
- * Hyper-parameters of the first stage (spec §3.3–§3.6, §8). Build with {@link #builder()}
+ * Hyper-parameters of the first stage (ALGORITHM.md §3.3–§3.6, §8). Build with {@link #builder()}
  * (starts from {@link #defaults()}) or change a copy with {@link #toBuilder()}.
  *
  * @param epochs          E_S1, training epochs per task (end-to-end default 5)
  * @param monteCarlo      MC1: passes over the task's (deterministic) clip_preprocess features
  *                        pooled for the mixtures (extra passes duplicate points, as in the
  *                        reference)
- * @param lr              training learning rate, plain SGD (spec: 0.002)
+ * @param lr              training learning rate, plain SGD (ALGORITHM.md §3.4: 0.002)
  * @param lambdaOrtho     λ1, weight of the ctx orthogonality term (end-to-end default 30)
  * @param alignLr         lr_gr1, SGD learning rate of the generative-replay alignment (default 0.05)
  * @param alignEpochs     E1, alignment epochs (default 10); 0 skips the alignment
@@ -38,14 +38,14 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
     }
 
     /**
-     * The end-to-end defaults (spec §8.4): 5 epochs, MC1 1, lr 0.002, λ1 30, lr_gr1 0.05, E1 10,
+     * The end-to-end defaults (ALGORITHM.md §8.4): 5 epochs, MC1 1, lr 0.002, λ1 30, lr_gr1 0.05, E1 10,
      * 256 samples per class, replay batch 128, 200 EM iterations, 5 components.
      */
     public static FirstStageConfig defaults() {
         return new FirstStageConfig(5, 1, 0.002f, 30f, 0.05f, 10, 256, 128, 200, 5);
     }
 
-    /** The stand-alone stage-1 defaults (spec §8.2): as {@link #defaults()} but 500 EM iterations. */
+    /** The stand-alone stage-1 defaults (ALGORITHM.md §8.2): as {@link #defaults()} but 500 EM iterations. */
     public static FirstStageConfig standAloneDefaults() {
         return builder().mogIterations(500).build();
     }

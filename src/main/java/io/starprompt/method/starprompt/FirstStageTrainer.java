@@ -18,7 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The first stage's loop over one task (spec §3.3–§3.5, §5): the CLIP features of the task's
+ * The first stage's loop over one task (ALGORITHM.md §3.3–§3.5, §5): the CLIP features of the task's
  * un-augmented clip_preprocess training images are computed once (§10.4), every epoch trains on
  * them in shuffled mini-batches (the last partial batch kept), and the end of the task fits the
  * class mixtures on the same features (MC1 passes pooled, which duplicates points as in the

@@ -10,7 +10,7 @@ import io.starprompt.tensor.TensorScope;
 import java.util.random.RandomGenerator;
 
 /**
- * Stage-2 generative replay: re-alignment of the classifier on synthetic features (spec §4.8
+ * Stage-2 generative replay: re-alignment of the classifier on synthetic features (ALGORITHM.md §4.8
  * step 3). For every epoch a fresh synthetic set of {@code samplesPerClass} features per seen
  * class is drawn from the class models, shuffled and cut into batches; per batch the logits
  * z = W x + b restricted to the seen classes are L2-normalised and divided by the temperature

@@ -14,7 +14,7 @@ import java.util.Arrays;
 import java.util.function.IntFunction;
 
 /**
- * Class-incremental inference without task id (spec §6): CLIP query of the (renormalised) test
+ * Class-incremental inference without task id (ALGORITHM.md §6): CLIP query of the (renormalised) test
  * image → per-layer retrieval over all seen classes → prompted ViT → head logits over the seen
  * classes (no masking) → argmax (ties → lowest class). Borrows CLIP and the model.
  */

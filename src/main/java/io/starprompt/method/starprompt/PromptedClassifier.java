@@ -57,7 +57,7 @@ public final class PromptedClassifier implements AutoCloseable {
     }
 
     /**
-     * Fresh parameters for C classes (spec §4.1, §4.5, §2.2): A^l orthogonal, P^l per mode, head
+     * Fresh parameters for C classes (ALGORITHM.md §4.1, §4.5, §2.2): A^l orthogonal, P^l per mode, head
      * W ~ N(0, 0.02²), b = 0.
      */
     public static PromptedClassifier initialised(VisionTransformer vit, int classes, int queryDim,
@@ -108,7 +108,7 @@ public final class PromptedClassifier implements AutoCloseable {
 
     // ------------------------------------------------------------------ training
 
-    /** Loss and gradients of A, P, W, b for one batch (spec §4.2–§4.6 without the ortho term). */
+    /** Loss and gradients of A, P, W, b for one batch (ALGORITHM.md §4.2–§4.6 without the ortho term). */
     public SecondStage.Result lossAndGradients(Tensor images, Tensor queries, Tensor keys, int[] labels,
             SecondStage.ClassRange range) {
         return stage.lossAndGradients(images, queries, keys, labels, range);

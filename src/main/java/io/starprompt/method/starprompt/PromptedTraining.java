@@ -15,7 +15,7 @@ import io.starprompt.tensor.TensorScope;
 import java.util.List;
 
 /**
- * Adam training of a prompted classifier's A, P, W and b within one task (spec §4.7): one fresh
+ * Adam training of a prompted classifier's A, P, W and b within one task (ALGORITHM.md §4.7): one fresh
  * optimiser (β 0.9/0.999, ε 1e-8, no weight decay) per task, so rows that get no gradient in
  * the task stay exactly unchanged; per batch the CLIP query of the augmented image, the
  * cross-entropy over the class range, plus weight·L_o2, and one step. STAR-Prompt's stage 2

@@ -13,7 +13,7 @@ import java.util.Random;
 
 /**
  * The second-stage prompt pools of every layer: modulation logits A [L, C, d] and prompts
- * P [L, C, W] (spec §4.1; W = D for residual prompts), and the retrieval of each sample's
+ * P [L, C, W] (ALGORITHM.md §4.1; W = D for residual prompts), and the retrieval of each sample's
  * super-prompt per layer (§4.3). Owns its two parameter tensors.
  */
 public final class Prompter implements AutoCloseable {
@@ -30,7 +30,7 @@ public final class Prompter implements AutoCloseable {
     }
 
     /**
-     * Spec initialisation (§4.1, §4.5): each A^l an orthogonal C × d matrix, each P^l the
+     * Initialisation of ALGORITHM.md §4.1, §4.5: each A^l an orthogonal C × d matrix, each P^l the
      * injection's initial rows; both drawn layer by layer from one generator seeded by seed.
      */
     public static Prompter initialised(Backend be, int layers, int classes, int queryDim, PromptInjection injection,

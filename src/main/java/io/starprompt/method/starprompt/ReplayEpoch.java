@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
 /**
- * One epoch of generative replay (spec §3.5, §4.8): fresh samples from every seen class's
+ * One epoch of generative replay (ALGORITHM.md §3.5, §4.8): fresh samples from every seen class's
  * mixture, labelled with the class, shuffled and cut into batches (the last one may be partial).
  * Shared by the stage-1 key alignment and the stage-2 head alignment.
  */

@@ -11,7 +11,7 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 
 /**
- * One second-stage training computation (spec §4): per-layer retrieval from the CLIP queries,
+ * One second-stage training computation (ALGORITHM.md §4): per-layer retrieval from the CLIP queries,
  * the ViT with the selected prompts injected ({@link PromptInjection}: value residuals for
  * STAR-Prompt), the linear head on the CLS feature, cross-entropy over the classes
  * [lossFrom, seen), and the gradients of A, P, W, b. The frozen ViT, the prompter and the head

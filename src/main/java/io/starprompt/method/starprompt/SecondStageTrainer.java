@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The second stage of one task (spec §4.6–§4.8, §5), in the order of the reference:
+ * The second stage of one task (ALGORITHM.md §4.6–§4.8, §5), in the order of the reference:
  * <ol>
  *   <li>{@link #recallHead}: for t &gt; 0 the head is overwritten with the un-aligned backup of the
  *       previous task;

@@ -24,7 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * STAR-Prompt end to end (spec §5): per task the first stage (CLIP context tokens, their
+ * STAR-Prompt end to end (ALGORITHM.md §5): per task the first stage (CLIP context tokens, their
  * generative-replay alignment, the fixed keys of the task's classes), then the second stage
  * (prompted ViT training, statistics, head backup and re-alignment), then evaluation (§6).
  *
@@ -141,7 +141,7 @@ public final class StarPrompt implements ContinualMethod {
             return this;
         }
 
-        /** Tokenises "X {name}." for every class of {@link #classNames} (spec §3.1). */
+        /** Tokenises "X {name}." for every class of {@link #classNames} (ALGORITHM.md §3.1). */
         public Builder tokenizer(ClipTokenizer t) {
             tokenizer = t;
             return this;
@@ -403,7 +403,7 @@ public final class StarPrompt implements ContinualMethod {
 
     // ------------------------------------------------------------------ per task
 
-    /** End-to-end task t (spec §5): stage 1, keys of the task's classes, stage 2. */
+    /** End-to-end task t (ALGORITHM.md §5): stage 1, keys of the task's classes, stage 2. */
     public TaskResult learnTask(int t, TaskData data) {
         return learn(t, data, true);
     }

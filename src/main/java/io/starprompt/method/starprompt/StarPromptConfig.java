@@ -4,7 +4,7 @@ import io.starprompt.method.common.mixture.GaussianMixture;
 import java.util.function.UnaryOperator;
 
 /**
- * Every switch of the end-to-end STAR-Prompt run (spec §3–§5, §8, §11), grouped by stage:
+ * Every switch of the end-to-end STAR-Prompt run (ALGORITHM.md §3–§5, §8, §11), grouped by stage:
  * stage 1 ({@link FirstStageConfig}), stage 2 ({@link Stage2}), the stage-2 head alignment
  * ({@link Alignment}) and generative replay ({@link Replay}: the class models, with the one
  * mixture density both stages use). {@link #defaults()} are the end-to-end defaults of §8.4,

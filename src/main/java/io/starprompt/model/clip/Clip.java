@@ -14,9 +14,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A frozen HF {@code CLIPModel} (spec §2.1): the image tower for STAR-Prompt's queries and the
+ * A frozen HF {@code CLIPModel} (ALGORITHM.md §2.1): the image tower for STAR-Prompt's queries and the
  * text tower for the first stage's class keys, where one or more token embeddings of each class
- * prompt are replaced by learnable context vectors (spec §3.1, §3.2). The weights never get
+ * prompt are replaced by learnable context vectors (ALGORITHM.md §3.1, §3.2). The weights never get
  * gradients; the text tower's backward pass yields the gradient of the replaced vectors.
  *
  * <pre>{@code

@@ -7,7 +7,7 @@ import io.starprompt.tensor.TensorScope;
 import java.util.Objects;
 
 /**
- * First-stage logits (spec §3.3): z[b, c] = exp(logitScale)·cos(q_b, k_c) of image features q
+ * First-stage logits (ALGORITHM.md §3.3): z[b, c] = exp(logitScale)·cos(q_b, k_c) of image features q
  * [B, P] and text features k [C, P], and the backward pass to the text features (the image
  * features come from the frozen tower and get no gradient). The two row normalisations are done
  * on the host: they are [B, P] and [C, P] small, next to the towers.

@@ -59,7 +59,7 @@ final class ClipVision implements AutoCloseable {
     Tensor features(Backend be, Tensor pixels) {
         long b = pixels.dim(0);
         try (TensorScope scope = TensorScope.open()) {
-            // Only the CLS token is pooled, so the last layer computes only its row (exact, spec §10.4).
+            // Only the CLS token is pooled, so the last layer computes only its row (exact, ALGORITHM.md §10.4).
             Tensor cls = encode(be, pixels, true).reshape(b, cfg.width());
             Tensor normed = layerNorm(be, cls, postW, postB);
             return scope.retain(Dense.forward(be, normed, projection, null));

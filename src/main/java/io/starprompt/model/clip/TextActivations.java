@@ -42,7 +42,7 @@ public final class TextActivations implements AutoCloseable {
         return batch.sequences();
     }
 
-    /** Tokens per sequence actually computed: the largest EOS position + 1 (spec §10.4). */
+    /** Tokens per sequence actually computed: the largest EOS position + 1 (ALGORITHM.md §10.4). */
     public int computedLength() {
         return batch.length();
     }

@@ -3,7 +3,7 @@ package io.starprompt.model.clip;
 /**
  * Token ids prepared for the text tower: every sequence cut to the same length L = (largest EOS
  * position) + 1. With the causal mask a token never sees later ones, so the EOS outputs equal those
- * of the full 77-token sequences (spec §10.4); shorter sequences carry a few unused tokens.
+ * of the full 77-token sequences (ALGORITHM.md §10.4); shorter sequences carry a few unused tokens.
  *
  * @param ids  C·L ids, row-major [C, L] (rows shorter than L are padded with 0)
  * @param eos  per sequence, the position that is pooled

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * <p><b>What is not</b>: ftfy's mojibake repair ({@code fix_encoding}: "cafÃ©" → "café",
  * {@code restore_byte_a0}, {@code replace_lossy_sequences}, {@code decode_inconsistent_utf8}). It
  * needs ftfy's statistical "badness" heuristic and codec tables; text that is already valid
- * Unicode — every class-name list of the spec — passes through it unchanged, so ids agree there.
+ * Unicode — every class-name list of the benchmarks (docs/ALGORITHM.md §7.1) — passes through it unchanged, so ids agree there.
  * HTML entities are limited to the HTML 4.01 names (see {@link HtmlEntities}).
  *
  * <p>After that: Python's {@code html.unescape} twice, strip, every run of Unicode white space

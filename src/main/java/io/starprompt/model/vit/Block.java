@@ -15,7 +15,7 @@ import java.util.Objects;
  * h = x + out_proj(attn(LN1(x))), out = h + fc2(act(fc1(LN2(h)))). What differs between the
  * models (LayerNorm eps, MLP activation, causal self-attention) is its {@link Kind}.
  *
- * <p>In CLS-only mode (the last block of a pooled pass, spec §10.4) keys and values still come
+ * <p>In CLS-only mode (the last block of a pooled pass, ALGORITHM.md §10.4) keys and values still come
  * from every token but queries, the attention output, the MLP and the output are the CLS row only
  * ([B, 1, W]); since LayerNorm and the MLP act per token this is exact. It is not available for
  * causal blocks (there the CLS row would see only itself).
@@ -209,7 +209,7 @@ public final class Block implements AutoCloseable {
             Tensor dAttn = Dense.backward(be, dh, projW);
             if (!needInputGrad && s.prompt.prefixKeys() == null) {
                 // Residual only: the prompt's gradient is Σ_tokens dAttn (softmax rows sum to 1), no
-                // attention backward needed (spec §10.1: "at layer 0 stop after dsp^0").
+                // attention backward needed (ALGORITHM.md §10.1: "at layer 0 stop after dsp^0").
                 be.tokenSum(dAttn, dResidual);
                 return null;
             }

@@ -11,8 +11,8 @@ import java.util.Objects;
 
 /**
  * Per-layer prompts fed into the ViT's attention: none, STAR-Prompt residual prompts (one
- * [B, W] vector per layer added to the value of every token, spec §4.4), or prefix-tuning
- * prompts (keys and values [B, Lp, W] prepended in head space, spec §4.5). A layer's entry may
+ * [B, W] vector per layer added to the value of every token, ALGORITHM.md §4.4), or prefix-tuning
+ * prompts (keys and values [B, Lp, W] prepended in head space, ALGORITHM.md §4.5). A layer's entry may
  * be null (no prompt in that layer). The tensors stay owned by the caller and must stay open
  * until the backward pass that uses them is done.
  */

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 /**
  * A frozen timm {@code VisionTransformer} (ViT-B/16 layout: CLS token, learned positional
  * embedding, pre-LN blocks with qkv bias, exact GELU, LayerNorm eps 1e-6, final norm, CLS pooling)
- * with STAR-Prompt residual or prefix prompts entering each block's attention (spec §2.2, §4.4,
+ * with STAR-Prompt residual or prefix prompts entering each block's attention (ALGORITHM.md §2.2, §4.4,
  * §4.5). The weights are frozen, so the backward pass yields gradients for the prompts and,
  * optionally, the input images, never for the weights.
  *
@@ -164,7 +164,7 @@ public final class VisionTransformer implements AutoCloseable {
 
     /**
      * Training forward for a loss on the CLS feature only: the last block computes only the CLS
-     * row (exact, spec §10.4); {@link Activations#pooled()} is [B, W]; use {@link #backwardPooled}.
+     * row (exact, ALGORITHM.md §10.4); {@link Activations#pooled()} is [B, W]; use {@link #backwardPooled}.
      */
     public Activations forwardPooled(Tensor images, Prompts prompts) {
         return train(images, prompts, true);

@@ -36,7 +36,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The first stage (spec §3) on the tiny golden CLIP, on the reference and cpu backends: one
+ * The first stage (ALGORITHM.md §3) on the tiny golden CLIP, on the reference and cpu backends: one
  * training step against the {@code stage1.*} golden tensors, a finite-difference check of the
  * loss with the orthogonality term (past &gt; 0), learning on synthetic features, the end-of-task
  * alignment on a two-task split, and the key store round trip. Sizes come from the golden files.

@@ -13,7 +13,7 @@ import java.util.Random;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The stage-2 head re-alignment (spec §4.8 step 3). */
+/** The stage-2 head re-alignment (ALGORITHM.md §4.8 step 3). */
 class HeadAlignmentTest {
     /** Central differences of the normalised-logit CE in float64. */
     private static void checkAgainstFiniteDifferences(double scale, long seed) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-/** The per-epoch cosine schedule of stage 2 (spec §4.7, §11.3). */
+/** The per-epoch cosine schedule of stage 2 (ALGORITHM.md §4.7, §11.3). */
 class SecondStageTrainerTest {
     @Test
     void cosineScheduleValues() {

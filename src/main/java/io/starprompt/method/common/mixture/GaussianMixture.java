@@ -8,7 +8,7 @@ import java.util.function.DoublePredicate;
 import java.util.random.RandomGenerator;
 
 /**
- * A fitted diagonal Gaussian mixture for generative replay (spec §3.5, §3.6, §4.8): one per class,
+ * A fitted diagonal Gaussian mixture for generative replay (ALGORITHM.md §3.5, §3.6, §4.8): one per class,
  * fitted once in float64 on that class's features and then only sampled from. Immutable.
  *
  * <h2>Fitting ({@link #fit})</h2>
@@ -49,7 +49,7 @@ public final class GaussianMixture {
     }
 
     /**
-     * Fit settings (spec §3.6).
+     * Fit settings (ALGORITHM.md §3.6).
      *
      * @param components    K, mixture components (reference 5)
      * @param maxIterations n_iter: at most n_iter + 1 EM steps (configs use 200 or 500)

@@ -117,7 +117,7 @@ final class GaussianMixtureData {
         return columns;
     }
 
-    /** Global minimum over all entries (one scalar, spec §3.6(a)). */
+    /** Global minimum over all entries (one scalar, ALGORITHM.md §3.6(a)). */
     double min() {
         return min;
     }

@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * The EM fit of spec §3.6(b)–(d), package-private; {@link GaussianMixture#fit} is the public face.
+ * The EM fit of ALGORITHM.md §3.6(b)–(d), package-private; {@link GaussianMixture#fit} is the public face.
  *
  * <p>Per EM step the component log-densities are evaluated once: the score after step t uses the
  * same parameters as the E-step of step t+1, so the weighted log-probabilities are kept and reused

@@ -3,7 +3,7 @@ package io.starprompt.method.common.mixture;
 import java.util.SplittableRandom;
 
 /**
- * k-means initialisation of the mixture means, spec §3.6(a) (gmm-torch's {@code get_kmeans_mu}).
+ * k-means initialisation of the mixture means, ALGORITHM.md §3.6(a) (gmm-torch's {@code get_kmeans_mu}).
  *
  * <ol>
  *   <li>Rescale the whole matrix by one global scalar min/max to [0, 1].

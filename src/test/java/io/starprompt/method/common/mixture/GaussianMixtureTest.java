@@ -13,7 +13,7 @@ import java.util.Random;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Spec §3.6: k-means initialised diagonal mixture, reference-quirk density, sampling, edge cases. */
+/** ALGORITHM.md §3.6: k-means initialised diagonal mixture, reference-quirk density, sampling, edge cases. */
 class GaussianMixtureTest {
 
     // ------------------------------------------------------------ synthetic 3-component mixture, d = 4

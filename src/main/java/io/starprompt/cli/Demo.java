@@ -4,6 +4,8 @@ import io.starprompt.backend.Backend;
 import io.starprompt.data.SyntheticTaskData;
 import io.starprompt.demo.RandomCheckpoints;
 import io.starprompt.cli.report.MethodResult;
+import io.starprompt.method.baselines.JointTraining;
+import io.starprompt.method.baselines.SequentialFineTuning;
 import io.starprompt.method.baselines.ZeroShotClip;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.method.starprompt.StarPromptConfig;
@@ -29,8 +31,9 @@ import picocli.CommandLine.Spec;
  * The built-in default job: STAR-Prompt, end to end, on a synthetic class-incremental benchmark
  * (procedural images, one colour/stripe pattern per class) with small randomly initialised ViT
  * and CLIP checkpoints written in the real file layouts. Prints progress per epoch, then the
- * accuracy matrices of STAR-Prompt, of its first stage alone and of CLIP with fixed prompts, a
- * summary line per method, and writes the reports (results.json, metrics.csv, two plots).
+ * accuracy matrices of STAR-Prompt, of its first stage alone, of CLIP with fixed prompts and of
+ * the two bounds (sequential fine-tuning, joint training), a summary line per method, and writes
+ * the reports (results.json, metrics.csv, two plots).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"STAR-Prompt end to end on a synthetic class-incremental benchmark (procedural images)"
@@ -121,12 +124,19 @@ final class Demo implements Callable<Integer> {
         List<MethodResult> results = new ArrayList<>();
         try (StarPrompt sp = StarPrompt.builder().backend(be).clip(clip).vit(vit).promptIds(promptIds(o.classes(), false))
                 .config(cfg).seed(o.seed()).build()) {
-            Runner.Outcome r = runner.run(sp, "STAR-Prompt", data, true);
+            Runner.Outcome r = runner.run(sp, "STAR-Prompt", data, true, null);
             results.add(r.result());
             results.add(r.firstStage());
         }
-        try (ZeroShotClip zeroShot = new ZeroShotClip(clip, promptIds(o.classes(), true), cfg.evalBatchSize())) {
-            results.add(runner.run(zeroShot, "CLIP with fixed prompts", data, false).result());
+        int[][] fixedIds = promptIds(o.classes(), true);
+        try (ZeroShotClip zeroShot = new ZeroShotClip(clip, fixedIds, cfg.evalBatchSize())) {
+            results.add(runner.run(zeroShot, "CLIP with fixed prompts", data, false, null).result());
+        }
+        try (SequentialFineTuning lower = new SequentialFineTuning(clip, vit, fixedIds, cfg, o.seed())) {
+            results.add(runner.run(lower, "sequential fine-tuning", data, false, null).result());
+        }
+        try (JointTraining upper = new JointTraining(clip, vit, fixedIds, cfg, o.seed())) {
+            results.add(runner.run(upper, "joint training", data, false, null).result());
         }
         runner.finish(results, settings(o), be, o.out());
     }

@@ -3,7 +3,9 @@ package io.starprompt.cli;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cli.report.MethodResult;
+import io.starprompt.method.Checkpoints;
 import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.RunIdentity;
 import io.starprompt.method.ContinualRun;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.starprompt.StarPrompt;
@@ -17,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Drives one {@link ContinualMethod} through every task of a benchmark for the command line:
@@ -34,10 +37,26 @@ final class Runner {
     /** What one method's run produced: its report entry, and STAR-Prompt's first-stage rows when asked for. */
     record Outcome(MethodResult result, MethodResult firstStage) {}
 
-    /** Runs the method over every task; {@code firstStageBaseline} records STAR-Prompt's first-stage accuracy too. */
-    Outcome run(ContinualMethod method, String displayName, TaskData data, boolean firstStageBaseline) {
+    /**
+     * Where a method's checkpoints go, and what they must match to be resumed.
+     *
+     * @param dir    the method's checkpoint folder
+     * @param seed   the run seed
+     * @param config the resolved settings, stored in every checkpoint
+     */
+    record Saving(Path dir, long seed, Map<String, String> config) {}
+
+    private static final String FIRST_STAGE = "first_stage";
+
+    /**
+     * Runs the method over every task, continuing after the latest checkpoint in
+     * {@code saving.dir()} when there is one and writing one after every task (saving may be
+     * null: no checkpoints); {@code firstStageBaseline} records STAR-Prompt's first-stage
+     * accuracy too.
+     */
+    Outcome run(ContinualMethod method, String displayName, TaskData data, boolean firstStageBaseline, Saving saving)
+            throws IOException {
         Recorder rec = new Recorder(data.tasks());
-        method.setListener(new Tee(console, rec));
         console.setTasks(data.tasks());
         ContinualRun.Result matrices = new ContinualRun.Result(method.name(), new AccuracyMatrix(data.tasks()),
                 new AccuracyMatrix(data.tasks()));
@@ -45,6 +64,9 @@ final class Runner {
         AccuracyMatrix firstStage = new AccuracyMatrix(data.tasks());
         double[] taskSeconds = new double[data.tasks()];
         console.info("== " + displayName);
+        RunIdentity identity = saving == null ? null : RunIdentity.of(method, data, saving.seed());
+        if (saving != null) resume(method, saving, identity, matrices, firstStage);
+        method.setListener(new Tee(console, rec));
         for (int t = method.tasksLearned(); t < data.tasks(); t++) {
             long start = System.nanoTime();
             ContinualRun.learnTask(method, data, t);
@@ -52,6 +74,13 @@ final class Runner {
             ContinualRun.evaluateInto(method, data, t, matrices);
             if (sp != null) firstStage.setRow(t, sp.evaluateFirstStage(data, t));
             reportTask(displayName, t, data.tasks(), matrices.classIl().row(t), matrices.taskIl().row(t), taskSeconds[t]);
+            if (saving != null) {
+                Map<String, AccuracyMatrix> metrics = new LinkedHashMap<>();
+                metrics.put(ContinualRun.CLASS_IL, matrices.classIl());
+                metrics.put(ContinualRun.TASK_IL, matrices.taskIl());
+                if (sp != null) metrics.put(FIRST_STAGE, firstStage);
+                Checkpoints.write(saving.dir(), method, identity, metrics, saving.config());
+            }
         }
         method.setListener(null);
         MethodResult result = new MethodResult(displayName, matrices.classIl(), matrices.taskIl(), rec.losses(),
@@ -88,6 +117,24 @@ final class Runner {
         }
         return sb.append("FAA: final average accuracy over tasks; AIA: mean over tasks of the accuracy on the tasks seen"
                 + " so far; forgetting and BWT in percentage points (class-IL)").toString();
+    }
+
+    /** Restores the latest checkpoint of the method, if any, with the accuracy rows it recorded. */
+    private void resume(ContinualMethod method, Saving saving, RunIdentity identity, ContinualRun.Result matrices,
+            AccuracyMatrix firstStage) throws IOException {
+        Optional<Path> latest = Checkpoints.latest(saving.dir());
+        if (latest.isEmpty()) return;
+        Checkpoints.Checkpoint cp = Checkpoints.read(latest.get(), identity);
+        method.restoreState(cp.state());
+        copyRows(cp.metrics().get(ContinualRun.CLASS_IL), matrices.classIl());
+        copyRows(cp.metrics().get(ContinualRun.TASK_IL), matrices.taskIl());
+        copyRows(cp.metrics().get(FIRST_STAGE), firstStage);
+        console.info("resumed after task " + (cp.task() + 1) + " from " + cp.file());
+    }
+
+    private static void copyRows(AccuracyMatrix from, AccuracyMatrix to) {
+        if (from == null) return;
+        for (int i = 0; i < from.rows(); i++) to.setRow(i, from.row(i));
     }
 
     private void reportTask(String method, int t, int tasks, double[] classIl, double[] taskIl, double seconds) {

@@ -1,17 +1,14 @@
 package io.starprompt.cli;
 
 import io.starprompt.backend.Backend;
-import io.starprompt.data.sets.Dataset;
-import io.starprompt.data.sets.DatasetCheck;
-import io.starprompt.data.sets.Datasets;
-import io.starprompt.data.sets.ImageTaskData;
 import io.starprompt.cli.report.MethodResult;
+import io.starprompt.data.sets.DatasetCheck;
+import io.starprompt.method.ContinualMethod;
+import io.starprompt.method.baselines.JointTraining;
+import io.starprompt.method.baselines.SequentialFineTuning;
 import io.starprompt.method.baselines.ZeroShotClip;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.method.starprompt.StarPromptConfig;
-import io.starprompt.model.clip.Clip;
-import io.starprompt.model.tokenizer.ClipTokenizer;
-import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.run.Presets;
 import io.starprompt.run.RunData;
 import io.starprompt.run.RunSettings;
@@ -21,7 +18,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,23 +30,30 @@ import picocli.CommandLine.Option;
 /**
  * {@code starprompt train}: STAR-Prompt end to end on a real benchmark with real checkpoints: a
  * timm ViT safetensors file, an HF CLIP safetensors file with its config.json, and the HF
- * tokenizer files vocab.json / merges.txt. Settings come from defaults, a {@code --preset}, a
- * {@code --config} file and the command line, in that order of precedence; the resolved
- * settings are printed before training.
+ * tokenizer files vocab.json / merges.txt. Settings come from defaults (or a resumed run's saved
+ * settings), a {@code --preset}, a {@code --config} file and the command line, in that order of
+ * precedence; the resolved settings are printed and saved before training.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Train STAR-Prompt on a dataset, task after task, and report the accuracy matrix.")
+        description = {"Train STAR-Prompt (and the chosen baselines) on a dataset, task after task: checks the whole"
+                + " dataset first, writes a checkpoint after every task, the reports at the end.",
+                "Continue an interrupted run with --resume DIR: its settings are read back from DIR/settings.json."})
 final class Train implements Callable<Integer> {
+    /** The run's resolved settings, saved in its output folder. */
+    static final String SETTINGS_FILE = "settings.json";
+    /** Checkpoints of each method, under the output folder. */
+    static final String CHECKPOINTS = "checkpoints";
+
     @Mixin
     Main.Common common = new Main.Common();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--data", required = true, paramLabel = "PATH", description = {"the dataset: a DIR/{train,test}/<class>/"
-            + " tree, a folder of class folders (with --split-file, or a seeded stratified split), CIFAR-100 binary"
+    @Option(names = "--data", paramLabel = "PATH", description = {"the dataset: a DIR/{train,test}/<class>/"
+            + " tree, a folder of class folders (with a split file, or a seeded stratified split), CIFAR-100 binary"
             + " (folder or .tar.gz), CUB-200-2011, or MNIST-style IDX files"})
-    Path data;
+    String data;
 
     @Option(names = "--format", paramLabel = "NAME", description = "dataset layout when it cannot be recognised:"
             + " folders, class-folders, cifar100, cub200, idx (setting data.format)")
@@ -70,23 +76,26 @@ final class Train implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "NAME=VALUE", description = "any setting, e.g. --set stage2.lambda=2; repeatable")
     List<String> assignments = new ArrayList<>();
 
-    @Option(names = "--vit", required = true, paramLabel = "FILE", description = "timm ViT-B/16 weights (safetensors)")
-    Path vit;
+    @Option(names = "--resume", paramLabel = "DIR", description = "continue the run in DIR after its last finished task")
+    Path resume;
 
-    @Option(names = "--vit-heads", required = true, paramLabel = "H", description = "attention heads of the ViT (12 for B/16)")
+    @Option(names = "--vit", paramLabel = "FILE", description = "timm ViT-B/16 weights (safetensors)")
+    String vit;
+
+    @Option(names = "--vit-heads", paramLabel = "H", description = "attention heads of the ViT (default 12, as B/16)")
     Integer vitHeads;
 
-    @Option(names = "--clip", required = true, paramLabel = "FILE", description = "HF CLIP weights (safetensors)")
-    Path clip;
+    @Option(names = "--clip", paramLabel = "FILE", description = "HF CLIP weights (safetensors)")
+    String clip;
 
-    @Option(names = "--clip-config", required = true, paramLabel = "FILE", description = "HF CLIP config.json")
-    Path clipConfig;
+    @Option(names = "--clip-config", paramLabel = "FILE", description = "HF CLIP config.json")
+    String clipConfig;
 
-    @Option(names = "--vocab", required = true, paramLabel = "FILE", description = "CLIP tokenizer vocab.json")
-    Path vocab;
+    @Option(names = "--vocab", paramLabel = "FILE", description = "CLIP tokenizer vocab.json")
+    String vocab;
 
-    @Option(names = "--merges", required = true, paramLabel = "FILE", description = "CLIP tokenizer merges.txt")
-    Path merges;
+    @Option(names = "--merges", paramLabel = "FILE", description = "CLIP tokenizer merges.txt")
+    String merges;
 
     @Option(names = "--tasks", paramLabel = "T", description = "number of equal tasks (setting tasks)")
     Integer tasks;
@@ -109,7 +118,8 @@ final class Train implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "image decoding threads")
     Integer threads;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "folder for the reports")
+    @Option(names = "--out", paramLabel = "DIR", description = "folder for checkpoints and reports"
+            + " (default: runs/train-<date-time>; with --resume, the resumed folder)")
     Path out;
 
     private final PrintStream stdout;
@@ -130,31 +140,70 @@ final class Train implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         RunSettings s = settings();
-        checkFiles();
+        Job.checkFiles(s);
+        Path outDir = outputFolder();
         try (Console console = common.console(stdout)) {
             console.info("settings:");
             s.describe().forEach(console::info);
-            DatasetCheck.Report check = DatasetCheck.check(data, RunData.datasetOptions(s), s.getInt("threads"),
+            Path dataPath = Path.of(s.getString("data.path"));
+            DatasetCheck.Report check = DatasetCheck.check(dataPath, RunData.datasetOptions(s), s.getInt("threads"),
                     (done, total) -> console.progress("checking images", done, total));
             if (!check.isOk() && !(skipBadImages && check.onlyBadImages())) {
-                stderr.println("starprompt: " + data + ": the dataset has problems; nothing was trained");
+                stderr.println("starprompt: " + dataPath + ": the dataset has problems; nothing was trained");
                 stderr.println(check.format(20));
                 if (check.onlyBadImages()) stderr.println("(--skip-bad-images leaves the bad images out)");
                 return 1;
             }
-            Path outDir = outputFolder();
+            Files.createDirectories(outDir);
+            s.writeJson(outDir.resolve(SETTINGS_FILE));
             if (!check.badImages().isEmpty()) {
                 Path list = outDir.resolve("skipped-images.txt");
-                Files.createDirectories(outDir);
                 Files.write(list, check.badImages().stream().map(Path::toString).toList());
                 console.warn("skipping " + check.badImages().size() + " images that fail to decode (listed in " + list + ")");
             }
-            try (Backend be = common.openBackend()) {
-                run(be, s, check, outDir, console);
+            try (Backend be = common.openBackend(); Job job = Job.open(s, be, check.badImages(), console)) {
+                train(be, job, outDir, console);
             }
         }
         return 0;
     }
+
+    /** STAR-Prompt, then each baseline, each resuming from its checkpoints in the output folder. */
+    private void train(Backend be, Job job, Path outDir, Console console) throws IOException {
+        RunSettings s = job.settings;
+        List<String> baselines = baselines(s.getString("baselines"));
+        Runner runner = new Runner(console);
+        Map<String, String> config = new LinkedHashMap<>();
+        s.asMap().forEach((k, v) -> config.put(k, String.valueOf(v)));
+        List<MethodResult> results = new ArrayList<>();
+        Path ckpt = outDir.resolve(CHECKPOINTS);
+        try (StarPrompt sp = job.starPrompt(be)) {
+            Runner.Outcome r = runner.run(sp, "STAR-Prompt", job.data, baselines.contains("first-stage"),
+                    new Runner.Saving(ckpt.resolve(sp.name()), s.getLong("seed"), config));
+            results.add(r.result());
+            if (r.firstStage() != null) results.add(r.firstStage());
+        }
+        int[][] zeroShotIds = ZeroShotClip.promptIds(job.tokenizer, job.data.classNames());
+        StarPromptConfig cfg = RunData.starPromptConfig(s);
+        for (String b : baselines) {
+            ContinualMethod m = switch (b) {
+                case "zero-shot" -> new ZeroShotClip(job.clip, zeroShotIds, cfg.evalBatchSize());
+                case "finetune" -> new SequentialFineTuning(job.clip, job.vit, zeroShotIds, cfg, s.getLong("seed"));
+                case "joint" -> new JointTraining(job.clip, job.vit, zeroShotIds, cfg, s.getLong("seed"));
+                default -> null; // first-stage comes with STAR-Prompt
+            };
+            if (m == null) continue;
+            try (m) {
+                results.add(runner.run(m, DISPLAY_NAMES.get(b), job.data, false,
+                        new Runner.Saving(ckpt.resolve(m.name()), s.getLong("seed"), config)).result());
+            }
+        }
+        runner.finish(results, s.asMap(), be, outDir);
+    }
+
+    /** How each baseline is shown in tables and plots. */
+    static final Map<String, String> DISPLAY_NAMES = Map.of("zero-shot", "zero-shot CLIP", "first-stage", "first stage only",
+            "finetune", "sequential fine-tuning", "joint", "joint training");
 
     /** The baseline names of the setting, checked. */
     static List<String> baselines(String value) {
@@ -171,19 +220,28 @@ final class Train implements Callable<Integer> {
         return out;
     }
 
-    /** --out, or runs/train-&lt;date-time&gt; in the working directory. */
+    /** --out, the resumed folder, or runs/train-&lt;date-time&gt; in the working directory. */
     private Path outputFolder() {
-        return out != null ? out : Main.defaultOutput("train");
+        if (out != null) return out;
+        return resume != null ? resume : Main.defaultOutput("train");
     }
 
-    /** Defaults, then the preset, the config file and the command line. */
+    /** Defaults (or the resumed run's settings), then the preset, the config file and the command line. */
     RunSettings settings() throws IOException {
         checkPositive();
         try {
             RunSettings s = RunSettings.defaults();
+            if (resume != null) s = s.withConfigFile(resumedSettings());
             if (preset != null) s = Presets.apply(s, preset);
             if (config != null) s = s.withConfigFile(requireFile("--config", config));
             s = s.withAssignments(assignments);
+            s = set(s, "data.path", data);
+            s = set(s, "model.vit", vit);
+            s = set(s, "model.vit-heads", vitHeads);
+            s = set(s, "model.clip", clip);
+            s = set(s, "model.clip-config", clipConfig);
+            s = set(s, "model.vocab", vocab);
+            s = set(s, "model.merges", merges);
             s = set(s, "tasks", tasks);
             s = set(s, "stage1.epochs", epochs);
             s = set(s, "stage2.epochs", epochs);
@@ -195,10 +253,27 @@ final class Train implements Callable<Integer> {
             s = set(s, "data.class-names", classNames == null ? null : classNames.toString());
             s = set(s, "threads", threads);
             baselines(s.getString("baselines"));
+            if (resume == null) requireOptions(s);
             return s;
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
         }
+    }
+
+    /** A fresh run names its dataset and models on the command line (a resumed one has them saved). */
+    private static void requireOptions(RunSettings s) {
+        for (String[] r : new String[][] {{"data.path", "--data"}, {"model.vit", "--vit"}, {"model.clip", "--clip"},
+                {"model.clip-config", "--clip-config"}, {"model.vocab", "--vocab"}, {"model.merges", "--merges"}}) {
+            if (s.getString(r[0]).isEmpty()) throw new IllegalArgumentException("missing option " + r[1]);
+        }
+    }
+
+    private Path resumedSettings() {
+        Path f = resume.resolve(SETTINGS_FILE);
+        if (!Files.isRegularFile(f)) {
+            throw new IllegalArgumentException("--resume " + resume + ": no " + SETTINGS_FILE + " there (not a train output folder?)");
+        }
+        return f;
     }
 
     private static RunSettings set(RunSettings s, String key, Object value) {
@@ -214,49 +289,8 @@ final class Train implements Callable<Integer> {
         }
     }
 
-    private void checkFiles() {
-        if (!Files.isDirectory(data)) throw new IllegalArgumentException("--data " + data + ": no such directory");
-        requireFile("--vit", vit);
-        requireFile("--clip", clip);
-        requireFile("--clip-config", clipConfig);
-        requireFile("--vocab", vocab);
-        requireFile("--merges", merges);
-    }
-
     private static Path requireFile(String option, Path p) {
         if (!Files.isRegularFile(p)) throw new IllegalArgumentException(option + " " + p + ": no such file");
         return p;
-    }
-
-    private void run(Backend be, RunSettings s, DatasetCheck.Report check, Path outDir, Console console) throws IOException {
-        ClipTokenizer tok = ClipTokenizer.fromHuggingFace(vocab, merges);
-        console.info("loading ViT " + vit + " and CLIP " + clip + " on the " + be.name() + " backend");
-        try (VisionTransformer v = VisionTransformer.load(be, vit, vitHeads); Clip c = Clip.load(be, clip, clipConfig)) {
-            int vitSize = v.config().imageSize(), clipSize = c.config().vision().imageSize();
-            if (clipSize != vitSize) {
-                throw new IllegalArgumentException(clip + ": CLIP input size " + clipSize + " differs from the ViT input size "
-                        + vitSize + " (the stage-2 query is the ViT input re-normalised for CLIP)");
-            }
-            Dataset dataset = Datasets.open(data, RunData.datasetOptions(s));
-            try (ImageTaskData d = RunData.taskData(dataset, s, vitSize, clipSize, check.badImages())) {
-                StarPromptConfig cfg = RunData.starPromptConfig(s);
-                List<String> baselines = baselines(s.getString("baselines"));
-                console.info(d + ", classes " + d.classNames());
-                Runner runner = new Runner(console);
-                List<MethodResult> results = new ArrayList<>();
-                try (StarPrompt sp = StarPrompt.builder().backend(be).clip(c).vit(v).tokenizer(tok).classNames(d.classNames())
-                        .config(cfg).seed(s.getLong("seed")).build()) {
-                    Runner.Outcome r = runner.run(sp, "STAR-Prompt", d, baselines.contains("first-stage"));
-                    results.add(r.result());
-                    if (r.firstStage() != null) results.add(r.firstStage());
-                }
-                if (baselines.contains("zero-shot")) {
-                    try (ZeroShotClip zs = new ZeroShotClip(c, ZeroShotClip.promptIds(tok, d.classNames()), cfg.evalBatchSize())) {
-                        results.add(runner.run(zs, "zero-shot CLIP", d, false).result());
-                    }
-                }
-                runner.finish(results, s.asMap(), be, outDir);
-            }
-        }
     }
 }

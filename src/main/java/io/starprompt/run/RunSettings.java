@@ -55,6 +55,13 @@ public final class RunSettings {
         key("class-order", Type.STRING, "auto", 0, "auto: the built-in order of the benchmark and seed when there"
                 + " is one, else a seeded permutation; identity: natural order", "auto", "builtin", "seeded", "identity");
         key("benchmark", Type.STRING, "", 0, "class-order table of the built-in orders (e.g. seq-cifar100-224)");
+        key("data.path", Type.STRING, "", 0, "the dataset (a folder or an archive)");
+        key("model.vit", Type.STRING, "", 0, "timm ViT weights (safetensors)");
+        key("model.vit-heads", Type.INT, 12, 1, "attention heads of the ViT");
+        key("model.clip", Type.STRING, "", 0, "HF CLIP weights (safetensors)");
+        key("model.clip-config", Type.STRING, "", 0, "HF CLIP config.json");
+        key("model.vocab", Type.STRING, "", 0, "CLIP tokenizer vocab.json");
+        key("model.merges", Type.STRING, "", 0, "CLIP tokenizer merges.txt");
         key("data.format", Type.STRING, "auto", 0, "dataset layout (auto: recognised from the path)");
         key("data.class-names", Type.STRING, "", 0, "text file, one class name per line, overriding the dataset's");
         key("data.split-file", Type.STRING, "", 0, "CSV or JSON split file (path,label,split) of a class-folder dataset");
@@ -185,6 +192,13 @@ public final class RunSettings {
 
     public boolean getBoolean(String name) {
         return (Boolean) entry(name).value();
+    }
+
+    /** Writes the values as a JSON object of name → value ({@link #withConfigFile} reads it back). */
+    public void writeJson(Path file) throws IOException {
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+        Files.writeString(tmp, Json.write(asMap()));
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** Name → value, in key order: what results.json records. */

@@ -81,7 +81,7 @@ class TrainTest {
     @Test
     void optionErrorsNameTheOption(@TempDir Path dir) throws Exception {
         List<String> base = setUp(dir);
-        for (String option : List.of("--data", "--vit", "--vit-heads", "--clip", "--clip-config", "--vocab", "--merges")) {
+        for (String option : List.of("--data", "--vit", "--clip", "--clip-config", "--vocab", "--merges")) {
             List<String> args = new ArrayList<>(base);
             int i = args.indexOf(option);
             args.remove(i + 1);

@@ -78,10 +78,7 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             err.println("starprompt: " + oneLine(e));
             if (verbose) e.printStackTrace(err);
-            else if (!(e instanceof IllegalArgumentException || e instanceof IOException
-                    || e instanceof UncheckedIOException || e instanceof IllegalStateException)) {
-                err.println("(an unexpected error: run again with --verbose for the stack trace)");
-            }
+            else if (isBug(e)) err.println("(an unexpected error: run again with --verbose for the stack trace)");
             return 1;
         });
         try {
@@ -92,6 +89,13 @@ public final class Main implements Callable<Integer> {
             if (verbose) e.printStackTrace(err);
             return 1;
         }
+    }
+
+    /** Errors that mean a defect here rather than bad input or a failing file system. */
+    private static boolean isBug(Throwable e) {
+        return e instanceof NullPointerException || e instanceof ClassCastException || e instanceof IndexOutOfBoundsException
+                || e instanceof ArithmeticException || e instanceof java.util.ConcurrentModificationException
+                || e.getMessage() == null;
     }
 
     /** Prepends {@code demo} when the command line names no command (and asks for no help or version). */

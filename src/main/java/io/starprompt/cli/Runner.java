@@ -3,6 +3,7 @@ package io.starprompt.cli;
 import io.starprompt.cl.AccuracyMatrix;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cli.report.MethodResult;
+import io.starprompt.method.CheckpointException;
 import io.starprompt.method.Checkpoints;
 import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.RunIdentity;
@@ -124,7 +125,12 @@ final class Runner {
             AccuracyMatrix firstStage) throws IOException {
         Optional<Path> latest = Checkpoints.latest(saving.dir());
         if (latest.isEmpty()) return;
-        Checkpoints.Checkpoint cp = Checkpoints.read(latest.get(), identity);
+        Checkpoints.Checkpoint cp;
+        try {
+            cp = Checkpoints.read(latest.get(), identity);
+        } catch (CheckpointException e) {
+            throw new CheckpointException(e.getMessage() + " (move it away to resume from the checkpoint before it)", e);
+        }
         method.restoreState(cp.state());
         copyRows(cp.metrics().get(ContinualRun.CLASS_IL), matrices.classIl());
         copyRows(cp.metrics().get(ContinualRun.TASK_IL), matrices.taskIl());

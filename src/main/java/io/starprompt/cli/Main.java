@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "starprompt", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "[COMMAND]", versionProvider = Main.Version.class,
         description = "STAR-Prompt continual learning: native CPU and CUDA kernels on the JVM.",
-        subcommands = {Demo.class, Train.class, Bench.class, CheckKernels.class},
+        subcommands = {Demo.class, Train.class, Eval.class, Bench.class, CheckKernels.class},
         footer = {"", "Without a command, runs `demo`. `starprompt COMMAND --help` describes each command."})
 public final class Main implements Callable<Integer> {
     /** Options every command has. */

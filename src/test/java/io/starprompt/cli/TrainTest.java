@@ -76,6 +76,16 @@ class TrainTest {
         assertEquals(3L, Json.path(root, "configuration", "seed") instanceof Double d ? d.longValue() : -1L);
         assertTrue(Json.path(root, "methods", "zero-shot CLIP") != null && Json.path(root, "methods", "first stage only") != null);
         for (String f : List.of("metrics.csv", "accuracy_matrix.png", "seen_accuracy.png")) assertTrue(Files.isRegularFile(out.resolve(f)), f);
+
+        // eval restores the saved run: the same final row on the test sets, and one image's top classes.
+        CliRun eval = CliRun.of("eval", "--run", out.toString(), "--backend", "cpu");
+        assertEquals(0, eval.exit(), eval.all());
+        assertTrue(eval.out().contains("(identical)"), eval.all());
+        Path image = dir.resolve("data").resolve("test").resolve("car").resolve("img0.png");
+        CliRun one = CliRun.of("eval", "--run", out.toString(), "--backend", "cpu", "--top", "3", image.toString());
+        assertEquals(0, one.exit(), one.all());
+        assertEquals(3, one.out().lines().filter(l -> l.matches("\\s+\\d+\\.\\d\\d %  .+")).count(), one.all());
+        assertEquals(1, CliRun.of("eval", "--run", dir.toString()).exit(), "not a run folder");
     }
 
     @Test

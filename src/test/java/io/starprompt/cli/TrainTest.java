@@ -89,6 +89,69 @@ class TrainTest {
     }
 
     @Test
+    void trainsOnACifarBinaryAndAGzippedIdxPair(@TempDir Path dir) throws Exception {
+        List<String> base = setUp(dir);
+        base.subList(0, 2).clear(); // the image-folder --data of setUp
+        Path cifar = Files.createDirectories(dir.resolve("cifar"));
+        Files.write(cifar.resolve("train.bin"), cifarRecords(100, 5)); // 5 per class: the mixtures have 5 components
+        Files.write(cifar.resolve("test.bin"), cifarRecords(100, 1));
+        List<String> names = new ArrayList<>();
+        for (int c = 0; c < 100; c++) names.add("c" + c);
+        Files.write(cifar.resolve("fine_label_names.txt"), names);
+        // 100 classes need a CLIP projection of at least 100 for orthogonal modulation rows.
+        RandomCheckpoints.writeClip(dir.resolve("clip128.safetensors"), dir.resolve("config128.json"), TOWER, VOCAB, 48, 2,
+                4, 128, 2);
+        base.set(base.indexOf("--clip") + 1, dir.resolve("clip128.safetensors").toString());
+        base.set(base.indexOf("--clip-config") + 1, dir.resolve("config128.json").toString());
+        Path idx = Files.createDirectories(dir.resolve("idx"));
+        writeIdxPair(idx, "train", 10, 5);
+        writeIdxPair(idx, "t10k", 10, 1);
+        for (Path data : List.of(cifar, idx)) {
+            List<String> args = new ArrayList<>(base);
+            Path out = dir.resolve("out-" + data.getFileName());
+            args.addAll(List.of("--data", data.toString(), "--tasks", "2", "--epochs", "1", "--batch", "16",
+                    "--image-size", "32", "--backend", "cpu", "--set", "baselines=none", "--set", "stage1.em-iters=5",
+                    "--set", "stage2.em-iters=5", "--quiet", "--out", out.toString()));
+            CliRun r = train(args);
+            assertEquals(0, r.exit(), r.all());
+            Object star = Json.path(Json.parse(Files.readString(out.resolve("results.json"))), "methods", "STAR-Prompt");
+            assertEquals(2, ((List<?>) Json.path(star, "class_il", "accuracy")).size(), data + ": " + r.all());
+        }
+    }
+
+    /** CIFAR-100 binary records: coarse label, fine label, the R, G and B planes of 32×32. */
+    private static byte[] cifarRecords(int classes, int perClass) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(classes * perClass * 3074);
+        java.util.Random rnd = new java.util.Random(classes * 31L + perClass);
+        for (int c = 0; c < classes; c++) {
+            for (int i = 0; i < perClass; i++) {
+                b.put((byte) (c / 5)).put((byte) c);
+                for (int p = 0; p < 3 * 1024; p++) b.put((byte) (c * 37 + p / 1024 * 80 + rnd.nextInt(30)));
+            }
+        }
+        return b.array();
+    }
+
+    /** A gzipped IDX pair (28×28 grey images, one label byte each) named like MNIST's. */
+    private static void writeIdxPair(Path dir, String split, int classes, int perClass) throws IOException {
+        int n = classes * perClass;
+        java.nio.ByteBuffer images = java.nio.ByteBuffer.allocate(16 + n * 784).putInt(0x0803).putInt(n).putInt(28).putInt(28);
+        java.nio.ByteBuffer labels = java.nio.ByteBuffer.allocate(8 + n).putInt(0x0801).putInt(n);
+        for (int i = 0; i < n; i++) {
+            labels.put((byte) (i % classes));
+            for (int p = 0; p < 784; p++) images.put((byte) ((i % classes) * 25 + (p % 28)));
+        }
+        gzip(dir.resolve(split + "-images-idx3-ubyte.gz"), images.array());
+        gzip(dir.resolve(split + "-labels-idx1-ubyte.gz"), labels.array());
+    }
+
+    private static void gzip(Path file, byte[] data) throws IOException {
+        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write(data);
+        }
+    }
+
+    @Test
     void optionErrorsNameTheOption(@TempDir Path dir) throws Exception {
         List<String> base = setUp(dir);
         for (String option : List.of("--data", "--vit", "--clip", "--clip-config", "--vocab", "--merges")) {

@@ -7,13 +7,25 @@ public final class Orthogonal {
     private Orthogonal() {}
 
     /**
-     * A rows × cols matrix (rows ≤ cols) with orthonormal rows: Gaussian entries, then
-     * Gram–Schmidt in float64 (twice, for stability), row-major.
+     * A rows × cols matrix, row-major, that is as orthogonal as its shape allows (as PyTorch's
+     * {@code orthogonal_}): orthonormal rows when rows ≤ cols, else orthonormal columns (more
+     * classes than the query width, as with small test models). Gaussian entries, then
+     * Gram–Schmidt in float64 (twice, for stability).
      */
     public static double[] rows(int rows, int cols, Random rnd) {
-        if (rows > cols) {
-            throw new IllegalArgumentException("cannot make " + rows + " orthonormal rows of length " + cols);
+        if (rows > cols) return transpose(orthonormalRows(cols, rows, rnd), cols, rows);
+        return orthonormalRows(rows, cols, rnd);
+    }
+
+    private static double[] transpose(double[] m, int rows, int cols) {
+        double[] t = new double[m.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j];
         }
+        return t;
+    }
+
+    private static double[] orthonormalRows(int rows, int cols, Random rnd) {
         double[] m = new double[rows * cols];
         for (int i = 0; i < m.length; i++) m[i] = rnd.nextGaussian();
         for (int i = 0; i < rows; i++) {

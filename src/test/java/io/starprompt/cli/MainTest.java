@@ -69,7 +69,7 @@ class MainTest {
             Demo.run(be, new Demo.Options(4, 2, 2, 16, 3, out), console);
         }
         String printed = text.toString(StandardCharsets.UTF_8);
-        assertTrue(printed.contains("FAA") && printed.contains("second_stage"), printed);
+        assertTrue(printed.contains("FAA") && printed.contains("second stage"), printed);
         String json = Files.readString(out.resolve("accuracy.json"));
         assertTrue(json.contains("\"faa\"") && json.contains("\"forgetting\""), json);
         assertTrue(Files.readAllLines(out.resolve("accuracy.csv")).size() >= 2, "one CSV row per task");

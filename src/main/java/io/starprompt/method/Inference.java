@@ -63,7 +63,7 @@ public final class Inference {
                 try (TensorScope scope = TensorScope.open()) {
                     float[] vi = java.util.Arrays.copyOfRange(vitImages, start * vitPer, (start + b) * vitPer);
                     float[] ci = java.util.Arrays.copyOfRange(clipImages, start * clipPer, (start + b) * clipPer);
-                    Tensor images = be.fromArray(vi, b, v.channels(), v.imageSize(), v.imageSize());
+                    Tensor images = model.vit().images(vi, b);
                     Tensor q = SecondStageTrainer.clipQueries(be, clip, ci, b);
                     all = be.toFloatArray(model.logits(images, q, k, seen));
                 }

@@ -3,7 +3,6 @@ package io.starprompt.method;
 import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.Backend;
 import io.starprompt.model.clip.Clip;
-import io.starprompt.model.vit.VitConfig;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
@@ -218,8 +217,7 @@ public final class SecondStageTrainer {
 
     Tensor vitImages(TaskData.Batch batch) {
         if (batch.vitImages() == null) throw new IllegalArgumentException("second stage: batch has no ViT images");
-        VitConfig v = model.vit().config();
-        return be.fromArray(batch.vitImages(), batch.size(), v.channels(), v.imageSize(), v.imageSize());
+        return model.vit().images(batch.vitImages(), batch.size());
     }
 
     Tensor queries(float[] clipImages, int n) {
@@ -228,9 +226,8 @@ public final class SecondStageTrainer {
 
     /** Raw CLIP image features [n, d] of CLIP-normalised images [n, 3, S, S]. */
     static Tensor clipQueries(Backend be, Clip clip, float[] clipImages, int n) {
-        var v = clip.config().vision();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor px = be.fromArray(clipImages, n, v.channels(), v.imageSize(), v.imageSize());
+            Tensor px = clip.pixels(clipImages, n);
             return scope.retain(clip.imageFeatures(px));
         }
     }

@@ -291,14 +291,13 @@ public final class StarPrompt implements AutoCloseable {
         }
         FirstStage fs = firstStage();
         listener.phaseStarted(TrainingListener.Phase.FIRST_STAGE, t);
-        var v = clip.config().vision();
         // CLIP features of the deterministic stage-1 inputs, once per task (spec §10.4).
         List<float[]> featureBatches = new ArrayList<>();
         List<int[]> labelBatches = new ArrayList<>();
         int n = 0;
         for (TaskData.Batch b : data.clipBatches(t, TaskData.Split.TRAIN, cfg.evalBatchSize())) {
             try (TensorScope scope = TensorScope.open()) {
-                Tensor px = be.fromArray(b.clipImages(), b.size(), v.channels(), v.imageSize(), v.imageSize());
+                Tensor px = clip.pixels(b.clipImages(), b.size());
                 featureBatches.add(be.toFloatArray(fs.imageFeatures(px)));
             }
             labelBatches.add(b.labels());

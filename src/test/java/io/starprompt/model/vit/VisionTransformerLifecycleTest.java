@@ -122,6 +122,8 @@ class VisionTransformerLifecycleTest {
             }
             threads.forEach(Thread::start);
             for (Thread t : threads) t.join();
+            System.out.println("concurrent encodes on one ViT: " + computed.get() + " computed correctly, " + refused.get()
+                    + " refused (in use by the other thread)");
             assertTrue(wrong.isEmpty(), "calls that neither worked nor were refused: " + wrong);
             assertEquals(400, computed.get() + refused.get());
             assertTrue(computed.get() > 0);

@@ -11,14 +11,19 @@ import io.starprompt.tensor.Tensor;
  * <p>Every public method validates its arguments (null, closed, device, dtype, shapes, index
  * ranges) and throws {@link IllegalArgumentException} or {@link IllegalStateException} naming
  * the op and the shapes before any native call. Outputs are overwritten unless the method name
- * says "add". Implementations ({@code ReferenceBackend}, {@code CpuBackend},
- * {@code CudaBackend}) override the protected {@code do*} methods, which may assume valid input.
- * A backend is not thread-safe: use one per thread, or synchronise.
+ * says "add". The public ops are final: implementations ({@code ReferenceBackend},
+ * {@code CpuBackend}, {@code CudaBackend}) override only the protected {@code do*} methods, which
+ * may assume valid input, so no backend can skip the checks.
+ *
+ * <p>Closing a backend twice is harmless; any op on a closed backend is an
+ * {@link IllegalStateException} naming the op. A backend is not thread-safe: use one per thread,
+ * or synchronise, and never close it while another thread uses it.
  */
 public abstract class Backend implements AutoCloseable {
     private final String name;
     private final Device device;
     private final KernelRegistry kernels;
+    private volatile boolean closed;
 
     protected Backend(String name, Device device, KernelRegistry kernels) {
         this.name = name;
@@ -48,8 +53,56 @@ public abstract class Backend implements AutoCloseable {
     /** Waits until all queued work is done (a no-op on host backends). */
     public void synchronize() {}
 
+    /**
+     * Releases what the backend holds (cached memory, streams, library handles). Idempotent;
+     * later ops fail with an IllegalStateException. Tensors still open stay valid and free their
+     * memory when closed.
+     */
     @Override
-    public void close() {}
+    public final void close() {
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+        }
+        release();
+    }
+
+    /** Whether {@link #close} was called. */
+    public final boolean isClosed() {
+        return closed;
+    }
+
+    /** Frees the backend's own resources; called once, by the first {@link #close}. */
+    protected void release() {}
+
+    /**
+     * What the backend's native memory holds now: bytes of open tensors, bytes cached for reuse,
+     * and the number of blocks obtained from the system so far (it stops growing once a repeated
+     * step reuses cached blocks). Backends that do not track memory report {@link MemoryStats#UNTRACKED}.
+     *
+     * @return the figures at the time of the call
+     */
+    public MemoryStats memoryStats() {
+        return MemoryStats.UNTRACKED;
+    }
+
+    /**
+     * Native memory figures of a backend.
+     *
+     * @param liveBytes   bytes held by open tensors (rounded to the allocation granule)
+     * @param cachedBytes bytes of freed tensors kept for reuse
+     * @param systemAllocations blocks requested from the system (malloc, cudaMalloc) since the
+     *                    backend was created
+     */
+    public record MemoryStats(long liveBytes, long cachedBytes, long systemAllocations) {
+        /** The figures of a backend that does not track its memory: all -1. */
+        public static final MemoryStats UNTRACKED = new MemoryStats(-1, -1, -1);
+    }
+
+    /** Throws IllegalStateException naming the op if the backend is closed. */
+    protected final void ensureOpen(String op) {
+        if (closed) throw new IllegalStateException(op + ": the " + name + " backend is closed");
+    }
 
     @Override
     public String toString() {
@@ -60,13 +113,12 @@ public abstract class Backend implements AutoCloseable {
 
     /** Uninitialised tensor. */
     public final Tensor empty(DType dtype, long... shape) {
-        if (!supports(dtype)) throw new IllegalArgumentException("empty: the " + name + " backend has no " + dtype);
-        return allocate(dtype, shape.clone());
+        return allocateChecked("empty", dtype, shape);
     }
 
     /** Uninitialised f32 tensor. */
     public final Tensor empty(long... shape) {
-        return empty(DType.F32, shape);
+        return allocateChecked("empty", DType.F32, shape);
     }
 
     /** Zero-filled f32 tensor. */
@@ -74,29 +126,44 @@ public abstract class Backend implements AutoCloseable {
         return zeros(DType.F32, shape);
     }
 
+    /** Zero-filled tensor of the dtype. */
     public final Tensor zeros(DType dtype, long... shape) {
-        Tensor t = empty(dtype, shape);
+        Tensor t = allocateChecked("zeros", dtype, shape);
         doZero(t);
         return t;
     }
 
     /** A new f32 tensor holding data (data.length must equal the shape's element count). */
     public final Tensor fromArray(float[] data, long... shape) {
+        ensureOpen("fromArray");
+        if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
-        Tensor t = empty(DType.F32, shape);
+        Tensor t = allocateChecked("fromArray", DType.F32, shape);
         doWrite(t, data);
         return t;
     }
 
     /** A new i32 tensor holding data. */
     public final Tensor fromArray(int[] data, long... shape) {
+        ensureOpen("fromArray");
+        if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
-        Tensor t = empty(DType.I32, shape);
+        Tensor t = allocateChecked("fromArray", DType.I32, shape);
         doWrite(t, data);
         return t;
     }
 
+    /** Dtype supported here; shape present, non-negative, and its byte size a 64-bit number. */
+    private Tensor allocateChecked(String op, DType dtype, long[] shape) {
+        ensureOpen(op);
+        if (dtype == null) throw Check.bad(op, "dtype is null");
+        if (!supports(dtype)) throw Check.bad(op, "the " + name + " backend has no " + dtype);
+        Check.shapeOf(op, shape, dtype);
+        return allocate(dtype, shape.clone());
+    }
+
     private static void checkLength(String op, int length, long[] shape) {
+        Check.shapeOf(op, shape, DType.F32);
         if (length != Tensor.numel(shape)) {
             throw Check.bad(op, length + " values do not fill shape " + Tensor.shapeString(shape));
         }
@@ -106,11 +173,15 @@ public abstract class Backend implements AutoCloseable {
     public final float[] toFloatArray(Tensor t) {
         ensureHere("toFloatArray", "t", t);
         if (t.dtype() == DType.I32) throw Check.bad("toFloatArray", t + " is an index tensor");
+        Check.toInt("toFloatArray", "element count", t.numel());
         return doReadFloats(t);
     }
 
+    /** Copies the values of an i32 tensor to an int array. */
     public final int[] toIntArray(Tensor t) {
+        ensureOpen("toIntArray");
         Check.tensor("toIntArray", "t", t, device, DType.I32);
+        Check.toInt("toIntArray", "element count", t.numel());
         return doReadInts(t);
     }
 
@@ -138,14 +209,25 @@ public abstract class Backend implements AutoCloseable {
         doZero(t);
     }
 
+    /** Open backend; t non-null, open, on this device and of a dtype this backend has. */
     private void ensureHere(String op, String name, Tensor t) {
+        ensureOpen(op);
         if (t == null) throw Check.bad(op, name + " is null");
         t.ensureOpen(op);
         if (t.device() != device) throw Check.bad(op, name + " " + t + " is not on " + device);
+        if (!supports(t.dtype())) throw Check.bad(op, name + " " + t + " has a dtype the " + this.name + " backend lacks");
     }
 
     private Tensor f32(String op, String name, Tensor t) {
+        ensureOpen(op);
         return Check.tensor(op, name, t, device, DType.F32);
+    }
+
+    /** As {@link #f32}, and at least rank 1 (the op works along the last dimension). */
+    private Tensor f32Rows(String op, String name, Tensor t) {
+        f32(op, name, t);
+        if (t.rank() == 0) throw Check.bad(op, name + " " + t + " is a scalar; the op needs a last dimension");
+        return t;
     }
 
     // ------------------------------------------------------------------ dense algebra
@@ -191,7 +273,7 @@ public abstract class Backend implements AutoCloseable {
 
     /** x[..., j] += bias[j] over the last dimension. */
     public final void addBias(Tensor x, Tensor bias) {
-        f32("addBias", "x", x);
+        f32Rows("addBias", "x", x);
         f32("addBias", "bias", bias);
         Check.shape("addBias", "bias", bias, x.dim(-1));
         doAddBias(x, bias);
@@ -210,7 +292,7 @@ public abstract class Backend implements AutoCloseable {
     /** LayerNorm over the last dim; mean and rstd get one value per row (saved for the backward). */
     public final void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
         String op = "layerNorm";
-        f32(op, "x", x);
+        f32Rows(op, "x", x);
         long cols = x.dim(-1);
         long rows = x.numel() / Math.max(cols, 1);
         Check.shape(op, "gamma", f32(op, "gamma", gamma), cols);
@@ -226,7 +308,7 @@ public abstract class Backend implements AutoCloseable {
     public final void layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
         String op = "layerNormBackward";
-        f32(op, "x", x);
+        f32Rows(op, "x", x);
         long cols = x.dim(-1);
         long rows = x.numel() / Math.max(cols, 1);
         Check.sameShape(op, "dy", f32(op, "dy", dy), "x", x);
@@ -243,7 +325,8 @@ public abstract class Backend implements AutoCloseable {
     public final void activation(Activation act, Tensor x, Tensor y) {
         f32("activation", "x", x);
         Check.sameShape("activation", "x", x, "y", f32("activation", "y", y));
-        doActivation(java.util.Objects.requireNonNull(act, "act"), x, y);
+        if (act == null) throw Check.bad("activation", "act is null");
+        doActivation(act, x, y);
     }
 
     /** dx ← act'(x)·dy. */
@@ -252,12 +335,13 @@ public abstract class Backend implements AutoCloseable {
         f32(op, "x", x);
         Check.sameShape(op, "x", x, "dy", f32(op, "dy", dy));
         Check.sameShape(op, "x", x, "dx", f32(op, "dx", dx));
-        doActivationBackward(java.util.Objects.requireNonNull(act, "act"), x, dy, dx);
+        if (act == null) throw Check.bad(op, "act is null");
+        doActivationBackward(act, x, dy, dx);
     }
 
     /** Softmax over the last dim; y may be x. */
     public final void softmax(Tensor x, Tensor y) {
-        f32("softmax", "x", x);
+        f32Rows("softmax", "x", x);
         Check.sameShape("softmax", "x", x, "y", f32("softmax", "y", y));
         doSoftmax(x, y);
     }
@@ -265,7 +349,7 @@ public abstract class Backend implements AutoCloseable {
     /** dx ← y ⊙ (dy − ⟨dy, y⟩) row-wise, from the softmax output y. */
     public final void softmaxBackward(Tensor y, Tensor dy, Tensor dx) {
         String op = "softmaxBackward";
-        f32(op, "y", y);
+        f32Rows(op, "y", y);
         Check.sameShape(op, "y", y, "dy", f32(op, "dy", dy));
         Check.sameShape(op, "y", y, "dx", f32(op, "dx", dx));
         doSoftmaxBackward(y, dy, dx);
@@ -349,6 +433,7 @@ public abstract class Backend implements AutoCloseable {
     }
 
     private DType checkAttention(String op, AttentionInputs in) {
+        ensureOpen(op);
         if (in == null) throw Check.bad(op, "inputs are null");
         if (in.q() == null) throw Check.bad(op, "q is null");
         DType dt = in.q().dtype();
@@ -535,6 +620,7 @@ public abstract class Backend implements AutoCloseable {
     }
 
     private void checkRetrieval(String op, RetrievalInputs in) {
+        ensureOpen(op);
         if (in == null) throw Check.bad(op, "inputs are null");
         Check.rank(op, "queries", f32(op, "queries", in.queries()), 2);
         Check.rank(op, "modulation", f32(op, "modulation", in.modulation()), 3);

@@ -18,18 +18,35 @@ public final class CachingAllocator {
     /** Sizes are rounded up to this many bytes (also keeps every block 512-byte aligned). */
     static final long GRANULE = 512;
 
+    private final String device;
     private final LongUnaryOperator malloc;
     private final LongConsumer free;
     private final Map<Long, Deque<Long>> cached = new HashMap<>();
     private final Map<Long, Long> sizeOf = new HashMap<>();
     private long cachedBytes;
+    private long liveBytes;
+    private long systemAllocations;
     private boolean closed;
 
     /**
+     * An allocator of device memory ("CUDA" in messages).
+     *
      * @param malloc returns the address of a new block of the given bytes, or 0 when out of memory
      * @param free   returns a block to the device
      */
     public CachingAllocator(LongUnaryOperator malloc, LongConsumer free) {
+        this("CUDA", malloc, free);
+    }
+
+    /**
+     * An allocator of the named memory.
+     *
+     * @param device what the memory is, for out-of-memory messages ("CUDA", "host")
+     * @param malloc returns the address of a new block of the given bytes, or 0 when out of memory
+     * @param free   returns a block to the device
+     */
+    public CachingAllocator(String device, LongUnaryOperator malloc, LongConsumer free) {
+        this.device = device;
         this.malloc = malloc;
         this.free = free;
     }
@@ -38,12 +55,19 @@ public final class CachingAllocator {
         return Math.max(GRANULE, (bytes + GRANULE - 1) / GRANULE * GRANULE);
     }
 
-    /** A block of at least bytes; a cached one of the same rounded size if there is one. */
+    /**
+     * A block of at least bytes; a cached one of the same rounded size if there is one. When the
+     * system refuses, the cache is returned to it and the request retried once.
+     *
+     * @throws OutOfMemoryError naming the device, the requested size and what is in use, with the
+     *     hint to use a smaller batch; nothing is left half-allocated, so the caller may recover
+     */
     public synchronized long allocate(long bytes) {
         long size = rounded(bytes);
         Deque<Long> free = cached.get(size);
         if (free != null && !free.isEmpty()) {
             cachedBytes -= size;
+            liveBytes += size;
             return free.pop();
         }
         long address = malloc.applyAsLong(size);
@@ -51,8 +75,13 @@ public final class CachingAllocator {
             release();
             address = malloc.applyAsLong(size);
         }
-        if (address == 0) throw new OutOfMemoryError("CUDA allocation of " + bytes + " bytes failed");
+        if (address == 0) {
+            throw new OutOfMemoryError(device + " allocation of " + bytes + " bytes failed (" + liveBytes
+                    + " bytes in use by open tensors); try a smaller batch size");
+        }
+        systemAllocations++;
         sizeOf.put(address, size);
+        liveBytes += size;
         return address;
     }
 
@@ -60,6 +89,7 @@ public final class CachingAllocator {
     public synchronized void recycle(long address) {
         Long size = sizeOf.get(address);
         if (size == null) throw new IllegalStateException("address " + address + " was not allocated here");
+        liveBytes -= size;
         if (closed) {
             sizeOf.remove(address);
             free.accept(address);
@@ -88,5 +118,15 @@ public final class CachingAllocator {
     /** Bytes held in the cache (not in use by any tensor). */
     public synchronized long cachedBytes() {
         return cachedBytes;
+    }
+
+    /** Bytes of the blocks handed out and not yet recycled (in use by tensors), rounded sizes. */
+    public synchronized long liveBytes() {
+        return liveBytes;
+    }
+
+    /** Live bytes, cached bytes and the number of blocks obtained from the system so far. */
+    public synchronized Backend.MemoryStats stats() {
+        return new Backend.MemoryStats(liveBytes, cachedBytes, systemAllocations);
     }
 }

@@ -54,6 +54,19 @@ final class Check {
         }
     }
 
+    /** A shape for a new tensor: present, no negative dimension, and a byte size that fits 64 bits. */
+    static void shapeOf(String op, long[] shape, DType dtype) {
+        if (shape == null) throw bad(op, "shape is null");
+        for (long d : shape) {
+            if (d < 0) throw bad(op, "negative dimension in shape " + Tensor.shapeString(shape));
+        }
+        try {
+            Math.multiplyExact(Tensor.numel(shape), (long) dtype.bytes());
+        } catch (ArithmeticException e) {
+            throw bad(op, "shape " + Tensor.shapeString(shape) + " of " + dtype + " needs more bytes than fit in 64 bits");
+        }
+    }
+
     static int toInt(String op, String what, long v) {
         if (v > Integer.MAX_VALUE) throw bad(op, what + " = " + v + " exceeds the 32-bit kernel limit");
         return (int) v;

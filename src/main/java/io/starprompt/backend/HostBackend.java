@@ -14,7 +14,7 @@ import org.bytedeco.javacpp.Pointer;
  * come from malloc through a {@link CachingAllocator}, so a repeated step reuses warm pages.
  */
 public abstract class HostBackend extends Backend {
-    private final CachingAllocator memory = new CachingAllocator(HostBackend::hostMalloc,
+    private final CachingAllocator memory = new CachingAllocator("host", HostBackend::hostMalloc,
             address -> Pointer.free(new RawPointer(address)));
 
     protected HostBackend(String name, KernelRegistry kernels) {
@@ -37,9 +37,15 @@ public abstract class HostBackend extends Backend {
         memory.release();
     }
 
+    /** Live and cached bytes of this backend's host memory, and how many blocks came from malloc. */
+    @Override
+    public MemoryStats memoryStats() {
+        return memory.stats();
+    }
+
     /** Frees the cached memory; tensors still open are freed when they are closed. */
     @Override
-    public void close() {
+    protected void release() {
         memory.close();
     }
 

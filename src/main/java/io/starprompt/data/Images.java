@@ -32,18 +32,33 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * file is an error, as in PIL without {@code LOAD_TRUNCATED_IMAGES}.
  */
 public final class Images {
+    /**
+     * Most pixels an image may have: PIL's decompression-bomb threshold
+     * ({@code Image.MAX_IMAGE_PIXELS}, 89 478 485, about 9459 × 9459). Larger images are refused
+     * before any pixel memory is allocated.
+     */
+    public static final long MAX_PIXELS = 89_478_485L;
+    /**
+     * Most pixels an image may declare per byte of its file (16384). Lossless compression of real
+     * pictures stays far below it (deflate tops out near 8256 one-bit pixels per byte, GIF's LZW
+     * near 2730, JPEG near 512), so a small file that claims a huge canvas is a decompression bomb
+     * or corrupt, and is refused before its canvas is allocated.
+     */
+    public static final long MAX_PIXELS_PER_BYTE = 1 << 14;
+
     private Images() {}
 
     /**
      * Decodes an image file.
      *
      * @throws IllegalArgumentException naming the file if it is missing, unreadable, not an image
-     *     format ImageIO knows, corrupt or truncated
+     *     format ImageIO knows, corrupt or truncated, or larger than {@link #MAX_PIXELS} or
+     *     {@link #MAX_PIXELS_PER_BYTE} allow
      */
     public static RgbImage decode(Path file) {
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": image file not found");
         try (InputStream in = Files.newInputStream(file)) {
-            return decode(in, file.toString());
+            return decode(in, file.toString(), Files.size(file));
         } catch (IOException e) {
             throw new IllegalArgumentException(file + ": cannot read image: " + e.getMessage(), e);
         }
@@ -52,10 +67,11 @@ public final class Images {
     /**
      * Decodes encoded image bytes; {@code name} (a path, an archive member...) is used in errors.
      *
-     * @throws IllegalArgumentException naming {@code name} if the bytes are not a readable image
+     * @throws IllegalArgumentException naming {@code name} if the bytes are not a readable image,
+     *     or declare more pixels than {@link #MAX_PIXELS} or {@link #MAX_PIXELS_PER_BYTE} allow
      */
     public static RgbImage decode(byte[] encoded, String name) {
-        return decode(new ByteArrayInputStream(encoded), name);
+        return decode(new ByteArrayInputStream(encoded), name, encoded.length);
     }
 
     /** Decodes a file straight to torchvision's {@code ToTensor} layout: float CHW in [0, 1]. */
@@ -92,9 +108,10 @@ public final class Images {
         });
     }
 
-    private static RgbImage decode(InputStream raw, String name) {
+    private static RgbImage decode(InputStream raw, String name, long encodedBytes) {
         // A memory cache, not ImageIO's default temp-file cache: no disk traffic, no global setting.
         return withReader(new MemoryCacheImageInputStream(raw), name, (reader, warnings) -> {
+            checkCanvas(name, reader.getFormatName(), reader.getWidth(0), reader.getHeight(0), encodedBytes);
             BufferedImage img = reader.read(0);
             // ImageIO only warns about a truncated JPEG and fills the rest grey; PIL refuses it.
             if (!warnings.isEmpty()) {
@@ -129,6 +146,23 @@ public final class Images {
         } catch (IOException | RuntimeException e) {
             if (e instanceof IllegalArgumentException iae && iae.getMessage() != null && iae.getMessage().startsWith(name)) throw iae;
             throw new IllegalArgumentException(name + ": corrupt or unsupported image: " + e, e);
+        }
+    }
+
+    /** Refuses a canvas too large for any image, or for a file of this size, before it is allocated. */
+    private static void checkCanvas(String name, String format, int width, int height, long encodedBytes) {
+        long pixels = (long) width * height;
+        if (width <= 0 || height <= 0) {
+            throw new IllegalArgumentException(name + ": " + format + " header gives an empty image " + width + "x" + height);
+        }
+        if (pixels > MAX_PIXELS) {
+            throw new IllegalArgumentException(name + ": " + format + " image of " + width + "x" + height + " = " + pixels
+                    + " pixels exceeds the limit of " + MAX_PIXELS + " pixels (decompression bomb or corrupt header)");
+        }
+        if (pixels > MAX_PIXELS_PER_BYTE * Math.max(encodedBytes, 1)) {
+            throw new IllegalArgumentException(name + ": " + format + " header declares " + width + "x" + height + " = "
+                    + pixels + " pixels, more than a " + encodedBytes + "-byte file can encode (at most "
+                    + MAX_PIXELS_PER_BYTE + " pixels per byte): decompression bomb or corrupt header");
         }
     }
 

@@ -25,7 +25,8 @@ import java.util.Map;
 public final class Json {
     // Headers and configs nest three or four levels. Leave room, but stay far from the recursion
     // depth that would overflow a thread stack.
-    private static final int MAX_DEPTH = 32;
+    /** Deepest nesting of arrays and objects accepted. */
+    public static final int MAX_DEPTH = 32;
 
     private final String text;
     private int pos;
@@ -34,7 +35,14 @@ public final class Json {
         this.text = text;
     }
 
-    /** Parses one JSON value that may be surrounded by whitespace and nothing else. */
+    /**
+     * Parses one JSON value that may be surrounded by whitespace and nothing else.
+     *
+     * @param text the JSON text
+     * @return the value (see the class comment for the Java types)
+     * @throws IllegalArgumentException if the text is not one well-formed JSON value, nests deeper
+     *     than the limit, or repeats a key; the message gives the character position
+     */
     public static Object parse(String text) {
         Json p = new Json(text);
         p.skipWhitespace();
@@ -42,6 +50,23 @@ public final class Json {
         p.skipWhitespace();
         if (p.pos != text.length()) throw p.error("unexpected " + p.describeCurrent() + " after the JSON value");
         return value;
+    }
+
+    /**
+     * As {@link #parse(String)}, with error messages that begin with {@code source} (a file name,
+     * say): {@code "config.json: malformed JSON: ... at character 17"}.
+     *
+     * @param text   the JSON text
+     * @param source what the text came from, for messages
+     * @return the value
+     * @throws IllegalArgumentException naming the source if the text is not well-formed JSON
+     */
+    public static Object parse(String text, String source) {
+        try {
+            return parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
     }
 
     private Object parseValue(int depth) {
@@ -176,7 +201,20 @@ public final class Json {
             if (!tryConsume('+')) tryConsume('-');
             if (!consumeDigits()) throw error("invalid number: no digits in the exponent");
         }
-        return Double.valueOf(text.substring(start, pos));
+        Double value = Double.valueOf(text.substring(start, pos));
+        if (value.isInfinite()) {
+            // JSON has no infinity; 1e400 would otherwise become one and pass as "a huge integer".
+            pos = start;
+            throw error("number " + abbreviate(text.substring(start, start + Math.min(40, text.length() - start)))
+                    + " is beyond the range of a double");
+        }
+        return value;
+    }
+
+    private static String abbreviate(String s) {
+        int end = 0;
+        while (end < s.length() && "+-.0123456789eE".indexOf(s.charAt(end)) >= 0) end++;
+        return end < 40 ? s.substring(0, end) : s.substring(0, end) + "...";
     }
 
     private boolean consumeDigits() {
@@ -236,11 +274,14 @@ public final class Json {
         return cur;
     }
 
-    /** The integer at the path; IllegalArgumentException naming the path if absent or not integral. */
+    /**
+     * The integer at the path; IllegalArgumentException naming the path if absent, not integral
+     * or outside the 32-bit range (1e10 is refused, not clamped).
+     */
     public static int intAt(Object root, String... keys) {
         Object v = path(root, (Object[]) keys);
-        if (!(v instanceof Double d) || d != Math.rint(d)) {
-            throw new IllegalArgumentException("expected an integer at " + String.join(".", keys) + ", found " + v);
+        if (!(v instanceof Double d) || d != Math.rint(d) || d < Integer.MIN_VALUE || d > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("expected a 32-bit integer at " + String.join(".", keys) + ", found " + v);
         }
         return d.intValue();
     }

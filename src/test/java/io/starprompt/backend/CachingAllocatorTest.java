@@ -69,7 +69,27 @@ class CachingAllocatorTest {
 
     @Test
     void exhaustedDeviceIsOutOfMemoryError() {
-        assertThrows(OutOfMemoryError.class, () -> pool.allocate(20_000));
+        long held = pool.allocate(1000);
+        OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> pool.allocate(20_000));
+        assertTrue(e.getMessage().contains("20000 bytes") && e.getMessage().contains("1024 bytes in use")
+                && e.getMessage().contains("smaller batch"), e.getMessage());
         assertThrows(IllegalStateException.class, () -> pool.recycle(12345));
+        pool.recycle(held);
+        assertEquals(0, pool.liveBytes(), "a failed request leaves nothing allocated");
+    }
+
+    @Test
+    void liveCachedAndSystemCountsFollowTheBlocks() {
+        long a = pool.allocate(1000), b = pool.allocate(3000);
+        assertEquals(new Backend.MemoryStats(1024 + 3072, 0, 2), pool.stats());
+        pool.recycle(a);
+        assertEquals(new Backend.MemoryStats(3072, 1024, 2), pool.stats());
+        long again = pool.allocate(700);
+        assertEquals(a, again);
+        assertEquals(new Backend.MemoryStats(1024 + 3072, 0, 2), pool.stats(), "reuse is no system allocation");
+        pool.recycle(again);
+        pool.recycle(b);
+        pool.release();
+        assertEquals(new Backend.MemoryStats(0, 0, 2), pool.stats());
     }
 }

@@ -38,6 +38,34 @@ class JsonTest {
         }
     }
 
+    /** Regression found by fuzzing: 1e400 used to parse as infinity, which writes back as null. */
+    @Test
+    void numbersBeyondTheDoubleRangeAreRefused() {
+        for (String big : new String[] {"1e400", "-1e400", "[0, 1E309]", "9".repeat(400)}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.parse(big), big);
+            assertTrue(e.getMessage().contains("beyond the range of a double"), e.getMessage());
+        }
+        assertEquals(1.7976931348623157e308, Json.parse("1.7976931348623157e308"));
+        assertEquals(0.0, Json.parse("1e-400"), "underflow to zero is a representable value");
+    }
+
+    @Test
+    void intAtRefusesValuesBeyond32Bits() {
+        Object root = Json.parse("{\"a\": {\"n\": 1e10, \"m\": -2147483648, \"f\": 1.5}}");
+        assertEquals(Integer.MIN_VALUE, Json.intAt(root, "a", "m"));
+        for (String key : new String[] {"n", "f", "absent"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.intAt(root, "a", key));
+            assertTrue(e.getMessage().contains("a." + key), e.getMessage());
+        }
+    }
+
+    @Test
+    void parseWithASourceNamesIt() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.parse("[1,", "cfg.json"));
+        assertTrue(e.getMessage().startsWith("cfg.json: malformed JSON"), e.getMessage());
+        assertEquals(List.of(1.0), Json.parse("[1]", "cfg.json"));
+    }
+
     @Test
     void messagesGiveThePosition() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Json.parse("{\"a\":1,\"a\":2}"));

@@ -45,9 +45,8 @@ public final class CudaBackend extends Backend {
     private final Pointer stream;
     private final cublasContext cublasHandle;
     private final FloatPointer alphaBeta = new FloatPointer(2);
-    private final CachingAllocator memory = new CachingAllocator(CudaBackend::deviceMalloc,
+    private final CachingAllocator memory = new CachingAllocator("CUDA", CudaBackend::deviceMalloc,
             address -> sp_cuda_free(new RawPointer(address)));
-    private boolean closed;
 
     /** Creates a backend on device 0; throws IllegalStateException if CUDA is unusable. */
     public CudaBackend() {
@@ -110,9 +109,17 @@ public final class CudaBackend extends Backend {
         return true;
     }
 
+    /** Waits for the stream; an IllegalStateException once the backend is closed (the stream is gone). */
     @Override
     public void synchronize() {
+        ensureOpen("synchronize");
         check(sp_cuda_stream_synchronize(stream), "synchronize");
+    }
+
+    /** Live and cached device bytes, and how many blocks came from cudaMalloc. */
+    @Override
+    public MemoryStats memoryStats() {
+        return memory.stats();
     }
 
     /** The CUDA stream (cudaStream_t) all work of this backend is queued on. */
@@ -120,10 +127,9 @@ public final class CudaBackend extends Backend {
         return stream;
     }
 
+    /** Synchronises, returns the cached device memory, destroys the cuBLAS handle and the stream. */
     @Override
-    public synchronized void close() {
-        if (closed) return;
-        closed = true;
+    protected void release() {
         sp_cuda_stream_synchronize(stream);
         memory.close();
         cublas.cublasDestroy_v2(cublasHandle);
@@ -255,12 +261,15 @@ public final class CudaBackend extends Backend {
         int opB = s.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
         int lda = Math.max(1, s.transA() ? s.m() : s.k());
         int ldb = Math.max(1, s.transB() ? s.k() : s.n());
-        alphaBeta.put(0, alpha).put(1, beta);
-        FloatPointer alphaP = new FloatPointer(alphaBeta).position(0);
-        FloatPointer betaP = new FloatPointer(alphaBeta).position(1);
-        cublasStatus(cublas.cublasSgemmStridedBatched(cublasHandle, opB, opA, s.n(), s.m(), s.k(), alphaP,
-                b.floatPointer(), ldb, s.strideB(), a.floatPointer(), lda, s.strideA(), betaP, c.floatPointer(),
-                s.n(), s.strideC(), s.batch()), "gemm (cublasSgemmStridedBatched)");
+        // cuBLAS reads the host scalars during the call; the lock keeps two callers from mixing them.
+        synchronized (alphaBeta) {
+            alphaBeta.put(0, alpha).put(1, beta);
+            FloatPointer alphaP = new FloatPointer(alphaBeta).position(0);
+            FloatPointer betaP = new FloatPointer(alphaBeta).position(1);
+            cublasStatus(cublas.cublasSgemmStridedBatched(cublasHandle, opB, opA, s.n(), s.m(), s.k(), alphaP,
+                    b.floatPointer(), ldb, s.strideB(), a.floatPointer(), lda, s.strideA(), betaP, c.floatPointer(),
+                    s.n(), s.strideC(), s.batch()), "gemm (cublasSgemmStridedBatched)");
+        }
     }
 
     @Override

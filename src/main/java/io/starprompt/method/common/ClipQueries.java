@@ -18,7 +18,7 @@ public final class ClipQueries {
     public static Tensor compute(Clip clip, float[] clipImages, int n) {
         var v = clip.config().vision();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor px = clip.backend().fromArray(clipImages, n, v.channels(), v.imageSize(), v.imageSize());
+            Tensor px = clip.pixels(clipImages, n);
             return scope.retain(clip.imageFeatures(px));
         }
     }

@@ -85,10 +85,9 @@ public final class FirstStageTrainer {
             // Only features and labels are kept: the images of a whole task would not fit in memory.
             List<float[]> featureBatches = new ArrayList<>();
             List<int[]> labelBatches = new ArrayList<>();
-            ClipConfig.Vision v = stage.clip().config().vision();
             for (TaskData.Batch b : data.clipBatches(task, TaskData.Split.TRAIN, featureBatch)) {
                 try (TensorScope scope = TensorScope.open()) {
-                    Tensor px = be.fromArray(b.clipImages(), b.size(), v.channels(), v.imageSize(), v.imageSize());
+                    Tensor px = stage.clip().pixels(b.clipImages(), b.size());
                     featureBatches.add(be.toFloatArray(stage.imageFeatures(px)));
                 }
                 labelBatches.add(b.labels());

@@ -69,7 +69,7 @@ public final class Inference {
                 try (TensorScope scope = TensorScope.open()) {
                     float[] vi = Arrays.copyOfRange(vitImages, start * vitPer, (start + b) * vitPer);
                     float[] ci = Arrays.copyOfRange(clipImages, start * clipPer, (start + b) * clipPer);
-                    Tensor images = be.fromArray(vi, b, v.channels(), v.imageSize(), v.imageSize());
+                    Tensor images = model.vit().images(vi, b);
                     Tensor q = ClipQueries.compute(clip, ci, b);
                     all = be.toFloatArray(model.logits(images, q, k, seen));
                 }

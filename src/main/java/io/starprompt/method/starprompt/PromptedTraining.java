@@ -79,7 +79,7 @@ public final class PromptedTraining implements AutoCloseable {
     static Tensor vitImages(VisionTransformer vit, TaskData.Batch batch) {
         if (batch.vitImages() == null) throw new IllegalArgumentException("prompted training: batch has no ViT images");
         VitConfig v = vit.config();
-        return vit.backend().fromArray(batch.vitImages(), batch.size(), v.channels(), v.imageSize(), v.imageSize());
+        return vit.images(batch.vitImages(), batch.size());
     }
 
     @Override

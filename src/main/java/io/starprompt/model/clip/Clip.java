@@ -1,6 +1,8 @@
 package io.starprompt.model.clip;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.model.ExclusiveUse;
+import io.starprompt.model.ImageBatch;
 import io.starprompt.model.safetensors.SafetensorsFile;
 import io.starprompt.model.vit.WeightReader;
 import io.starprompt.tensor.DType;
@@ -28,7 +30,11 @@ import java.util.regex.Pattern;
  * }
  * }</pre>
  *
- * <p>Like its backend, a model is not thread-safe.
+ * <p>Threads: a model serves one thread at a time. A call made while another thread is inside
+ * the model (a tower's forward or backward, or {@link #close}) is refused with an
+ * {@link IllegalStateException} naming that thread, rather than racing on the weights' native
+ * memory; hand the model over between calls, or load one per thread. Closing twice is harmless;
+ * any call after {@link #close} is an IllegalStateException.
  */
 public final class Clip implements AutoCloseable {
     private static final Pattern LAYER_NAME = Pattern.compile("(vision|text)_model\\.encoder\\.layers\\.(\\d+)\\..+");
@@ -38,7 +44,8 @@ public final class Clip implements AutoCloseable {
     private final ClipVision vision;
     private final ClipText text;
     private final float logitScale;
-    private boolean closed;
+    private final ExclusiveUse use = new ExclusiveUse("Clip");
+    private volatile boolean closed;
 
     private Clip(Backend be, ClipConfig cfg, ClipVision vision, ClipText text, float logitScale) {
         this.be = be;
@@ -122,12 +129,28 @@ public final class Clip implements AutoCloseable {
     // ------------------------------------------------------------------ image tower
 
     /**
+     * Host images as the image tower's input: {@code batch} planar, CLIP-normalised images
+     * [C][S][S] at the tower's channels and image size become a tensor [batch, C, S, S] in the
+     * current scope.
+     *
+     * @throws IllegalArgumentException naming both image sizes if the values are not {@code batch}
+     *     images of the tower's size
+     */
+    public Tensor pixels(float[] values, int batch) {
+        ensureOpen("pixels");
+        ClipConfig.Vision v = cfg.vision();
+        return ImageBatch.upload(be, "CLIP image tower", v.channels(), v.imageSize(), values, batch);
+    }
+
+    /**
      * Image features: pixels [B, C, S, S] (CLIP-normalised) → post-LayerNorm CLS token times
      * visual_projection, [B, projection_dim], not normalised; a new tensor in the current scope.
      */
     public Tensor imageFeatures(Tensor pixels) {
-        checkPixels("imageFeatures", pixels);
-        return vision.features(be, pixels);
+        return use.call("imageFeatures", () -> {
+            checkPixels("imageFeatures", pixels);
+            return vision.features(be, pixels);
+        });
     }
 
     /**
@@ -135,8 +158,10 @@ public final class Clip implements AutoCloseable {
      * {@code vision_model(...).last_hidden_state}); a new tensor in the current scope.
      */
     public Tensor visionLastHiddenState(Tensor pixels) {
-        checkPixels("visionLastHiddenState", pixels);
-        return vision.lastHiddenState(be, pixels);
+        return use.call("visionLastHiddenState", () -> {
+            checkPixels("visionLastHiddenState", pixels);
+            return vision.lastHiddenState(be, pixels);
+        });
     }
 
     // ------------------------------------------------------------------ text tower
@@ -147,8 +172,10 @@ public final class Clip implements AutoCloseable {
      * normalised; a new tensor in the current scope. Only tokens up to the last EOS are computed.
      */
     public Tensor textFeatures(int[][] ids) {
-        ensureOpen("textFeatures");
-        return text.infer(be, TextBatch.of(ids, cfg.text()), null, 0);
+        return use.call("textFeatures", () -> {
+            ensureOpen("textFeatures");
+            return text.infer(be, TextBatch.of(ids, cfg.text()), null, 0);
+        });
     }
 
     /**
@@ -156,10 +183,12 @@ public final class Clip implements AutoCloseable {
      * c replaced by replaced[c] ([C, nCtx, text width]); inference only (see {@link #textForward}).
      */
     public Tensor textFeatures(int[][] ids, Tensor replaced, int position) {
-        ensureOpen("textFeatures");
-        TextBatch batch = TextBatch.of(ids, cfg.text());
-        checkReplaced("textFeatures", batch, replaced, position);
-        return text.infer(be, batch, replaced, position);
+        return use.call("textFeatures", () -> {
+            ensureOpen("textFeatures");
+            TextBatch batch = TextBatch.of(ids, cfg.text());
+            checkReplaced("textFeatures", batch, replaced, position);
+            return text.infer(be, batch, replaced, position);
+        });
     }
 
     /**
@@ -168,17 +197,19 @@ public final class Clip implements AutoCloseable {
      * live in the current TensorScope (or close them).
      */
     public TextActivations textForward(int[][] ids, Tensor replaced, int position) {
-        ensureOpen("textForward");
-        TextBatch batch = TextBatch.of(ids, cfg.text());
-        checkReplaced("textForward", batch, replaced, position);
-        TextActivations act = new TextActivations(text, batch, position, (int) replaced.dim(1));
-        try {
-            text.train(be, batch, replaced, position, act);
-            return act;
-        } catch (RuntimeException | Error e) {
-            act.close();
-            throw e;
-        }
+        return use.call("textForward", () -> {
+            ensureOpen("textForward");
+            TextBatch batch = TextBatch.of(ids, cfg.text());
+            checkReplaced("textForward", batch, replaced, position);
+            TextActivations act = new TextActivations(text, batch, position, (int) replaced.dim(1));
+            try {
+                text.train(be, batch, replaced, position, act);
+                return act;
+            } catch (RuntimeException | Error e) {
+                act.close();
+                throw e;
+            }
+        });
     }
 
     /**
@@ -186,12 +217,14 @@ public final class Clip implements AutoCloseable {
      * dFeatures [C, projection_dim] (a new tensor in the current scope).
      */
     public Tensor textBackward(TextActivations act, Tensor dFeatures) {
-        ensureOpen("textBackward");
-        if (act == null) throw new IllegalArgumentException("textBackward: activations are null");
-        if (act.tower != text) throw new IllegalArgumentException("textBackward: activations come from another model");
-        act.ensureOpen("textBackward");
-        checkTensor("textBackward", "dFeatures", dFeatures, act.sequences(), cfg.projectionDim());
-        return text.backward(be, act, dFeatures);
+        return use.call("textBackward", () -> {
+            ensureOpen("textBackward");
+            if (act == null) throw new IllegalArgumentException("textBackward: activations are null");
+            if (act.tower != text) throw new IllegalArgumentException("textBackward: activations come from another model");
+            act.ensureOpen("textBackward");
+            checkTensor("textBackward", "dFeatures", dFeatures, act.sequences(), cfg.projectionDim());
+            return text.backward(be, act, dFeatures);
+        });
     }
 
     // ------------------------------------------------------------------ checks
@@ -231,13 +264,25 @@ public final class Clip implements AutoCloseable {
         if (closed) throw new IllegalStateException(op + ": this Clip is closed");
     }
 
-    /** Frees the weights. Idempotent. */
+    /**
+     * Frees the weights. Idempotent.
+     *
+     * @throws IllegalStateException if another thread is inside the model (its call would read
+     *     freed memory)
+     */
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        vision.close();
-        text.close();
+        use.run("close", () -> {
+            if (closed) return;
+            closed = true;
+            vision.close();
+            text.close();
+        });
+    }
+
+    /** The guard of the one-thread rule; for tests that hold the model busy. */
+    ExclusiveUse exclusiveUse() {
+        return use;
     }
 
     @Override

@@ -3,8 +3,8 @@ package io.starprompt.model.clip;
 import io.starprompt.backend.Activation;
 import io.starprompt.model.vit.VitConfig;
 import io.starprompt.util.Json;
+import io.starprompt.util.TextFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -73,25 +73,25 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
         }
     }
 
+    /** Largest config.json accepted; HF's are a few kilobytes. */
+    public static final long MAX_FILE_BYTES = 1L << 20;
+
     /**
      * Reads an HF CLIP config.json. Every size, eps, activation and eos id must be present, except
      * {@code vision_config.num_channels}, which the original OpenAI configs predate (then 3, HF's
      * default; the patch weight's shape is checked against it when the weights are loaded).
      *
-     * @throws IllegalArgumentException naming the file and the field when one is missing or invalid
+     * @throws IllegalArgumentException naming the file (and the field) when the file is missing,
+     *     larger than {@link #MAX_FILE_BYTES}, not UTF-8 or not JSON, or a field is missing or invalid
+     * @throws IOException never in practice; kept so that callers written for it still compile
      */
     public static ClipConfig read(Path configJson) throws IOException {
-        return parse(Files.readString(configJson), configJson.toString());
+        return parse(TextFiles.readUtf8(configJson, MAX_FILE_BYTES), configJson.toString());
     }
 
     /** As {@link #read}, from the text of a config.json; source names it in error messages. */
     public static ClipConfig parse(String json, String source) {
-        Object root;
-        try {
-            root = Json.parse(json);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
-        }
+        Object root = Json.parse(json, source);
         Fields f = new Fields(root, source);
         Vision vision = new Vision(
                 f.hasField("vision_config", "num_channels") ? f.positive("vision_config", "num_channels") : 3,
@@ -132,6 +132,14 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
             throw f.bad("vision_config.image_size", "= " + vision.imageSize() + " is not a multiple of patch_size "
                     + vision.patchSize());
         }
+        long grid = vision.imageSize() / vision.patchSize();
+        if (grid * grid + 1 > Integer.MAX_VALUE) {
+            throw f.bad("vision_config.image_size", "= " + vision.imageSize() + " with patch_size " + vision.patchSize()
+                    + " makes " + (grid * grid + 1) + " tokens, more than a 32-bit count");
+        }
+        if ((long) vision.channels() * vision.patchSize() * vision.patchSize() > Integer.MAX_VALUE) {
+            throw f.bad("vision_config.patch_size", "= " + vision.patchSize() + " makes patches of more than 2^31 values");
+        }
         if (text.eosTokenId() < 0 || text.eosTokenId() >= text.vocabSize()) {
             throw f.bad("text_config.eos_token_id", "= " + text.eosTokenId() + " is outside the vocabulary [0, "
                     + text.vocabSize() + ")");
@@ -167,12 +175,14 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
             return v;
         }
 
+        /** A positive number that stays positive and finite as a float (1e-50 and 1e39 do not). */
         float eps(String section) {
             Object v = value(section, "layer_norm_eps");
-            if (!(v instanceof Double d) || !(d > 0) || d.isInfinite()) {
-                throw bad(section + ".layer_norm_eps", "must be a positive number, found " + v);
+            float eps = v instanceof Double d ? d.floatValue() : Float.NaN;
+            if (!(eps > 0) || Float.isInfinite(eps)) {
+                throw bad(section + ".layer_norm_eps", "must be a positive number within the float range, found " + v);
             }
-            return d.floatValue();
+            return eps;
         }
 
         /** HF's "quick_gelu" (x·σ(1.702x), every OpenAI CLIP) or "gelu" (exact erf GELU). */

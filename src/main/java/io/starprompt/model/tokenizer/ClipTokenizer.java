@@ -1,15 +1,10 @@
 package io.starprompt.model.tokenizer;
 
 import io.starprompt.util.Json;
+import io.starprompt.util.TextFiles;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -51,19 +46,31 @@ public final class ClipTokenizer {
             Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS);
     /** The cache is dropped when it grows past this many pre-tokens (CLIP's is unbounded). */
     private static final int CACHE_LIMIT = 1 << 16;
+    /**
+     * Largest tokenizer file accepted, and largest decompressed content of a gzip file: CLIP's
+     * vocab.json is 1.6 MB, OpenAI's merges 1.4 MB compressed and 5 MB plain.
+     */
+    public static final long MAX_FILE_BYTES = 64L << 20;
 
     private final Map<String, Integer> encoder;
-    private final String[] decoder;
+    /** Id → symbol; a map, since a hand-made vocab.json may leave ids unused. */
+    private final Map<Integer, String> decoder;
+    private final int vocabSize;
+    /** The vocabulary's file, for messages. */
+    private final String source;
     /** "first second" → rank; symbols never contain ' ' (byte 0x20 is U+0120), so the key is unique. */
     private final Map<String, Integer> bpeRanks;
     private final int sot;
     private final int eot;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
-    private ClipTokenizer(Map<String, Integer> encoder, String[] decoder, Map<String, Integer> bpeRanks, String source) {
+    private ClipTokenizer(Map<String, Integer> encoder, Map<Integer, String> decoder, Map<String, Integer> bpeRanks,
+            String source) {
         this.encoder = encoder;
         this.decoder = decoder;
+        this.vocabSize = decoder.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
         this.bpeRanks = bpeRanks;
+        this.source = source;
         this.sot = specialId(encoder, START_OF_TEXT, source);
         this.eot = specialId(encoder, END_OF_TEXT, source);
     }
@@ -75,9 +82,9 @@ public final class ClipTokenizer {
      * "#version" header line, then one "first second" pair per line, highest priority first; at
      * most {@link #MAX_MERGES} are read, as HF's CLIPTokenizer does).
      *
-     * @throws IllegalArgumentException naming the file (and line) if a file is missing, unreadable
-     *     or malformed, if a merge produces a symbol absent from vocab.json, or if the special
-     *     tokens are missing
+     * @throws IllegalArgumentException naming the file (and line) if a file is missing, unreadable,
+     *     larger than {@link #MAX_FILE_BYTES} or malformed, if a merge produces a symbol absent from
+     *     vocab.json, or if the special tokens are missing
      */
     public static ClipTokenizer fromHuggingFace(Path vocabJson, Path mergesTxt) {
         Map<String, Integer> encoder = readVocabJson(vocabJson);
@@ -101,7 +108,8 @@ public final class ClipTokenizer {
      * joined, then {@code <|startoftext|>} and {@code <|endoftext|>} — 49408 ids for the real file.
      *
      * @throws IllegalArgumentException naming the file (and line) if it is missing, not valid
-     *     gzip/UTF-8, or has a malformed merge line
+     *     gzip/UTF-8, larger than {@link #MAX_FILE_BYTES} (compressed or decompressed), or has a
+     *     malformed merge line
      */
     public static ClipTokenizer fromOpenAiBpe(Path bpeFile) {
         List<String[]> merges = readMerges(bpeFile, readUtf8(bpeFile, true));
@@ -114,8 +122,12 @@ public final class ClipTokenizer {
         // Python's dict(zip(vocab, range)): a symbol listed twice keeps its last id, as in CLIP,
         // while the decoder still maps every id to its own entry.
         Map<String, Integer> encoder = new HashMap<>();
-        for (int id = 0; id < vocab.size(); id++) encoder.put(vocab.get(id), id);
-        return new ClipTokenizer(encoder, vocab.toArray(new String[0]), ranksOf(merges), bpeFile.toString());
+        Map<Integer, String> decoder = new HashMap<>();
+        for (int id = 0; id < vocab.size(); id++) {
+            encoder.put(vocab.get(id), id);
+            decoder.put(id, vocab.get(id));
+        }
+        return new ClipTokenizer(encoder, decoder, ranksOf(merges), bpeFile.toString());
     }
 
     /** Merge "first second" → rank (line order); like Python's dict, a repeated pair keeps its last rank. */
@@ -126,29 +138,15 @@ public final class ClipTokenizer {
     }
 
     private static String readUtf8(Path file, boolean maybeGzip) {
-        byte[] raw;
-        try {
-            raw = Files.readAllBytes(file);
-        } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException(file + ": file not found", e);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(file + ": cannot read: " + e.getMessage(), e);
-        }
+        byte[] raw = TextFiles.readBytes(file, MAX_FILE_BYTES);
         if (maybeGzip && raw.length >= 2 && (raw[0] & 0xFF) == 0x1F && (raw[1] & 0xFF) == 0x8B) raw = gunzip(file, raw);
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(raw))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            throw new IllegalArgumentException(file + ": not valid UTF-8 text", e);
-        }
+        return TextFiles.utf8(file, raw);
     }
 
+    /** Decompresses at most {@link #MAX_FILE_BYTES}: a small file must not expand without bound. */
     private static byte[] gunzip(Path file, byte[] raw) {
         try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(raw))) {
-            return in.readAllBytes();
+            return TextFiles.readAtMost(in, MAX_FILE_BYTES, file + ": decompressed content");
         } catch (IOException e) {
             throw new IllegalArgumentException(file + ": corrupt gzip data: " + e.getMessage(), e);
         }
@@ -184,13 +182,7 @@ public final class ClipTokenizer {
     }
 
     private static Map<String, Integer> readVocabJson(Path file) {
-        Object root;
-        try {
-            root = Json.parse(readUtf8(file, false));
-        } catch (IllegalArgumentException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) throw e;
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        Object root = Json.parse(readUtf8(file, false), file.toString());
         if (!(root instanceof Map<?, ?> map)) {
             throw new IllegalArgumentException(file + ": expected a JSON object of symbol → id");
         }
@@ -217,10 +209,9 @@ public final class ClipTokenizer {
         return id;
     }
 
-    private static String[] invert(Map<String, Integer> encoder) {
-        int max = encoder.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
-        String[] decoder = new String[max + 1];
-        for (Map.Entry<String, Integer> e : encoder.entrySet()) decoder[e.getValue()] = e.getKey();
+    private static Map<Integer, String> invert(Map<String, Integer> encoder) {
+        Map<Integer, String> decoder = new HashMap<>(encoder.size() * 2);
+        for (Map.Entry<String, Integer> e : encoder.entrySet()) decoder.put(e.getValue(), e.getKey());
         return decoder;
     }
 
@@ -238,14 +229,15 @@ public final class ClipTokenizer {
 
     /** Number of ids (largest id + 1); 49408 for CLIP. */
     public int vocabSize() {
-        return decoder.length;
+        return vocabSize;
     }
 
     /**
      * The BPE ids of {@code text} after CLIP's cleaning, without SOT/EOT.
      *
-     * @throws IllegalArgumentException if a resulting symbol is not in the vocabulary (only
-     *     possible with an incomplete hand-made vocab.json; CLIP's covers all 256 bytes)
+     * @throws IllegalArgumentException naming the vocabulary's file if a resulting symbol is not
+     *     in the vocabulary (only possible with an incomplete hand-made vocab.json; CLIP's covers
+     *     all 256 bytes)
      */
     public int[] encode(String text) {
         String cleaned = ClipTextCleaner.clean(text);
@@ -316,10 +308,9 @@ public final class ClipTokenizer {
     public String decode(int[] ids) {
         StringBuilder symbols = new StringBuilder();
         for (int id : ids) {
-            if (id < 0 || id >= decoder.length || decoder[id] == null) {
-                throw new IllegalArgumentException("token id " + id + " is not in the vocabulary");
-            }
-            symbols.append(decoder[id]);
+            String symbol = decoder.get(id);
+            if (symbol == null) throw new IllegalArgumentException(source + ": token id " + id + " is not in the vocabulary");
+            symbols.append(symbol);
         }
         return ByteUnicode.decode(symbols).replace(END_OF_WORD, " ");
     }
@@ -335,8 +326,8 @@ public final class ClipTokenizer {
         for (int i = 0; i < ids.length; i++) {
             Integer id = encoder.get(symbols.get(i));
             if (id == null) {
-                throw new IllegalArgumentException("BPE symbol '" + symbols.get(i) + "' of '" + ByteUnicode.decode(token)
-                        + "' is not in the vocabulary");
+                throw new IllegalArgumentException(source + ": BPE symbol '" + symbols.get(i) + "' of '"
+                        + ByteUnicode.decode(token) + "' is not in the vocabulary");
             }
             ids[i] = id;
         }
@@ -399,11 +390,11 @@ public final class ClipTokenizer {
 
     @Override
     public String toString() {
-        return "ClipTokenizer[vocab=" + decoder.length + ", merges=" + bpeRanks.size() + ", sot=" + sot + ", eot=" + eot + "]";
+        return "ClipTokenizer[vocab=" + vocabSize + ", merges=" + bpeRanks.size() + ", sot=" + sot + ", eot=" + eot + "]";
     }
 
     /** The vocabulary symbol of an id (byte-level characters, {@code "</w>"} included); for tests. */
     String symbol(int id) {
-        return decoder[id];
+        return decoder.get(id);
     }
 }

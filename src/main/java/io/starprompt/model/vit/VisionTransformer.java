@@ -1,6 +1,8 @@
 package io.starprompt.model.vit;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.model.ExclusiveUse;
+import io.starprompt.model.ImageBatch;
 import io.starprompt.model.safetensors.SafetensorsFile;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
@@ -29,7 +31,11 @@ import java.util.regex.Pattern;
  * }
  * }</pre>
  *
- * <p>Like its backend, a model is not thread-safe.
+ * <p>Threads: a model serves one thread at a time. A call made while another thread is inside
+ * the model (a forward, a backward, or {@link #close}) is refused with an
+ * {@link IllegalStateException} naming that thread, rather than racing on the weights' native
+ * memory; hand the model over between calls, or load one per thread. Closing twice is harmless;
+ * any call after {@link #close} is an IllegalStateException.
  */
 public final class VisionTransformer implements AutoCloseable {
     private static final Pattern BLOCK_NAME = Pattern.compile("blocks\\.(\\d+)\\.(.+)");
@@ -44,7 +50,8 @@ public final class VisionTransformer implements AutoCloseable {
     private final PatchEmbedding embedding;
     private final Block[] blocks;
     private final Tensor normW, normB;
-    private boolean closed;
+    private final ExclusiveUse use = new ExclusiveUse("VisionTransformer");
+    private volatile boolean closed;
 
     private VisionTransformer(Backend be, VitConfig cfg, PatchEmbedding embedding, Block[] blocks, Tensor normW,
             Tensor normB) {
@@ -152,6 +159,18 @@ public final class VisionTransformer implements AutoCloseable {
         return be;
     }
 
+    /**
+     * Host images as this model's input: {@code batch} planar images [C][S][S] at the model's
+     * channels and image size become a tensor [batch, C, S, S] in the current scope.
+     *
+     * @throws IllegalArgumentException naming both image sizes if the values are not {@code batch}
+     *     images of this model's size
+     */
+    public Tensor images(float[] values, int batch) {
+        ensureOpen("images");
+        return ImageBatch.upload(be, "ViT", cfg.channels(), cfg.imageSize(), values, batch);
+    }
+
     // ------------------------------------------------------------------ forward
 
     /**
@@ -159,7 +178,7 @@ public final class VisionTransformer implements AutoCloseable {
      * [B, T, W] ({@link Activations#tokens()}) and what {@link #backward} needs.
      */
     public Activations forward(Tensor images, Prompts prompts) {
-        return train(images, prompts, false);
+        return use.call("forward", () -> train(images, prompts, false));
     }
 
     /**
@@ -167,17 +186,17 @@ public final class VisionTransformer implements AutoCloseable {
      * row (exact, ALGORITHM.md §10.4); {@link Activations#pooled()} is [B, W]; use {@link #backwardPooled}.
      */
     public Activations forwardPooled(Tensor images, Prompts prompts) {
-        return train(images, prompts, true);
+        return use.call("forwardPooled", () -> train(images, prompts, true));
     }
 
     /** Inference: the final-normed tokens [B, T, W] without keeping anything for a backward pass. */
     public Tensor encode(Tensor images, Prompts prompts) {
-        return infer(images, prompts, false);
+        return use.call("encode", () -> infer(images, prompts, false));
     }
 
     /** Inference: the pooled CLS feature [B, W] (last block on the CLS row only), nothing kept. */
     public Tensor encodePooled(Tensor images, Prompts prompts) {
-        return infer(images, prompts, true);
+        return use.call("encodePooled", () -> infer(images, prompts, true));
     }
 
     private Activations train(Tensor images, Prompts prompts, boolean clsOnly) {
@@ -233,6 +252,10 @@ public final class VisionTransformer implements AutoCloseable {
      * the gradient of the images. Without image gradient the pass stops at the lowest prompted layer.
      */
     public PromptGradients backward(Activations act, Tensor dTokens, boolean imageGradient) {
+        return use.call("backward", () -> backwardTokens(act, dTokens, imageGradient));
+    }
+
+    private PromptGradients backwardTokens(Activations act, Tensor dTokens, boolean imageGradient) {
         checkActivations(act, "backward");
         if (act.clsOnly) {
             throw new IllegalStateException("backward: these activations come from forwardPooled and keep only the"
@@ -244,6 +267,10 @@ public final class VisionTransformer implements AutoCloseable {
 
     /** Backward from the gradient of the pooled CLS feature dPooled [B, W] only. */
     public PromptGradients backwardPooled(Activations act, Tensor dPooled, boolean imageGradient) {
+        return use.call("backwardPooled", () -> backwardFromPooled(act, dPooled, imageGradient));
+    }
+
+    private PromptGradients backwardFromPooled(Activations act, Tensor dPooled, boolean imageGradient) {
         checkActivations(act, "backwardPooled");
         checkTensor("backwardPooled", "dPooled", dPooled, act.batch, cfg.width());
         if (act.clsOnly) return backpropagate(act, dPooled.reshape(act.batch, 1, cfg.width()), imageGradient);
@@ -342,15 +369,27 @@ public final class VisionTransformer implements AutoCloseable {
         if (closed) throw new IllegalStateException(op + ": this VisionTransformer is closed");
     }
 
-    /** Frees the weights. Idempotent. */
+    /**
+     * Frees the weights. Idempotent.
+     *
+     * @throws IllegalStateException if another thread is inside the model (its call would read
+     *     freed memory)
+     */
     @Override
     public void close() {
-        if (closed) return;
-        closed = true;
-        embedding.close();
-        for (Block b : blocks) b.close();
-        normW.close();
-        normB.close();
+        use.run("close", () -> {
+            if (closed) return;
+            closed = true;
+            embedding.close();
+            for (Block b : blocks) b.close();
+            normW.close();
+            normB.close();
+        });
+    }
+
+    /** The guard of the one-thread rule; for tests that hold the model busy. */
+    ExclusiveUse exclusiveUse() {
+        return use;
     }
 
     @Override

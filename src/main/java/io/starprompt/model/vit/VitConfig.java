@@ -26,6 +26,11 @@ public record VitConfig(int channels, int imageSize, int patchSize, int width, i
             throw new IllegalArgumentException("image size " + imageSize + " is not a positive multiple of patch size "
                     + patchSize);
         }
+        long grid = imageSize / patchSize;
+        if (grid * grid + 1 > Integer.MAX_VALUE || (long) channels * patchSize * patchSize > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("image size " + imageSize + ", patch size " + patchSize + " and "
+                    + channels + " channels give token or patch counts beyond 32 bits");
+        }
         if (heads <= 0 || width % heads != 0) {
             throw new IllegalArgumentException("heads = " + heads + " does not divide the width " + width);
         }

@@ -33,6 +33,12 @@ class StarPromptTest {
                 .replay(r -> r.iterations(100)).stage1(s -> s.mogIterations(50)).build();
     }
 
+    /** A synthetic benchmark at the backbones' own image sizes, whatever the golden set's. */
+    private static SyntheticTaskData.Builder sizedFor(TinyBackbones m) {
+        return SyntheticTaskData.builder().vitImageSize(m.vit.config().imageSize())
+                .clipImageSize(m.clip.config().vision().imageSize());
+    }
+
     private static StarPrompt build(TinyBackbones m, int classes, StarPromptConfig cfg, TrainingListener l) {
         return StarPrompt.builder().backend(m.be).clip(m.clip).vit(m.vit).promptIds(TinyBackbones.promptIds(classes))
                 .config(cfg).seed(SEED).listener(l).build();
@@ -61,8 +67,6 @@ class StarPromptTest {
     /** (a) + (b): two tasks, 8 classes; replay alignment on vs off from the same stage-1 keys. */
     @Test
     void learnsTwoTasksAndReplayAlignmentPreventsTheNewClassBias() {
-        SyntheticTaskData data = SyntheticTaskData.builder().classes(8).tasks(2).trainPerClass(32).testPerClass(16)
-                .noise(0.4).seed(SEED).imageSize(32).build();
         StarPromptConfig cfg = smallConfig(4);
         List<float[]> lrs = new ArrayList<>();
         TrainingListener recorder = new TrainingListener() {
@@ -73,6 +77,8 @@ class StarPromptTest {
             }
         };
         try (TinyBackbones m = TinyBackbones.open()) {
+            SyntheticTaskData data = sizedFor(m).classes(8).tasks(2).trainPerClass(32).testPerClass(16)
+                    .noise(0.4).seed(SEED).build();
             StarPrompt.RunResult aligned, unaligned;
             double biasAligned, biasUnaligned;
             FirstStage.KeyStore keys;
@@ -115,8 +121,6 @@ class StarPromptTest {
     /** (e) backup/recall: the head at the start of task t + 1 is the un-aligned head of task t. */
     @Test
     void headAtTheStartOfTheNextTaskIsTheUnalignedBackup() {
-        SyntheticTaskData data = SyntheticTaskData.builder().classes(6).tasks(3).trainPerClass(12).testPerClass(4)
-                .noise(0.2).seed(SEED).imageSize(32).build();
         StarPromptConfig cfg = smallConfig(2).toBuilder().alignment(a -> a.epochs(3).epochsPerTask(1)).build();
         List<HeadSnapshot> atStart = new ArrayList<>();
         StarPrompt[] holder = new StarPrompt[1];
@@ -128,6 +132,8 @@ class StarPromptTest {
             }
         };
         try (TinyBackbones m = TinyBackbones.open(); StarPrompt sp = build(m, 6, cfg, capture)) {
+            SyntheticTaskData data = sizedFor(m).classes(6).tasks(3).trainPerClass(12).testPerClass(4)
+                    .noise(0.2).seed(SEED).build();
             holder[0] = sp;
             SecondStageTrainer tr = sp.trainer();
             StarPrompt.TaskResult r0 = sp.learnTask(0, data);
@@ -176,10 +182,10 @@ class StarPromptTest {
     /** The two-run variant through a saved key file reproduces the end-to-end run exactly. */
     @Test
     void twoRunVariantFromSavedKeysEqualsEndToEnd(@TempDir Path dir) throws Exception {
-        SyntheticTaskData data = SyntheticTaskData.builder().classes(4).tasks(2).trainPerClass(12).testPerClass(6)
-                .noise(0.2).seed(SEED).imageSize(32).build();
         StarPromptConfig cfg = smallConfig(2).toBuilder().alignment(a -> a.epochs(2)).build();
         try (TinyBackbones m = TinyBackbones.open()) {
+            SyntheticTaskData data = sizedFor(m).classes(4).tasks(2).trainPerClass(12).testPerClass(6)
+                    .noise(0.2).seed(SEED).build();
             StarPrompt.RunResult e2e;
             FirstStage.KeyStore e2eKeys;
             try (StarPrompt sp = build(m, 4, cfg, null)) {

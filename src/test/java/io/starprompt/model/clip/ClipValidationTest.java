@@ -196,6 +196,28 @@ class ClipValidationTest {
         assertRejected(() -> Clip.load(be, weights, broken), broken.toString(), "malformed");
     }
 
+    /** Regressions found by fuzzing: non-UTF-8 text, eps outside the float range, token counts beyond 32 bits. */
+    @Test
+    void configValuesBeyondTheirTypesAreNamed() throws IOException {
+        Path latin1 = tmp.resolve("latin1.json");
+        Files.write(latin1, new byte[] {'{', '"', (byte) 0xE9, '"', ':', '1', '}'});
+        assertRejected(() -> ClipConfig.read(latin1), latin1.toString(), "UTF-8");
+        for (double eps : new double[] {1e-50, 1e39}) {
+            Path c = editedConfig("eps.json", root -> section(root, "text_config").put("layer_norm_eps", eps));
+            assertRejected(() -> ClipConfig.read(c), c.toString(), "text_config.layer_norm_eps", "float range");
+        }
+        Path tokens = editedConfig("tokens.json", root -> {
+            section(root, "vision_config").put("image_size", 1048576.0);
+            section(root, "vision_config").put("patch_size", 1.0);
+        });
+        assertRejected(() -> ClipConfig.read(tokens), tokens.toString(), "vision_config.image_size", "32-bit");
+        Path patch = editedConfig("patch.json", root -> {
+            section(root, "vision_config").put("image_size", 65536.0);
+            section(root, "vision_config").put("patch_size", 65536.0);
+        });
+        assertRejected(() -> ClipConfig.read(patch), patch.toString(), "vision_config.patch_size");
+    }
+
     @Test
     void configThatDisagreesWithTheWeightsNamesTheTensor() throws IOException {
         Path c = editedConfig("width.json", root -> section(root, "text_config").put("intermediate_size", 96.0));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.cpu.CpuBackend;
@@ -14,17 +15,49 @@ import java.nio.file.Path;
 import java.util.Set;
 import java.util.TreeSet;
 import io.starprompt.GoldenSet;
+import io.starprompt.util.Json;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Reads the golden files written by the Python safetensors library. Sizes are taken from the
- * files and checked for internal consistency; a few values were read independently with Python.
+ * Reads the golden files written by the Python safetensors library. Every size is taken from
+ * meta.json and the tensors and checked for internal consistency, so another golden set of the
+ * same layout (other widths, heads, patches, image sizes) passes unchanged. Every tensor's values
+ * are compared with an independent decoding of the file's bytes; a few values read with Python
+ * are pinned for the project's own set (recognised by its SHA-256 digests).
  */
 class GoldenSafetensorsTest {
+    /** SHA-256 of the project's golden files, whose values below were read with Python. */
+    private static final Map<String, String> PUBLIC_SET = Map.of(
+            "vit.safetensors", "5fc7e9dbddd5820b0446592044846420b76954f0683119357e624d851ce0c0bb",
+            "golden.safetensors", "0e456a38a5b9e4bf315f8f4c827fee21955b22cdbacbcf0d02c47020f6f8b0e4");
+
     private static Path golden(String file) {
         Path p = GoldenSet.dir().resolve(file);
         assertTrue(Files.isRegularFile(p), "golden file missing: " + p.toAbsolutePath() + " (set -Dstarprompt.golden.dir)");
         return p;
+    }
+
+    private static Object meta() throws IOException {
+        return Json.parse(Files.readString(golden("meta.json")), "meta.json");
+    }
+
+    /** Whether the golden file is the project's own, whose values were pinned with Python. */
+    private static boolean isPublicSet(String file) throws IOException {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(golden(file)));
+            return HexFormat.of().formatHex(digest).equals(PUBLIC_SET.get(file));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Test
@@ -41,13 +74,18 @@ class GoldenSafetensorsTest {
             long[] patch = f.info("patch_embed.proj.weight").shape();
             assertEquals(4, patch.length);
             assertEquals(width, patch[0]);
-            assertEquals(3, patch[1]);
+            assertTrue(patch[1] >= 1, "channels");
             assertEquals(patch[2], patch[3], "square patches");
+            Object meta = meta();
+            assertEquals(Json.intAt(meta, "vit", "embed_dim"), width);
+            assertEquals(Json.intAt(meta, "vit", "patch_size"), patch[2]);
+            long grid = Json.intAt(meta, "vit", "img_size") / patch[2];
             long tokens = f.info("pos_embed").shape()[1];
+            assertEquals(1 + grid * grid, tokens, "CLS plus the patch grid of img_size / patch_size");
             assertArrayEquals(new long[] {1, tokens, width}, f.info("pos_embed").shape());
 
             int depth = countBlocks(f.names());
-            assertTrue(depth >= 1);
+            assertEquals(Json.intAt(meta, "vit", "depth"), depth);
             for (int b = 0; b < depth; b++) {
                 String p = "blocks." + b + ".";
                 assertArrayEquals(new long[] {3 * width, width}, f.info(p + "attn.qkv.weight").shape());
@@ -71,6 +109,7 @@ class GoldenSafetensorsTest {
 
     @Test
     void vitValuesMatchPython() throws IOException {
+        assumeTrue(isPublicSet("vit.safetensors"), "values pinned for the project's own golden set only");
         try (SafetensorsFile f = SafetensorsFile.open(golden("vit.safetensors"))) {
             long width = f.info("cls_token").shape()[2];
             float[] cls = f.readFloats("cls_token", 1, 1, width);
@@ -101,16 +140,56 @@ class GoldenSafetensorsTest {
 
     @Test
     void goldenSetHasTheInputs() throws IOException {
+        Object meta = meta();
+        long batch = Json.intAt(meta, "batch"), side = Json.intAt(meta, "vit", "img_size");
+        long channels;
+        try (SafetensorsFile v = SafetensorsFile.open(golden("vit.safetensors"))) {
+            channels = v.info("patch_embed.proj.weight").shape()[1];
+        }
+        long[] shape = {batch, channels, side, side};
+        String shapeText = Arrays.toString(shape);
         try (SafetensorsFile f = SafetensorsFile.open(golden("golden.safetensors"))) {
             assertTrue(f.contains("vit.x"));
-            float[] x = f.readFloats("vit.x", 6, 3, 32, 32);
-            assertEquals(1.4452004432678223f, x[0]);
-            assertEquals(-1.4505902528762817f, x[x.length - 1]);
-            assertEquals(2991.6443100115057, sum(x), 1e-6);
-            assertArrayEquals(new float[] {2.6591999530792236f}, f.readFloats("clip.logit_scale", 1));
-            SafetensorsException e = assertThrows(SafetensorsException.class, () -> f.readFloats("vit.x", 6, 3, 224, 224));
+            float[] x = f.readFloats("vit.x", shape);
+            assertEquals(1, f.readFloats("clip.logit_scale").length);
+            long[] wrong = {batch, channels, side + 1, side + 1};
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> f.readFloats("vit.x", wrong));
             assertTrue(e.getMessage().contains("golden.safetensors") && e.getMessage().contains("vit.x")
-                    && e.getMessage().contains("[6, 3, 32, 32]") && e.getMessage().contains("[6, 3, 224, 224]"), e.getMessage());
+                    && e.getMessage().contains(shapeText) && e.getMessage().contains(Arrays.toString(wrong)), e.getMessage());
+            if (isPublicSet("golden.safetensors")) { // values read with Python from the project's own set
+                assertEquals(1.4452004432678223f, x[0]);
+                assertEquals(-1.4505902528762817f, x[x.length - 1]);
+                assertEquals(2991.6443100115057, sum(x), 1e-6);
+                assertArrayEquals(new float[] {2.6591999530792236f}, f.readFloats("clip.logit_scale", 1));
+            }
+        }
+    }
+
+    /** Every tensor of every golden file, as the reader gives it and as the raw bytes say. */
+    @Test
+    void everyValueMatchesAnIndependentDecodingOfTheBytes() throws IOException {
+        for (String file : new String[] {"vit.safetensors", "clip.safetensors", "golden.safetensors"}) {
+            byte[] bytes = Files.readAllBytes(golden(file));
+            ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            int headerLength = Math.toIntExact(b.getLong(0));
+            Map<?, ?> header = (Map<?, ?>) Json.parse(new String(bytes, 8, headerLength, StandardCharsets.UTF_8));
+            int checked = 0;
+            try (SafetensorsFile f = SafetensorsFile.open(golden(file))) {
+                for (String name : f.names()) {
+                    Map<?, ?> entry = (Map<?, ?>) header.get(name);
+                    assertEquals("F32", entry.get("dtype"), file + " " + name);
+                    long begin = ((Double) ((List<?>) entry.get("data_offsets")).get(0)).longValue();
+                    float[] values = f.readFloats(name);
+                    for (int i = 0; i < values.length; i++) {
+                        float raw = b.getFloat(Math.toIntExact(8 + headerLength + begin + 4L * i));
+                        if (Float.floatToRawIntBits(raw) != Float.floatToRawIntBits(values[i])) {
+                            assertEquals(raw, values[i], file + " " + name + "[" + i + "]");
+                        }
+                    }
+                    checked++;
+                }
+            }
+            assertEquals(header.size() - (header.containsKey("__metadata__") ? 1 : 0), checked, file);
         }
     }
 

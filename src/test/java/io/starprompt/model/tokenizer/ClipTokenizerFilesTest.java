@@ -105,4 +105,30 @@ class ClipTokenizerFilesTest {
         Path merges = write("merges.txt", "#version: 0.2\ne n\nt en\n");
         assertRejected(() -> ClipTokenizer.fromHuggingFace(vocab, merges), merges, "line 3", "'ten'", "vocab.json");
     }
+
+    /** Regression found by fuzzing: errors of a loaded tokenizer did not say which vocabulary they concern. */
+    @Test
+    void encodingAndDecodingErrorsNameTheVocabulary() throws IOException {
+        Path vocab = write("sparse-vocab.json", GOOD_VOCAB);
+        Path merges = write("merges.txt", "#version: 0.2\ne n\n");
+        ClipTokenizer t = ClipTokenizer.fromHuggingFace(vocab, merges);
+        assertEquals(8, t.vocabSize(), "largest id + 1, although ids 0..4 are unused");
+        assertRejected(() -> t.encode("xyz"), vocab, "BPE symbol");
+        assertRejected(() -> t.decode(new int[] {3}), vocab, "token id 3");
+        assertRejected(() -> t.decode(new int[] {8}), vocab, "token id 8");
+        assertEquals("en", t.decode(new int[] {5}));
+    }
+
+    /** Regression found by fuzzing: a vocab.json id of 10^8 made the loader allocate a 10^8-entry id table. */
+    @Test
+    void sparseHugeIdsCostNoTable() throws IOException {
+        Path vocab = write("huge-id.json", "{\"en\": 100000000, \"<|startoftext|>\": 6, \"<|endoftext|>\": 7}");
+        Path merges = write("merges.txt", "#version: 0.2\ne n\n");
+        long before = io.starprompt.fuzz.Fuzzer.allocatedBytes();
+        ClipTokenizer t = ClipTokenizer.fromHuggingFace(vocab, merges);
+        long allocated = io.starprompt.fuzz.Fuzzer.allocatedBytes() - before;
+        assertTrue(allocated < 4 << 20, "loading a 3-entry vocabulary allocated " + allocated + " bytes");
+        assertEquals(100_000_001, t.vocabSize());
+        assertEquals("en", t.decode(new int[] {100_000_000}));
+    }
 }

@@ -48,7 +48,7 @@ public final class Presets {
     private static final String RRC = "random-resized-crop,flip";
 
     static {
-        preset("seq-cifar100", "seq-cifar100-224", 10, "imagenet", RRC, "resize:224",
+        preset("seq-cifar100", "seq-cifar100-224", 10, "imagenet", RRC, "resize",
                 new Stage1(20, 10, 0.05, 10, 1, 500), new Stage2(20, 128, 2, 0.001, 10, 1));
         preset("seq-imagenet-r", "seq-imagenet-r", 10, "none", RRC, "resize:256,center-crop",
                 new Stage1(20, 30, 0.05, 10, 2, 200), new Stage2(5, 16, 10, 0.001, 10, 1));
@@ -62,9 +62,9 @@ public final class Presets {
                 new Stage1(5, 30, 0.05, 10, 2, 200), new Stage2(5, 32, 5, 0.1, 10, 2));
         preset("seq-isic", "seq-isic", 3, "imagenet", "resize-short:256,random-crop,flip", "resize:256,center-crop",
                 new Stage1(30, 5, 0.01, 50, 2, 500), new Stage2(30, 128, 50, 0.01, 50, 5));
-        preset("seq-chestx", "seq-chestx", 2, "imagenet", "resize:224", "resize:224",
+        preset("seq-chestx", "seq-chestx", 2, "imagenet", "resize", "resize",
                 new Stage1(10, 30, 0.05, 10, 2, 500), new Stage2(30, 128, 5, 0.05, 10, 1));
-        preset("seq-cropdisease", "seq-cropdisease", 7, "imagenet", RRC, "resize:224,center-crop",
+        preset("seq-cropdisease", "seq-cropdisease", 7, "imagenet", RRC, "resize",
                 new Stage1(5, 30, 0.01, 10, 2, 500), new Stage2(5, 128, 5, 0.001, 10, 5));
         preset("seq-resisc45", "seq-resisc45", 9, "imagenet", RRC, "resize:256,center-crop",
                 new Stage1(30, 10, 0.05, 10, 2, 500), new Stage2(30, 128, 5, 0.01, 50, 1));

@@ -14,7 +14,7 @@ import java.util.Locale;
  * An image transform written as text, the form presets and config files use: steps separated by
  * commas, applied in order, every crop to the run's image size S.
  * <ul>
- *   <li>{@code resize:N} — bicubic resize to N×N (aspect ratio not kept);</li>
+ *   <li>{@code resize:N} — bicubic resize to N×N (aspect ratio not kept); without N, to S×S;</li>
  *   <li>{@code resize-short:N} — bicubic resize of the shorter side to N, aspect ratio kept;
  *       without N, to round(S·256/224) (256 for 224 px), the usual margin for a centre crop;</li>
  *   <li>{@code random-resized-crop} — random area 8–100 %, aspect 3/4–4/3, resized to S×S;</li>
@@ -46,7 +46,7 @@ public final class TransformSpec {
             String arg = colon < 0 ? null : step.substring(colon + 1);
             switch (name) {
                 case "resize" -> {
-                    int n = side(spec, step, arg);
+                    int n = arg == null ? size : side(spec, step, arg);
                     steps.add(Resize.exact(n, n));
                     square = n == size;
                     sized = true;

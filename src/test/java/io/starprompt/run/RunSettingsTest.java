@@ -101,7 +101,8 @@ class RunSettingsTest {
         assertEquals(3, TransformSpec.parse("resize:300,random-crop,flip", 224).size());
         assertEquals(0, TransformSpec.parse("none", 224).size());
         assertEquals(37, ((io.starprompt.data.Resize) TransformSpec.parse("resize-short,center-crop", 32).get(0)).apply(new RgbImage(64, 40, new byte[64 * 40 * 3]), new SplittableRandom(1)).height()); // round(32·256/224)
-        assertMessage(() -> TransformSpec.parse("resize,center-crop", 224), "needs a positive size");
+        assertEquals(32, apply(TransformSpec.parse("resize", 32), 80, 50).height());
+        assertMessage(() -> TransformSpec.parse("resize:0,center-crop", 224), "needs a positive size");
         assertMessage(() -> TransformSpec.parse("resize-short:256", 224), "does not end in 224×224");
         assertMessage(() -> TransformSpec.parse("resize:256", 224), "does not end in 224×224");
         assertMessage(() -> TransformSpec.parse("rotate", 224), "unknown step 'rotate'");

@@ -60,6 +60,7 @@ public final class Console implements TrainingListener, AutoCloseable {
 
     /** A line of information (suppressed by --quiet; a {"event":"info"} object in JSON mode). */
     public void info(String line) {
+        flushAlignment();
         switch (mode) {
             case BAR, PLAIN -> out.println(line);
             case JSON_LINES -> event("info", Map.of("message", line));
@@ -96,12 +97,14 @@ public final class Console implements TrainingListener, AutoCloseable {
 
     /** A warning: printed in every mode (to the output stream; JSON mode wraps it in an event). */
     public void warn(String line) {
+        flushAlignment();
         if (mode == Mode.JSON_LINES) event("warning", Map.of("message", line));
         else out.println("warning: " + line);
     }
 
     /** A result block: printed in every mode but JSON lines, where {@link #event} carries results. */
     public void result(String text) {
+        flushAlignment();
         if (mode != Mode.JSON_LINES) out.println(text);
     }
 
@@ -117,6 +120,7 @@ public final class Console implements TrainingListener, AutoCloseable {
 
     @Override
     public void phaseStarted(Phase phase, int task) {
+        flushAlignment();
         event("phase", Map.of("task", task + 1, "phase", phaseName(phase)));
     }
 
@@ -137,9 +141,16 @@ public final class Console implements TrainingListener, AutoCloseable {
         double seconds = e.nanos() / 1e9;
         double rate = e.samplesPerSecond();
         switch (mode) {
-            case BAR, PLAIN -> out.printf(Locale.ROOT, "  %s epoch %d  loss %.4f  lr %.2e  %.1f s%s%n", label(e.phase(), e.task()),
-                    e.epoch() + 1, e.meanLoss(), e.lr(), seconds, Double.isFinite(rate) ? String.format(Locale.ROOT,
-                            "  %.1f samples/s", rate) : "");
+            case BAR, PLAIN -> {
+                if (e.phase() == Phase.HEAD_ALIGNMENT) {
+                    alignment = alignment == null ? new Alignment(e, e) : new Alignment(alignment.first(), e);
+                } else {
+                    flushAlignment();
+                    out.printf(Locale.ROOT, "  %s epoch %d  loss %.4f  lr %.2e  %.1f s%s%n", label(e.phase(), e.task()),
+                            e.epoch() + 1, e.meanLoss(), e.lr(), seconds, Double.isFinite(rate)
+                                    ? String.format(Locale.ROOT, "  %.1f samples/s", rate) : "");
+                }
+            }
             case JSON_LINES -> {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("task", e.task() + 1);
@@ -154,6 +165,20 @@ public final class Console implements TrainingListener, AutoCloseable {
             }
             case QUIET -> { }
         }
+    }
+
+    /** The first and the latest epoch of a head alignment in progress (its many short epochs make one line). */
+    private record Alignment(Epoch first, Epoch last) {}
+
+    private Alignment alignment;
+
+    /** Prints the pending head-alignment summary, if any. */
+    private void flushAlignment() {
+        if (alignment == null) return;
+        Epoch f = alignment.first(), l = alignment.last();
+        out.printf(Locale.ROOT, "  %s: %d epochs, loss %.4f → %.4f%n", label(l.phase(), l.task()), l.epoch() + 1,
+                f.meanLoss(), l.meanLoss());
+        alignment = null;
     }
 
     private void startEpoch(Phase phase, int task, int epoch) {
@@ -185,6 +210,7 @@ public final class Console implements TrainingListener, AutoCloseable {
 
     @Override
     public void close() {
+        flushAlignment();
         closeBar();
         out.flush();
     }

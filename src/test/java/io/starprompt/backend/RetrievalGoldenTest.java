@@ -2,6 +2,7 @@ package io.starprompt.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.starprompt.GoldenSet;
+import io.starprompt.GoldenTest;
 import io.starprompt.TestBackends;
 import io.starprompt.method.common.OrthogonalityLoss;
 import io.starprompt.tensor.DType;
@@ -9,25 +10,12 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The retrieval kernel and the ortho loss against the {@code ret.*} tensors of the golden set. */
-class RetrievalGoldenTest {
-    private static GoldenSet golden;
-
-    @BeforeAll
-    static void open() {
-        golden = GoldenSet.open();
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
+class RetrievalGoldenTest extends GoldenTest {
 
     static Stream<String> targets() {
         return Stream.of("reference", "cpu", "cpu:naive", "cuda", "cuda:naive");

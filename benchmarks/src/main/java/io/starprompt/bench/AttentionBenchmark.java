@@ -6,33 +6,18 @@ import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.tensor.Tensor;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Prompted attention of one ViT-B/16 layer: B = 4, 12 heads, N = 197, hd = 64, with 8 prefix
  * tokens (prefix mode) or a residual value prompt. Forward FLOP = 4·B·N·(N+Lp)·768
  * (0.496 GFLOP with the prefix); backward counted as 2.5× forward.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 3)
-@Fork(1)
-public class AttentionBenchmark {
+public class AttentionBenchmark extends CpuBenchmark {
     static final int B = 4, N = 197, H = 12, HD = 64, W = H * HD, LP = 8;
     public static final double FORWARD_FLOP = 4.0 * B * N * (N + LP) * W;
 

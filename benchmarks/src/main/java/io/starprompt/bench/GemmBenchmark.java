@@ -4,21 +4,12 @@ import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.tensor.Tensor;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.bytedeco.openblas.global.openblas;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * GEMM as the ViT's linear layers use it: [B·N, D] · Wᵀ with B·N = 788 (4 images × 197 tokens),
@@ -26,13 +17,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * (cpu = OpenBLAS through the Backend, cpu-naive = our C++ loop, reference = Java float64)
  * with OpenBLAS' sgemm called directly in the same run (the ceiling).
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 3)
-@Fork(1)
-public class GemmBenchmark {
+public class GemmBenchmark extends CpuBenchmark {
     public static final double FLOP = 2.0 * 788 * 768 * 768;
 
     @Param({"cpu", "cpu-naive", "reference"})

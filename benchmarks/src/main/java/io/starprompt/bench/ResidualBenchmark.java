@@ -6,20 +6,11 @@ import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.tensor.Tensor;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Residual injection of one ViT-B/16 layer (B = 4, 12 heads, N = 197, hd = 64) on the CPU
@@ -27,13 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * the unfused composition ({@code residual=naive}: separate broadcast-add and token-sum passes).
  * The attention kernel is the tiled one in both.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 3)
-@Fork(1)
-public class ResidualBenchmark {
+public class ResidualBenchmark extends CpuBenchmark {
     static final int B = 4, N = 197, H = 12, HD = 64, W = H * HD;
 
     @Param({"fused", "naive"})

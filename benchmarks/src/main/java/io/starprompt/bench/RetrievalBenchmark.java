@@ -6,32 +6,17 @@ import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Key–query retrieval of all 12 layers at B = 32, C = seen = 100, d = dp = 768, forward and
  * backward (past = 50): the fused kernel against the naive composition and the reference.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 2)
-@Measurement(iterations = 3, time = 3)
-@Fork(1)
-public class RetrievalBenchmark {
+public class RetrievalBenchmark extends CpuBenchmark {
     static final int B = 32, C = 100, D = 768, L = 12, PAST = 50;
 
     @Param({"cpu", "cpu-naive", "reference"})

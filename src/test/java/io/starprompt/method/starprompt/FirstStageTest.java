@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.GoldenSet;
+import io.starprompt.GoldenTest;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.method.common.CosineClassifier;
@@ -28,8 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,18 +40,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * loss with the orthogonality term (past &gt; 0), learning on synthetic features, the end-of-task
  * alignment on a two-task split, and the key store round trip. Sizes come from the golden files.
  */
-class FirstStageTest {
-    private static GoldenSet golden;
-
-    @BeforeAll
-    static void open() {
-        golden = GoldenSet.open();
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
+class FirstStageTest extends GoldenTest {
 
     static Stream<String> backends() {
         return Stream.of("reference", "cpu");

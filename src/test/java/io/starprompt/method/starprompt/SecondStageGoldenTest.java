@@ -1,6 +1,7 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.GoldenSet;
+import io.starprompt.GoldenTest;
 import io.starprompt.TestBackends;
 import io.starprompt.backend.Backend;
 import io.starprompt.method.common.LinearHead;
@@ -8,8 +9,6 @@ import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -18,18 +17,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code ret.keys}, the ViT with residual prompts on {@code e2e.x}, the head, cross-entropy over
  * all classes, and the gradients of every A^l, P^l and the head.
  */
-class SecondStageGoldenTest {
-    private static GoldenSet golden;
-
-    @BeforeAll
-    static void open() {
-        golden = GoldenSet.open();
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
+class SecondStageGoldenTest extends GoldenTest {
 
     static Stream<String> backends() {
         return TestBackends.all();

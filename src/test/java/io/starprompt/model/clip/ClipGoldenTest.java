@@ -3,6 +3,7 @@ package io.starprompt.model.clip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.starprompt.GoldenSet;
+import io.starprompt.GoldenTest;
 import io.starprompt.TestBackends;
 import io.starprompt.backend.Backend;
 import io.starprompt.tensor.Tensor;
@@ -10,8 +11,6 @@ import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -21,21 +20,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * token embedding and their gradient, and the first-stage loss. Every size comes from
  * clip_config.json, meta.json and the tensors.
  */
-class ClipGoldenTest {
+class ClipGoldenTest extends GoldenTest {
     /** The replaced token position of the first-stage prompts ("X" in "X name."), as in generate.py. */
     private static final int CONTEXT_POSITION = 1;
-
-    private static GoldenSet golden;
-
-    @BeforeAll
-    static void open() {
-        golden = GoldenSet.open();
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
-    }
 
     static Stream<String> backends() {
         return TestBackends.all();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.starprompt.GoldenSet;
+import io.starprompt.GoldenTest;
 import io.starprompt.TestBackends;
 import io.starprompt.backend.Backend;
 import io.starprompt.tensor.Tensor;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -23,22 +23,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  * residual prompts and prefix prompts with their gradients and the image gradient, on every
  * backend. Every size comes from meta.json and the tensors.
  */
-class VisionTransformerGoldenTest {
+class VisionTransformerGoldenTest extends GoldenTest {
     /** The CLS-only last layer must agree with the full path far below the golden tolerance. */
     private static final double PATH_AGREEMENT = 1e-5;
 
-    private static GoldenSet golden;
     private static int heads;
 
     @BeforeAll
-    static void open() {
-        golden = GoldenSet.open();
+    static void readHeads() {
         heads = golden.metaInt("vit", "num_heads");
-    }
-
-    @AfterAll
-    static void close() {
-        golden.close();
     }
 
     static Stream<String> backends() {

@@ -98,6 +98,17 @@ final class Runner {
     void finish(List<MethodResult> results, Map<String, Object> settings, Backend be, Path outDir) throws IOException {
         for (MethodResult r : results) console.result(r.name() + " (rows: after task i; columns: accuracy on task j, %)\n" + r.classIl());
         console.result(summary(results));
+        for (MethodResult r : results) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("method", r.name());
+            m.put("faa", r.classIl().finalAverageAccuracy());
+            m.put("aia", r.classIl().averageIncrementalAccuracy());
+            m.put("forgetting", r.classIl().forgetting());
+            m.put("bwt", r.classIl().backwardTransfer());
+            m.put("task_il_faa", r.taskIl() == null ? null : r.taskIl().finalAverageAccuracy());
+            m.put("images_per_s", r.imagesPerSecond());
+            console.event("summary", m);
+        }
         RunReport report = new RunReport(settings, RunReport.Versions.current(), RunReport.BackendInfo.of(be), results);
         ReportWriter.Written w = ReportWriter.write(report, outDir);
         console.info("reports: " + w.all().stream().map(Path::toString).collect(java.util.stream.Collectors.joining(", ")));

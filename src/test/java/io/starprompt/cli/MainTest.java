@@ -61,6 +61,18 @@ class MainTest {
         assertOptionError(CliRun.of("bench", "--model-size", "huge"), "--model-size");
     }
 
+    @Test
+    void jsonLinesAreOneObjectPerLineWithASummaryPerMethod(@TempDir Path out) {
+        CliRun r = CliRun.of("demo", "--classes", "4", "--epochs", "1", "--backend", "cpu", "--json-lines", "--out",
+                out.toString());
+        assertEquals(0, r.exit(), r.all());
+        List<Object> events = r.out().lines().map(l -> Json.parse(l)).toList();
+        assertTrue(events.stream().anyMatch(e -> "epoch".equals(Json.path(e, "event"))), r.out());
+        List<Object> summaries = events.stream().filter(e -> "summary".equals(Json.path(e, "event"))).toList();
+        assertEquals(5, summaries.size(), r.out());
+        assertEquals("STAR-Prompt", Json.path(summaries.get(0), "method"));
+    }
+
     static void assertOptionError(CliRun r, String option) {
         assertEquals(2, r.exit(), r.all());
         assertTrue(r.err().contains(option), r.all());

@@ -154,14 +154,16 @@ final class Train implements Callable<Integer> {
                 if (check.onlyBadImages()) stderr.println("(--skip-bad-images leaves the bad images out)");
                 return 1;
             }
-            Files.createDirectories(outDir);
-            s.writeJson(outDir.resolve(SETTINGS_FILE));
-            if (!check.badImages().isEmpty()) {
-                Path list = outDir.resolve("skipped-images.txt");
-                Files.write(list, check.badImages().stream().map(Path::toString).toList());
-                console.warn("skipping " + check.badImages().size() + " images that fail to decode (listed in " + list + ")");
-            }
             try (Backend be = common.openBackend(); Job job = Job.open(s, be, check.badImages(), console)) {
+                // The run folder is written only once the models and the data have loaded: a failed start leaves nothing.
+                Files.createDirectories(outDir);
+                s.writeJson(outDir.resolve(SETTINGS_FILE));
+                if (!check.badImages().isEmpty()) {
+                    Path list = outDir.resolve("skipped-images.txt");
+                    Files.write(list, check.badImages().stream().map(Path::toString).toList());
+                    console.warn("skipping " + check.badImages().size() + " images that fail to decode (listed in " + list
+                            + ")");
+                }
                 train(be, job, outDir, console);
             }
         }

@@ -180,6 +180,9 @@ class TrainTest {
         assertRuntime(missingFile, List.of(), "nope.json");
         assertRuntime(base, List.of("--image-size", "224"), "--image-size 32");
         assertRuntime(base, List.of("--image-size", "32", "--tasks", "3"), "cannot be cut into 3");
+        Path failed = dir.resolve("failed");
+        assertRuntime(base, List.of("--image-size", "224", "--out", failed.toString()), "--image-size 32");
+        assertFalse(Files.exists(failed), "a failed start leaves no run folder behind");
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * The golden reference set (outputs of timm / HF transformers in float64): its folder comes
@@ -76,6 +77,23 @@ public final class GoldenSet implements AutoCloseable {
 
     public long[] shape(String name) {
         return golden.info(name).shape();
+    }
+
+    /** A tensor of whole numbers stored as floats (labels, token ids), rounded to ints. */
+    public int[] ints(String name) {
+        float[] v = get(name);
+        int[] out = new int[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = Math.round(v[i]);
+        return out;
+    }
+
+    /** clip.input_ids: C rows of 77 token ids, stored as floats [C, 77]. */
+    public int[][] clipInputIds() {
+        int[] flat = ints("clip.input_ids");
+        int cols = (int) shape("clip.input_ids")[1];
+        int[][] ids = new int[flat.length / cols][];
+        for (int r = 0; r < ids.length; r++) ids[r] = Arrays.copyOfRange(flat, r * cols, (r + 1) * cols);
+        return ids;
     }
 
     @Override

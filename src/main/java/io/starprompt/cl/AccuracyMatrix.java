@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Class-incremental accuracies (ALGORITHM.md §7.3): {@code acc[i][j]} = accuracy (%) on the test set of
@@ -141,16 +142,11 @@ public final class AccuracyMatrix {
 
     /** Forgetting as if row {@code row} were the last: later rows are ignored; 0 for row 0. */
     public double forgetting(int row) {
-        checkRecorded(row);
-        int r = row;
-        if (r == 0) return 0;
-        double s = 0;
-        for (int j = 0; j < r; j++) {
+        return meanOverEarlierTasks(row, j -> {
             double best = Double.NEGATIVE_INFINITY;
-            for (int i = j; i <= r; i++) best = Math.max(best, acc[i][j]);
-            s += best - acc[r][j];
-        }
-        return s / r;
+            for (int i = j; i <= row; i++) best = Math.max(best, acc[i][j]);
+            return best - acc[row][j];
+        });
     }
 
     /** Backward transfer: mean over earlier tasks of (final − just-learned accuracy); 0 with one row. */
@@ -160,12 +156,16 @@ public final class AccuracyMatrix {
 
     /** Backward transfer as if row {@code row} were the last; 0 for row 0. */
     public double backwardTransfer(int row) {
+        return meanOverEarlierTasks(row, j -> acc[row][j] - acc[j][j]);
+    }
+
+    /** The mean of perTask(j) over the tasks j learned before row {@code row}; 0 for row 0. */
+    private double meanOverEarlierTasks(int row, IntToDoubleFunction perTask) {
         checkRecorded(row);
-        int r = row;
-        if (r == 0) return 0;
+        if (row == 0) return 0;
         double s = 0;
-        for (int j = 0; j < r; j++) s += acc[r][j] - acc[j][j];
-        return s / r;
+        for (int j = 0; j < row; j++) s += perTask.applyAsDouble(j);
+        return s / row;
     }
 
     // ------------------------------------------------------------------ export

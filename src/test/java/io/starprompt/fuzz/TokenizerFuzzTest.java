@@ -1,16 +1,14 @@
 package io.starprompt.fuzz;
 
 import io.starprompt.model.tokenizer.ClipTokenizer;
+import io.starprompt.util.Gzip;
 import io.starprompt.util.Json;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,16 +46,6 @@ class TokenizerFuzzTest {
         mergesTxt = ("#version: 0.2\n" + String.join("\n", merges) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    private static byte[] gzip(byte[] plain) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
-            gz.write(plain);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return out.toByteArray();
-    }
-
     private static void use(ClipTokenizer t) {
         int[] ids = t.tokenize(CAPTION);
         if (ids.length != ClipTokenizer.DEFAULT_CONTEXT_LENGTH || ids[0] != t.sot()) {
@@ -91,7 +79,7 @@ class TokenizerFuzzTest {
     void openAiMerges() {
         Path bpe = dir.resolve("bpe_simple_vocab.txt.gz");
         Fuzzer.target("bpe openai .txt.gz")
-                .seeds(gzip(mergesTxt), mergesTxt)
+                .seeds(Gzip.compress(mergesTxt), mergesTxt)
                 .parse(bytes -> use(ClipTokenizer.fromOpenAiBpe(Fuzzer.write(bpe, bytes))))
                 .source(bpe.toString())
                 .run();

@@ -2,12 +2,10 @@ package io.starprompt.method.baselines;
 
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
-import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
-import io.starprompt.method.common.TaskProgress;
 import io.starprompt.method.starprompt.FirstStage;
 import io.starprompt.method.starprompt.FirstStageTrainer;
 import io.starprompt.method.starprompt.StarPromptConfig;
@@ -20,7 +18,7 @@ import io.starprompt.model.clip.Clip;
  * on the clip_preprocess test images. A STAR-Prompt run's "first stage only" accuracy and this
  * method's are therefore the same numbers.
  */
-public final class FirstStageOnly implements ContinualMethod {
+public final class FirstStageOnly extends Baseline {
     /** {@value #NAME}. */
     public static final String NAME = "first-stage-only";
 
@@ -28,7 +26,6 @@ public final class FirstStageOnly implements ContinualMethod {
     private final StarPromptConfig cfg;
     private final long seed;
     private final FirstStage stage;
-    private final TaskProgress progress = new TaskProgress(NAME);
     private TrainingListener listener = TrainingListener.NONE;
     private FirstStageTrainer.Task task;
 
@@ -39,6 +36,7 @@ public final class FirstStageOnly implements ContinualMethod {
      * @param seed      the run seed
      */
     public FirstStageOnly(Clip clip, int[][] promptIds, StarPromptConfig cfg, long seed) {
+        super(NAME);
         this.clip = clip;
         this.cfg = cfg;
         this.seed = seed;
@@ -48,11 +46,6 @@ public final class FirstStageOnly implements ContinualMethod {
     /** The first stage it trains. */
     public FirstStage firstStage() {
         return stage;
-    }
-
-    @Override
-    public String name() {
-        return NAME;
     }
 
     @Override
@@ -93,11 +86,6 @@ public final class FirstStageOnly implements ContinualMethod {
     }
 
     @Override
-    public int tasksLearned() {
-        return progress.learned();
-    }
-
-    @Override
     public TaskAccuracy evaluate(TaskData data, int testTask) {
         TaskSplit split = checkData(data);
         progress.requireLearned(testTask);
@@ -110,18 +98,14 @@ public final class FirstStageOnly implements ContinualMethod {
     @Override
     public MethodState saveState() {
         if (task != null) throw new IllegalStateException(NAME + ": cannot save while a task is in progress");
-        MethodState s = new MethodState().put("tasks_learned", progress.learned()).put("config", cfg.toString())
-                .put("seed", seed);
+        MethodState s = progress.newState(cfg, seed);
         stage.saveTo(s, "stage1.");
         return s;
     }
 
     @Override
     public void restoreState(MethodState s) {
-        if (progress.learned() != 0) throw new IllegalStateException(NAME + ": state can only be restored into a fresh instance");
-        s.requireProperty("config", cfg.toString());
-        s.requireProperty("seed", Long.toString(seed));
-        int learned = s.intProperty("tasks_learned");
+        int learned = progress.checkRestorable(s, cfg, seed);
         stage.restoreFrom(s, "stage1.");
         progress.restore(learned);
     }

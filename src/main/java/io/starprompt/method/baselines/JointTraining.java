@@ -39,11 +39,6 @@ public final class JointTraining extends PromptedBaseline {
     }
 
     @Override
-    int knownClasses(TaskSplit split, int learned) {
-        return split.classes();
-    }
-
-    @Override
     Iterable<TaskData.Batch> batches(TaskData data, int t, int e) {
         return new JointBatches(data, cfg.batchSize(), seed, e);
     }

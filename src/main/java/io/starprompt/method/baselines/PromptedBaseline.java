@@ -3,13 +3,11 @@ package io.starprompt.method.baselines;
 import io.starprompt.backend.Backend;
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
-import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
 import io.starprompt.method.common.Seeds;
-import io.starprompt.method.common.TaskProgress;
 import io.starprompt.method.starprompt.Inference;
 import io.starprompt.method.starprompt.PromptedClassifier;
 import io.starprompt.method.starprompt.PromptedTraining;
@@ -29,8 +27,7 @@ import java.util.Arrays;
  * nothing trains. Nothing is masked, frozen, regularised or replayed: the cross-entropy runs over
  * every class the task trains on and every row of A, P, W and b may change.
  */
-abstract class PromptedBaseline implements ContinualMethod {
-    private final String name;
+abstract class PromptedBaseline extends Baseline {
     private final Clip clip;
     private final VisionTransformer vit;
     final StarPromptConfig cfg;
@@ -40,14 +37,13 @@ abstract class PromptedBaseline implements ContinualMethod {
     private final float[] keys;
     private final PromptedClassifier model;
     private final Inference inference;
-    private final TaskProgress progress;
     private TrainingListener listener = TrainingListener.NONE;
     private TaskData data;
     private PromptedTraining training;
 
     PromptedBaseline(String name, Clip clip, VisionTransformer vit, int[][] zeroShotIds, StarPromptConfig cfg, long seed) {
+        super(name);
         if (clip.backend() != vit.backend()) throw new IllegalArgumentException(name + ": CLIP and ViT use different backends");
-        this.name = name;
         this.clip = clip;
         this.vit = vit;
         this.cfg = cfg;
@@ -57,26 +53,26 @@ abstract class PromptedBaseline implements ContinualMethod {
         this.keys = CosineClassifier.textKeys(clip, zeroShotIds);
         this.model = PromptedClassifier.initialised(vit, classes, keyDim, cfg, Seeds.mix(seed, 2, 0));
         this.inference = new Inference(clip, model, this::keys);
-        this.progress = new TaskProgress(name);
     }
 
-    /** Classes the loss and the retrieval cover while training task t. */
+    /**
+     * Classes the loss and the retrieval cover while training task t; the predictions after
+     * {@code learned} tasks range over those of the last task learned.
+     */
     abstract int trainedClasses(TaskSplit split, int t);
-
-    /** Classes the predictions range over after {@code learned} tasks. */
-    abstract int knownClasses(TaskSplit split, int learned);
 
     /** The batches of epoch e of task t. */
     abstract Iterable<TaskData.Batch> batches(TaskData data, int t, int e);
 
+    /** E_S2 for every task, as STAR-Prompt's second stage trains. */
+    @Override
+    public int epochs(int task) {
+        return cfg.stage2().epochs();
+    }
+
     /** The prompted classifier it trains. */
     public PromptedClassifier model() {
         return model;
-    }
-
-    @Override
-    public String name() {
-        return name;
     }
 
     @Override
@@ -105,7 +101,7 @@ abstract class PromptedBaseline implements ContinualMethod {
     public TrainingListener.Epoch trainEpoch(int t, int epoch) {
         progress.require(t, "trainEpoch");
         if (training == null || epoch < 0 || epoch >= epochs(t)) {
-            throw new IllegalArgumentException(name + ": task " + t + " has no epoch " + epoch);
+            throw new IllegalArgumentException(name() + ": task " + t + " has no epoch " + epoch);
         }
         try (TensorScope scope = TensorScope.open()) {
             return training.epoch(epoch, batches(data, t, epoch), keys(trainedClasses(data.split(), t)),
@@ -123,33 +119,25 @@ abstract class PromptedBaseline implements ContinualMethod {
     }
 
     @Override
-    public int tasksLearned() {
-        return progress.learned();
-    }
-
-    @Override
     public TaskAccuracy evaluate(TaskData d, int testTask) {
         TaskSplit split = checkData(d);
         progress.requireLearned(testTask);
-        return inference.evaluateTask(d, split, testTask, knownClasses(split, progress.learned()), cfg.evalBatchSize());
+        int known = trainedClasses(split, progress.learned() - 1);
+        return inference.evaluateTask(d, split, testTask, known, cfg.evalBatchSize());
     }
 
     /** The prompts and the head, the number of finished tasks, the config and the seed. */
     @Override
     public MethodState saveState() {
-        if (training != null) throw new IllegalStateException(name + ": cannot save while a task is in progress");
-        MethodState s = new MethodState().put("tasks_learned", progress.learned()).put("config", cfg.toString())
-                .put("seed", seed);
+        if (training != null) throw new IllegalStateException(name() + ": cannot save while a task is in progress");
+        MethodState s = progress.newState(cfg, seed);
         model.saveTo(s, "model.");
         return s;
     }
 
     @Override
     public void restoreState(MethodState s) {
-        if (progress.learned() != 0) throw new IllegalStateException(name + ": state can only be restored into a fresh instance");
-        s.requireProperty("config", cfg.toString());
-        s.requireProperty("seed", Long.toString(seed));
-        int learned = s.intProperty("tasks_learned");
+        int learned = progress.checkRestorable(s, cfg, seed);
         model.restoreFrom(s, "model.");
         progress.restore(learned);
     }
@@ -162,7 +150,7 @@ abstract class PromptedBaseline implements ContinualMethod {
 
     private TaskSplit checkData(TaskData d) {
         if (d.classes() != classes) {
-            throw new IllegalArgumentException(name + ": the data has " + d.classes() + " classes, the model " + classes);
+            throw new IllegalArgumentException(name() + ": the data has " + d.classes() + " classes, the model " + classes);
         }
         return d.split();
     }

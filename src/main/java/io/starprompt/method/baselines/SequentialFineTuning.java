@@ -31,20 +31,9 @@ public final class SequentialFineTuning extends PromptedBaseline {
         super(NAME, clip, vit, zeroShotIds, cfg, seed);
     }
 
-    /** E_S2 for every task. */
-    @Override
-    public int epochs(int task) {
-        return cfg.stage2().epochs();
-    }
-
     @Override
     int trainedClasses(TaskSplit split, int t) {
         return split.seen(t);
-    }
-
-    @Override
-    int knownClasses(TaskSplit split, int learned) {
-        return split.seen(learned - 1);
     }
 
     /** The task's augmented training batches, shuffled as STAR-Prompt's stage 2 shuffles them. */

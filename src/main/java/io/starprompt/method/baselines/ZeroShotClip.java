@@ -2,12 +2,10 @@ package io.starprompt.method.baselines;
 
 import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
-import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
-import io.starprompt.method.common.TaskProgress;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import java.util.ArrayList;
@@ -19,7 +17,7 @@ import java.util.List;
  * seen so far, on the un-augmented clip_preprocess test images. Its accuracy changes from task
  * to task only because more classes compete.
  */
-public final class ZeroShotClip implements ContinualMethod {
+public final class ZeroShotClip extends Baseline {
     /** {@value #NAME}. */
     public static final String NAME = "zero-shot-clip";
     /** The zero-shot template of the single-template CLIP baseline. */
@@ -29,7 +27,6 @@ public final class ZeroShotClip implements ContinualMethod {
     private final float[] keys;
     private final int classes;
     private final int evalBatch;
-    private final TaskProgress progress = new TaskProgress(NAME);
 
     /**
      * @param clip      the frozen CLIP model (borrowed)
@@ -37,6 +34,7 @@ public final class ZeroShotClip implements ContinualMethod {
      * @param evalBatch batch size of the CLIP image pass
      */
     public ZeroShotClip(Clip clip, int[][] promptIds, int evalBatch) {
+        super(NAME);
         if (evalBatch < 1) throw new IllegalArgumentException(NAME + ": evaluation batch " + evalBatch);
         this.clip = clip;
         this.keys = CosineClassifier.textKeys(clip, promptIds);
@@ -54,11 +52,6 @@ public final class ZeroShotClip implements ContinualMethod {
     /** The unit keys [C, d], host row-major (a copy). */
     public float[] keys() {
         return keys.clone();
-    }
-
-    @Override
-    public String name() {
-        return NAME;
     }
 
     @Override
@@ -91,11 +84,6 @@ public final class ZeroShotClip implements ContinualMethod {
     @Override
     public void endTask(int task) {
         progress.end(task);
-    }
-
-    @Override
-    public int tasksLearned() {
-        return progress.learned();
     }
 
     @Override

@@ -1,10 +1,14 @@
 package io.starprompt.method.common;
 
+import io.starprompt.method.MethodState;
+
 /**
  * The task bookkeeping every {@link io.starprompt.method.ContinualMethod} needs: tasks start in
  * order, one at a time, and only learned tasks can be tested. Messages name the method.
  */
 public final class TaskProgress {
+    private static final String TASKS_LEARNED = "tasks_learned";
+
     private final String method;
     private int learned;
     private int current = -1;
@@ -47,6 +51,30 @@ public final class TaskProgress {
             throw new IllegalArgumentException(method + ": task " + t + " cannot be tested after " + learned
                     + " learned tasks");
         }
+    }
+
+    /**
+     * A new method state holding the count of finished tasks and the run's identity (the config's
+     * text and the seed), for the method to add its own tensors to.
+     */
+    public MethodState newState(Object config, long seed) {
+        return new MethodState().put(TASKS_LEARNED, learned).put("config", config.toString()).put("seed", seed);
+    }
+
+    /**
+     * Checks that nothing was learned yet and that a state made by {@link #newState} belongs to this
+     * run (the same config and seed).
+     *
+     * @return the state's count of finished tasks, for {@link #restore} once the method has read
+     *     the rest of the state
+     * @throws IllegalStateException if tasks were already learned
+     * @throws io.starprompt.method.CheckpointException if the config or the seed differs
+     */
+    public int checkRestorable(MethodState s, Object config, long seed) {
+        if (learned != 0) throw new IllegalStateException(method + ": state can only be restored into a fresh instance");
+        s.requireProperty("config", config.toString());
+        s.requireProperty("seed", Long.toString(seed));
+        return s.intProperty(TASKS_LEARNED);
     }
 
     /** Sets the count of finished tasks of restored state; no task may be in progress. */

@@ -264,7 +264,6 @@ public final class FirstStage implements AutoCloseable {
      * @throws IllegalStateException if a current class's key is already fixed
      */
     public float trainStep(Tensor features, int[] labels, int past, int seen) {
-        ensureOpen("trainStep");
         checkTraining("trainStep", features, labels, past, seen);
         try (TensorScope ignored = TensorScope.open()) {
             float[] parts = new float[2];
@@ -280,7 +279,6 @@ public final class FirstStage implements AutoCloseable {
      * For checks and diagnostics.
      */
     public Gradient gradient(Tensor features, int[] labels, int past, int seen) {
-        ensureOpen("gradient");
         checkTraining("gradient", features, labels, past, seen);
         try (TensorScope ignored = TensorScope.open()) {
             float[] parts = new float[2];
@@ -615,7 +613,9 @@ public final class FirstStage implements AutoCloseable {
 
     // ------------------------------------------------------------------ checks
 
+    /** The model is open, the class range is current and the batch matches it (one current label per row). */
     private void checkTraining(String op, Tensor features, int[] labels, int past, int seen) {
+        ensureOpen(op);
         checkRange(op, past, seen);
         checkNotFixed(op, past, seen);
         Objects.requireNonNull(labels, "labels");

@@ -1,6 +1,7 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.method.common.mixture.GaussianMixture;
+import io.starprompt.util.RecordBuilder;
 
 /**
  * Hyper-parameters of the first stage (ALGORITHM.md §3.3–§3.6, §8). Build with {@link #builder()}
@@ -66,96 +67,31 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
     }
 
     /** Changes some settings of a {@link FirstStageConfig}; {@link #build()} validates. */
-    public static final class Builder {
-        private int epochs;
-        private int monteCarlo;
-        private float lr;
-        private float lambdaOrtho;
-        private float alignLr;
-        private int alignEpochs;
-        private int samplesPerClass;
-        private int replayBatch;
-        private int mogIterations;
-        private int mogComponents;
-
+    public static final class Builder extends RecordBuilder<FirstStageConfig, Builder> {
         private Builder(FirstStageConfig c) {
-            epochs = c.epochs;
-            monteCarlo = c.monteCarlo;
-            lr = c.lr;
-            lambdaOrtho = c.lambdaOrtho;
-            alignLr = c.alignLr;
-            alignEpochs = c.alignEpochs;
-            samplesPerClass = c.samplesPerClass;
-            replayBatch = c.replayBatch;
-            mogIterations = c.mogIterations;
-            mogComponents = c.mogComponents;
+            super(c);
         }
 
         /** E_S1. */
-        public Builder epochs(int v) {
-            epochs = v;
-            return this;
-        }
-
+        public Builder epochs(int v) { return set("epochs", v); }
         /** MC1. */
-        public Builder monteCarlo(int v) {
-            monteCarlo = v;
-            return this;
-        }
-
+        public Builder monteCarlo(int v) { return set("monteCarlo", v); }
         /** The training learning rate. */
-        public Builder lr(float v) {
-            lr = v;
-            return this;
-        }
-
+        public Builder lr(float v) { return set("lr", v); }
         /** λ1. */
-        public Builder lambdaOrtho(float v) {
-            lambdaOrtho = v;
-            return this;
-        }
-
+        public Builder lambdaOrtho(float v) { return set("lambdaOrtho", v); }
         /** lr_gr1. */
-        public Builder alignLr(float v) {
-            alignLr = v;
-            return this;
-        }
-
+        public Builder alignLr(float v) { return set("alignLr", v); }
         /** E1. */
-        public Builder alignEpochs(int v) {
-            alignEpochs = v;
-            return this;
-        }
-
+        public Builder alignEpochs(int v) { return set("alignEpochs", v); }
         /** Replay samples per class and alignment epoch. */
-        public Builder samplesPerClass(int v) {
-            samplesPerClass = v;
-            return this;
-        }
-
+        public Builder samplesPerClass(int v) { return set("samplesPerClass", v); }
         /** The alignment batch size. */
-        public Builder replayBatch(int v) {
-            replayBatch = v;
-            return this;
-        }
-
+        public Builder replayBatch(int v) { return set("replayBatch", v); }
         /** The EM iteration limit. */
-        public Builder mogIterations(int v) {
-            mogIterations = v;
-            return this;
-        }
-
+        public Builder mogIterations(int v) { return set("mogIterations", v); }
         /** Mixture components per class. */
-        public Builder mogComponents(int v) {
-            mogComponents = v;
-            return this;
-        }
-
-        /** The config. */
-        public FirstStageConfig build() {
-            return new FirstStageConfig(epochs, monteCarlo, lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass,
-                    replayBatch, mogIterations, mogComponents);
-        }
+        public Builder mogComponents(int v) { return set("mogComponents", v); }
     }
 
     private static void requireFinite(String name, float v) {

@@ -1,6 +1,7 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.method.common.mixture.GaussianMixture;
+import io.starprompt.util.RecordBuilder;
 import java.util.function.UnaryOperator;
 
 /**
@@ -79,71 +80,25 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
         }
 
         /** Changes some settings of a {@link Stage2}. */
-        public static final class Builder {
-            private int epochs;
-            private float lr;
-            private float lambdaOrtho;
-            private boolean cosineSchedule;
-            private boolean confidenceModulation;
-            private PromptMode promptMode;
-            private int prefixLength;
-
+        public static final class Builder extends RecordBuilder<Stage2, Builder> {
             private Builder(Stage2 s) {
-                epochs = s.epochs;
-                lr = s.lr;
-                lambdaOrtho = s.lambdaOrtho;
-                cosineSchedule = s.cosineSchedule;
-                confidenceModulation = s.confidenceModulation;
-                promptMode = s.promptMode;
-                prefixLength = s.prefixLength;
+                super(s);
             }
 
             /** Training epochs per task. */
-            public Builder epochs(int v) {
-                epochs = v;
-                return this;
-            }
-
+            public Builder epochs(int v) { return set("epochs", v); }
             /** The Adam learning rate. */
-            public Builder lr(float v) {
-                lr = v;
-                return this;
-            }
-
+            public Builder lr(float v) { return set("lr", v); }
             /** λ2. */
-            public Builder lambdaOrtho(float v) {
-                lambdaOrtho = v;
-                return this;
-            }
-
+            public Builder lambdaOrtho(float v) { return set("lambdaOrtho", v); }
             /** The cosine schedule on or off. */
-            public Builder cosineSchedule(boolean v) {
-                cosineSchedule = v;
-                return this;
-            }
-
+            public Builder cosineSchedule(boolean v) { return set("cosineSchedule", v); }
             /** Confidence modulation on or off. */
-            public Builder confidenceModulation(boolean v) {
-                confidenceModulation = v;
-                return this;
-            }
-
+            public Builder confidenceModulation(boolean v) { return set("confidenceModulation", v); }
             /** Residual or prefix prompts. */
-            public Builder promptMode(PromptMode v) {
-                promptMode = v;
-                return this;
-            }
-
+            public Builder promptMode(PromptMode v) { return set("promptMode", v); }
             /** L_p of prefix prompts. */
-            public Builder prefixLength(int v) {
-                prefixLength = v;
-                return this;
-            }
-
-            /** The group. */
-            public Stage2 build() {
-                return new Stage2(epochs, lr, lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength);
-            }
+            public Builder prefixLength(int v) { return set("prefixLength", v); }
         }
     }
 
@@ -180,71 +135,25 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
         }
 
         /** Changes some settings of an {@link Alignment}. */
-        public static final class Builder {
-            private boolean enabled;
-            private float lr;
-            private int epochs;
-            private int epochsPerTask;
-            private int samplesPerClass;
-            private int batchSize;
-            private float logitTemperature;
-
+        public static final class Builder extends RecordBuilder<Alignment, Builder> {
             private Builder(Alignment a) {
-                enabled = a.enabled;
-                lr = a.lr;
-                epochs = a.epochs;
-                epochsPerTask = a.epochsPerTask;
-                samplesPerClass = a.samplesPerClass;
-                batchSize = a.batchSize;
-                logitTemperature = a.logitTemperature;
+                super(a);
             }
 
             /** The alignment on or off. */
-            public Builder enabled(boolean v) {
-                enabled = v;
-                return this;
-            }
-
+            public Builder enabled(boolean v) { return set("enabled", v); }
             /** lr_gr2. */
-            public Builder lr(float v) {
-                lr = v;
-                return this;
-            }
-
+            public Builder lr(float v) { return set("lr", v); }
             /** E2. */
-            public Builder epochs(int v) {
-                epochs = v;
-                return this;
-            }
-
+            public Builder epochs(int v) { return set("epochs", v); }
             /** Extra epochs per task index. */
-            public Builder epochsPerTask(int v) {
-                epochsPerTask = v;
-                return this;
-            }
-
+            public Builder epochsPerTask(int v) { return set("epochsPerTask", v); }
             /** Replay samples per class and epoch. */
-            public Builder samplesPerClass(int v) {
-                samplesPerClass = v;
-                return this;
-            }
-
+            public Builder samplesPerClass(int v) { return set("samplesPerClass", v); }
             /** The alignment batch size. */
-            public Builder batchSize(int v) {
-                batchSize = v;
-                return this;
-            }
-
+            public Builder batchSize(int v) { return set("batchSize", v); }
             /** τ. */
-            public Builder logitTemperature(float v) {
-                logitTemperature = v;
-                return this;
-            }
-
-            /** The group. */
-            public Alignment build() {
-                return new Alignment(enabled, lr, epochs, epochsPerTask, samplesPerClass, batchSize, logitTemperature);
-            }
+            public Builder logitTemperature(float v) { return set("logitTemperature", v); }
         }
     }
 
@@ -278,55 +187,21 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
         }
 
         /** Changes some settings of a {@link Replay}. */
-        public static final class Builder {
-            private ReplayModel model;
-            private GaussianMixture.Density density;
-            private int components;
-            private int iterations;
-            private int monteCarlo;
-
+        public static final class Builder extends RecordBuilder<Replay, Builder> {
             private Builder(Replay r) {
-                model = r.model;
-                density = r.density;
-                components = r.components;
-                iterations = r.iterations;
-                monteCarlo = r.monteCarlo;
+                super(r);
             }
 
             /** Mixture or single Gaussian (stage 2). */
-            public Builder model(ReplayModel v) {
-                model = v;
-                return this;
-            }
-
+            public Builder model(ReplayModel v) { return set("model", v); }
             /** The mixture density of both stages. */
-            public Builder density(GaussianMixture.Density v) {
-                density = v;
-                return this;
-            }
-
+            public Builder density(GaussianMixture.Density v) { return set("density", v); }
             /** K of the stage-2 mixtures. */
-            public Builder components(int v) {
-                components = v;
-                return this;
-            }
-
+            public Builder components(int v) { return set("components", v); }
             /** EM iterations of the stage-2 mixtures. */
-            public Builder iterations(int v) {
-                iterations = v;
-                return this;
-            }
-
+            public Builder iterations(int v) { return set("iterations", v); }
             /** MC2. */
-            public Builder monteCarlo(int v) {
-                monteCarlo = v;
-                return this;
-            }
-
-            /** The group. */
-            public Replay build() {
-                return new Replay(model, density, components, iterations, monteCarlo);
-            }
+            public Builder monteCarlo(int v) { return set("monteCarlo", v); }
         }
     }
 
@@ -376,45 +251,29 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
     }
 
     /** Changes some settings of a {@link StarPromptConfig}, group by group. */
-    public static final class Builder {
-        private FirstStageConfig stage1;
-        private Stage2 stage2;
-        private Alignment alignment;
-        private Replay replay;
-        private int batchSize;
-        private int evalBatchSize;
-
+    public static final class Builder extends RecordBuilder<StarPromptConfig, Builder> {
         private Builder(StarPromptConfig c) {
-            stage1 = c.stage1;
-            stage2 = c.stage2;
-            alignment = c.alignment;
-            replay = c.replay;
-            batchSize = c.batchSize;
-            evalBatchSize = c.evalBatchSize;
+            super(c);
         }
 
         /** Changes stage-1 settings. */
         public Builder stage1(UnaryOperator<FirstStageConfig.Builder> change) {
-            stage1 = change.apply(stage1.toBuilder()).build();
-            return this;
+            return set("stage1", change.apply(this.<FirstStageConfig>get("stage1").toBuilder()).build());
         }
 
         /** Changes stage-2 training settings. */
         public Builder stage2(UnaryOperator<Stage2.Builder> change) {
-            stage2 = change.apply(stage2.toBuilder()).build();
-            return this;
+            return set("stage2", change.apply(this.<Stage2>get("stage2").toBuilder()).build());
         }
 
         /** Changes head-alignment settings. */
         public Builder alignment(UnaryOperator<Alignment.Builder> change) {
-            alignment = change.apply(alignment.toBuilder()).build();
-            return this;
+            return set("alignment", change.apply(this.<Alignment>get("alignment").toBuilder()).build());
         }
 
         /** Changes replay settings. */
         public Builder replay(UnaryOperator<Replay.Builder> change) {
-            replay = change.apply(replay.toBuilder()).build();
-            return this;
+            return set("replay", change.apply(this.<Replay>get("replay").toBuilder()).build());
         }
 
         /** The training epochs of both stages (the end-to-end script's single epoch setting). */
@@ -423,21 +282,9 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
         }
 
         /** The training batch size of both stages. */
-        public Builder batchSize(int v) {
-            batchSize = v;
-            return this;
-        }
-
+        public Builder batchSize(int v) { return set("batchSize", v); }
         /** The inference and feature-pass batch size. */
-        public Builder evalBatchSize(int v) {
-            evalBatchSize = v;
-            return this;
-        }
-
-        /** The config. */
-        public StarPromptConfig build() {
-            return new StarPromptConfig(stage1, stage2, alignment, replay, batchSize, evalBatchSize);
-        }
+        public Builder evalBatchSize(int v) { return set("evalBatchSize", v); }
     }
 
     private static void requireFinite(String name, float v) {

@@ -3,13 +3,11 @@ package io.starprompt.model.clip;
 import io.starprompt.backend.Backend;
 import io.starprompt.model.ExclusiveUse;
 import io.starprompt.model.ImageBatch;
-import io.starprompt.model.safetensors.SafetensorsFile;
+import io.starprompt.model.TensorArguments;
 import io.starprompt.model.vit.WeightReader;
-import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -71,18 +69,12 @@ public final class Clip implements AutoCloseable {
         Objects.requireNonNull(safetensors, "safetensors");
         Objects.requireNonNull(configJson, "configJson");
         ClipConfig cfg = ClipConfig.read(configJson);
-        try (SafetensorsFile file = SafetensorsFile.open(safetensors)) {
-            WeightReader r = new WeightReader(file, safetensors, be, "an HF CLIPModel state dict");
+        return WeightReader.read(safetensors, be, "an HF CLIPModel state dict", r -> {
             rejectExtraLayers(r, cfg);
-            try {
-                ClipVision vision = ClipVision.load(r, cfg);
-                ClipText text = ClipText.load(r, cfg);
-                return new Clip(be, cfg, vision, text, readLogitScale(r));
-            } catch (RuntimeException | Error e) {
-                r.closeLoaded();
-                throw e;
-            }
-        }
+            ClipVision vision = ClipVision.load(r, cfg);
+            ClipText text = ClipText.load(r, cfg);
+            return new Clip(be, cfg, vision, text, readLogitScale(r));
+        });
     }
 
     /** A checkpoint deeper than its config would otherwise load as a silently truncated model. */
@@ -222,7 +214,8 @@ public final class Clip implements AutoCloseable {
             if (act == null) throw new IllegalArgumentException("textBackward: activations are null");
             if (act.tower != text) throw new IllegalArgumentException("textBackward: activations come from another model");
             act.ensureOpen("textBackward");
-            checkTensor("textBackward", "dFeatures", dFeatures, act.sequences(), cfg.projectionDim());
+            TensorArguments.requireF32("textBackward", "dFeatures", dFeatures, be.device(), act.sequences(),
+                    cfg.projectionDim());
             return text.backward(be, act, dFeatures);
         });
     }
@@ -234,13 +227,14 @@ public final class Clip implements AutoCloseable {
         ClipConfig.Vision v = cfg.vision();
         if (pixels == null) throw new IllegalArgumentException(op + ": pixels are null");
         long batch = pixels.rank() == 4 && pixels.dim(0) >= 1 ? pixels.dim(0) : 1;
-        checkTensor(op, "pixels", pixels, batch, v.channels(), v.imageSize(), v.imageSize());
+        TensorArguments.requireF32(op, "pixels", pixels, be.device(), batch, v.channels(), v.imageSize(),
+                v.imageSize());
     }
 
     private void checkReplaced(String op, TextBatch batch, Tensor replaced, int position) {
         if (replaced == null) throw new IllegalArgumentException(op + ": replaced is null");
         long ctx = replaced.rank() == 3 && replaced.dim(1) >= 1 ? replaced.dim(1) : 1;
-        checkTensor(op, "replaced", replaced, batch.sequences(), ctx, cfg.text().width());
+        TensorArguments.requireF32(op, "replaced", replaced, be.device(), batch.sequences(), ctx, cfg.text().width());
         for (int c = 0; c < batch.sequences(); c++) {
             // Replacing past the pooled token could not change the features (causal mask), and those
             // positions may not even be computed: such a request is a mistake.
@@ -248,15 +242,6 @@ public final class Clip implements AutoCloseable {
                 throw new IllegalArgumentException(op + ": replaced positions [" + position + ", " + (position + ctx)
                         + ") do not lie within sequence " + c + " up to its end-of-text token at " + batch.eos()[c]);
             }
-        }
-    }
-
-    private void checkTensor(String op, String name, Tensor t, long... shape) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
-        t.ensureOpen(op);
-        if (t.device() != be.device() || t.dtype() != DType.F32 || !Arrays.equals(t.shape(), shape)) {
-            throw new IllegalArgumentException(op + ": " + name + " must be an f32 " + be.device().name().toLowerCase()
-                    + " tensor " + Tensor.shapeString(shape) + ", got " + t);
         }
     }
 

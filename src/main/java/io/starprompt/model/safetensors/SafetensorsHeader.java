@@ -1,10 +1,7 @@
 package io.starprompt.model.safetensors;
 
 import io.starprompt.util.Json;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
+import io.starprompt.util.TextFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -76,13 +73,9 @@ final class SafetensorsHeader {
     /** Strict UTF-8: a replacement character would hide a corrupt header. */
     private static String decodeUtf8(Path file, byte[] header) {
         try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(header))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            throw new SafetensorsException(file + ": header is not valid UTF-8", e);
+            return TextFiles.utf8(file, header);
+        } catch (IllegalArgumentException e) {
+            throw new SafetensorsException(file + ": header is not valid UTF-8", e.getCause());
         }
     }
 

@@ -3,13 +3,11 @@ package io.starprompt.model.vit;
 import io.starprompt.backend.Backend;
 import io.starprompt.model.ExclusiveUse;
 import io.starprompt.model.ImageBatch;
-import io.starprompt.model.safetensors.SafetensorsFile;
-import io.starprompt.tensor.DType;
+import io.starprompt.model.TensorArguments;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -76,22 +74,16 @@ public final class VisionTransformer implements AutoCloseable {
     public static VisionTransformer load(Backend be, Path safetensors, int heads) throws IOException {
         Objects.requireNonNull(be, "backend");
         Objects.requireNonNull(safetensors, "safetensors");
-        try (SafetensorsFile file = SafetensorsFile.open(safetensors)) {
-            WeightReader r = new WeightReader(file, safetensors, be);
+        return WeightReader.read(safetensors, be, "a timm VisionTransformer state dict", r -> {
             VitConfig cfg = inferConfig(r, heads);
             rejectUnknownTensors(r, cfg);
-            try {
-                PatchEmbedding embedding = PatchEmbedding.load(r, cfg);
-                Block[] blocks = new Block[cfg.depth()];
-                for (int i = 0; i < blocks.length; i++) blocks[i] = Block.load(r, cfg, i);
-                Tensor normW = r.load("norm.weight", cfg.width());
-                Tensor normB = r.load("norm.bias", cfg.width());
-                return new VisionTransformer(be, cfg, embedding, blocks, normW, normB);
-            } catch (RuntimeException | Error e) {
-                r.closeLoaded();
-                throw e;
-            }
-        }
+            PatchEmbedding embedding = PatchEmbedding.load(r, cfg);
+            Block[] blocks = new Block[cfg.depth()];
+            for (int i = 0; i < blocks.length; i++) blocks[i] = Block.load(r, cfg, i);
+            Tensor normW = r.load("norm.weight", cfg.width());
+            Tensor normB = r.load("norm.bias", cfg.width());
+            return new VisionTransformer(be, cfg, embedding, blocks, normW, normB);
+        });
     }
 
     /** Deduces the sizes from cls_token, pos_embed, the patch conv and the block count. */
@@ -261,7 +253,7 @@ public final class VisionTransformer implements AutoCloseable {
             throw new IllegalStateException("backward: these activations come from forwardPooled and keep only the"
                     + " CLS token; use backwardPooled");
         }
-        checkTensor("backward", "dTokens", dTokens, act.batch, cfg.tokens(), cfg.width());
+        TensorArguments.requireF32("backward", "dTokens", dTokens, be.device(), act.batch, cfg.tokens(), cfg.width());
         return backpropagate(act, dTokens, imageGradient);
     }
 
@@ -272,7 +264,7 @@ public final class VisionTransformer implements AutoCloseable {
 
     private PromptGradients backwardFromPooled(Activations act, Tensor dPooled, boolean imageGradient) {
         checkActivations(act, "backwardPooled");
-        checkTensor("backwardPooled", "dPooled", dPooled, act.batch, cfg.width());
+        TensorArguments.requireF32("backwardPooled", "dPooled", dPooled, be.device(), act.batch, cfg.width());
         if (act.clsOnly) return backpropagate(act, dPooled.reshape(act.batch, 1, cfg.width()), imageGradient);
         Tensor dTokens = be.zeros(act.batch, cfg.tokens(), cfg.width());
         try {
@@ -343,19 +335,11 @@ public final class VisionTransformer implements AutoCloseable {
             throw new IllegalArgumentException("forward: images must be [B, " + cfg.channels() + ", " + side + ", "
                     + side + "], got " + images);
         }
-        checkTensor("forward", "images", images, images.dim(0), cfg.channels(), side, side);
+        TensorArguments.requireF32("forward", "images", images, be.device(), images.dim(0), cfg.channels(), side,
+                side);
         int batch = Math.toIntExact(images.dim(0));
         prompts.validate(cfg.depth(), batch, cfg.width(), be.device());
         return batch;
-    }
-
-    private void checkTensor(String op, String name, Tensor t, long... shape) {
-        if (t == null) throw new IllegalArgumentException(op + ": " + name + " is null");
-        t.ensureOpen(op);
-        if (t.device() != be.device() || t.dtype() != DType.F32 || !Arrays.equals(t.shape(), shape)) {
-            throw new IllegalArgumentException(op + ": " + name + " must be an f32 " + be.device().name().toLowerCase()
-                    + " tensor " + Tensor.shapeString(shape) + ", got " + t);
-        }
     }
 
     private void checkActivations(Activations act, String op) {

@@ -4,6 +4,7 @@ import io.starprompt.backend.Backend;
 import io.starprompt.model.safetensors.SafetensorsFile;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,20 +21,52 @@ public final class WeightReader {
     private final String format;
     private final List<Tensor> loaded = new ArrayList<>();
 
-    /** A reader of a timm VisionTransformer state dict. */
-    WeightReader(SafetensorsFile file, Path path, Backend backend) {
-        this(file, path, backend, "a timm VisionTransformer state dict");
+    /**
+     * What a model's loader does with the reader of its checkpoint.
+     *
+     * @param <T> the model
+     */
+    @FunctionalInterface
+    public interface Loader<T> {
+        /**
+         * Builds the model from the checkpoint's weights.
+         *
+         * @param r the checkpoint's reader
+         * @return the model
+         */
+        T load(WeightReader r);
     }
 
-    /**
-     * A reader of the open file (at path, for messages) uploading to backend; format describes the
-     * expected checkpoint in the "is missing" message (e.g. "an HF CLIPModel state dict").
-     */
-    public WeightReader(SafetensorsFile file, Path path, Backend backend, String format) {
+    private WeightReader(SafetensorsFile file, Path path, Backend backend, String format) {
         this.file = file;
         this.path = path;
         this.backend = backend;
         this.format = format;
+    }
+
+    /**
+     * Opens a checkpoint and runs a model's loader on its reader; when the loader fails, every tensor
+     * it had already uploaded is freed before the exception leaves, and the file is closed either way.
+     *
+     * @param safetensors the checkpoint
+     * @param backend     where the weights go
+     * @param format      the expected checkpoint, for the "is missing" message (e.g. "an HF CLIPModel
+     *                    state dict")
+     * @param loader      builds the model from the reader
+     * @param <T>         the model
+     * @return the model
+     * @throws IOException if the file cannot be opened
+     */
+    public static <T> T read(Path safetensors, Backend backend, String format, Loader<T> loader) throws IOException {
+        try (SafetensorsFile file = SafetensorsFile.open(safetensors)) {
+            WeightReader r = new WeightReader(file, safetensors, backend, format);
+            try {
+                return loader.load(r);
+            } catch (RuntimeException | Error e) {
+                r.closeLoaded();
+                throw e;
+            }
+        }
     }
 
     public Backend backend() {
@@ -100,7 +133,7 @@ public final class WeightReader {
     }
 
     /** Frees everything loaded so far (after a failed load). */
-    public void closeLoaded() {
+    private void closeLoaded() {
         for (Tensor t : loaded) t.close();
         loaded.clear();
     }

@@ -9,6 +9,8 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Checks of the float64 reference kernels: central finite differences against every analytic backward,
@@ -221,28 +223,37 @@ class ReferenceKernelsTest {
 
     @Test
     void geluBackwardMatchesFiniteDifferences() {
-        Random rng = new Random(21);
-        float[] x = randn(rng, 12, 1.5);
-        float[] upstream = randn(rng, 12, 1.0);
-        float[] y = new float[12];
-        float[] dx = new float[12];
-        ReferenceKernels.geluBackward(x, upstream, dx, 12);
-        assertGradient("gelu dx", numericGradient(x, () -> {
-            ReferenceKernels.geluForward(x, y, 12);
-            return weighted(upstream, y);
-        }), dx);
+        assertBackwardMatchesFiniteDifferences("gelu dx", 21, ReferenceKernels::geluForward,
+                ReferenceKernels::geluBackward);
     }
 
     @Test
     void quickGeluBackwardMatchesFiniteDifferences() {
-        Random rng = new Random(22);
+        assertBackwardMatchesFiniteDifferences("quickgelu dx", 22, ReferenceKernels::quickGeluForward,
+                ReferenceKernels::quickGeluBackward);
+    }
+
+    /** An elementwise activation's forward kernel: y = f(x) over n elements. */
+    private interface Activation {
+        void forward(float[] x, float[] y, int n);
+    }
+
+    /** Its backward kernel: dx = f'(x) · upstream over n elements. */
+    private interface ActivationBackward {
+        void backward(float[] x, float[] upstream, float[] dx, int n);
+    }
+
+    /** The backward kernel against central differences of Σ upstream · f(x) on 12 random inputs. */
+    private static void assertBackwardMatchesFiniteDifferences(String what, long seed, Activation f,
+            ActivationBackward df) {
+        Random rng = new Random(seed);
         float[] x = randn(rng, 12, 1.5);
         float[] upstream = randn(rng, 12, 1.0);
         float[] y = new float[12];
         float[] dx = new float[12];
-        ReferenceKernels.quickGeluBackward(x, upstream, dx, 12);
-        assertGradient("quickgelu dx", numericGradient(x, () -> {
-            ReferenceKernels.quickGeluForward(x, y, 12);
+        df.backward(x, upstream, dx, 12);
+        assertGradient(what, numericGradient(x, () -> {
+            f.forward(x, y, 12);
             return weighted(upstream, y);
         }), dx);
     }
@@ -284,24 +295,18 @@ class ReferenceKernelsTest {
     private static final int W = H * HD;
     private static final float SCALE = 0.5f;
 
-    @Test
-    void attentionBackwardMatchesFiniteDifferencesNonCausal() {
-        checkAttentionGradients(false, 41);
+    /** Random attention inputs drawn from rng in this order: q, k, v [B, N, W], pk, pv [B, LP, W], r [B, W]. */
+    private static float[][] attentionInputs(Random rng) {
+        return new float[][] {randn(rng, B * N * W, 1.0), randn(rng, B * N * W, 1.0), randn(rng, B * N * W, 1.0),
+            randn(rng, B * LP * W, 1.0), randn(rng, B * LP * W, 1.0), randn(rng, B * W, 1.0)};
     }
 
-    @Test
-    void attentionBackwardMatchesFiniteDifferencesCausal() {
-        checkAttentionGradients(true, 42);
-    }
-
-    private static void checkAttentionGradients(boolean causal, long seed) {
+    @ParameterizedTest(name = "causal {0}")
+    @CsvSource({"false, 41", "true, 42"})
+    void attentionBackwardMatchesFiniteDifferences(boolean causal, long seed) {
         Random rng = new Random(seed);
-        float[] q = randn(rng, B * N * W, 1.0);
-        float[] k = randn(rng, B * N * W, 1.0);
-        float[] v = randn(rng, B * N * W, 1.0);
-        float[] pk = randn(rng, B * LP * W, 1.0);
-        float[] pv = randn(rng, B * LP * W, 1.0);
-        float[] r = randn(rng, B * W, 1.0);
+        float[][] in = attentionInputs(rng);
+        float[] q = in[0], k = in[1], v = in[2], pk = in[3], pv = in[4], r = in[5];
         float[] upstream = randn(rng, B * N * W, 1.0);
         float[] out = new float[B * N * W];
         float[] lse = new float[B * H * N];
@@ -338,12 +343,8 @@ class ReferenceKernelsTest {
     @Test
     void attentionLseAndCausalFirstRow() {
         Random rng = new Random(43);
-        float[] q = randn(rng, B * N * W, 1.0);
-        float[] k = randn(rng, B * N * W, 1.0);
-        float[] v = randn(rng, B * N * W, 1.0);
-        float[] pk = randn(rng, B * LP * W, 1.0);
-        float[] pv = randn(rng, B * LP * W, 1.0);
-        float[] r = randn(rng, B * W, 1.0);
+        float[][] in = attentionInputs(rng);
+        float[] q = in[0], k = in[1], v = in[2], pk = in[3], pv = in[4], r = in[5];
         float[] out = new float[B * N * W];
         float[] lse = new float[B * H * N];
         ReferenceKernels.attentionForward(q, k, v, pk, pv, r, out, lse, B, N, N, LP, H, HD, SCALE, true);
@@ -660,17 +661,10 @@ class ReferenceKernelsTest {
         assertArrayEquals(new float[] {1, 2}, sp);
     }
 
-    @Test
-    void retrievalBackwardMatchesFiniteDifferencesWithModulation() {
-        checkRetrievalGradients(true, 62);
-    }
-
-    @Test
-    void retrievalBackwardWithoutModulationHasNoModulationGradient() {
-        checkRetrievalGradients(false, 63);
-    }
-
-    private static void checkRetrievalGradients(boolean modulate, long seed) {
+    /** With modulation dA and dP match finite differences; without it dA is zero (no modulation gradient). */
+    @ParameterizedTest(name = "modulate {0}")
+    @CsvSource({"true, 62", "false, 63"})
+    void retrievalBackwardMatchesFiniteDifferences(boolean modulate, long seed) {
         RetrievalCase in = new RetrievalCase(seed);
         float[] upstream = randn(new Random(seed + 1000), LAYERS * BATCH * DP, 1.0);
         float[] sims = new float[LAYERS * BATCH * SEEN];

@@ -50,29 +50,6 @@ class FirstStageTest extends GoldenTest {
         return Clip.load(be, golden.path("clip.safetensors"), golden.path("clip_config.json"));
     }
 
-    /** clip.input_ids: C rows of 77 ids stored as floats. */
-    private static int[][] inputIds() {
-        long[] shape = golden.shape("clip.input_ids");
-        float[] flat = golden.get("clip.input_ids");
-        int rows = (int) shape[0], cols = (int) shape[1];
-        int[][] ids = new int[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) ids[r][c] = Math.round(flat[r * cols + c]);
-        }
-        return ids;
-    }
-
-    private static int[] goldenLabels() {
-        float[] v = golden.get("stage1.labels");
-        int[] out = new int[v.length];
-        for (int i = 0; i < v.length; i++) out[i] = Math.round(v[i]);
-        return out;
-    }
-
-    private static Tensor upload(Backend be, String name) {
-        return be.fromArray(golden.get(name), golden.shape(name));
-    }
-
     // ------------------------------------------------------------------ (1) golden step
 
     /**
@@ -82,9 +59,9 @@ class FirstStageTest extends GoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void oneStepMatchesTheGolden(String backendName) throws IOException {
-        int[][] ids = inputIds();
+        int[][] ids = golden.clipInputIds();
         int classes = ids.length;
-        int[] labels = goldenLabels();
+        int[] labels = golden.ints("stage1.labels");
         float[] ctx0 = golden.get("clip.coop.ctx");
         FirstStageConfig cfg = FirstStageConfig.defaults();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
@@ -165,12 +142,12 @@ class FirstStageTest extends GoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void lossGradientWithOrthoMatchesFiniteDifferences(String backendName) throws IOException {
-        int[][] ids = inputIds();
+        int[][] ids = golden.clipInputIds();
         int classes = ids.length, past = 2, cur = classes - past;
         int width = (int) golden.shape("clip.coop.ctx")[2];
         float[] ctx0 = golden.get("clip.coop.ctx");
         for (int i = 0; i < ctx0.length; i++) ctx0[i] *= 20f; // std ≈ 0.4: ortho term of order λ1
-        int[] labels = goldenLabels();
+        int[] labels = golden.ints("stage1.labels");
         for (int b = 0; b < labels.length; b++) labels[b] = past + labels[b] % cur;
         FirstStageConfig cfg = FirstStageConfig.defaults();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
@@ -309,7 +286,7 @@ class FirstStageTest extends GoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void trainingStepsLearnSyntheticClasses(String backendName) throws IOException {
-        int[][] ids = inputIds();
+        int[][] ids = golden.clipInputIds();
         int classes = ids.length, perClass = 16;
         int[] labels = new int[classes * perClass];
         for (int i = 0; i < labels.length; i++) labels[i] = i % classes;
@@ -362,7 +339,7 @@ class FirstStageTest extends GoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void endTaskAlignsOnlyCurrentContextsAndFreezesKeys(String backendName) throws IOException {
-        int[][] ids = inputIds();
+        int[][] ids = golden.clipInputIds();
         int classes = ids.length, split = classes / 2, perClass = 24;
         int width = (int) golden.shape("clip.coop.ctx")[2];
         // 2 epochs of 3 × 16 or 6 × 16 samples in batches of 20: the last batch is partial
@@ -489,7 +466,7 @@ class FirstStageTest extends GoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void keyStoreOfATrainedStageRoundTrips(String backendName, @TempDir Path dir) throws IOException {
-        int[][] ids = inputIds();
+        int[][] ids = golden.clipInputIds();
         int classes = ids.length;
         FirstStageConfig cfg = FirstStageConfig.builder().alignEpochs(1).samplesPerClass(8)
                 .mogIterations(5).build();
@@ -525,7 +502,7 @@ class FirstStageTest extends GoldenTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void seededInitialisationAndOnTheFlyKeys(String backendName) throws IOException {
-        int[][] ids = inputIds();
+        int[][] ids = golden.clipInputIds();
         int classes = ids.length;
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
                 FirstStage a = new FirstStage(clip, ids, FirstStageConfig.defaults(), REFERENCE, 42L);

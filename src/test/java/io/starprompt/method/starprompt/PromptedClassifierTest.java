@@ -10,6 +10,7 @@ import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import io.starprompt.util.Json;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -24,16 +25,24 @@ import org.junit.jupiter.params.provider.EnumSource;
 class PromptedClassifierTest {
     private static final int CLASSES = 6, PAST = 2, BATCH = 4, QUERY_DIM = 32;
 
+    /** The tiny golden ViT, loaded onto be. */
+    private static VisionTransformer goldenVit(Backend be) throws IOException {
+        Path dir = GoldenSet.dir();
+        int heads = Json.intAt(Json.parse(Files.readString(dir.resolve("meta.json"))), "vit", "num_heads");
+        return VisionTransformer.load(be, dir.resolve("vit.safetensors"), heads);
+    }
+
+    /** The second-stage model over vit in the given prompt mode (prefix length 2), initialised from seed. */
+    private static PromptedClassifier model(VisionTransformer vit, StarPromptConfig.PromptMode mode, long seed) {
+        return PromptedClassifier.initialised(vit, CLASSES, QUERY_DIM,
+                StarPromptConfig.builder().stage2(s -> s.promptMode(mode).prefixLength(2)).build(), seed);
+    }
+
     @ParameterizedTest
     @EnumSource(StarPromptConfig.PromptMode.class)
     void gradientsMatchFiniteDifferences(StarPromptConfig.PromptMode mode) throws Exception {
-        Path dir = GoldenSet.dir();
-        int heads = Json.intAt(Json.parse(Files.readString(dir.resolve("meta.json"))), "vit", "num_heads");
-        try (Backend be = Backends.create("reference");
-                VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"), heads);
-                PromptedClassifier model = PromptedClassifier.initialised(vit, CLASSES, QUERY_DIM,
-                        StarPromptConfig.builder().stage2(s -> s.promptMode(mode).prefixLength(2)).build(), 11);
-                TensorScope scope = TensorScope.open()) {
+        try (Backend be = Backends.create("reference"); VisionTransformer vit = goldenVit(be);
+                PromptedClassifier model = model(vit, mode, 11); TensorScope scope = TensorScope.open()) {
             Random r = new Random(4);
             int s = vit.config().imageSize();
             Tensor images = be.fromArray(gaussian(r, BATCH * 3 * s * s, 1), BATCH, 3, s, s);
@@ -98,13 +107,8 @@ class PromptedClassifierTest {
     @ParameterizedTest
     @EnumSource(StarPromptConfig.PromptMode.class)
     void orthogonalityGradientMatchesFiniteDifferences(StarPromptConfig.PromptMode mode) throws Exception {
-        Path dir = GoldenSet.dir();
-        int heads = Json.intAt(Json.parse(Files.readString(dir.resolve("meta.json"))), "vit", "num_heads");
-        try (Backend be = Backends.create("reference");
-                VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"), heads);
-                PromptedClassifier model = PromptedClassifier.initialised(vit, CLASSES, QUERY_DIM,
-                        StarPromptConfig.builder().stage2(s -> s.promptMode(mode).prefixLength(2)).build(), 12);
-                TensorScope scope = TensorScope.open()) {
+        try (Backend be = Backends.create("reference"); VisionTransformer vit = goldenVit(be);
+                PromptedClassifier model = model(vit, mode, 12); TensorScope scope = TensorScope.open()) {
             Tensor p = model.prompter().prompts();
             float[] base = be.toFloatArray(p);
             Tensor dP = be.zeros(p.shape());

@@ -44,29 +44,8 @@ class ClipGoldenTest extends GoldenTest {
         return clip;
     }
 
-    private static Tensor upload(Backend be, String name) {
-        return be.fromArray(golden.get(name), golden.shape(name));
-    }
-
-    private static int[][] inputIds() {
-        return inputIds(golden);
-    }
-
-    /** clip.input_ids, stored as floats [C, 77]. */
-    static int[][] inputIds(GoldenSet g) {
-        long[] shape = g.shape("clip.input_ids");
-        float[] flat = g.get("clip.input_ids");
-        int rows = (int) shape[0], cols = (int) shape[1];
-        int[][] ids = new int[rows][cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) ids[r][c] = Math.round(flat[r * cols + c]);
-        }
-        return ids;
-    }
-
     private static void assertMatches(Backend be, String name, Tensor ours) {
-        GoldenSet.assertShape(name, golden.shape(name), ours.shape());
-        GoldenSet.assertForward(name, golden.get(name), be.toFloatArray(ours));
+        assertForwardMatches(be, name, name, ours);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -83,7 +62,7 @@ class ClipGoldenTest extends GoldenTest {
     @MethodSource("backends")
     void textTowerMatchesHf(String backendName) throws IOException {
         try (Backend be = backend(backendName); Clip clip = load(be); TensorScope scope = TensorScope.open()) {
-            assertMatches(be, "clip.text_features", clip.textFeatures(inputIds()));
+            assertMatches(be, "clip.text_features", clip.textFeatures(golden.clipInputIds()));
         }
     }
 
@@ -99,7 +78,7 @@ class ClipGoldenTest extends GoldenTest {
     @MethodSource("backends")
     void replacedContextFeaturesAndGradientMatchHf(String backendName) throws IOException {
         try (Backend be = backend(backendName); Clip clip = load(be); TensorScope scope = TensorScope.open()) {
-            int[][] ids = inputIds();
+            int[][] ids = golden.clipInputIds();
             Tensor ctx = upload(be, "clip.coop.ctx");
             assertMatches(be, "clip.coop.text_features", clip.textFeatures(ids, ctx, CONTEXT_POSITION));
 
@@ -107,8 +86,7 @@ class ClipGoldenTest extends GoldenTest {
             assertMatches(be, "clip.coop.text_features", act.features());
             // loss = Σ features·G ⇒ dFeatures = G
             Tensor dCtx = clip.textBackward(act, upload(be, "clip.coop.G"));
-            GoldenSet.assertShape("clip.coop.grad_ctx", golden.shape("clip.coop.grad_ctx"), dCtx.shape());
-            GoldenSet.assertGradient("clip.coop.grad_ctx", golden.get("clip.coop.grad_ctx"), be.toFloatArray(dCtx));
+            assertGradientMatches(be, "clip.coop.grad_ctx", "clip.coop.grad_ctx", dCtx);
         }
     }
 
@@ -122,8 +100,9 @@ class ClipGoldenTest extends GoldenTest {
     void firstStageLossAndGradientMatchHf(String backendName) throws IOException {
         try (Backend be = backend(backendName); Clip clip = load(be); TensorScope scope = TensorScope.open()) {
             Tensor images = clip.imageFeatures(upload(be, "clip.pixel_values"));
-            TextActivations keys = clip.textForward(inputIds(), upload(be, "clip.coop.ctx"), CONTEXT_POSITION);
-            int[] labels = toInts(golden.get("stage1.labels"));
+            int[][] ids = golden.clipInputIds();
+            TextActivations keys = clip.textForward(ids, upload(be, "clip.coop.ctx"), CONTEXT_POSITION);
+            int[] labels = golden.ints("stage1.labels");
             try (ClipLogits z = ClipLogits.compute(be, images, keys.features(), clip.logitScale())) {
                 assertMatches(be, "stage1.logits", z.logits());
                 int classes = (int) z.logits().dim(1);
@@ -132,8 +111,7 @@ class ClipGoldenTest extends GoldenTest {
                 GoldenSet.assertForward("stage1.loss", golden.get("stage1.loss"), new float[] {loss});
 
                 Tensor dCtx = clip.textBackward(keys, z.textGradient(dLogits));
-                GoldenSet.assertShape("stage1.grad_ctx", golden.shape("stage1.grad_ctx"), dCtx.shape());
-                GoldenSet.assertGradient("stage1.grad_ctx", golden.get("stage1.grad_ctx"), be.toFloatArray(dCtx));
+                assertGradientMatches(be, "stage1.grad_ctx", "stage1.grad_ctx", dCtx);
             }
         }
     }
@@ -143,7 +121,7 @@ class ClipGoldenTest extends GoldenTest {
     @MethodSource("backends")
     void truncationAndBatchingAreExact(String backendName) throws IOException {
         try (Backend be = backend(backendName); Clip clip = load(be); TensorScope scope = TensorScope.open()) {
-            int[][] ids = inputIds();
+            int[][] ids = golden.clipInputIds();
             int eos = clip.config().text().eosTokenId();
             float[] batched = be.toFloatArray(clip.textFeatures(ids));
             int width = batched.length / ids.length;
@@ -170,19 +148,13 @@ class ClipGoldenTest extends GoldenTest {
             assertEquals(base + 1, scope.size(), "imageFeatures leaves only its result");
             clip.visionLastHiddenState(pixels);
             assertEquals(base + 2, scope.size(), "visionLastHiddenState leaves only its result");
-            clip.textFeatures(inputIds(), ctx, CONTEXT_POSITION);
+            clip.textFeatures(golden.clipInputIds(), ctx, CONTEXT_POSITION);
             assertEquals(base + 3, scope.size(), "textFeatures leaves only its result");
             int before = scope.size();
-            TextActivations act = clip.textForward(inputIds(), ctx, CONTEXT_POSITION);
+            TextActivations act = clip.textForward(golden.clipInputIds(), ctx, CONTEXT_POSITION);
             clip.textBackward(act, g);
             act.close();
             assertEquals(before + 1, scope.size(), "after closing the activations only the gradient remains");
         }
-    }
-
-    private static int[] toInts(float[] values) {
-        int[] out = new int[values.length];
-        for (int i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
-        return out;
     }
 }

@@ -4,11 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.starprompt.GoldenSet;
-import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
-import io.starprompt.model.safetensors.SafetensorsFile;
-import io.starprompt.model.safetensors.SafetensorsWriter;
+import io.starprompt.model.ModelValidationTest;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import io.starprompt.util.Json;
@@ -16,63 +12,23 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Bad weight files, bad config files and bad arguments, on the CPU backend. */
-class ClipValidationTest {
-    private static Backend be;
-    private static Path weights;
+class ClipValidationTest extends ModelValidationTest {
     private static Path config;
-
-    @TempDir
-    Path tmp;
 
     @BeforeAll
     static void open() {
-        be = Backends.create("cpu");
-        try (GoldenSet g = GoldenSet.open()) {
-            weights = g.path("clip.safetensors");
-            config = g.path("clip_config.json");
-        }
-    }
-
-    @AfterAll
-    static void close() {
-        be.close();
-    }
-
-    private static void assertRejected(Executable call, String... mustMention) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
-        for (String s : mustMention) assertTrue(e.getMessage().contains(s), "message '" + e.getMessage() + "' lacks " + s);
+        weights = golden.path("clip.safetensors");
+        config = golden.path("clip_config.json");
     }
 
     // ------------------------------------------------------------------ edited copies of the golden files
-
-    /** A copy of the golden CLIP weights with an edit applied (names → values, names → shapes). */
-    private Path editedWeights(String file, Consumer<Map<String, float[]>> editData,
-            Consumer<Map<String, long[]>> editShapes) throws IOException {
-        Map<String, float[]> data = new LinkedHashMap<>();
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
-            for (String n : f.names()) {
-                data.put(n, f.readFloats(n));
-                shapes.put(n, f.info(n).shape());
-            }
-        }
-        editData.accept(data);
-        editShapes.accept(shapes);
-        Path out = tmp.resolve(file);
-        SafetensorsWriter.write(out, data, shapes);
-        return out;
-    }
 
     /** A copy of the golden config.json with an edit applied to its parsed tree. */
     @SuppressWarnings("unchecked")
@@ -124,7 +80,7 @@ class ClipValidationTest {
         for (String name : List.of("vision_model.pre_layrnorm.weight", "vision_model.embeddings.class_embedding",
                 "text_model.encoder.layers.1.mlp.fc2.bias", "text_model.final_layer_norm.bias",
                 "visual_projection.weight", "text_projection.weight", "logit_scale")) {
-            Path p = editedWeights("missing.safetensors", d -> d.remove(name), s -> s.remove(name));
+            Path p = editedCopy("missing.safetensors", d -> d.remove(name), s -> s.remove(name));
             try (TensorScope scope = TensorScope.open()) {
                 assertRejected(() -> Clip.load(be, p, config), p.toString(), name, "missing");
                 assertEquals(0, scope.size(), "a failed load frees what it had uploaded (" + name + ")");
@@ -135,15 +91,15 @@ class ClipValidationTest {
     @Test
     void wrongShapeIsNamed() throws IOException {
         String name = "text_model.encoder.layers.0.self_attn.k_proj.weight";
-        Path p = editedWeights("shape.safetensors", d -> d.put(name, new float[48 * 24]), s -> s.put(name, new long[] {48, 24}));
+        Path p = editedCopy("shape.safetensors", d -> d.put(name, new float[48 * 24]), s -> s.put(name, new long[] {48, 24}));
         try (TensorScope scope = TensorScope.open()) {
             assertRejected(() -> Clip.load(be, p, config), p.toString(), name, "[48, 24]");
             assertEquals(0, scope.size(), "a failed load frees what it had uploaded");
         }
         String proj = "visual_projection.weight";
-        Path q = editedWeights("proj.safetensors", d -> d.put(proj, new float[16 * 64]), s -> s.put(proj, new long[] {16, 64}));
+        Path q = editedCopy("proj.safetensors", d -> d.put(proj, new float[16 * 64]), s -> s.put(proj, new long[] {16, 64}));
         assertRejected(() -> Clip.load(be, q, config), proj, "[16, 64]");
-        Path scale = editedWeights("scale.safetensors", d -> d.put("logit_scale", new float[2]),
+        Path scale = editedCopy("scale.safetensors", d -> d.put("logit_scale", new float[2]),
                 s -> s.put("logit_scale", new long[] {2}));
         assertRejected(() -> Clip.load(be, scale, config), "logit_scale", "[2]");
     }
@@ -151,14 +107,14 @@ class ClipValidationTest {
     @Test
     void layersBeyondTheConfigAreRejected() throws IOException {
         String extra = "vision_model.encoder.layers.7.mlp.fc1.bias";
-        Path p = editedWeights("deep.safetensors", d -> d.put(extra, new float[4]), s -> s.put(extra, new long[] {4}));
+        Path p = editedCopy("deep.safetensors", d -> d.put(extra, new float[4]), s -> s.put(extra, new long[] {4}));
         assertRejected(() -> Clip.load(be, p, config), extra, "num_hidden_layers");
     }
 
     @Test
     void unrelatedTensorsAreIgnored() throws IOException {
         String ids = "text_model.embeddings.position_ids";
-        Path p = editedWeights("ids.safetensors", d -> d.put(ids, new float[77]), s -> s.put(ids, new long[] {1, 77}));
+        Path p = editedCopy("ids.safetensors", d -> d.put(ids, new float[77]), s -> s.put(ids, new long[] {1, 77}));
         try (Clip clip = Clip.load(be, p, config)) {
             assertEquals(48, clip.config().text().width());
         }
@@ -228,10 +184,7 @@ class ClipValidationTest {
     @Test
     void legacyEosIdPoolsAtTheLargestId() throws IOException {
         Path legacy = editedConfig("legacy.json", root -> section(root, "text_config").put("eos_token_id", 2.0));
-        int[][] ids;
-        try (GoldenSet g = GoldenSet.open()) {
-            ids = ClipGoldenTest.inputIds(g);
-        }
+        int[][] ids = golden.clipInputIds();
         try (Clip modern = load(); Clip old = Clip.load(be, weights, legacy); TensorScope scope = TensorScope.open()) {
             assertTrue(old.config().text().poolsAtLargestId());
             float[] a = be.toFloatArray(modern.textFeatures(ids)), b = be.toFloatArray(old.textFeatures(ids));

@@ -35,18 +35,19 @@ class HalfPrecisionTest {
 
     @Test
     void f16ValuesAreExact() throws IOException {
-        try (SafetensorsFile f = open("f16.safetensors", "F16", F16_BITS)) {
-            assertEquals(SafetensorsDType.F16, f.info("h").dtype());
-            assertBitsEqual(F16_VALUES, f.readFloats("h", F16_BITS.length));
-            assertTrue(Float.isNaN(f.readFloats("nan")[0]));
-        }
+        assertReadsExactly("F16", SafetensorsDType.F16, F16_BITS, F16_VALUES);
     }
 
     @Test
     void bf16ValuesAreExact() throws IOException {
-        try (SafetensorsFile f = open("bf16.safetensors", "BF16", BF16_BITS)) {
-            assertEquals(SafetensorsDType.BF16, f.info("h").dtype());
-            assertBitsEqual(BF16_VALUES, f.readFloats("h", BF16_BITS.length));
+        assertReadsExactly("BF16", SafetensorsDType.BF16, BF16_BITS, BF16_VALUES);
+    }
+
+    /** The file of {@link #open} in the given half type reads back as the expected floats and a NaN. */
+    private void assertReadsExactly(String dtype, SafetensorsDType type, int[] bits, float[] values) throws IOException {
+        try (SafetensorsFile f = open(dtype.toLowerCase() + ".safetensors", dtype, bits)) {
+            assertEquals(type, f.info("h").dtype());
+            assertBitsEqual(values, f.readFloats("h", bits.length));
             assertTrue(Float.isNaN(f.readFloats("nan")[0]));
         }
     }
@@ -75,32 +76,38 @@ class HalfPrecisionTest {
     /** Every one of the 65536 F16 patterns against value = ±2^(e−15)·(1 + m/1024), or ±m·2^−24 when e = 0. */
     @Test
     void allF16PatternsMatchTheDefinition() {
-        for (int bits = 0; bits < 0x10000; bits++) {
-            int e = (bits >>> 10) & 0x1F, m = bits & 0x3FF;
-            double sign = (bits & 0x8000) != 0 ? -1 : 1;
-            float actual = HalfFloats.f16ToFloat((short) bits);
-            if (e == 0x1F) {
-                assertEquals(m == 0, !Float.isNaN(actual), Integer.toHexString(bits));
-                if (m == 0) assertEquals((float) (sign * Double.POSITIVE_INFINITY), actual);
-                continue;
-            }
-            double expected = e == 0 ? sign * m * Math.pow(2, -24) : sign * Math.pow(2, e - 15) * (1 + m / 1024.0);
-            assertEquals(Float.floatToRawIntBits((float) expected), Float.floatToRawIntBits(actual), Integer.toHexString(bits));
-        }
+        assertEveryPatternMatchesTheDefinition(5, 10, HalfFloats::f16ToFloat);
     }
 
     /** Every BF16 pattern: the float whose top 16 bits it is, checked through the value's definition. */
     @Test
     void allBf16PatternsMatchTheDefinition() {
+        assertEveryPatternMatchesTheDefinition(8, 7, HalfFloats::bf16ToFloat);
+    }
+
+    /** A conversion of a 16-bit float to float. */
+    private interface Widening {
+        float toFloat(short bits);
+    }
+
+    /**
+     * Every 16-bit pattern of a binary format with the given exponent and mantissa widths (bias
+     * 2^(E−1) − 1): ±2^(e−bias)·(1 + m/2^M), or ±m·2^(1−bias−M) when e = 0; an all-ones exponent is
+     * ±∞ when m = 0 and NaN otherwise.
+     */
+    private static void assertEveryPatternMatchesTheDefinition(int exponentBits, int mantissaBits, Widening widen) {
+        int maxExponent = (1 << exponentBits) - 1, bias = maxExponent >> 1;
         for (int bits = 0; bits < 0x10000; bits++) {
-            int e = (bits >>> 7) & 0xFF, m = bits & 0x7F;
+            int e = (bits >>> mantissaBits) & maxExponent, m = bits & ((1 << mantissaBits) - 1);
             double sign = (bits & 0x8000) != 0 ? -1 : 1;
-            float actual = HalfFloats.bf16ToFloat((short) bits);
-            if (e == 0xFF) {
+            float actual = widen.toFloat((short) bits);
+            if (e == maxExponent) {
                 assertEquals(m == 0, !Float.isNaN(actual), Integer.toHexString(bits));
+                if (m == 0) assertEquals((float) (sign * Double.POSITIVE_INFINITY), actual);
                 continue;
             }
-            double expected = e == 0 ? sign * m * Math.pow(2, -133) : sign * Math.pow(2, e - 127) * (1 + m / 128.0);
+            double expected = e == 0 ? sign * m * Math.pow(2, 1 - bias - mantissaBits)
+                    : sign * Math.pow(2, e - bias) * (1 + m / (double) (1 << mantissaBits));
             assertEquals(Float.floatToRawIntBits((float) expected), Float.floatToRawIntBits(actual), Integer.toHexString(bits));
         }
     }

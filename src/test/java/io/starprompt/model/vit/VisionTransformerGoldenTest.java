@@ -52,8 +52,15 @@ class VisionTransformerGoldenTest extends GoldenTest {
         return vit;
     }
 
-    private static Tensor upload(Backend be, String name) {
-        return be.fromArray(golden.get(name), golden.shape(name));
+    /** The golden residual prompts vit.resid.p0, p1, … (one per layer). */
+    private static Prompts residualPrompts(Backend be, VisionTransformer vit) {
+        return Prompts.residual(perLayer(be, "vit.resid.p", vit.config().depth()));
+    }
+
+    /** The golden prefix prompts vit.prefix.pk* and pv* (one pair per layer). */
+    private static Prompts prefixPrompts(Backend be, VisionTransformer vit) {
+        int depth = vit.config().depth();
+        return Prompts.prefix(perLayer(be, "vit.prefix.pk", depth), perLayer(be, "vit.prefix.pv", depth));
     }
 
     private static List<Tensor> perLayer(Backend be, String prefix, int depth) {
@@ -68,20 +75,16 @@ class VisionTransformerGoldenTest extends GoldenTest {
         try (Backend be = backend(backendName); VisionTransformer vit = load(be); TensorScope scope = TensorScope.open()) {
             Tensor x = upload(be, "vit.x");
             try (Activations act = vit.forward(x, Prompts.none())) {
-                GoldenSet.assertShape("tokens", golden.shape("vit.tokens"), act.tokens().shape());
-                GoldenSet.assertForward("tokens", golden.get("vit.tokens"), be.toFloatArray(act.tokens()));
+                assertForwardMatches(be, "tokens", "vit.tokens", act.tokens());
                 GoldenSet.assertForward("pooled", golden.get("vit.pooled"), be.toFloatArray(act.pooled()));
             }
             try (Activations act = vit.forwardPooled(x, Prompts.none())) {
-                GoldenSet.assertShape("pooled", golden.shape("vit.pooled"), act.pooled().shape());
-                GoldenSet.assertForward("pooled (CLS-only last layer)", golden.get("vit.pooled"),
-                        be.toFloatArray(act.pooled()));
+                assertForwardMatches(be, "pooled (CLS-only last layer)", "vit.pooled", act.pooled());
                 assertThrows(IllegalStateException.class, act::tokens);
             }
             GoldenSet.assertForward("encode", golden.get("vit.tokens"), be.toFloatArray(vit.encode(x, Prompts.none())));
             Tensor pooled = vit.encodePooled(x, Prompts.none());
-            GoldenSet.assertShape("encodePooled", golden.shape("vit.pooled"), pooled.shape());
-            GoldenSet.assertForward("encodePooled", golden.get("vit.pooled"), be.toFloatArray(pooled));
+            assertForwardMatches(be, "encodePooled", "vit.pooled", pooled);
         }
     }
 
@@ -91,7 +94,7 @@ class VisionTransformerGoldenTest extends GoldenTest {
         try (Backend be = backend(backendName); VisionTransformer vit = load(be); TensorScope scope = TensorScope.open()) {
             int depth = vit.config().depth();
             Tensor x = upload(be, "vit.x");
-            Prompts prompts = Prompts.residual(perLayer(be, "vit.resid.p", depth));
+            Prompts prompts = residualPrompts(be, vit);
             Activations act = vit.forward(x, prompts);
             GoldenSet.assertForward("resid tokens", golden.get("vit.resid.tokens"), be.toFloatArray(act.tokens()));
             GoldenSet.assertForward("resid encode", golden.get("vit.resid.tokens"),
@@ -104,8 +107,7 @@ class VisionTransformerGoldenTest extends GoldenTest {
                         be.toFloatArray(withImage.residual(l)));
                 assertNull(withImage.prefixKeys(l));
             }
-            GoldenSet.assertShape("grad_x", golden.shape("vit.resid.grad_x"), withImage.image().shape());
-            GoldenSet.assertGradient("grad_x", golden.get("vit.resid.grad_x"), be.toFloatArray(withImage.image()));
+            assertGradientMatches(be, "grad_x", "vit.resid.grad_x", withImage.image());
 
             // Without the image gradient the pass stops at layer 0's prompt (token sum, no attention backward).
             PromptGradients promptsOnly = vit.backward(act, g, false);
@@ -123,7 +125,7 @@ class VisionTransformerGoldenTest extends GoldenTest {
         try (Backend be = backend(backendName); VisionTransformer vit = load(be); TensorScope scope = TensorScope.open()) {
             int depth = vit.config().depth();
             Tensor x = upload(be, "vit.x");
-            Prompts prompts = Prompts.prefix(perLayer(be, "vit.prefix.pk", depth), perLayer(be, "vit.prefix.pv", depth));
+            Prompts prompts = prefixPrompts(be, vit);
             Activations act = vit.forward(x, prompts);
             GoldenSet.assertForward("prefix tokens", golden.get("vit.prefix.tokens"), be.toFloatArray(act.tokens()));
 
@@ -167,8 +169,7 @@ class VisionTransformerGoldenTest extends GoldenTest {
             Tensor dPooled = be.fromArray(dPooledHost, batch, c.width());
             Tensor dTokens = be.fromArray(dTokensHost, batch, c.tokens(), c.width());
 
-            List<Prompts> cases = List.of(Prompts.residual(perLayer(be, "vit.resid.p", depth)),
-                    Prompts.prefix(perLayer(be, "vit.prefix.pk", depth), perLayer(be, "vit.prefix.pv", depth)));
+            List<Prompts> cases = List.of(residualPrompts(be, vit), prefixPrompts(be, vit));
             for (Prompts p : cases) {
                 String kind = p.kind().name().toLowerCase();
                 Activations full = vit.forward(x, p);
@@ -203,9 +204,8 @@ class VisionTransformerGoldenTest extends GoldenTest {
     @MethodSource("backends")
     void intermediatesAreFreed(String backendName) throws IOException {
         try (Backend be = backend(backendName); VisionTransformer vit = load(be); TensorScope scope = TensorScope.open()) {
-            int depth = vit.config().depth();
             Tensor x = upload(be, "vit.x");
-            Prompts prompts = Prompts.residual(perLayer(be, "vit.resid.p", depth));
+            Prompts prompts = residualPrompts(be, vit);
             Tensor g = upload(be, "vit.resid.G");
             int inputs = scope.size();
             Activations act = vit.forward(x, prompts);

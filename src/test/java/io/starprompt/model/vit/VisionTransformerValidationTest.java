@@ -2,75 +2,30 @@ package io.starprompt.model.vit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.starprompt.GoldenSet;
-import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
+import io.starprompt.model.ModelValidationTest;
 import io.starprompt.model.safetensors.SafetensorsFile;
-import io.starprompt.model.safetensors.SafetensorsWriter;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Bad weight files, bad arguments and the im2col layout, on the CPU backend. */
-class VisionTransformerValidationTest {
-    private static Backend be;
-    private static Path weights;
+class VisionTransformerValidationTest extends ModelValidationTest {
     private static int heads;
-
-    @TempDir
-    Path tmp;
 
     @BeforeAll
     static void open() {
-        be = Backends.create("cpu");
-        try (GoldenSet g = GoldenSet.open()) {
-            weights = g.path("vit.safetensors");
-            heads = g.metaInt("vit", "num_heads");
-        }
-    }
-
-    @AfterAll
-    static void close() {
-        be.close();
-    }
-
-    /** A copy of the golden ViT weights with an edit applied (names → values, names → shapes). */
-    private Path editedCopy(String file, Consumer<Map<String, float[]>> editData, Consumer<Map<String, long[]>> editShapes)
-            throws IOException {
-        Map<String, float[]> data = new LinkedHashMap<>();
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
-            for (String n : f.names()) {
-                data.put(n, f.readFloats(n));
-                shapes.put(n, f.info(n).shape());
-            }
-        }
-        editData.accept(data);
-        editShapes.accept(shapes);
-        Path out = tmp.resolve(file);
-        SafetensorsWriter.write(out, data, shapes);
-        return out;
-    }
-
-    private static void assertRejected(Executable load, String... mustMention) {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, load);
-        for (String s : mustMention) assertTrue(e.getMessage().contains(s), "message '" + e.getMessage() + "' lacks " + s);
+        weights = golden.path("vit.safetensors");
+        heads = golden.metaInt("vit", "num_heads");
     }
 
     private static long width() throws IOException {

@@ -2,6 +2,7 @@ package io.starprompt.method.common.mixture;
 
 import io.starprompt.method.CheckpointException;
 import io.starprompt.method.MethodState;
+import io.starprompt.util.RecordBuilder;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.DoublePredicate;
@@ -84,34 +85,17 @@ public final class GaussianMixture {
         }
 
         /** A copy with K components. */
-        public Options withComponents(int k) {
-            return new Options(k, maxIterations, density, restarts, epsilon, delta);
-        }
-
+        public Options withComponents(int k) { return RecordBuilder.with(this, "components", k); }
         /** A copy with another EM iteration limit. */
-        public Options withMaxIterations(int n) {
-            return new Options(components, n, density, restarts, epsilon, delta);
-        }
-
+        public Options withMaxIterations(int n) { return RecordBuilder.with(this, "maxIterations", n); }
         /** A copy with another density. */
-        public Options withDensity(Density dens) {
-            return new Options(components, maxIterations, dens, restarts, epsilon, delta);
-        }
-
+        public Options withDensity(Density d) { return RecordBuilder.with(this, "density", d); }
         /** A copy with another number of k-means restarts. */
-        public Options withRestarts(int r) {
-            return new Options(components, maxIterations, density, r, epsilon, delta);
-        }
-
+        public Options withRestarts(int r) { return RecordBuilder.with(this, "restarts", r); }
         /** A copy with another ε. */
-        public Options withEpsilon(double eps) {
-            return new Options(components, maxIterations, density, restarts, eps, delta);
-        }
-
+        public Options withEpsilon(double eps) { return RecordBuilder.with(this, "epsilon", eps); }
         /** A copy with another stopping threshold δ. */
-        public Options withDelta(double dl) {
-            return new Options(components, maxIterations, density, restarts, epsilon, dl);
-        }
+        public Options withDelta(double dl) { return RecordBuilder.with(this, "delta", dl); }
     }
 
     private final int k;

@@ -461,6 +461,18 @@ class GaussianMixtureTest {
         assertTrue(e.getMessage().contains("10 attempts"), e.getMessage());
     }
 
+    @Test
+    void eachOptionsCopyChangesItsOwnSettingAndIsValidated() {
+        Options o = Options.reference(200);
+        assertEquals(new Options(3, 200, Density.REFERENCE, 50, 1e-6, 1e-3), o.withComponents(3));
+        assertEquals(new Options(5, 7, Density.REFERENCE, 50, 1e-6, 1e-3), o.withMaxIterations(7));
+        assertEquals(new Options(5, 200, Density.TEXTBOOK, 50, 1e-6, 1e-3), o.withDensity(Density.TEXTBOOK));
+        assertEquals(new Options(5, 200, Density.REFERENCE, 4, 1e-6, 1e-3), o.withRestarts(4));
+        assertEquals(new Options(5, 200, Density.REFERENCE, 50, 1e-3, 1e-3), o.withEpsilon(1e-3));
+        assertEquals(new Options(5, 200, Density.REFERENCE, 50, 1e-6, 0.5), o.withDelta(0.5));
+        assertThrows(IllegalArgumentException.class, () -> o.withRestarts(0));
+    }
+
     // ------------------------------------------------------------ single-Gaussian ablation
 
     @Test

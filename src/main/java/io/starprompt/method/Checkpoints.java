@@ -65,6 +65,13 @@ public final class Checkpoints {
     /** The version this build writes and reads. */
     public static final int FORMAT_VERSION = 1;
 
+    /**
+     * The most tasks a run's matrices may have in a checkpoint (far beyond any benchmark: one class
+     * per task of ImageNet-21k's classes would be fewer); a larger count is refused on writing and
+     * reading, before anything is allocated for it.
+     */
+    public static final int MAX_TASKS = 1 << 16;
+
     private static final Pattern FILE_NAME = Pattern.compile("task-(\\d{3,9})\\.ckpt");
     private static final String STATE = "state/";
     private static final String METRIC = "metric/";
@@ -127,6 +134,10 @@ public final class Checkpoints {
         }
         SortedMap<String, String> meta = metadata(task, identity, state, config);
         for (Map.Entry<String, AccuracyMatrix> m : metrics.entrySet()) {
+            if (m.getValue().tasks() > MAX_TASKS) {
+                throw new IllegalArgumentException("checkpoint: metric '" + m.getKey() + "' is of " + m.getValue().tasks()
+                        + " tasks, more than the " + MAX_TASKS + " a checkpoint holds");
+            }
             double[] triangle = lowerTriangle(m.getValue());
             doubles.put(METRIC + m.getKey(), triangle);
             shapes.put(METRIC + m.getKey(), new long[] {triangle.length});
@@ -300,9 +311,12 @@ public final class Checkpoints {
     }
 
     private static AccuracyMatrix matrix(Path file, String name, double[] triangle, int tasks) {
-        int rows = 0;
+        if (tasks < 1 || tasks > MAX_TASKS) {
+            throw refused(file, "metric '" + name + "' is of " + tasks + " tasks (1 to " + MAX_TASKS + " are possible)");
+        }
+        long rows = 0;
         while (rows * (rows + 1) / 2 < triangle.length) rows++;
-        if (rows * (rows + 1) / 2 != triangle.length || tasks < rows || tasks < 1) {
+        if (rows * (rows + 1) / 2 != triangle.length || tasks < rows) {
             throw refused(file, "metric '" + name + "' has " + triangle.length + " values, not the rows of a "
                     + tasks + "-task matrix");
         }

@@ -86,6 +86,7 @@ public final class Fuzzer {
     private Consumer<byte[]> parse;
     private Set<Class<? extends Exception>> documented = Set.of(IllegalArgumentException.class);
     private String source;
+    private String kindAfter;
     private long timeoutMillis = 5_000;
     private LongUnaryOperator allocationBudget = n -> (64L << 20) + 256 * n;
 
@@ -205,6 +206,18 @@ public final class Fuzzer {
     }
 
     /**
+     * Groups rejection messages in the report by the words after this text (e.g. "refused: " when
+     * every message starts "checkpoint FILE refused: reason") instead of by their first words.
+     *
+     * @param marker the text; messages without it are grouped by their first words
+     * @return this
+     */
+    public Fuzzer kindAfter(String marker) {
+        this.kindAfter = Objects.requireNonNull(marker, "marker");
+        return this;
+    }
+
+    /**
      * The deadline of one case (default 5 s): a case that runs longer counts as a hang.
      *
      * @param millis milliseconds
@@ -291,7 +304,10 @@ public final class Fuzzer {
                     parsed++;
                 } else {
                     rejected++;
-                    firstWords.merge(firstWords(outcome.message, source), 1, Integer::sum);
+                    String m = outcome.message;
+                    int at = kindAfter == null ? -1 : m.indexOf(kindAfter);
+                    if (at >= 0) m = m.substring(at + kindAfter.length());
+                    firstWords.merge(firstWords(m, source), 1, Integer::sum);
                 }
             }
         } finally {

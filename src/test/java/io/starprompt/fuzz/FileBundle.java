@@ -78,12 +78,13 @@ public final class FileBundle {
     public static Path writeInto(Path dir, byte[] bundle) {
         try {
             Files.createDirectories(dir);
+            Map<String, byte[]> files = unpack(bundle);
             try (Stream<Path> old = Files.list(dir)) {
                 for (Path p : (Iterable<Path>) old::iterator) {
-                    if (Files.isRegularFile(p)) Files.delete(p);
+                    if (!files.containsKey(p.getFileName().toString()) && Files.isRegularFile(p)) Files.delete(p);
                 }
             }
-            for (Map.Entry<String, byte[]> f : unpack(bundle).entrySet()) {
+            for (Map.Entry<String, byte[]> f : files.entrySet()) {
                 Path file = dir.resolve(f.getKey());
                 if (!Files.isDirectory(file)) Files.write(file, f.getValue()); // a name taken by a subfolder: dropped
             }

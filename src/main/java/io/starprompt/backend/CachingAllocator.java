@@ -1,5 +1,6 @@
 package io.starprompt.backend;
 
+import io.starprompt.nativeapi.DeviceOutOfMemoryException;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.HashMap;
@@ -43,6 +44,7 @@ public final class CachingAllocator {
      *
      * @param device what the memory is, for out-of-memory messages ("CUDA", "host")
      * @param malloc returns the address of a new block of the given bytes, or 0 when out of memory
+     *               (any exception it throws is passed on)
      * @param free   returns a block to the device
      */
     public CachingAllocator(String device, LongUnaryOperator malloc, LongConsumer free) {
@@ -59,8 +61,9 @@ public final class CachingAllocator {
      * A block of at least bytes; a cached one of the same rounded size if there is one. When the
      * system refuses, the cache is returned to it and the request retried once.
      *
-     * @throws OutOfMemoryError naming the device, the requested size and what is in use, with the
-     *     hint to use a smaller batch; nothing is left half-allocated, so the caller may recover
+     * @throws DeviceOutOfMemoryException naming the device, the requested size and what is in use,
+     *     with the hint to use a smaller batch; nothing is left half-allocated, so the caller may
+     *     recover
      */
     public synchronized long allocate(long bytes) {
         long size = rounded(bytes);
@@ -75,10 +78,7 @@ public final class CachingAllocator {
             release();
             address = malloc.applyAsLong(size);
         }
-        if (address == 0) {
-            throw new OutOfMemoryError(device + " allocation of " + bytes + " bytes failed (" + liveBytes
-                    + " bytes in use by open tensors); try a smaller batch size");
-        }
+        if (address == 0) throw DeviceOutOfMemoryException.allocation(device, bytes, liveBytes);
         systemAllocations++;
         sizeOf.put(address, size);
         liveBytes += size;

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Objects;
 import java.util.function.IntToDoubleFunction;
 
 /**
@@ -31,14 +32,14 @@ import java.util.function.IntToDoubleFunction;
  * what a report needs to show how a metric evolved over the run.
  */
 public final class AccuracyMatrix {
+    /** Row i holds its i + 1 entries once set and is null before: memory grows with the rows recorded. */
     private final double[][] acc;
     private int rows;
 
     /** An empty matrix for a run of {@code tasks} tasks (every entry NaN until its row is set). */
     public AccuracyMatrix(int tasks) {
         if (tasks < 1) throw new IllegalArgumentException("accuracy matrix: need ≥ 1 task, got " + tasks);
-        acc = new double[tasks][tasks];
-        for (double[] r : acc) Arrays.fill(r, Double.NaN);
+        acc = new double[tasks][];
     }
 
     /** A matrix from a full lower-triangular table (rows of length T, entries above the diagonal ignored). */
@@ -71,18 +72,24 @@ public final class AccuracyMatrix {
             throw new IllegalArgumentException("accuracy matrix: row " + i + " needs " + (i + 1) + " accuracies, got "
                     + accuracies.length);
         }
-        for (int j = 0; j <= i; j++) acc[i][j] = accuracies[j];
+        acc[i] = accuracies.clone();
         if (i == rows) rows++;
     }
 
     /** a_{i,j} (NaN if j &gt; i or the row is not filled). */
     public double get(int i, int j) {
-        return acc[i][j];
+        Objects.checkIndex(j, acc.length);
+        return acc[i] == null || j > i ? Double.NaN : acc[i][j];
     }
 
-    /** Row i, entries 0…i. */
+    /** Row i, entries 0…i (NaN while the row is not filled). */
     public double[] row(int i) {
-        return Arrays.copyOf(acc[i], i + 1);
+        if (acc[i] == null) {
+            double[] empty = new double[i + 1];
+            Arrays.fill(empty, Double.NaN);
+            return empty;
+        }
+        return acc[i].clone();
     }
 
     private int last() {
@@ -104,8 +111,9 @@ public final class AccuracyMatrix {
         return s / (r + 1);
     }
 
-    /** Average accuracy after learning task i (mean of row i). */
+    /** Average accuracy after learning task i (mean of row i; NaN while the row is not filled). */
     public double averageAccuracy(int i) {
+        if (acc[i] == null) return Double.NaN;
         double s = 0;
         for (int j = 0; j <= i; j++) s += acc[i][j];
         return s / (i + 1);

@@ -8,6 +8,7 @@ import io.starprompt.method.Checkpoints;
 import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.RunIdentity;
 import io.starprompt.method.ContinualRun;
+import io.starprompt.method.TrainingDivergedException;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.backend.Backend;
@@ -70,7 +71,14 @@ final class Runner {
         method.setListener(new Tee(console, rec));
         for (int t = method.tasksLearned(); t < data.tasks(); t++) {
             long start = System.nanoTime();
-            ContinualRun.learnTask(method, data, t);
+            try {
+                ContinualRun.learnTask(method, data, t);
+            } catch (TrainingDivergedException e) {
+                throw e.withNote(saving == null ? "nothing was saved"
+                        : t == 0 ? "no task had finished, so no checkpoint was written"
+                        : "the checkpoint after task " + t + " is intact (" + saving.dir().resolve(Checkpoints.fileName(t - 1))
+                                + "); a smaller learning rate may avoid this");
+            }
             taskSeconds[t] = (System.nanoTime() - start) / 1e9;
             ContinualRun.evaluateInto(method, data, t, matrices);
             if (sp != null) firstStage.setRow(t, sp.evaluateFirstStage(data, t));

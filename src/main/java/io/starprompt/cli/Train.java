@@ -149,7 +149,10 @@ final class Train implements Callable<Integer> {
             DatasetCheck.Report check = DatasetCheck.check(dataPath, RunData.datasetOptions(s), s.getInt("threads"),
                     (done, total) -> console.progress("checking images", done, total));
             if (!check.isOk() && !(skipBadImages && check.onlyBadImages())) {
-                stderr.println("starprompt: " + dataPath + ": the dataset has problems; nothing was trained");
+                int bad = check.badImages().size();
+                stderr.println("starprompt: " + dataPath + ": the dataset has " + check.problems().size() + " problem"
+                        + (check.problems().size() == 1 ? "" : "s") + (bad == 0 ? "" : " (" + bad + " of "
+                        + check.checkedImages() + " image files do not decode)") + "; nothing was trained");
                 stderr.println(check.format(20));
                 if (check.onlyBadImages()) stderr.println("(--skip-bad-images leaves the bad images out)");
                 return 1;
@@ -231,11 +234,20 @@ final class Train implements Callable<Integer> {
     /** Defaults (or the resumed run's settings), then the preset, the config file and the command line. */
     RunSettings settings() throws IOException {
         checkPositive();
+        RunSettings s = RunSettings.defaults();
         try {
-            RunSettings s = RunSettings.defaults();
             if (resume != null) s = s.withConfigFile(resumedSettings());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--resume " + resume + ": " + e.getMessage(), e);
+        }
+        try {
             if (preset != null) s = Presets.apply(s, preset);
-            if (config != null) s = s.withConfigFile(requireFile("--config", config));
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage(), e);
+        }
+        // A config file's content is input like a dataset's: its errors are one line (exit 1), not a usage error.
+        if (config != null) s = s.withConfigFile(requireFile("--config", config));
+        try {
             s = s.withAssignments(assignments);
             s = set(s, "data.path", data);
             s = set(s, "model.vit", vit);
@@ -273,7 +285,8 @@ final class Train implements Callable<Integer> {
     private Path resumedSettings() {
         Path f = resume.resolve(SETTINGS_FILE);
         if (!Files.isRegularFile(f)) {
-            throw new IllegalArgumentException("--resume " + resume + ": no " + SETTINGS_FILE + " there (not a train output folder?)");
+            throw new CommandLine.ParameterException(spec.commandLine(), "--resume " + resume + ": no " + SETTINGS_FILE
+                    + " there (not a train output folder?)");
         }
         return f;
     }
@@ -291,8 +304,10 @@ final class Train implements Callable<Integer> {
         }
     }
 
-    private static Path requireFile(String option, Path p) {
-        if (!Files.isRegularFile(p)) throw new IllegalArgumentException(option + " " + p + ": no such file");
+    private Path requireFile(String option, Path p) {
+        if (!Files.isRegularFile(p)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), option + " " + p + ": no such file");
+        }
         return p;
     }
 }

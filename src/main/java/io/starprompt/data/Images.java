@@ -145,7 +145,9 @@ public final class Images {
             }
         } catch (IOException | RuntimeException e) {
             if (e instanceof IllegalArgumentException iae && iae.getMessage() != null && iae.getMessage().startsWith(name)) throw iae;
-            throw new IllegalArgumentException(name + ": corrupt or unsupported image: " + e, e);
+            String why = e instanceof IOException && e.getMessage() != null ? e.getMessage()
+                    : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            throw new IllegalArgumentException(name + ": corrupt or unsupported image (" + why + ")", e);
         }
     }
 

@@ -82,6 +82,9 @@ public final class RgbImage {
     private static int pixelsIn(int width, int height, byte[] data, int offset, int channels) {
         if (width <= 0 || height <= 0) throw new IllegalArgumentException("image size must be positive, got " + width + "x" + height);
         long need = (long) width * height * channels;
+        if ((long) width * height * 3 > Integer.MAX_VALUE - 8) { // the RGB copy must fit in one array too
+            throw new IllegalArgumentException("image of " + width + "x" + height + " pixels is too large for one array");
+        }
         if (offset < 0 || need > Integer.MAX_VALUE || offset + need > data.length) {
             throw new IllegalArgumentException(width + "x" + height + "x" + channels + " bytes from offset " + offset
                     + " do not fit in an array of " + data.length);

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,9 +50,13 @@ import java.util.stream.Stream;
  * its values as little-endian bytes).
  *
  * <h2>Writing</h2>
- * To a temporary file in the same folder, forced to disk, renamed over the target in one atomic
- * step, then the folder itself is forced (where the platform allows it): a crash leaves either the
- * previous state of the folder or the complete new file, never a partial {@code task-*.ckpt}.
+ * To a temporary file in the same folder ({@code .task-NNN.ckpt.*.tmp}), forced to disk, renamed
+ * over the target in one atomic step, then the folder itself is forced (where the platform allows
+ * it): a crash leaves either the previous state of the folder or the complete new file, never a
+ * partial {@code task-*.ckpt}. A temporary file that a killed writer left behind is removed when
+ * the same checkpoint is written again. For crash tests, the system property
+ * {@code starprompt.checkpoint.pause-at=TASK:BYTES} (off by default) makes the writer of
+ * {@code task-TASK.ckpt} stop after BYTES bytes of its temporary file and wait to be killed.
  *
  * <h2>Reading</h2>
  * Refused with a {@link CheckpointException} naming the file and the reason: not a safetensors
@@ -64,6 +69,13 @@ public final class Checkpoints {
     public static final String FORMAT = "starprompt-checkpoint";
     /** The version this build writes and reads. */
     public static final int FORMAT_VERSION = 1;
+
+    /**
+     * The most tasks a run's matrices may have in a checkpoint (far beyond any benchmark: one class
+     * per task of ImageNet-21k's classes would be fewer); a larger count is refused on writing and
+     * reading, before anything is allocated for it.
+     */
+    public static final int MAX_TASKS = 1 << 16;
 
     private static final Pattern FILE_NAME = Pattern.compile("task-(\\d{3,9})\\.ckpt");
     private static final String STATE = "state/";
@@ -127,13 +139,19 @@ public final class Checkpoints {
         }
         SortedMap<String, String> meta = metadata(task, identity, state, config);
         for (Map.Entry<String, AccuracyMatrix> m : metrics.entrySet()) {
+            if (m.getValue().tasks() > MAX_TASKS) {
+                throw new IllegalArgumentException("checkpoint: metric '" + m.getKey() + "' is of " + m.getValue().tasks()
+                        + " tasks, more than the " + MAX_TASKS + " a checkpoint holds");
+            }
             double[] triangle = lowerTriangle(m.getValue());
             doubles.put(METRIC + m.getKey(), triangle);
             shapes.put(METRIC + m.getKey(), new long[] {triangle.length});
             meta.put(METRIC_TASKS + m.getKey() + TASKS_SUFFIX, Integer.toString(m.getValue().tasks()));
         }
         meta.put(CHECKSUM, digest(meta, tensorsInOrder(floats, doubles), shapes));
-        return writeAtomically(dir, fileName(task), tmp -> SafetensorsWriter.write(tmp, floats, doubles, shapes, meta));
+        String name = fileName(task);
+        return writeAtomically(dir, name, out -> SafetensorsWriter.write(TestPause.wrap(out, name), floats, doubles,
+                shapes, meta));
     }
 
     private static SortedMap<String, String> metadata(int task, RunIdentity id, MethodState state,
@@ -162,14 +180,19 @@ public final class Checkpoints {
         return out;
     }
 
-    /** Writes a file through the given writer: temp file, force, atomic rename, force the folder. */
+    /**
+     * Writes a file through the given writer: temp file, force, atomic rename, force the folder.
+     * Temporary files of the same name left by a writer that was killed are removed first.
+     */
     private static Path writeAtomically(Path dir, String name, FileBody body) throws IOException {
         Files.createDirectories(dir);
         Path target = dir.resolve(name);
-        Path tmp = Files.createTempFile(dir, "." + name + ".", ".tmp");
+        removeStaleTemporaries(dir, name);
+        Path tmp = Files.createTempFile(dir, "." + name + ".", TEMP_SUFFIX);
         try {
-            body.write(tmp);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                body.write(ch);
+                TestPause.beforeRename(name, tmp, ch.size());
                 ch.force(true);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -181,9 +204,98 @@ public final class Checkpoints {
         return target;
     }
 
+    private static final String TEMP_SUFFIX = ".tmp";
+
+    private static void removeStaleTemporaries(Path dir, String name) throws IOException {
+        String prefix = "." + name + ".";
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(prefix) && n.endsWith(TEMP_SUFFIX) && Files.isRegularFile(p)) Files.deleteIfExists(p);
+            }
+        }
+    }
+
     @FunctionalInterface
     private interface FileBody {
-        void write(Path file) throws IOException;
+        void write(FileChannel out) throws IOException;
+    }
+
+    /**
+     * A test hook, off unless the system property {@value #PAUSE_PROPERTY} is set to
+     * {@code TASK:BYTES}: while writing the checkpoint of that task (as numbered in its file name,
+     * {@code task-TASK.ckpt}), the writer stops once BYTES bytes of the temporary file are
+     * written — or, when the file is not that long, after all of it, before the rename — prints
+     * {@code checkpoint write paused ...} on standard error and waits to be killed. A crash test
+     * kills the process there, inside the write, to check that the folder still holds only
+     * complete checkpoints.
+     */
+    static final class TestPause {
+        static final String PAUSE_PROPERTY = "starprompt.checkpoint.pause-at";
+
+        private TestPause() {}
+
+        /** The bytes after which to pause while writing this file, or -1. */
+        private static long bytesFor(String name) {
+            String v = System.getProperty(PAUSE_PROPERTY);
+            if (v == null || v.isBlank()) return -1;
+            Matcher m = Pattern.compile("(\\d+):(\\d+)").matcher(v.strip());
+            if (!m.matches()) throw new IllegalArgumentException(PAUSE_PROPERTY + " must be TASK:BYTES, got '" + v + "'");
+            return name.equals(String.format(Locale.ROOT, "task-%03d.ckpt", Integer.parseInt(m.group(1))))
+                    ? Long.parseLong(m.group(2)) : -1;
+        }
+
+        /** The channel itself, or (hook set for this file) one that pauses after the given bytes. */
+        static WritableByteChannel wrap(WritableByteChannel out, String name) {
+            long limit = bytesFor(name);
+            if (limit < 0) return out;
+            return new WritableByteChannel() {
+                private long written;
+
+                @Override
+                public int write(ByteBuffer src) throws IOException {
+                    if (written + src.remaining() <= limit) {
+                        int n = out.write(src);
+                        written += n;
+                        return n;
+                    }
+                    ByteBuffer part = src.duplicate();
+                    part.limit(part.position() + (int) (limit - written));
+                    while (part.hasRemaining()) written += out.write(part);
+                    pause(written + " bytes of " + name + "'s temporary file written");
+                    return 0; // never reached
+                }
+
+                @Override
+                public boolean isOpen() {
+                    return out.isOpen();
+                }
+
+                @Override
+                public void close() throws IOException {
+                    out.close();
+                }
+            };
+        }
+
+        /** Pauses before the rename when the hook's byte count was not reached during the write. */
+        static void beforeRename(String name, Path tmp, long size) {
+            long limit = bytesFor(name);
+            if (limit >= size) pause("all " + size + " bytes of " + tmp + " written, not yet renamed");
+        }
+
+        private static void pause(String where) {
+            System.err.println("checkpoint write paused: " + where + " (" + PAUSE_PROPERTY + ")");
+            System.err.flush();
+            while (true) {
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("checkpoint write paused by " + PAUSE_PROPERTY + " was interrupted");
+                }
+            }
+        }
     }
 
     /** Makes the rename durable; some platforms cannot open a folder for that, and then it is skipped. */
@@ -300,9 +412,12 @@ public final class Checkpoints {
     }
 
     private static AccuracyMatrix matrix(Path file, String name, double[] triangle, int tasks) {
-        int rows = 0;
+        if (tasks < 1 || tasks > MAX_TASKS) {
+            throw refused(file, "metric '" + name + "' is of " + tasks + " tasks (1 to " + MAX_TASKS + " are possible)");
+        }
+        long rows = 0;
         while (rows * (rows + 1) / 2 < triangle.length) rows++;
-        if (rows * (rows + 1) / 2 != triangle.length || tasks < rows || tasks < 1) {
+        if (rows * (rows + 1) / 2 != triangle.length || tasks < rows) {
             throw refused(file, "metric '" + name + "' has " + triangle.length + " values, not the rows of a "
                     + tasks + "-task matrix");
         }

@@ -92,11 +92,21 @@ public final class ContinualRun {
         return proceed(method, data, r, ckpt, data.tasks());
     }
 
-    /** Task t from begin to end. */
+    /**
+     * Task t from begin to end.
+     *
+     * @throws TrainingDivergedException naming the method, task, epoch, step and tensor if a loss
+     *     or gradient holds NaN or infinity; the method made no update with it and nothing of the
+     *     task is saved, so the checkpoint of the task before stays the latest
+     */
     public static void learnTask(ContinualMethod method, TaskData data, int t) {
-        method.beginTask(t, data);
-        for (int e = 0; e < method.epochs(t); e++) method.trainEpoch(t, e);
-        method.endTask(t);
+        try {
+            method.beginTask(t, data);
+            for (int e = 0; e < method.epochs(t); e++) method.trainEpoch(t, e);
+            method.endTask(t);
+        } catch (TrainingDivergedException e) {
+            throw e.inMethod(method.name()).at(null, t, -1, -1);
+        }
     }
 
     /** Row t of both matrices: the accuracy on the test sets of tasks 0…t. */

@@ -35,7 +35,13 @@ public final class NativeLib {
         return StarPromptNative.sp_version().getString();
     }
 
-    /** Throws if a native call returned a non-zero status; op names the Java-side operation. */
+    /**
+     * Throws if a native call returned a non-zero status; op names the Java-side operation.
+     *
+     * @throws IllegalArgumentException     for SP_ERR_ARG
+     * @throws DeviceOutOfMemoryException   for SP_ERR_ALLOC (memory ran out inside the operation)
+     * @throws NativeException              for any other error
+     */
     public static void check(int status, String op) {
         if (status == StarPromptNative.SP_OK) return;
         String msg = op + ": " + StarPromptNative.sp_last_error().getString();
@@ -43,7 +49,7 @@ public final class NativeLib {
             case StarPromptNative.SP_ERR_ARG:
                 throw new IllegalArgumentException(msg);
             case StarPromptNative.SP_ERR_ALLOC:
-                throw new OutOfMemoryError(msg);
+                throw DeviceOutOfMemoryException.inOperation(msg);
             default:
                 throw new NativeException(status, msg);
         }

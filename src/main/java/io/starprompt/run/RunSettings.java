@@ -2,6 +2,7 @@ package io.starprompt.run;
 
 import io.starprompt.util.Json;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -150,8 +151,14 @@ public final class RunSettings {
      */
     public RunSettings withConfigFile(Path file) throws IOException {
         Object root;
+        String text;
         try {
-            root = Json.parse(Files.readString(file));
+            text = Files.readString(file);
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException(file + ": not UTF-8 text, so not a JSON settings file", e);
+        }
+        try {
+            root = Json.parse(text);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": not valid JSON: " + e.getMessage(), e);
         }
@@ -159,6 +166,11 @@ public final class RunSettings {
         RunSettings s = this;
         for (Map.Entry<?, ?> e : m.entrySet()) {
             try {
+                Key k = KEYS.get(e.getKey().toString());
+                if (k != null && k.type() == Type.STRING && !(e.getValue() instanceof String)) {
+                    throw new IllegalArgumentException("setting " + k.name() + " must be a JSON string, got "
+                            + Json.write(e.getValue()).strip());
+                }
                 s = s.with(e.getKey().toString(), e.getValue(), Source.CONFIG_FILE, file.toString());
             } catch (IllegalArgumentException bad) {
                 throw new IllegalArgumentException(file + ": " + bad.getMessage(), bad);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.starprompt.nativeapi.DeviceOutOfMemoryException;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -68,11 +69,18 @@ class CachingAllocatorTest {
     }
 
     @Test
-    void exhaustedDeviceIsOutOfMemoryError() {
+    void anExhaustedDeviceIsAnExceptionWithTheSizeAndTheHint() {
         long held = pool.allocate(1000);
-        OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> pool.allocate(20_000));
-        assertTrue(e.getMessage().contains("20000 bytes") && e.getMessage().contains("1024 bytes in use")
-                && e.getMessage().contains("smaller batch"), e.getMessage());
+        long cachedThenReleased = pool.allocate(3000);
+        pool.recycle(cachedThenReleased);
+        DeviceOutOfMemoryException e = assertThrows(DeviceOutOfMemoryException.class, () -> pool.allocate(20_000));
+        assertEquals("CUDA out of memory: allocating 20000 bytes (19.53 KiB) failed with 1024 bytes (1.00 KiB) in use"
+                + " by open tensors; try a smaller batch size", e.getMessage());
+        assertEquals("CUDA", e.device());
+        assertEquals(20_000, e.requestedBytes());
+        assertEquals(1024, e.bytesInUse());
+        assertEquals(0, pool.cachedBytes(), "the cache went back to the device before giving up");
+        assertEquals(4, mallocs, "tried, returned the cache, tried once more");
         assertThrows(IllegalStateException.class, () -> pool.recycle(12345));
         pool.recycle(held);
         assertEquals(0, pool.liveBytes(), "a failed request leaves nothing allocated");

@@ -186,6 +186,24 @@ class TrainTest {
     }
 
     @Test
+    void aDivergingRunStopsWithOneLineAndKeepsTheLastCheckpoint(@TempDir Path dir) throws Exception {
+        List<String> args = setUp(dir);
+        Path out = dir.resolve("out");
+        // An absurd second-stage learning rate: task 1 ends with huge but finite weights, task 2's first loss overflows.
+        args.addAll(List.of("--tasks", "2", "--epochs", "2", "--batch", "8", "--image-size", "32", "--backend", "cpu",
+                "--set", "baselines=none", "--set", "stage2.lr=1e30", "--quiet", "--out", out.toString()));
+        CliRun r = train(args);
+        assertEquals(1, r.exit(), r.all());
+        Path kept = out.resolve("checkpoints").resolve("star-prompt").resolve("task-001.ckpt");
+        assertEquals("starprompt: star-prompt: training diverged at task 2, epoch 1, step 1 (second stage): the loss holds"
+                + " +Inf; the checkpoint after task 1 is intact (" + kept + "); a smaller learning rate may avoid this",
+                r.err().strip(), r.all());
+        assertEquals(0, io.starprompt.method.Checkpoints.read(kept).task());
+        assertFalse(Files.exists(kept.resolveSibling("task-002.ckpt")));
+        assertFalse(Files.exists(out.resolve("results.json")), "no reports of a stopped run");
+    }
+
+    @Test
     void aBrokenDatasetIsRefusedBeforeTrainingWithEveryProblemListed(@TempDir Path dir) throws Exception {
         List<String> base = setUp(dir);
         Path data = dir.resolve("data");

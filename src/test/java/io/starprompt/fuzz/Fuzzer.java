@@ -86,7 +86,10 @@ public final class Fuzzer {
     private Consumer<byte[]> parse;
     private Set<Class<? extends Exception>> documented = Set.of(IllegalArgumentException.class);
     private String source;
+    private String kindAfter;
     private long timeoutMillis = 5_000;
+    /** CPU time of the cases so far, added by the worker (read after each case's future: no race). */
+    private long workerCpuNanos;
     private LongUnaryOperator allocationBudget = n -> (64L << 20) + 256 * n;
 
     private Fuzzer(String target) {
@@ -205,6 +208,18 @@ public final class Fuzzer {
     }
 
     /**
+     * Groups rejection messages in the report by the words after this text (e.g. "refused: " when
+     * every message starts "checkpoint FILE refused: reason") instead of by their first words.
+     *
+     * @param marker the text; messages without it are grouped by their first words
+     * @return this
+     */
+    public Fuzzer kindAfter(String marker) {
+        this.kindAfter = Objects.requireNonNull(marker, "marker");
+        return this;
+    }
+
+    /**
      * The deadline of one case (default 5 s): a case that runs longer counts as a hang.
      *
      * @param millis milliseconds
@@ -291,14 +306,18 @@ public final class Fuzzer {
                     parsed++;
                 } else {
                     rejected++;
-                    firstWords.merge(firstWords(outcome.message, source), 1, Integer::sum);
+                    String m = outcome.message;
+                    int at = kindAfter == null ? -1 : m.indexOf(kindAfter);
+                    if (at >= 0) m = m.substring(at + kindAfter.length());
+                    firstWords.merge(firstWords(m, source), 1, Integer::sum);
                 }
             }
         } finally {
             worker.shutdownNow();
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
-        return new Report(target, cases, parsed, rejected, failures, firstWords, maxAllocated, millis);
+        return new Report(target, cases, parsed, rejected, failures, firstWords, maxAllocated, millis,
+                workerCpuNanos / 1_000_000);
     }
 
     private static ExecutorService newWorker() {
@@ -311,6 +330,21 @@ public final class Fuzzer {
 
     /** One case on the worker thread: the outcome and the bytes it allocated. */
     private Outcome runCase(byte[] input) {
+        long cpuBefore = cpuNanos();
+        try {
+            return measuredCase(input);
+        } finally {
+            workerCpuNanos += cpuNanos() - cpuBefore;
+        }
+    }
+
+    /** CPU time of the current thread, or 0 where the JVM does not measure it. */
+    private static long cpuNanos() {
+        java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        return mx.isCurrentThreadCpuTimeSupported() ? mx.getCurrentThreadCpuTime() : 0;
+    }
+
+    private Outcome measuredCase(byte[] input) {
         long before = allocatedBytes();
         Throwable thrown = null;
         try {
@@ -576,16 +610,18 @@ public final class Fuzzer {
      * @param firstWords     rejection messages grouped by their first words, with counts
      * @param maxAllocated   the most heap bytes one case allocated
      * @param millis         wall time of the run
+     * @param cpuMillis      CPU time the cases took on the worker thread (what the run costs on an
+     *                       idle machine, whatever else shares this one)
      */
     public record Report(String target, int cases, int parsed, int rejected, List<Failure> failures,
-            Map<String, Integer> firstWords, long maxAllocated, long millis) {
+            Map<String, Integer> firstWords, long maxAllocated, long millis, long cpuMillis) {
 
         /** A few lines: counts, then the most frequent message beginnings. */
         public String summary() {
             StringBuilder sb = new StringBuilder();
             sb.append(String.format("fuzz %-22s %6d cases: %6d parsed, %6d rejected (documented), %d failed;"
-                    + " max %.1f MiB allocated by one case; %.1f s%n", target, cases, parsed, rejected, failures.size(),
-                    maxAllocated / 1048576.0, millis / 1000.0));
+                    + " max %.1f MiB allocated by one case; %.1f s (%.1f s CPU)%n", target, cases, parsed, rejected,
+                    failures.size(), maxAllocated / 1048576.0, millis / 1000.0, cpuMillis / 1000.0));
             Map<String, Integer> top = firstWords.entrySet().stream()
                     .sorted(Map.Entry.<String, Integer>comparingByValue(Comparator.reverseOrder())
                             .thenComparing(Map.Entry.comparingByKey()))

@@ -2,6 +2,7 @@ package io.starprompt.method;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -69,6 +70,18 @@ class CheckpointsTest {
         assertEquals(dir.resolve("task-002.ckpt"), Checkpoints.latest(dir).orElseThrow());
         // Writing the same task again replaces the file.
         written(dir, 1);
+        assertEquals(state(), Checkpoints.read(dir.resolve("task-002.ckpt")).state());
+    }
+
+    @Test
+    void aTemporaryFileLeftByAKilledWriterIsRemovedWhenTheCheckpointIsWrittenAgain(@TempDir Path dir) throws IOException {
+        written(dir, 0);
+        Path stale = Files.writeString(dir.resolve(".task-002.ckpt.4711.tmp"), "half a checkpoint");
+        Path otherTask = Files.writeString(dir.resolve(".task-003.ckpt.4712.tmp"), "another half");
+        Path notOurs = Files.writeString(dir.resolve("task-002.ckpt.notes.tmp"), "kept");
+        written(dir, 1);
+        assertFalse(Files.exists(stale), "the stale temporary file of task-002.ckpt is gone");
+        assertTrue(Files.exists(otherTask) && Files.exists(notOurs), "other files are left alone");
         assertEquals(state(), Checkpoints.read(dir.resolve("task-002.ckpt")).state());
     }
 

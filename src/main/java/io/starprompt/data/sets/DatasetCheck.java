@@ -88,8 +88,18 @@ public final class DatasetCheck {
     /** The outcome of one header probe: null problem if the file is fine. */
     private record Probe(Path file, Problem problem) {}
 
-    /** Probes every file on a pool; the bad ones sorted by path. */
+    /** Probes every file on a pool (on this thread when threads is 1); the bad ones sorted by path. */
     private static Map<Path, Problem> probeAll(List<Path> files, int threads, Progress progress) {
+        if (threads == 1 || files.size() <= 1) {
+            Map<Path, Problem> bad = new TreeMap<>();
+            progress.update(0, files.size());
+            for (int n = 1; n <= files.size(); n++) {
+                Probe p = probe(files.get(n - 1));
+                if (p.problem() != null) bad.put(p.file(), p.problem());
+                progress.update(n, files.size());
+            }
+            return bad;
+        }
         ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "starprompt-dataset-check");
             t.setDaemon(true);

@@ -1,5 +1,6 @@
 package io.starprompt.data.sets;
 
+import io.starprompt.data.Images;
 import io.starprompt.data.RgbImage;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -27,7 +28,7 @@ import java.util.zip.GZIPInputStream;
  * ten); other names come from a names file ({@link DatasetOptions#classNames()}).
  *
  * <p>Every header is checked before anything is allocated: the magic number (unsigned bytes, 3 or
- * 1 dimensions), positive dimensions, and the size the dimensions imply against the file size (for
+ * 1 dimensions), positive dimensions, images of at most {@link Images#MAX_PIXELS} pixels, and the size the dimensions imply against the file size (for
  * a gzipped file against the size recorded in its gzip trailer); the data is then read in chunks
  * and must end exactly where the header says.
  */
@@ -101,6 +102,10 @@ public final class Idx {
         try (DataInputStream in = new DataInputStream(open(file, gz))) {
             int[] dims = header(in, expectedDims, where);
             long payload = payloadBytes(dims, where);
+            if (dims.length == 3 && (long) dims[1] * dims[2] > Images.MAX_PIXELS) {
+                throw new IllegalArgumentException(where + ": images of " + dims[1] + "x" + dims[2] + " pixels exceed the "
+                        + Images.MAX_PIXELS + "-pixel limit of an image");
+            }
             long total = 4L + 4L * dims.length + payload;
             checkSize(file, gz, total);
             byte[] data = in.readNBytes((int) payload);

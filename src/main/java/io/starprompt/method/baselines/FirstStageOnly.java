@@ -4,6 +4,7 @@ import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
 import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
+import io.starprompt.method.TrainingDivergedException;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
 import io.starprompt.method.starprompt.FirstStage;
@@ -74,13 +75,21 @@ public final class FirstStageOnly extends Baseline {
     @Override
     public TrainingListener.Epoch trainEpoch(int t, int epoch) {
         progress.require(t, "trainEpoch");
-        return task.epoch(epoch);
+        try {
+            return task.epoch(epoch);
+        } catch (TrainingDivergedException e) {
+            throw e.inMethod(name());
+        }
     }
 
     @Override
     public void endTask(int t) {
         progress.require(t, "endTask");
-        task.finish();
+        try {
+            task.finish();
+        } catch (TrainingDivergedException e) {
+            throw e.inMethod(name());
+        }
         task = null;
         progress.end(t);
     }

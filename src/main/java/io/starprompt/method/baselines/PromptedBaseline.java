@@ -5,6 +5,7 @@ import io.starprompt.cl.TaskData;
 import io.starprompt.cl.TaskSplit;
 import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
+import io.starprompt.method.TrainingDivergedException;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
 import io.starprompt.method.common.Seeds;
@@ -106,6 +107,8 @@ abstract class PromptedBaseline extends Baseline {
         try (TensorScope scope = TensorScope.open()) {
             return training.epoch(epoch, batches(data, t, epoch), keys(trainedClasses(data.split(), t)),
                     cfg.stage2().learningRate(epoch));
+        } catch (TrainingDivergedException e) {
+            throw e.inMethod(name());
         }
     }
 

@@ -1,7 +1,9 @@
 package io.starprompt.method.common;
 
 import io.starprompt.method.TrainingListener.Phase;
+import io.starprompt.method.TrainingDivergedException;
 import io.starprompt.method.TrainingListener;
+import java.util.Locale;
 
 /**
  * Accumulates one epoch of a training loop (mean batch loss, steps, samples, time) and reports
@@ -26,14 +28,59 @@ public final class EpochMeter {
         this.epoch = epoch;
     }
 
-    /** Records one optimiser step with its batch loss and batch size. */
+    /** One training step: computes the batch loss, checking it and its gradients before updating. */
+    @FunctionalInterface
+    public interface StepBody {
+        /**
+         * Runs the step.
+         *
+         * @return the batch loss
+         * @throws TrainingDivergedException from {@link FiniteCheck}, before the update
+         */
+        float run();
+    }
+
+    /**
+     * Runs one step and records it: a {@link TrainingDivergedException} from the body gets this
+     * epoch's phase, task, epoch and step number.
+     *
+     * @param batchSamples the batch size
+     * @param body         the step
+     * @return the batch loss
+     */
+    public float step(int batchSamples, StepBody body) {
+        float loss;
+        try {
+            loss = body.run();
+        } catch (TrainingDivergedException e) {
+            throw e.at(phaseWords(), task, epoch, steps);
+        }
+        step(loss, batchSamples);
+        return loss;
+    }
+
+    /**
+     * Records one optimiser step with its batch loss and batch size.
+     *
+     * @throws TrainingDivergedException if the loss is NaN or infinite (a loop that updates before
+     *     calling this should check the loss itself first, with {@link FiniteCheck#loss})
+     */
     public void step(float loss, int batchSamples) {
+        try {
+            FiniteCheck.loss(loss);
+        } catch (TrainingDivergedException e) {
+            throw e.at(phaseWords(), task, epoch, steps);
+        }
         long now = System.nanoTime();
         listener.step(new TrainingListener.Step(phase, task, epoch, steps, loss, batchSamples, now - last));
         last = now;
         lossSum += loss;
         steps++;
         samples += batchSamples;
+    }
+
+    private String phaseWords() {
+        return phase.name().toLowerCase(Locale.ROOT).replace('_', ' ');
     }
 
     /** Steps recorded so far. */

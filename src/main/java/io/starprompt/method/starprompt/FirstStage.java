@@ -3,7 +3,9 @@ package io.starprompt.method.starprompt;
 import io.starprompt.backend.Backend;
 import io.starprompt.method.CheckpointException;
 import io.starprompt.method.MethodState;
+import io.starprompt.method.TrainingDivergedException;
 import io.starprompt.method.common.CosineClassifier;
+import io.starprompt.method.common.FiniteCheck;
 import io.starprompt.method.common.Seeds;
 import io.starprompt.method.common.mixture.GaussianMixture;
 import io.starprompt.model.clip.Clip;
@@ -262,16 +264,24 @@ public final class FirstStage implements AutoCloseable {
      * @return the loss CE + λ1·ortho before the step
      * @throws IllegalArgumentException for a bad class range, batch or label
      * @throws IllegalStateException if a current class's key is already fixed
+     * @throws io.starprompt.method.TrainingDivergedException if the loss or the gradient holds NaN
+     *     or infinity (ctx is left as it was)
      */
     public float trainStep(Tensor features, int[] labels, int past, int seen) {
         checkTraining("trainStep", features, labels, past, seen);
         try (TensorScope ignored = TensorScope.open()) {
             float[] parts = new float[2];
             Tensor dCtx = computeGradient(features, labels, past, seen, parts);
+            float loss = parts[0] + cfg.lambdaOrtho() * parts[1];
+            FiniteCheck.loss(loss);
+            FiniteCheck.gradients(be, CTX_GRADIENT, List.of(dCtx));
             be.sgdStep(ctx.rows(past, seen - past), dCtx, cfg.lr(), 0f);
-            return parts[0] + cfg.lambdaOrtho() * parts[1];
+            return loss;
         }
     }
+
+    /** The gradient of trainStep and of the key alignment, in words. */
+    private static final List<String> CTX_GRADIENT = List.of("the gradient of the context tokens ctx");
 
     /**
      * The loss of {@link #trainStep} and its gradient with respect to the current ctx rows
@@ -401,6 +411,9 @@ public final class FirstStage implements AutoCloseable {
         fixKeys(past, seen);
     }
 
+    /** The key alignment in divergence messages. */
+    static final String ALIGNMENT_PHASE = "first-stage key alignment";
+
     /** The generative-replay alignment of the current ctx (ALGORITHM.md §3.5.2). */
     private void align(int past, int seen, RandomGenerator rnd) {
         lastAlignmentLosses.clear();
@@ -411,8 +424,14 @@ public final class FirstStage implements AutoCloseable {
         try (TensorScope task = TensorScope.open()) {
             Tensor pastKeys = past > 0 ? be.fromArray(Arrays.copyOf(keyCache, past * d), past, d) : null;
             for (int epoch = 0; epoch < cfg.alignEpochs(); epoch++) {
-                double loss = ReplayEpoch.run(mixtures, seen, perClass, d, cfg.replayBatch(), rnd,
-                        (x, y, step) -> alignStep(x, y, pastKeys, ids, ctxCur, past, seen, scale));
+                int e = epoch;
+                double loss = ReplayEpoch.run(mixtures, seen, perClass, d, cfg.replayBatch(), rnd, (x, y, step) -> {
+                    try {
+                        return alignStep(x, y, pastKeys, ids, ctxCur, past, seen, scale);
+                    } catch (TrainingDivergedException ex) {
+                        throw ex.at(ALIGNMENT_PHASE, -1, e, step);
+                    }
+                });
                 lastAlignmentLosses.add((float) loss);
             }
         }
@@ -432,6 +451,8 @@ public final class FirstStage implements AutoCloseable {
                     float loss = be.crossEntropy(z.logits(), y, 0, seen, dLogits);
                     Tensor dKeys = z.textGradient(dLogits);
                     Tensor dCtx = clip.textBackward(act, dKeys.rows(past, cur));
+                    FiniteCheck.loss(loss);
+                    FiniteCheck.gradients(be, CTX_GRADIENT, List.of(dCtx));
                     be.sgdStep(ctxCur, dCtx, cfg.alignLr(), 0f);
                     return loss;
                 }

@@ -3,6 +3,7 @@ package io.starprompt.method.starprompt;
 import io.starprompt.backend.Backend;
 import io.starprompt.cl.TaskData;
 import io.starprompt.method.TrainingListener.Phase;
+import io.starprompt.method.TrainingDivergedException;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.EpochMeter;
 import io.starprompt.method.common.Seeds;
@@ -118,11 +119,11 @@ public final class FirstStageTrainer {
                     System.arraycopy(features, perm[s + i] * d, x, i * d, d);
                     y[i] = labels[perm[s + i]];
                 }
-                float loss;
-                try (TensorScope scope = TensorScope.open()) {
-                    loss = stage.trainStep(be.fromArray(x, m, d), y, past, seen);
-                }
-                meter.step(loss, m);
+                meter.step(m, () -> {
+                    try (TensorScope scope = TensorScope.open()) {
+                        return stage.trainStep(be.fromArray(x, m, d), y, past, seen);
+                    }
+                });
             }
             TrainingListener.Epoch result = meter.end(stage.config().lr());
             epochLosses[e] = result.meanLoss();
@@ -140,7 +141,11 @@ public final class FirstStageTrainer {
          * fixed in the first stage. Returns the alignment's epoch losses.
          */
         public double[] finish() {
-            stage.endTask(featuresPerClass(), past, seen, new SplittableRandom(Seeds.mix(seed ^ 0xE7DL, task, 0)));
+            try {
+                stage.endTask(featuresPerClass(), past, seen, new SplittableRandom(Seeds.mix(seed ^ 0xE7DL, task, 0)));
+            } catch (TrainingDivergedException e) {
+                throw e.at(FirstStage.ALIGNMENT_PHASE, task, -1, -1);
+            }
             return stage.lastAlignmentLosses().stream().mapToDouble(Float::doubleValue).toArray();
         }
 

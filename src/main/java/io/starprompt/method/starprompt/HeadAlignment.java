@@ -3,10 +3,12 @@ package io.starprompt.method.starprompt;
 import io.starprompt.backend.Backend;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.EpochMeter;
+import io.starprompt.method.common.FiniteCheck;
 import io.starprompt.method.common.LinearHead;
 import io.starprompt.method.common.mixture.GaussianMixture;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
+import java.util.List;
 import java.util.random.RandomGenerator;
 
 /**
@@ -102,15 +104,16 @@ public final class HeadAlignment {
         double[] losses = new double[s.epochs()];
         for (int e = 0; e < s.epochs(); e++) {
             EpochMeter meter = new EpochMeter(l, TrainingListener.Phase.HEAD_ALIGNMENT, task, e);
-            losses[e] = ReplayEpoch.run(models, seen, s.samplesPerClass(), width, s.batchSize(), rnd, (x, y, step) -> {
-                float loss = step(be, head, x, y, y.length, seen, classes, width, s);
-                meter.step(loss, y.length);
-                return loss;
-            });
+            losses[e] = ReplayEpoch.run(models, seen, s.samplesPerClass(), width, s.batchSize(), rnd,
+                    (x, y, step) -> meter.step(y.length, () -> step(be, head, x, y, y.length, seen, classes, width, s)));
             meter.end(s.lr());
         }
         return losses;
     }
+
+    /** The head's gradients in words, for a divergence message. */
+    private static final List<String> GRADIENTS = List.of("the gradient of the head weight W",
+            "the gradient of the head bias b");
 
     private static float step(Backend be, LinearHead head, float[] x, int[] y, int n, int seen, int classes, int width,
             Settings s) {
@@ -130,6 +133,8 @@ public final class HeadAlignment {
             Tensor dLogits = be.fromArray(dAll, n, classes);
             Tensor dW = be.empty(head.weight().shape()), db = be.empty(head.bias().shape());
             head.backward(feats, dLogits, dW, db);
+            FiniteCheck.loss(loss);
+            FiniteCheck.gradients(be, GRADIENTS, List.of(dW, db));
             be.sgdStep(head.weight(), dW, s.lr(), 0f);
             be.sgdStep(head.bias(), db, s.lr(), 0f);
             return (float) loss;

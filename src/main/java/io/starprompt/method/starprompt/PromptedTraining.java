@@ -7,6 +7,7 @@ import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.Adam;
 import io.starprompt.method.common.ClipQueries;
 import io.starprompt.method.common.EpochMeter;
+import io.starprompt.method.common.FiniteCheck;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.model.vit.VitConfig;
@@ -32,6 +33,10 @@ public final class PromptedTraining implements AutoCloseable {
     private final TrainingListener listener;
     private final Adam adam;
 
+    /** The gradients of A, P, W and b in words, for a divergence message. */
+    private static final List<String> GRADIENTS = List.of("the gradient of the prompt modulation A",
+            "the gradient of the prompts P", "the gradient of the head weight W", "the gradient of the head bias b");
+
     /**
      * A training session of task {@code task} reporting as {@code phase}; lr is the base
      * learning rate (each epoch passes its own).
@@ -52,7 +57,7 @@ public final class PromptedTraining implements AutoCloseable {
     public TrainingListener.Epoch epoch(int e, Iterable<TaskData.Batch> batches, Tensor keys, float lr) {
         checkKeys(keys, range.seen());
         EpochMeter meter = new EpochMeter(listener, phase, task, e);
-        for (TaskData.Batch batch : batches) meter.step(step(batch, keys, lr), batch.size());
+        for (TaskData.Batch batch : batches) meter.step(batch.size(), () -> step(batch, keys, lr));
         return meter.end(lr);
     }
 
@@ -62,8 +67,12 @@ public final class PromptedTraining implements AutoCloseable {
             Tensor queries = ClipQueries.compute(clip, batch.clipImages(), batch.size());
             try (SecondStage.Result r = model.lossAndGradients(images, queries, keys, batch.labels(), range)) {
                 double ortho = model.addOrthogonalityLoss(range.seen(), range.past(), orthoWeight, r.dPrompts());
-                adam.step(List.of(r.dModulation(), r.dPrompts(), r.dHeadWeight(), r.dHeadBias()), lr);
-                return (float) (r.loss() + ortho);
+                float loss = (float) (r.loss() + ortho);
+                FiniteCheck.loss(loss);
+                List<Tensor> grads = List.of(r.dModulation(), r.dPrompts(), r.dHeadWeight(), r.dHeadBias());
+                FiniteCheck.gradients(clip.backend(), GRADIENTS, grads);
+                adam.step(grads, lr);
+                return loss;
             }
         }
     }

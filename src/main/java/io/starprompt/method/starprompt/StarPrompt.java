@@ -8,6 +8,7 @@ import io.starprompt.method.CheckpointException;
 import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.MethodState;
 import io.starprompt.method.TaskAccuracy;
+import io.starprompt.method.TrainingDivergedException;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.CosineClassifier;
 import io.starprompt.method.common.Seeds;
@@ -310,8 +311,22 @@ public final class StarPrompt implements ContinualMethod {
         begin(task, data, promptIds != null);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws TrainingDivergedException naming this method if a loss or gradient holds NaN or
+     *     infinity (no update was made with it)
+     */
     @Override
     public TrainingListener.Epoch trainEpoch(int task, int epoch) {
+        try {
+            return trainEpochOf(task, epoch);
+        } catch (TrainingDivergedException e) {
+            throw e.inMethod(name());
+        }
+    }
+
+    private TrainingListener.Epoch trainEpochOf(int task, int epoch) {
         TaskRun run = inProgress(task, "trainEpoch");
         if (epoch != run.nextEpoch || epoch >= run.epochs()) {
             throw new IllegalStateException("star-prompt: task " + task + " expects epoch " + run.nextEpoch + " of "
@@ -329,8 +344,22 @@ public final class StarPrompt implements ContinualMethod {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * @throws TrainingDivergedException naming this method if a loss or gradient of the end-of-task
+     *     alignments holds NaN or infinity
+     */
     @Override
     public void endTask(int task) {
+        try {
+            endTaskOf(task);
+        } catch (TrainingDivergedException e) {
+            throw e.inMethod(name());
+        }
+    }
+
+    private void endTaskOf(int task) {
         TaskRun run = inProgress(task, "endTask");
         if (run.nextEpoch != run.epochs()) {
             throw new IllegalStateException("star-prompt: task " + task + " ends after " + run.nextEpoch + " of "

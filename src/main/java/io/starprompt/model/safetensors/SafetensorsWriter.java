@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -59,19 +60,36 @@ public final class SafetensorsWriter {
         byte[] header = headerBytes(sorted, shapes, Objects.requireNonNull(metadata, "metadata"));
         try (FileChannel out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buffer = ByteBuffer.allocate(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-            buffer.putLong(header.length);
-            putBytes(out, buffer, header);
-            for (Object values : sorted.values()) {
-                if (values instanceof float[] f) {
-                    putValues(out, buffer, f.length, Float.BYTES, (b, from, n) -> b.asFloatBuffer().put(f, from, n));
-                } else {
-                    double[] d = (double[]) values;
-                    putValues(out, buffer, d.length, Double.BYTES, (b, from, n) -> b.asDoubleBuffer().put(d, from, n));
-                }
-            }
-            drain(out, buffer);
+            stream(out, sorted, header);
         }
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map, Map, Map)}, into a channel the caller opened (and closes):
+     * the whole file from its first byte, written in order.
+     *
+     * @param out where the bytes go
+     */
+    public static void write(WritableByteChannel out, Map<String, float[]> floats, Map<String, double[]> doubles,
+            Map<String, long[]> shapes, Map<String, String> metadata) throws IOException {
+        Objects.requireNonNull(out, "out");
+        Map<String, Object> sorted = checkedTensors(floats, doubles, shapes);
+        stream(out, sorted, headerBytes(sorted, shapes, Objects.requireNonNull(metadata, "metadata")));
+    }
+
+    private static void stream(WritableByteChannel out, Map<String, Object> sorted, byte[] header) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.putLong(header.length);
+        putBytes(out, buffer, header);
+        for (Object values : sorted.values()) {
+            if (values instanceof float[] f) {
+                putValues(out, buffer, f.length, Float.BYTES, (b, from, n) -> b.asFloatBuffer().put(f, from, n));
+            } else {
+                double[] d = (double[]) values;
+                putValues(out, buffer, d.length, Double.BYTES, (b, from, n) -> b.asDoubleBuffer().put(d, from, n));
+            }
+        }
+        drain(out, buffer);
     }
 
     /**
@@ -174,7 +192,7 @@ public final class SafetensorsWriter {
 
     // ------------------------------------------------------------------ streaming
 
-    private static void putBytes(FileChannel out, ByteBuffer buffer, byte[] bytes) throws IOException {
+    private static void putBytes(WritableByteChannel out, ByteBuffer buffer, byte[] bytes) throws IOException {
         for (int done = 0; done < bytes.length; ) {
             if (!buffer.hasRemaining()) drain(out, buffer);
             int n = Math.min(bytes.length - done, buffer.remaining());
@@ -189,7 +207,7 @@ public final class SafetensorsWriter {
         void put(ByteBuffer buffer, int from, int n);
     }
 
-    private static void putValues(FileChannel out, ByteBuffer buffer, int length, int elementBytes, BulkPut put)
+    private static void putValues(WritableByteChannel out, ByteBuffer buffer, int length, int elementBytes, BulkPut put)
             throws IOException {
         for (int done = 0; done < length; ) {
             if (buffer.remaining() < elementBytes) drain(out, buffer);
@@ -202,7 +220,7 @@ public final class SafetensorsWriter {
     }
 
     /** Writes out what the buffer holds and empties it for reuse. */
-    private static void drain(FileChannel out, ByteBuffer buffer) throws IOException {
+    private static void drain(WritableByteChannel out, ByteBuffer buffer) throws IOException {
         buffer.flip();
         while (buffer.hasRemaining()) out.write(buffer);
         buffer.clear();

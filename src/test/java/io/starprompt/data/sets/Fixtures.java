@@ -17,29 +17,32 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.function.Executable;
 
-/** Small datasets written on the fly: tar archives, gzip, CIFAR records, IDX arrays. */
-final class Fixtures {
+/**
+ * Small datasets written on the fly: tar archives, gzip, CIFAR records, IDX arrays (also the
+ * seeds of the dataset fuzz targets).
+ */
+public final class Fixtures {
     private Fixtures() {}
 
     /** "name_00", "name_01", ... */
-    static List<String> names(String stem, int n) {
+    public static List<String> names(String stem, int n) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < n; i++) out.add(String.format("%s_%02d", stem, i));
         return out;
     }
 
     /** The text of a names file. */
-    static byte[] lines(List<String> names) {
+    public static byte[] lines(List<String> names) {
         return (String.join("\n", names) + "\n").getBytes(StandardCharsets.UTF_8);
     }
 
     /** A pixel value that depends on the record, the plane and the position. */
-    static int cifarPixel(int record, int plane, int index) {
+    public static int cifarPixel(int record, int plane, int index) {
         return (record * 31 + plane * 85 + index * 7) & 0xFF;
     }
 
     /** CIFAR-100 binary records: coarse label, fine label, then the R, G and B planes of 32×32. */
-    static byte[] cifarRecords(int... fineLabels) {
+    public static byte[] cifarRecords(int... fineLabels) {
         ByteBuffer b = ByteBuffer.allocate(fineLabels.length * Cifar100.RECORD_BYTES);
         for (int r = 0; r < fineLabels.length; r++) {
             b.put((byte) (fineLabels[r] / 5)).put((byte) fineLabels[r]);
@@ -51,19 +54,20 @@ final class Fixtures {
     }
 
     /** An IDX array of unsigned bytes with the given dimensions. */
-    static byte[] idx(byte[] data, int... dims) {
+    public static byte[] idx(byte[] data, int... dims) {
         ByteBuffer b = ByteBuffer.allocate(4 + 4 * dims.length + data.length);
         b.putInt(0x0800 | dims.length);
         for (int d : dims) b.putInt(d);
         return b.put(data).array();
     }
 
-    static byte[] gzip(byte[] data) {
+    /** The bytes gzipped. */
+    public static byte[] gzip(byte[] data) {
         return Gzip.compress(data);
     }
 
     /** A ustar archive of regular files, in map order. */
-    static byte[] tar(Map<String, byte[]> files) {
+    public static byte[] tar(Map<String, byte[]> files) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (Map.Entry<String, byte[]> f : files.entrySet()) {
             out.writeBytes(tarHeader(f.getKey(), f.getValue().length));

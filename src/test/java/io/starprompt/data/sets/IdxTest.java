@@ -122,6 +122,11 @@ class IdxTest {
         Fixtures.write(gz, Fixtures.gzip(ByteBuffer.allocate(16).putInt(0x0803).putInt(1000).putInt(1000).putInt(1000)
                 .array()));
         assertNames(gz, () -> Idx.load(root), "announces 1000000016 bytes but the file unpacks to 16");
+        // One 30000×30000 image: within an array, but beyond the pixel limit of an image (its RGB copy
+        // would not fit in an array): refused from the header, whatever the file holds.
+        Fixtures.write(gz, Fixtures.gzip(ByteBuffer.allocate(16).putInt(0x0803).putInt(1).putInt(30000).putInt(30000)
+                .array()));
+        assertNames(gz, () -> Idx.load(root), "images of 30000x30000 pixels exceed");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.starprompt.backend;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Device;
 import io.starprompt.tensor.Tensor;
+import java.util.function.Supplier;
 
 /**
  * A compute backend: allocates tensors on its device and runs the operations that the ViT and
@@ -23,12 +24,21 @@ public abstract class Backend implements AutoCloseable {
     private final String name;
     private final Device device;
     private final KernelRegistry kernels;
+    private final Profiler profiler;
     private volatile boolean closed;
 
+    /**
+     * A backend of that name and device with those kernel variants.
+     *
+     * @param name    "reference", "cpu", "cuda" or the name of another implementation
+     * @param device  where its tensors live
+     * @param kernels its kernel variants per op
+     */
     protected Backend(String name, Device device, KernelRegistry kernels) {
         this.name = name;
         this.device = device;
         this.kernels = kernels;
+        this.profiler = new Profiler(this);
     }
 
     /** "reference", "cpu" or "cuda". */
@@ -43,6 +53,27 @@ public abstract class Backend implements AutoCloseable {
     /** Kernel variants per op, and which one is selected. */
     public final KernelRegistry kernels() {
         return kernels;
+    }
+
+    /**
+     * The op-level profiler of this backend: off until {@link Profiler#start()}; scopes and
+     * NVTX ranges for model code. See {@link Profiler}.
+     *
+     * @return this backend's profiler
+     */
+    public final Profiler profiler() {
+        return profiler;
+    }
+
+    /**
+     * How the profiler times this backend's ops. The default, right for backends whose ops are
+     * synchronous, is the wall clock around each op; a backend that queues work asynchronously
+     * overrides it (the CUDA backend records CUDA events on its stream).
+     *
+     * @return the timing used from the next {@link Profiler#start()} on
+     */
+    protected Profiler.Timing profilerTiming() {
+        return Profiler.wallClock();
     }
 
     /** Whether tensors of this dtype can be allocated here. */
@@ -129,7 +160,8 @@ public abstract class Backend implements AutoCloseable {
     /** Zero-filled tensor of the dtype. */
     public final Tensor zeros(DType dtype, long... shape) {
         Tensor t = allocateChecked("zeros", dtype, shape);
-        doZero(t);
+        if (profiler.active) run("zeros", () -> doZero(t), () -> info("zeros", Profiler.shapes("t", t), t.bytes(), 0));
+        else doZero(t);
         return t;
     }
 
@@ -139,7 +171,8 @@ public abstract class Backend implements AutoCloseable {
         if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
         Tensor t = allocateChecked("fromArray", DType.F32, shape);
-        doWrite(t, data);
+        if (profiler.active) run("fromArray", () -> doWrite(t, data), () -> info("fromArray", Profiler.shapes("t", t), t.bytes(), 0));
+        else doWrite(t, data);
         return t;
     }
 
@@ -149,7 +182,8 @@ public abstract class Backend implements AutoCloseable {
         if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
         Tensor t = allocateChecked("fromArray", DType.I32, shape);
-        doWrite(t, data);
+        if (profiler.active) run("fromArray", () -> doWrite(t, data), () -> info("fromArray", Profiler.shapes("t", t), t.bytes(), 0));
+        else doWrite(t, data);
         return t;
     }
 
@@ -174,6 +208,9 @@ public abstract class Backend implements AutoCloseable {
         ensureHere("toFloatArray", "t", t);
         if (t.dtype() == DType.I32) throw Check.bad("toFloatArray", t + " is an index tensor");
         Check.toInt("toFloatArray", "element count", t.numel());
+        if (profiler.active) {
+            return call("toFloatArray", () -> doReadFloats(t), () -> info("toFloatArray", Profiler.shapes("t", t), t.bytes(), 0));
+        }
         return doReadFloats(t);
     }
 
@@ -182,6 +219,9 @@ public abstract class Backend implements AutoCloseable {
         ensureOpen("toIntArray");
         Check.tensor("toIntArray", "t", t, device, DType.I32);
         Check.toInt("toIntArray", "element count", t.numel());
+        if (profiler.active) {
+            return call("toIntArray", () -> doReadInts(t), () -> info("toIntArray", Profiler.shapes("t", t), t.bytes(), 0));
+        }
         return doReadInts(t);
     }
 
@@ -190,7 +230,11 @@ public abstract class Backend implements AutoCloseable {
         ensureHere("copy", "src", src);
         Check.tensor("copy", "dst", dst, device, src.dtype());
         Check.sameShape("copy", "src", src, "dst", dst);
-        doCopy(src, dst);
+        if (profiler.active) {
+            run("copy", () -> doCopy(src, dst), () -> info("copy", Profiler.shapes("src", src, "dst", dst), 2 * src.bytes(), 0));
+        } else {
+            doCopy(src, dst);
+        }
     }
 
     /** dst ← src converted between f32 and bf16 (same shape). */
@@ -199,6 +243,16 @@ public abstract class Backend implements AutoCloseable {
         ensureHere("convert", "dst", dst);
         Check.sameShape("convert", "src", src, "dst", dst);
         if (src.dtype() == DType.I32 || dst.dtype() == DType.I32) throw Check.bad("convert", "only f32 and bf16");
+        if (profiler.active) {
+            run("convert", () -> convertImpl(src, dst),
+                    () -> info("convert", Profiler.shapes(src.dtype().toString(), src, dst.dtype().toString(), dst),
+                            Profiler.bytes(src, dst), 0));
+        } else {
+            convertImpl(src, dst);
+        }
+    }
+
+    private void convertImpl(Tensor src, Tensor dst) {
         if (src.dtype() == dst.dtype()) doCopy(src, dst);
         else doConvert(src, dst);
     }
@@ -206,7 +260,8 @@ public abstract class Backend implements AutoCloseable {
     /** t ← 0 */
     public final void zero(Tensor t) {
         ensureHere("zero", "t", t);
-        doZero(t);
+        if (profiler.active) run("zero", () -> doZero(t), () -> info("zero", Profiler.shapes("t", t), t.bytes(), 0));
+        else doZero(t);
     }
 
     /** Open backend; t non-null, open, on this device and of a dtype this backend has. */
@@ -263,8 +318,21 @@ public abstract class Backend implements AutoCloseable {
         Check.toInt(op, "m", m);
         Check.toInt(op, "n", n);
         Check.toInt(op, "k", k);
-        doGemm(new GemmShape((int) m, (int) n, (int) k, (int) batch, transA, transB,
-                a.rank() == 3 ? m * k : 0, b.rank() == 3 ? k * n : 0, m * n), a, b, c, alpha, beta);
+        GemmShape s = new GemmShape((int) m, (int) n, (int) k, (int) batch, transA, transB,
+                a.rank() == 3 ? m * k : 0, b.rank() == 3 ? k * n : 0, m * n);
+        if (profiler.active) {
+            run(op, () -> gemmImpl(s, a, b, c, alpha, beta), () -> info(op,
+                    Profiler.shapes(transA ? "aᵀ" : "a", a, transB ? "bᵀ" : "b", b, "c", c),
+                    Profiler.bytes(a, b, c) + (beta != 0 ? c.bytes() : 0), 2.0 * m * n * k * batch));
+        } else {
+            gemmImpl(s, a, b, c, alpha, beta);
+        }
+    }
+
+    private void gemmImpl(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
+        OpKernel.Gemm user = kernels.userGemm();
+        if (user != null) user.gemm(this, s, a, b, c, alpha, beta);
+        else doGemm(s, a, b, c, alpha, beta);
     }
 
     /** Sizes of one (batched) GEMM; strides are elements between batch items (0 = shared). */
@@ -276,7 +344,11 @@ public abstract class Backend implements AutoCloseable {
         f32Rows("addBias", "x", x);
         f32("addBias", "bias", bias);
         Check.shape("addBias", "bias", bias, x.dim(-1));
-        doAddBias(x, bias);
+        if (profiler.active) {
+            run("addBias", () -> doAddBias(x, bias), () -> info("addBias", Profiler.shapes("x", x, "bias", bias), 2 * x.bytes() + bias.bytes(), 0));
+        } else {
+            doAddBias(x, bias);
+        }
     }
 
     /** y ← y + alpha·x (same shape). */
@@ -284,7 +356,11 @@ public abstract class Backend implements AutoCloseable {
         f32("axpy", "y", y);
         f32("axpy", "x", x);
         Check.sameShape("axpy", "y", y, "x", x);
-        doAxpy(y, x, alpha);
+        if (profiler.active) {
+            run("axpy", () -> doAxpy(y, x, alpha), () -> info("axpy", Profiler.shapes("y", y, "x", x), 2 * y.bytes() + x.bytes(), 0));
+        } else {
+            doAxpy(y, x, alpha);
+        }
     }
 
     // ------------------------------------------------------------------ normalisation, activations
@@ -301,7 +377,11 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "mean", f32(op, "mean", mean).reshape(mean.numel()), rows);
         Check.shape(op, "rstd", f32(op, "rstd", rstd).reshape(rstd.numel()), rows);
         if (!(eps > 0)) throw Check.bad(op, "eps must be positive, got " + eps);
-        doLayerNorm(x, gamma, beta, eps, y, mean, rstd);
+        if (profiler.active) {
+            run("layerNorm", () -> doLayerNorm(x, gamma, beta, eps, y, mean, rstd), () -> info("layerNorm", Profiler.shapes("x", x, "gamma", gamma, "y", y), Profiler.bytes(x, gamma, beta, y, mean, rstd), 0));
+        } else {
+            doLayerNorm(x, gamma, beta, eps, y, mean, rstd);
+        }
     }
 
     /** dx ← LayerNorm backward; dgamma, dbeta (nullable) are accumulated into. */
@@ -318,7 +398,11 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "rstd", f32(op, "rstd", rstd).reshape(rstd.numel()), rows);
         if (dgamma != null) Check.shape(op, "dgamma", f32(op, "dgamma", dgamma), cols);
         if (dbeta != null) Check.shape(op, "dbeta", f32(op, "dbeta", dbeta), cols);
-        doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+        if (profiler.active) {
+            run("layerNormBackward", () -> doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta), () -> info("layerNormBackward", Profiler.shapes("dy", dy, "x", x, "dx", dx, "dgamma", dgamma, "dbeta", dbeta), Profiler.bytes(dy, x, gamma, mean, rstd, dx) + 2 * Profiler.bytes(dgamma, dbeta), 0));
+        } else {
+            doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+        }
     }
 
     /** y ← act(x); y may be x. */
@@ -326,7 +410,11 @@ public abstract class Backend implements AutoCloseable {
         f32("activation", "x", x);
         Check.sameShape("activation", "x", x, "y", f32("activation", "y", y));
         if (act == null) throw Check.bad("activation", "act is null");
-        doActivation(act, x, y);
+        if (profiler.active) {
+            run("activation", () -> doActivation(act, x, y), () -> info("activation", Profiler.shapes(act.toString(), x, "y", y), Profiler.bytes(x, y), 0));
+        } else {
+            doActivation(act, x, y);
+        }
     }
 
     /** dx ← act'(x)·dy. */
@@ -336,14 +424,22 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "x", x, "dy", f32(op, "dy", dy));
         Check.sameShape(op, "x", x, "dx", f32(op, "dx", dx));
         if (act == null) throw Check.bad(op, "act is null");
-        doActivationBackward(act, x, dy, dx);
+        if (profiler.active) {
+            run("activationBackward", () -> doActivationBackward(act, x, dy, dx), () -> info("activationBackward", Profiler.shapes(act.toString(), x, "dy", dy, "dx", dx), Profiler.bytes(x, dy, dx), 0));
+        } else {
+            doActivationBackward(act, x, dy, dx);
+        }
     }
 
     /** Softmax over the last dim; y may be x. */
     public final void softmax(Tensor x, Tensor y) {
         f32Rows("softmax", "x", x);
         Check.sameShape("softmax", "x", x, "y", f32("softmax", "y", y));
-        doSoftmax(x, y);
+        if (profiler.active) {
+            run("softmax", () -> doSoftmax(x, y), () -> info("softmax", Profiler.shapes("x", x, "y", y), Profiler.bytes(x, y), 0));
+        } else {
+            doSoftmax(x, y);
+        }
     }
 
     /** dx ← y ⊙ (dy − ⟨dy, y⟩) row-wise, from the softmax output y. */
@@ -352,7 +448,11 @@ public abstract class Backend implements AutoCloseable {
         f32Rows(op, "y", y);
         Check.sameShape(op, "y", y, "dy", f32(op, "dy", dy));
         Check.sameShape(op, "y", y, "dx", f32(op, "dx", dx));
-        doSoftmaxBackward(y, dy, dx);
+        if (profiler.active) {
+            run("softmaxBackward", () -> doSoftmaxBackward(y, dy, dx), () -> info("softmaxBackward", Profiler.shapes("y", y, "dy", dy, "dx", dx), Profiler.bytes(y, dy, dx), 0));
+        } else {
+            doSoftmaxBackward(y, dy, dx);
+        }
     }
 
     // ------------------------------------------------------------------ attention
@@ -363,7 +463,19 @@ public abstract class Backend implements AutoCloseable {
         DType dt = checkAttention(op, in);
         Check.sameShape(op, "out", Check.tensor(op, "out", out, device, dt), "q", in.q());
         Check.shape(op, "lse", Check.tensor(op, "lse", lse, device, DType.F32), in.batch(), in.heads(), in.queries());
-        if (unfusedResidual(op, in)) {
+        if (profiler.active) {
+            run(op, () -> attentionImpl(in, out, lse), () -> new Profiler.OpInfo(attentionLabel(in), attentionShapes(in),
+                    attentionBytes(in) + Profiler.bytes(out, lse), 4.0 * attentionPairs(in) * in.headDim()));
+        } else {
+            attentionImpl(in, out, lse);
+        }
+    }
+
+    private void attentionImpl(AttentionInputs in, Tensor out, Tensor lse) {
+        OpKernel.Attention user = kernels.userAttention();
+        if (user != null) {
+            user.forward(this, in, out, lse);
+        } else if (unfusedResidual("attention", in)) {
             doAttention(in.withoutResidual(), out, lse);
             addToEveryToken(out, in.residual(), 1f);
         } else {
@@ -409,7 +521,20 @@ public abstract class Backend implements AutoCloseable {
         gradLike(op, "dPrefixK", g.dPrefixK(), "prefixK", in.prefixK(), dt);
         gradLike(op, "dPrefixV", g.dPrefixV(), "prefixV", in.prefixV(), dt);
         gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), dt);
-        if (unfusedResidual(op, in)) {
+        if (profiler.active) {
+            run(op, () -> attentionBackwardImpl(in, out, lse, dOut, g), () -> new Profiler.OpInfo(attentionLabel(in),
+                    attentionShapes(in), attentionBytes(in) + Profiler.bytes(out, lse, dOut, g.dq(), g.dk(), g.dv(),
+                            g.dPrefixK(), g.dPrefixV(), g.dResidual()), 10.0 * attentionPairs(in) * in.headDim()));
+        } else {
+            attentionBackwardImpl(in, out, lse, dOut, g);
+        }
+    }
+
+    private void attentionBackwardImpl(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
+        OpKernel.Attention user = kernels.userAttention();
+        if (user != null) {
+            user.backward(this, in, out, lse, dOut, g);
+        } else if (unfusedResidual("attentionBackward", in)) {
             try (Tensor attnOut = empty(out.shape())) {
                 doCopy(out, attnOut);
                 addToEveryToken(attnOut, in.residual(), -1f);
@@ -475,7 +600,11 @@ public abstract class Backend implements AutoCloseable {
         Check.rank(op, "table", table, 2);
         Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", table.dim(0)));
         Check.shape(op, "out", f32(op, "out", out), ids.length, table.dim(1));
-        doEmbeddingGather(table, ids, out);
+        if (profiler.active) {
+            run("embeddingGather", () -> doEmbeddingGather(table, ids, out), () -> info("embeddingGather", Profiler.shapes("table", table, "out", out), 2 * out.bytes() + 4L * ids.length, 0));
+        } else {
+            doEmbeddingGather(table, ids, out);
+        }
     }
 
     /** dTable[ids[i]] += dOut[i]. */
@@ -485,7 +614,11 @@ public abstract class Backend implements AutoCloseable {
         Check.rank(op, "dTable", dTable, 2);
         Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", dTable.dim(0)));
         Check.shape(op, "dOut", f32(op, "dOut", dOut), ids.length, dTable.dim(1));
-        doEmbeddingScatterAdd(dOut, ids, dTable);
+        if (profiler.active) {
+            run("embeddingScatterAdd", () -> doEmbeddingScatterAdd(dOut, ids, dTable), () -> info("embeddingScatterAdd", Profiler.shapes("dOut", dOut, "dTable", dTable), 3 * dOut.bytes() + 4L * ids.length, 0));
+        } else {
+            doEmbeddingScatterAdd(dOut, ids, dTable);
+        }
     }
 
     /** out[b] ← Σ_n x[b, n]; x [B, N, D], out [B, D]. */
@@ -493,7 +626,11 @@ public abstract class Backend implements AutoCloseable {
         f32("tokenSum", "x", x);
         Check.rank("tokenSum", "x", x, 3);
         Check.shape("tokenSum", "out", f32("tokenSum", "out", out), x.dim(0), x.dim(2));
-        doTokenSum(x, out);
+        if (profiler.active) {
+            run("tokenSum", () -> doTokenSum(x, out), () -> info("tokenSum", Profiler.shapes("x", x, "out", out), Profiler.bytes(x, out), 0));
+        } else {
+            doTokenSum(x, out);
+        }
     }
 
     /** out[b] ← x[b, idx[b]] (CLS or EOS pooling). */
@@ -503,7 +640,11 @@ public abstract class Backend implements AutoCloseable {
         Check.rank(op, "x", x, 3);
         Check.shape(op, "out", f32(op, "out", out), x.dim(0), x.dim(2));
         Check.indices(op, "idx", idx, (int) x.dim(0), 0, (int) x.dim(1));
-        doTokenGather(x, idx, out);
+        if (profiler.active) {
+            run("tokenGather", () -> doTokenGather(x, idx, out), () -> info("tokenGather", Profiler.shapes("x", x, "out", out), 2 * out.bytes() + 4L * idx.length, 0));
+        } else {
+            doTokenGather(x, idx, out);
+        }
     }
 
     /** dx[b, idx[b]] += dOut[b]. */
@@ -513,7 +654,11 @@ public abstract class Backend implements AutoCloseable {
         Check.rank(op, "dx", dx, 3);
         Check.shape(op, "dOut", f32(op, "dOut", dOut), dx.dim(0), dx.dim(2));
         Check.indices(op, "idx", idx, (int) dx.dim(0), 0, (int) dx.dim(1));
-        doTokenScatterAdd(dOut, idx, dx);
+        if (profiler.active) {
+            run("tokenScatterAdd", () -> doTokenScatterAdd(dOut, idx, dx), () -> info("tokenScatterAdd", Profiler.shapes("dOut", dOut, "dx", dx), 3 * dOut.bytes() + 4L * idx.length, 0));
+        } else {
+            doTokenScatterAdd(dOut, idx, dx);
+        }
     }
 
     /**
@@ -524,7 +669,11 @@ public abstract class Backend implements AutoCloseable {
         String op = "patchify";
         long[] g = patchGeometry(op, f32(op, "images", images), patch);
         Check.shape(op, "patches", f32(op, "patches", patches), g[0], g[1], g[2]);
-        doPatchify(images, patch, patches);
+        if (profiler.active) {
+            run("patchify", () -> doPatchify(images, patch, patches), () -> info("patchify", Profiler.shapes("images", images, "patches", patches), Profiler.bytes(images, patches), 0));
+        } else {
+            doPatchify(images, patch, patches);
+        }
     }
 
     /** Adjoint of {@link #patchify}: dImages [B, C, S, S] overwritten from dPatches (row 0 ignored). */
@@ -532,7 +681,11 @@ public abstract class Backend implements AutoCloseable {
         String op = "unpatchify";
         long[] g = patchGeometry(op, f32(op, "dImages", dImages), patch);
         Check.shape(op, "dPatches", f32(op, "dPatches", dPatches), g[0], g[1], g[2]);
-        doUnpatchify(dPatches, patch, dImages);
+        if (profiler.active) {
+            run("unpatchify", () -> doUnpatchify(dPatches, patch, dImages), () -> info("unpatchify", Profiler.shapes("dPatches", dPatches, "dImages", dImages), Profiler.bytes(dPatches, dImages), 0));
+        } else {
+            doUnpatchify(dPatches, patch, dImages);
+        }
     }
 
     /** [B, 1 + G², C·p·p] for square images whose side is a multiple of the patch. */
@@ -564,6 +717,10 @@ public abstract class Backend implements AutoCloseable {
         }
         Check.indices(op, "labels", labels, batch, lo, hi);
         if (dlogits != null) Check.sameShape(op, "dlogits", f32(op, "dlogits", dlogits), "logits", logits);
+        if (profiler.active) {
+            return call(op, () -> doCrossEntropy(logits, labels, lo, hi, dlogits), () -> info(op,
+                    Profiler.shapes("logits", logits, "dlogits", dlogits), Profiler.bytes(logits, dlogits) + 4L * batch, 0));
+        }
         return doCrossEntropy(logits, labels, lo, hi, dlogits);
     }
 
@@ -576,14 +733,22 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "param", param, "v", f32(op, "v", v));
         if (step < 1) throw Check.bad(op, "step must be ≥ 1, got " + step);
         if (cfg == null) throw Check.bad(op, "config is null");
-        doAdamStep(param, grad, m, v, cfg, step);
+        if (profiler.active) {
+            run("adamStep", () -> doAdamStep(param, grad, m, v, cfg, step), () -> info("adamStep", Profiler.shapes("param", param), 7 * param.bytes(), 0));
+        } else {
+            doAdamStep(param, grad, m, v, cfg, step);
+        }
     }
 
     /** param ← param − lr·(grad + weightDecay·param). */
     public final void sgdStep(Tensor param, Tensor grad, float lr, float weightDecay) {
         f32("sgdStep", "param", param);
         Check.sameShape("sgdStep", "param", param, "grad", f32("sgdStep", "grad", grad));
-        doSgdStep(param, grad, lr, weightDecay);
+        if (profiler.active) {
+            run("sgdStep", () -> doSgdStep(param, grad, lr, weightDecay), () -> info("sgdStep", Profiler.shapes("param", param), 3 * param.bytes(), 0));
+        } else {
+            doSgdStep(param, grad, lr, weightDecay);
+        }
     }
 
     // ------------------------------------------------------------------ STAR-Prompt retrieval
@@ -599,7 +764,18 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "sims", f32(op, "sims", sims), in.layers(), in.batch(), in.seen());
         Check.shape(op, "sel", Check.tensor(op, "sel", sel, device, DType.I32), in.layers(), in.batch());
         Check.shape(op, "sp", f32(op, "sp", sp), in.layers(), in.batch(), in.promptDim());
-        doRetrieval(in, sims, sel, sp);
+        if (profiler.active) {
+            run(op, () -> retrievalImpl(in, sims, sel, sp), () -> info(op, retrievalShapes(in),
+                    retrievalBytes(in) + Profiler.bytes(sims, sel, sp), 0));
+        } else {
+            retrievalImpl(in, sims, sel, sp);
+        }
+    }
+
+    private void retrievalImpl(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
+        OpKernel.Retrieval user = kernels.userRetrieval();
+        if (user != null) user.forward(this, in, sims, sel, sp);
+        else doRetrieval(in, sims, sel, sp);
     }
 
     /**
@@ -616,7 +792,19 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "dA", f32(op, "dA", dA), "modulation", in.modulation());
         Check.sameShape(op, "dP", f32(op, "dP", dP), "prompts", in.prompts());
         if (past < 0 || past > in.seen()) throw Check.bad(op, "past = " + past + " outside [0, seen = " + in.seen() + "]");
-        doRetrievalBackward(in, sims, sel, dsp, past, dA, dP);
+        if (profiler.active) {
+            run(op, () -> retrievalBackwardImpl(in, sims, sel, dsp, past, dA, dP), () -> info("retrieval",
+                    retrievalShapes(in), retrievalBytes(in) + Profiler.bytes(sims, sel, dsp, dA, dP), 0));
+        } else {
+            retrievalBackwardImpl(in, sims, sel, dsp, past, dA, dP);
+        }
+    }
+
+    private void retrievalBackwardImpl(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past, Tensor dA,
+            Tensor dP) {
+        OpKernel.Retrieval user = kernels.userRetrieval();
+        if (user != null) user.backward(this, in, sims, sel, dsp, past, dA, dP);
+        else doRetrievalBackward(in, sims, sel, dsp, past, dA, dP);
     }
 
     private void checkRetrieval(String op, RetrievalInputs in) {
@@ -633,6 +821,98 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "keys", in.keys(), in.seen(), d);
         Check.shape(op, "modulation", in.modulation(), in.layers(), in.classes(), d);
         Check.shape(op, "prompts", in.prompts(), in.layers(), in.classes(), in.promptDim());
+    }
+
+    // ------------------------------------------------------------------ profiling
+
+    /** Runs an op's kernel while the profiler is active: timed, and recorded if outermost. */
+    private void run(String op, Runnable kernel, Supplier<Profiler.OpInfo> info) {
+        long t = profiler.begin(op);
+        try {
+            kernel.run();
+        } catch (RuntimeException | Error e) {
+            profiler.abort();
+            throw e;
+        }
+        profiler.end(t, op, t == Profiler.UNTIMED ? null : info.get());
+    }
+
+    /** As {@link #run} for an op with a result. */
+    private <T> T call(String op, Supplier<T> kernel, Supplier<Profiler.OpInfo> info) {
+        long t = profiler.begin(op);
+        T result;
+        try {
+            result = kernel.get();
+        } catch (RuntimeException | Error e) {
+            profiler.abort();
+            throw e;
+        }
+        profiler.end(t, op, t == Profiler.UNTIMED ? null : info.get());
+        return result;
+    }
+
+    /** The figures of a call of op: the selected variant of labelOp ("-" if none), shapes, bytes, FLOPs. */
+    private Profiler.OpInfo info(String labelOp, String shapes, long bytes, double flops) {
+        return new Profiler.OpInfo(kernels.label(labelOp), shapes, bytes, flops);
+    }
+
+    /**
+     * The attention variant a profile shows: the selected one, with the residual variant when
+     * the unfused residual path is taken; backends that fall back to another kernel for some
+     * inputs say so through {@link #attentionVariant}.
+     */
+    private String attentionLabel(AttentionInputs in) {
+        String v = kernels.userAttention() != null ? kernels.selected("attention") : attentionVariant(in);
+        if (in.residual() != null && kernels.userAttention() == null && kernels.variants().containsKey("residual")
+                && kernels.selected("residual").equals("naive")) {
+            v += "+residual:naive";
+        }
+        return v;
+    }
+
+    /**
+     * The built-in attention kernel that runs for these inputs, for the profiler. The default is
+     * the selected variant; a backend that runs another kernel for some inputs (the CUDA flash
+     * kernels exist for some head dims only) overrides it.
+     *
+     * @param in the attention inputs
+     * @return the variant's name
+     */
+    protected String attentionVariant(AttentionInputs in) {
+        return kernels.label("attention");
+    }
+
+    private static String attentionShapes(AttentionInputs in) {
+        StringBuilder sb = new StringBuilder(Profiler.shapes("q", in.q(), "k,v", in.k()));
+        sb.append(" heads=").append(in.heads());
+        if (in.prefixK() != null) sb.append(' ').append(Profiler.shapes("prefix", in.prefixK()));
+        if (in.residual() != null) sb.append(' ').append(Profiler.shapes("residual", in.residual()));
+        if (in.causal()) sb.append(" causal");
+        if (in.q().dtype() != DType.F32) sb.append(' ').append(in.q().dtype());
+        return sb.toString();
+    }
+
+    private static long attentionBytes(AttentionInputs in) {
+        return Profiler.bytes(in.q(), in.k(), in.v(), in.prefixK(), in.prefixV(), in.residual());
+    }
+
+    /** Query–key pairs scored over all batch items and heads (causal masking counted). */
+    private static double attentionPairs(AttentionInputs in) {
+        double nq = in.queries(), perHead = nq * in.prefixLength()
+                + (in.causal() ? nq * (nq + 1) / 2 : nq * in.keys());
+        return perHead * in.heads() * in.batch();
+    }
+
+    private static String retrievalShapes(RetrievalInputs in) {
+        return Profiler.shapes("queries", in.queries(), "keys", in.keys(), "A", in.modulation(), "P", in.prompts())
+                + " seen=" + in.seen();
+    }
+
+    /** Queries, keys, and the rows of A and P a retrieval must read: the seen classes' and the selected ones. */
+    private static long retrievalBytes(RetrievalInputs in) {
+        long layers = in.layers();
+        return Profiler.bytes(in.queries(), in.keys()) + 4L * layers * in.seen() * in.queryDim()
+                + 4L * layers * in.batch() * in.promptDim();
     }
 
     // ------------------------------------------------------------------ implementation hooks

@@ -29,6 +29,10 @@ public final class StarPromptNative {
     public static native @Cast("const char*") BytePointer sp_version();
     public static native void sp_cpu_set_threads(int n);
     public static native int sp_cpu_get_threads();
+    /** Opens an NVTX range (a no-op without CUDA); see starprompt.h. */
+    public static native int sp_nvtx_range_push(String name);
+    /** Closes the innermost NVTX range (a no-op without CUDA). */
+    public static native int sp_nvtx_range_pop();
 
     // ---------------------------------------------------------------- CPU
     public static native int sp_cpu_gemm_naive(int transA, int transB, int m, int n, int k, float alpha,

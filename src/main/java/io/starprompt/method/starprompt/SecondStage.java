@@ -1,6 +1,7 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.method.common.LinearHead;
 import io.starprompt.method.common.PromptInjection;
 import io.starprompt.method.common.ResidualInjection;
@@ -73,21 +74,32 @@ public final class SecondStage {
      * tensors live in the caller's scope; every intermediate is freed.
      */
     public Result lossAndGradients(Tensor images, Tensor queries, Tensor keys, int[] labels, ClassRange range) {
-        try (Prompter.Retrieval r = prompter.retrieve(queries, keys, range.seen());
-                TensorScope scope = TensorScope.open();
+        Profiler p = be.profiler();
+        Prompter.Retrieval r;
+        try (Profiler.Scope s = p.scope("prompter")) {
+            r = prompter.retrieve(queries, keys, range.seen());
+        }
+        try (r; TensorScope scope = TensorScope.open();
                 Activations act = vit.forwardPooled(images, injection.prompts(r.superPrompts()))) {
-            Tensor logits = scope.retain(head.forward(act.pooled()));
-            Tensor dLogits = be.empty(logits.shape());
-            float loss = be.crossEntropy(logits, labels, range.lossFrom(), range.seen(), dLogits);
-            Tensor dW = scope.retain(be.empty(head.weight().shape())), db = scope.retain(be.empty(head.bias().shape()));
-            Tensor dPooled = head.backward(act.pooled(), dLogits, dW, db);
+            Tensor logits, dW, db, dPooled;
+            float loss;
+            try (Profiler.Scope s = p.scope("head")) {
+                logits = scope.retain(head.forward(act.pooled()));
+                Tensor dLogits = be.empty(logits.shape());
+                loss = be.crossEntropy(logits, labels, range.lossFrom(), range.seen(), dLogits);
+                dW = scope.retain(be.empty(head.weight().shape()));
+                db = scope.retain(be.empty(head.bias().shape()));
+                dPooled = head.backward(act.pooled(), dLogits, dW, db);
+            }
             Tensor dRows = be.empty(r.superPrompts().shape());
             try (PromptGradients g = vit.backwardPooled(act, dPooled, false)) {
                 injection.rowGradients(g, dRows);
             }
             Tensor dA = scope.retain(be.empty(prompter.modulation().shape()));
             Tensor dP = scope.retain(be.empty(prompter.prompts().shape()));
-            prompter.backward(r, dRows, range.past(), dA, dP);
+            try (Profiler.Scope s = p.scope("prompter")) {
+                prompter.backward(r, dRows, range.past(), dA, dP);
+            }
             return new Result(loss, logits, dA, dP, dW, db);
         }
     }

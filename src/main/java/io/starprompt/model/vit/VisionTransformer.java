@@ -1,6 +1,7 @@
 package io.starprompt.model.vit;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.model.ExclusiveUse;
 import io.starprompt.model.ImageBatch;
 import io.starprompt.model.safetensors.SafetensorsFile;
@@ -202,19 +203,26 @@ public final class VisionTransformer implements AutoCloseable {
     private Activations train(Tensor images, Prompts prompts, boolean clsOnly) {
         int batch = checkInputs(images, prompts);
         Activations act = new Activations(this, batch, clsOnly, prompts);
-        try {
-            Tensor x = embedding.forward(be, images);
+        try (Profiler.Scope vitScope = be.profiler().scope("vit")) {
+            Tensor x;
+            try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
+                x = embedding.forward(be, images);
+            }
             act.streams.add(x);
             for (int l = 0; l < blocks.length; l++) {
                 Block.Saved saved = new Block.Saved();
                 act.blocks.add(saved);
-                x = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, saved);
+                try (Profiler.Scope s = be.profiler().scope("block", l)) {
+                    x = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, saved);
+                }
                 act.streams.add(x);
             }
             act.output = be.empty(x.shape());
             act.finalMean = be.empty(batch, x.dim(1));
             act.finalRstd = be.empty(batch, x.dim(1));
-            be.layerNorm(x, normW, normB, VitConfig.LAYER_NORM_EPS, act.output, act.finalMean, act.finalRstd);
+            try (Profiler.Scope s = be.profiler().scope("norm")) {
+                be.layerNorm(x, normW, normB, VitConfig.LAYER_NORM_EPS, act.output, act.finalMean, act.finalRstd);
+            }
             return act;
         } catch (RuntimeException | Error e) {
             act.close();
@@ -224,10 +232,16 @@ public final class VisionTransformer implements AutoCloseable {
 
     private Tensor infer(Tensor images, Prompts prompts, boolean clsOnly) {
         int batch = checkInputs(images, prompts);
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor x = embedding.forward(be, images);
+        try (TensorScope scope = TensorScope.open(); Profiler.Scope vitScope = be.profiler().scope("vit")) {
+            Tensor x;
+            try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
+                x = embedding.forward(be, images);
+            }
             for (int l = 0; l < blocks.length; l++) {
-                Tensor next = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, null);
+                Tensor next;
+                try (Profiler.Scope s = be.profiler().scope("block", l)) {
+                    next = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, null);
+                }
                 x.close(); // the stream is not needed any more: keep memory at one layer's worth
                 x = next;
             }
@@ -235,7 +249,9 @@ public final class VisionTransformer implements AutoCloseable {
             Tensor in = clsOnly ? x.reshape(batch, cfg.width()) : x;
             Tensor out = be.empty(in.shape());
             long rows = in.numel() / cfg.width();
-            be.layerNorm(in, normW, normB, VitConfig.LAYER_NORM_EPS, out, be.empty(rows), be.empty(rows));
+            try (Profiler.Scope s = be.profiler().scope("norm")) {
+                be.layerNorm(in, normW, normB, VitConfig.LAYER_NORM_EPS, out, be.empty(rows), be.empty(rows));
+            }
             return scope.retain(out);
         }
     }
@@ -289,18 +305,27 @@ public final class VisionTransformer implements AutoCloseable {
         if (lowest < 0) return grads; // nothing depends on anything trainable
         try {
             Tensor dImage = null;
-            try (TensorScope scope = TensorScope.open()) {
+            try (TensorScope scope = TensorScope.open(); Profiler.Scope vitScope = be.profiler().scope("vit")) {
                 Tensor last = act.streams.get(blocks.length);
                 Tensor d = be.empty(last.shape());
-                be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
+                try (Profiler.Scope s = be.profiler().scope("norm")) {
+                    be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
+                }
                 for (int l = blocks.length - 1; l >= lowest; l--) {
                     boolean needInputGrad = imageGradient || l > lowest;
-                    Tensor next = blocks[l].backward(be, act.blocks.get(l), d, needInputGrad, grads.residual(l),
-                            grads.prefixKeys(l), grads.prefixValues(l));
+                    Tensor next;
+                    try (Profiler.Scope s = be.profiler().scope("block", l)) {
+                        next = blocks[l].backward(be, act.blocks.get(l), d, needInputGrad, grads.residual(l),
+                                grads.prefixKeys(l), grads.prefixValues(l));
+                    }
                     d.close(); // free each layer's stream gradient as soon as the layer below has it
                     d = next;
                 }
-                if (imageGradient) dImage = scope.retain(embedding.backward(be, d));
+                if (imageGradient) {
+                    try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
+                        dImage = scope.retain(embedding.backward(be, d));
+                    }
+                }
             }
             if (dImage != null) grads.setImage(dImage);
             return grads;

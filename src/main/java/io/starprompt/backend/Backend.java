@@ -41,16 +41,29 @@ public abstract class Backend implements AutoCloseable {
         this.profiler = new Profiler(this);
     }
 
-    /** "reference", "cpu" or "cuda". */
+    /**
+     * "reference", "cpu" or "cuda".
+     *
+     * @return the backend's name
+     */
     public final String name() {
         return name;
     }
 
+    /**
+     * Where this backend's tensors live.
+     *
+     * @return the device
+     */
     public final Device device() {
         return device;
     }
 
-    /** Kernel variants per op, and which one is selected. */
+    /**
+     * Kernel variants per op, and which one is selected.
+     *
+     * @return the registry of this backend
+     */
     public final KernelRegistry kernels() {
         return kernels;
     }
@@ -76,7 +89,12 @@ public abstract class Backend implements AutoCloseable {
         return Profiler.wallClock();
     }
 
-    /** Whether tensors of this dtype can be allocated here. */
+    /**
+     * Whether tensors of this dtype can be allocated here.
+     *
+     * @param dtype a dtype
+     * @return whether this backend has it
+     */
     public boolean supports(DType dtype) {
         return dtype != DType.BF16;
     }
@@ -98,7 +116,11 @@ public abstract class Backend implements AutoCloseable {
         release();
     }
 
-    /** Whether {@link #close} was called. */
+    /**
+     * Whether {@link #close} was called.
+     *
+     * @return true once closed
+     */
     public final boolean isClosed() {
         return closed;
     }
@@ -130,7 +152,11 @@ public abstract class Backend implements AutoCloseable {
         public static final MemoryStats UNTRACKED = new MemoryStats(-1, -1, -1);
     }
 
-    /** Throws IllegalStateException naming the op if the backend is closed. */
+    /**
+     * Throws IllegalStateException naming the op if the backend is closed.
+     *
+     * @param op the op to name in the exception
+     */
     protected final void ensureOpen(String op) {
         if (closed) throw new IllegalStateException(op + ": the " + name + " backend is closed");
     }
@@ -142,22 +168,44 @@ public abstract class Backend implements AutoCloseable {
 
     // ------------------------------------------------------------------ memory
 
-    /** Uninitialised tensor. */
+    /**
+     * Uninitialised tensor.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor empty(DType dtype, long... shape) {
         return allocateChecked("empty", dtype, shape);
     }
 
-    /** Uninitialised f32 tensor. */
+    /**
+     * Uninitialised f32 tensor.
+     *
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor empty(long... shape) {
         return allocateChecked("empty", DType.F32, shape);
     }
 
-    /** Zero-filled f32 tensor. */
+    /**
+     * Zero-filled f32 tensor.
+     *
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor zeros(long... shape) {
         return zeros(DType.F32, shape);
     }
 
-    /** Zero-filled tensor of the dtype. */
+    /**
+     * Zero-filled tensor of the dtype.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor zeros(DType dtype, long... shape) {
         Tensor t = allocateChecked("zeros", dtype, shape);
         if (profiler.active) run("zeros", () -> doZero(t), () -> info("zeros", Profiler.shapes("t", t), t.bytes(), 0));
@@ -165,7 +213,13 @@ public abstract class Backend implements AutoCloseable {
         return t;
     }
 
-    /** A new f32 tensor holding data (data.length must equal the shape's element count). */
+    /**
+     * A new f32 tensor holding data (data.length must equal the shape's element count).
+     *
+     * @param data the values, row-major
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor fromArray(float[] data, long... shape) {
         ensureOpen("fromArray");
         if (data == null) throw Check.bad("fromArray", "data is null");
@@ -176,7 +230,13 @@ public abstract class Backend implements AutoCloseable {
         return t;
     }
 
-    /** A new i32 tensor holding data. */
+    /**
+     * A new i32 tensor holding data.
+     *
+     * @param data the values, row-major
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor fromArray(int[] data, long... shape) {
         ensureOpen("fromArray");
         if (data == null) throw Check.bad("fromArray", "data is null");
@@ -203,7 +263,12 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** Copies the values of an f32 or bf16 tensor to a float array. */
+    /**
+     * Copies the values of an f32 or bf16 tensor to a float array.
+     *
+     * @param t the tensor
+     * @return its values, row-major
+     */
     public final float[] toFloatArray(Tensor t) {
         ensureHere("toFloatArray", "t", t);
         if (t.dtype() == DType.I32) throw Check.bad("toFloatArray", t + " is an index tensor");
@@ -214,7 +279,12 @@ public abstract class Backend implements AutoCloseable {
         return doReadFloats(t);
     }
 
-    /** Copies the values of an i32 tensor to an int array. */
+    /**
+     * Copies the values of an i32 tensor to an int array.
+     *
+     * @param t the tensor
+     * @return its values, row-major
+     */
     public final int[] toIntArray(Tensor t) {
         ensureOpen("toIntArray");
         Check.tensor("toIntArray", "t", t, device, DType.I32);
@@ -225,7 +295,12 @@ public abstract class Backend implements AutoCloseable {
         return doReadInts(t);
     }
 
-    /** dst ← src (same shape and dtype). */
+    /**
+     * dst ← src (same shape and dtype).
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite
+     */
     public final void copy(Tensor src, Tensor dst) {
         ensureHere("copy", "src", src);
         Check.tensor("copy", "dst", dst, device, src.dtype());
@@ -237,7 +312,12 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** dst ← src converted between f32 and bf16 (same shape). */
+    /**
+     * dst ← src converted between f32 and bf16 (same shape).
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite, of the other dtype (or the same: then a copy)
+     */
     public final void convert(Tensor src, Tensor dst) {
         ensureHere("convert", "src", src);
         ensureHere("convert", "dst", dst);
@@ -257,7 +337,11 @@ public abstract class Backend implements AutoCloseable {
         else doConvert(src, dst);
     }
 
-    /** t ← 0 */
+    /**
+     * t ← 0
+     *
+     * @param t the tensor to clear
+     */
     public final void zero(Tensor t) {
         ensureHere("zero", "t", t);
         if (profiler.active) run("zero", () -> doZero(t), () -> info("zero", Profiler.shapes("t", t), t.bytes(), 0));
@@ -291,6 +375,14 @@ public abstract class Backend implements AutoCloseable {
      * c ← alpha·op(a)·op(b) + beta·c, op = transpose when the flag is set. a is [m,k] ([k,m]
      * transposed) or batched [n,m,k]; b is [k,n] ([n,k]) or batched; c is [m,n] or [batch,m,n].
      * A 2-D operand is shared by every batch item.
+     *
+     * @param a left operand
+     * @param transA whether a is stored transposed
+     * @param b right operand
+     * @param transB whether b is stored transposed
+     * @param c output
+     * @param alpha scale of the product
+     * @param beta scale of the previous c (0: c is not read)
      */
     public final void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
         String op = "gemm";
@@ -339,7 +431,12 @@ public abstract class Backend implements AutoCloseable {
     public record GemmShape(int m, int n, int k, int batch, boolean transA, boolean transB, long strideA,
             long strideB, long strideC) {}
 
-    /** x[..., j] += bias[j] over the last dimension. */
+    /**
+     * x[..., j] += bias[j] over the last dimension.
+     *
+     * @param x the tensor to add to, in place
+     * @param bias one value per column of the last dimension
+     */
     public final void addBias(Tensor x, Tensor bias) {
         f32Rows("addBias", "x", x);
         f32("addBias", "bias", bias);
@@ -351,7 +448,13 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** y ← y + alpha·x (same shape). */
+    /**
+     * y ← y + alpha·x (same shape).
+     *
+     * @param y the tensor to update in place
+     * @param x the tensor to add
+     * @param alpha the factor of x
+     */
     public final void axpy(Tensor y, Tensor x, float alpha) {
         f32("axpy", "y", y);
         f32("axpy", "x", x);
@@ -365,7 +468,17 @@ public abstract class Backend implements AutoCloseable {
 
     // ------------------------------------------------------------------ normalisation, activations
 
-    /** LayerNorm over the last dim; mean and rstd get one value per row (saved for the backward). */
+    /**
+     * LayerNorm over the last dim; mean and rstd get one value per row (saved for the backward).
+     *
+     * @param x input [..., D]
+     * @param gamma scale [D]
+     * @param beta shift [D]
+     * @param eps added to the variance
+     * @param y output shaped like x
+     * @param mean one mean per row
+     * @param rstd one 1/√(var + eps) per row
+     */
     public final void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
         String op = "layerNorm";
         f32Rows(op, "x", x);
@@ -384,7 +497,18 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** dx ← LayerNorm backward; dgamma, dbeta (nullable) are accumulated into. */
+    /**
+     * dx ← LayerNorm backward; dgamma, dbeta (nullable) are accumulated into.
+     *
+     * @param dy gradient of the output
+     * @param x the forward's input
+     * @param gamma the forward's scale
+     * @param mean the forward's means
+     * @param rstd the forward's reciprocal standard deviations
+     * @param dx gradient of the input, overwritten
+     * @param dgamma gradient of gamma, accumulated into, or null
+     * @param dbeta gradient of beta, accumulated into, or null
+     */
     public final void layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
         String op = "layerNormBackward";
@@ -405,7 +529,13 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** y ← act(x); y may be x. */
+    /**
+     * y ← act(x); y may be x.
+     *
+     * @param act the activation
+     * @param x input
+     * @param y output shaped like x
+     */
     public final void activation(Activation act, Tensor x, Tensor y) {
         f32("activation", "x", x);
         Check.sameShape("activation", "x", x, "y", f32("activation", "y", y));
@@ -417,7 +547,14 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** dx ← act'(x)·dy. */
+    /**
+     * dx ← act'(x)·dy.
+     *
+     * @param act the activation
+     * @param x the forward's input
+     * @param dy gradient of the output
+     * @param dx gradient of the input, overwritten
+     */
     public final void activationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
         String op = "activationBackward";
         f32(op, "x", x);
@@ -431,7 +568,12 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** Softmax over the last dim; y may be x. */
+    /**
+     * Softmax over the last dim; y may be x.
+     *
+     * @param x input
+     * @param y output shaped like x
+     */
     public final void softmax(Tensor x, Tensor y) {
         f32Rows("softmax", "x", x);
         Check.sameShape("softmax", "x", x, "y", f32("softmax", "y", y));
@@ -442,7 +584,13 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** dx ← y ⊙ (dy − ⟨dy, y⟩) row-wise, from the softmax output y. */
+    /**
+     * dx ← y ⊙ (dy − ⟨dy, y⟩) row-wise, from the softmax output y.
+     *
+     * @param y the forward's output
+     * @param dy gradient of the output
+     * @param dx gradient of the input, overwritten
+     */
     public final void softmaxBackward(Tensor y, Tensor dy, Tensor dx) {
         String op = "softmaxBackward";
         f32Rows(op, "y", y);
@@ -457,7 +605,13 @@ public abstract class Backend implements AutoCloseable {
 
     // ------------------------------------------------------------------ attention
 
-    /** out [B,Nq,H·hd] ← attention; lse [B,H,Nq] saved for the backward. */
+    /**
+     * out [B,Nq,H·hd] ← attention; lse [B,H,Nq] saved for the backward.
+     *
+     * @param in queries, keys, values and the optional prefixes and residual
+     * @param out output shaped like q
+     * @param lse log-sum-exp of every query row's scaled scores
+     */
     public final void attention(AttentionInputs in, Tensor out, Tensor lse) {
         String op = "attention";
         DType dt = checkAttention(op, in);
@@ -507,7 +661,15 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** Attention backward from the forward's out and lse and the upstream gradient dOut. */
+    /**
+     * Attention backward from the forward's out and lse and the upstream gradient dOut.
+     *
+     * @param in the forward's inputs
+     * @param out the forward's output
+     * @param lse the forward's log-sum-exp
+     * @param dOut gradient of the output
+     * @param g the gradients to overwrite
+     */
     public final void attentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
         String op = "attentionBackward";
         DType dt = checkAttention(op, in);
@@ -593,7 +755,13 @@ public abstract class Backend implements AutoCloseable {
 
     // ------------------------------------------------------------------ gathers, reductions
 
-    /** out[i] ← table[ids[i]]; table [V, D], out [ids.length, D]. */
+    /**
+     * out[i] ← table[ids[i]]; table [V, D], out [ids.length, D].
+     *
+     * @param table the embedding table [V, D]
+     * @param ids rows to read, each in [0, V)
+     * @param out the gathered rows
+     */
     public final void embeddingGather(Tensor table, int[] ids, Tensor out) {
         String op = "embeddingGather";
         f32(op, "table", table);
@@ -607,7 +775,13 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** dTable[ids[i]] += dOut[i]. */
+    /**
+     * dTable[ids[i]] += dOut[i].
+     *
+     * @param dOut gradient of the gathered rows [ids.length, D]
+     * @param ids the rows they were read from
+     * @param dTable gradient of the table [V, D], accumulated into
+     */
     public final void embeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable) {
         String op = "embeddingScatterAdd";
         f32(op, "dTable", dTable);
@@ -621,7 +795,12 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** out[b] ← Σ_n x[b, n]; x [B, N, D], out [B, D]. */
+    /**
+     * out[b] ← Σ_n x[b, n]; x [B, N, D], out [B, D].
+     *
+     * @param x input [B, N, D]
+     * @param out the sums [B, D]
+     */
     public final void tokenSum(Tensor x, Tensor out) {
         f32("tokenSum", "x", x);
         Check.rank("tokenSum", "x", x, 3);
@@ -633,7 +812,13 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** out[b] ← x[b, idx[b]] (CLS or EOS pooling). */
+    /**
+     * out[b] ← x[b, idx[b]] (CLS or EOS pooling).
+     *
+     * @param x input [B, N, D]
+     * @param idx one token index per batch item
+     * @param out the picked rows [B, D]
+     */
     public final void tokenGather(Tensor x, int[] idx, Tensor out) {
         String op = "tokenGather";
         f32(op, "x", x);
@@ -647,7 +832,13 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** dx[b, idx[b]] += dOut[b]. */
+    /**
+     * dx[b, idx[b]] += dOut[b].
+     *
+     * @param dOut gradient of the picked rows [B, D]
+     * @param idx the token each row was picked from
+     * @param dx gradient of the input [B, N, D], accumulated into
+     */
     public final void tokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
         String op = "tokenScatterAdd";
         f32(op, "dx", dx);
@@ -664,6 +855,10 @@ public abstract class Backend implements AutoCloseable {
     /**
      * images [B, C, S, S] → patches [B, 1 + G², C·p·p] (G = S/p): row 1 + gy·G + gx holds patch
      * (gy, gx) in (channel, ky, kx) order, the conv weight's layout; row 0 (class-token slot) is zero.
+     *
+     * @param images input [B, C, S, S]
+     * @param patch the patch side p
+     * @param patches output [B, 1 + G², C·p·p]
      */
     public final void patchify(Tensor images, int patch, Tensor patches) {
         String op = "patchify";
@@ -676,7 +871,13 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** Adjoint of {@link #patchify}: dImages [B, C, S, S] overwritten from dPatches (row 0 ignored). */
+    /**
+     * Adjoint of {@link #patchify}: dImages [B, C, S, S] overwritten from dPatches (row 0 ignored).
+     *
+     * @param dPatches gradient of the patches [B, 1 + G², C·p·p]
+     * @param patch the patch side p
+     * @param dImages gradient of the images [B, C, S, S], overwritten
+     */
     public final void unpatchify(Tensor dPatches, int patch, Tensor dImages) {
         String op = "unpatchify";
         long[] g = patchGeometry(op, f32(op, "dImages", dImages), patch);
@@ -706,6 +907,13 @@ public abstract class Backend implements AutoCloseable {
      * Mean cross-entropy of logits [B, C] with only classes [lo, hi) taking part (past classes
      * masked below lo, unseen ones cut at hi). Writes the gradient of the mean loss into dlogits
      * (nullable; zero outside [lo, hi)) and returns the loss.
+     *
+     * @param logits scores [B, C]
+     * @param labels one label per row, each in [lo, hi)
+     * @param lo first class taking part
+     * @param hi end of the classes taking part (exclusive)
+     * @param dlogits gradient of the mean loss, overwritten, or null
+     * @return the mean loss
      */
     public final float crossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
         String op = "crossEntropy";
@@ -724,7 +932,16 @@ public abstract class Backend implements AutoCloseable {
         return doCrossEntropy(logits, labels, lo, hi, dlogits);
     }
 
-    /** One Adam step on param with moments m, v (all the shape of param); step counts from 1. */
+    /**
+     * One Adam step on param with moments m, v (all the shape of param); step counts from 1.
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param m first moment, updated in place
+     * @param v second moment, updated in place
+     * @param cfg learning rate, betas, eps and weight decay
+     * @param step the step number, from 1
+     */
     public final void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg, int step) {
         String op = "adamStep";
         f32(op, "param", param);
@@ -740,7 +957,14 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** param ← param − lr·(grad + weightDecay·param). */
+    /**
+     * param ← param − lr·(grad + weightDecay·param).
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param lr the learning rate
+     * @param weightDecay the L2 factor added to the gradient
+     */
     public final void sgdStep(Tensor param, Tensor grad, float lr, float weightDecay) {
         f32("sgdStep", "param", param);
         Check.sameShape("sgdStep", "param", param, "grad", f32("sgdStep", "grad", grad));
@@ -754,9 +978,14 @@ public abstract class Backend implements AutoCloseable {
     // ------------------------------------------------------------------ STAR-Prompt retrieval
 
     /**
-     * Per layer l and sample b: sims[l,b,c] = 5·cos(q_b ⊙ softmax(A[l,c]), k_c) for c < seen,
+     * Per layer l and sample b: sims[l,b,c] = 5·cos(q_b ⊙ softmax(A[l,c]), k_c) for c &lt; seen,
      * sel[l,b] = argmax, sp[l,b] = w·P[l, sel] with w = sims[l,b,sel] (or 1 without modulation).
      * sims [L,B,seen] f32, sel [L,B] i32, sp [L,B,dp] f32.
+     *
+     * @param in queries, keys, modulation logits, prompt pools, seen classes
+     * @param sims similarities [L, B, seen]
+     * @param sel selected classes [L, B] (i32)
+     * @param sp selected, weighted prompts [L, B, dp]
      */
     public final void retrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
         String op = "retrieval";
@@ -780,7 +1009,15 @@ public abstract class Backend implements AutoCloseable {
 
     /**
      * Gradients of the retrieval given dsp [L,B,dp]: dA [L,C,d] and dP [L,C,dp] are overwritten;
-     * only rows of selected current classes (past ≤ c < seen) are non-zero.
+     * only rows of selected current classes (past ≤ c &lt; seen) are non-zero.
+     *
+     * @param in the forward's inputs
+     * @param sims the forward's similarities
+     * @param sel the forward's selection
+     * @param dsp gradient of the selected prompts [L, B, dp]
+     * @param past classes below this get no gradient
+     * @param dA gradient of the modulation logits [L, C, d], overwritten
+     * @param dP gradient of the prompt pools [L, C, dp], overwritten
      */
     public final void retrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past,
             Tensor dA, Tensor dP) {
@@ -917,43 +1154,276 @@ public abstract class Backend implements AutoCloseable {
 
     // ------------------------------------------------------------------ implementation hooks
 
+    /**
+     * Allocates an uninitialised tensor; the arguments are checked.
+     *
+     * @param dtype a dtype this backend supports
+     * @param shape the dimensions
+     * @return the tensor
+     */
     protected abstract Tensor allocate(DType dtype, long[] shape);
+    /**
+     * Writes values into a tensor of as many f32 elements.
+     *
+     * @param t the tensor
+     * @param data the values
+     */
     protected abstract void doWrite(Tensor t, float[] data);
+    /**
+     * Writes values into a tensor of as many i32 elements.
+     *
+     * @param t the tensor
+     * @param data the values
+     */
     protected abstract void doWrite(Tensor t, int[] data);
+    /**
+     * Reads an f32 or bf16 tensor as floats.
+     *
+     * @param t the tensor
+     * @return its values
+     */
     protected abstract float[] doReadFloats(Tensor t);
+    /**
+     * Reads an i32 tensor.
+     *
+     * @param t the tensor
+     * @return its values
+     */
     protected abstract int[] doReadInts(Tensor t);
+    /**
+     * Copies a tensor into one of the same shape and dtype.
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite
+     */
     protected abstract void doCopy(Tensor src, Tensor dst);
+    /**
+     * Sets every byte of a tensor to zero.
+     *
+     * @param t the tensor
+     */
     protected abstract void doZero(Tensor t);
 
+    /**
+     * Converts between f32 and bf16; backends without bf16 keep this default, which refuses.
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite, of the other dtype
+     */
     protected void doConvert(Tensor src, Tensor dst) {
         throw new UnsupportedOperationException("convert: " + name + " has no " + src.dtype() + "→" + dst.dtype());
     }
 
+    /**
+     * Implements {@link #gemm} on checked arguments.
+     *
+     * @param s sizes, transposes and batch strides
+     * @param a left operand
+     * @param b right operand
+     * @param c output
+     * @param alpha scale of the product
+     * @param beta scale of the previous c
+     */
     protected abstract void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta);
+    /**
+     * Implements {@link #addBias} on checked arguments.
+     *
+     * @param x the tensor to add to
+     * @param bias the bias
+     */
     protected abstract void doAddBias(Tensor x, Tensor bias);
+    /**
+     * Implements {@link #axpy} on checked arguments.
+     *
+     * @param y the tensor to update
+     * @param x the tensor to add
+     * @param alpha the factor of x
+     */
     protected abstract void doAxpy(Tensor y, Tensor x, float alpha);
+    /**
+     * Implements {@link #layerNorm} on checked arguments.
+     *
+     * @param x input
+     * @param gamma scale
+     * @param beta shift
+     * @param eps added to the variance
+     * @param y output
+     * @param mean per-row means
+     * @param rstd per-row reciprocal standard deviations
+     */
     protected abstract void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean,
             Tensor rstd);
+    /**
+     * Implements {@link #layerNormBackward} on checked arguments.
+     *
+     * @param dy gradient of the output
+     * @param x the forward's input
+     * @param gamma the forward's scale
+     * @param mean the forward's means
+     * @param rstd the forward's reciprocal standard deviations
+     * @param dx gradient of the input
+     * @param dgamma gradient of gamma to accumulate into, or null
+     * @param dbeta gradient of beta to accumulate into, or null
+     */
     protected abstract void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
             Tensor dx, Tensor dgamma, Tensor dbeta);
+    /**
+     * Implements {@link #activation} on checked arguments.
+     *
+     * @param act the activation
+     * @param x input
+     * @param y output
+     */
     protected abstract void doActivation(Activation act, Tensor x, Tensor y);
+    /**
+     * Implements {@link #activationBackward} on checked arguments.
+     *
+     * @param act the activation
+     * @param x the forward's input
+     * @param dy gradient of the output
+     * @param dx gradient of the input
+     */
     protected abstract void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx);
+    /**
+     * Implements {@link #softmax} on checked arguments.
+     *
+     * @param x input
+     * @param y output
+     */
     protected abstract void doSoftmax(Tensor x, Tensor y);
+    /**
+     * Implements {@link #softmaxBackward} on checked arguments.
+     *
+     * @param y the forward's output
+     * @param dy gradient of the output
+     * @param dx gradient of the input
+     */
     protected abstract void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx);
+    /**
+     * Implements {@link #attention} on checked arguments (the residual, if any, included).
+     *
+     * @param in the attention inputs
+     * @param out output
+     * @param lse log-sum-exp per query row
+     */
     protected abstract void doAttention(AttentionInputs in, Tensor out, Tensor lse);
+    /**
+     * Implements {@link #attentionBackward} on checked arguments.
+     *
+     * @param in the forward's inputs
+     * @param out the forward's output
+     * @param lse the forward's log-sum-exp
+     * @param dOut gradient of the output
+     * @param g the gradients to overwrite
+     */
     protected abstract void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut,
             AttentionGrads g);
+    /**
+     * Implements {@link #embeddingGather} on checked arguments.
+     *
+     * @param table the table
+     * @param ids the rows to read
+     * @param out the gathered rows
+     */
     protected abstract void doEmbeddingGather(Tensor table, int[] ids, Tensor out);
+    /**
+     * Implements {@link #embeddingScatterAdd} on checked arguments.
+     *
+     * @param dOut gradient of the gathered rows
+     * @param ids the rows they were read from
+     * @param dTable gradient of the table, accumulated into
+     */
     protected abstract void doEmbeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable);
+    /**
+     * Implements {@link #tokenSum} on checked arguments.
+     *
+     * @param x input
+     * @param out the sums
+     */
     protected abstract void doTokenSum(Tensor x, Tensor out);
+    /**
+     * Implements {@link #tokenGather} on checked arguments.
+     *
+     * @param x input
+     * @param idx one token per batch item
+     * @param out the picked rows
+     */
     protected abstract void doTokenGather(Tensor x, int[] idx, Tensor out);
+    /**
+     * Implements {@link #tokenScatterAdd} on checked arguments.
+     *
+     * @param dOut gradient of the picked rows
+     * @param idx the token each row was picked from
+     * @param dx gradient of the input, accumulated into
+     */
     protected abstract void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx);
+    /**
+     * Implements {@link #patchify} on checked arguments.
+     *
+     * @param images input
+     * @param patch the patch side
+     * @param patches output
+     */
     protected abstract void doPatchify(Tensor images, int patch, Tensor patches);
+    /**
+     * Implements {@link #unpatchify} on checked arguments.
+     *
+     * @param dPatches gradient of the patches
+     * @param patch the patch side
+     * @param dImages gradient of the images
+     */
     protected abstract void doUnpatchify(Tensor dPatches, int patch, Tensor dImages);
+    /**
+     * Implements {@link #crossEntropy} on checked arguments.
+     *
+     * @param logits scores
+     * @param labels the labels
+     * @param lo first class taking part
+     * @param hi end of the classes taking part
+     * @param dlogits gradient to overwrite, or null
+     * @return the mean loss
+     */
     protected abstract float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits);
+    /**
+     * Implements {@link #adamStep} on checked arguments.
+     *
+     * @param param the parameter
+     * @param grad its gradient
+     * @param m first moment
+     * @param v second moment
+     * @param cfg hyper-parameters
+     * @param step the step number, from 1
+     */
     protected abstract void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg, int step);
+    /**
+     * Implements {@link #sgdStep} on checked arguments.
+     *
+     * @param param the parameter
+     * @param grad its gradient
+     * @param lr the learning rate
+     * @param weightDecay the L2 factor
+     */
     protected abstract void doSgdStep(Tensor param, Tensor grad, float lr, float weightDecay);
+    /**
+     * Implements {@link #retrieval} on checked arguments.
+     *
+     * @param in the retrieval inputs
+     * @param sims similarities
+     * @param sel selected classes
+     * @param sp selected, weighted prompts
+     */
     protected abstract void doRetrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp);
+    /**
+     * Implements {@link #retrievalBackward} on checked arguments.
+     *
+     * @param in the forward's inputs
+     * @param sims the forward's similarities
+     * @param sel the forward's selection
+     * @param dsp gradient of the selected prompts
+     * @param past classes below this get no gradient
+     * @param dA gradient of the modulation logits
+     * @param dP gradient of the prompt pools
+     */
     protected abstract void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past,
             Tensor dA, Tensor dP);
 }

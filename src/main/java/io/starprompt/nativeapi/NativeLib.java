@@ -29,13 +29,22 @@ public final class NativeLib {
         return e;
     }
 
-    /** Version string of the native library, e.g. "starprompt-native 0.1.0 (cpu+cuda)". */
+    /**
+     * Version string of the native library, e.g. "starprompt-native 0.1.0 (cpu+cuda)".
+     *
+     * @return the version string
+     */
     public static String version() {
         load();
         return StarPromptNative.sp_version().getString();
     }
 
-    /** Throws if a native call returned a non-zero status; op names the Java-side operation. */
+    /**
+     * Throws if a native call returned a non-zero status; op names the Java-side operation.
+     *
+     * @param status the status a native function returned
+     * @param op the operation, for the message
+     */
     public static void check(int status, String op) {
         if (status == StarPromptNative.SP_OK) return;
         String msg = op + ": " + StarPromptNative.sp_last_error().getString();

@@ -79,6 +79,8 @@ public final class CudaBackend extends Backend {
     /**
      * Empty when CUDA can be used; otherwise why not. Probed once per JVM; never throws (a
      * missing driver surfaces as UnsatisfiedLinkError or NoClassDefFoundError, both caught).
+     *
+     * @return empty, or the reason CUDA is unusable
      */
     public static Optional<String> unavailableReason() {
         Optional<String> p = probe;
@@ -125,7 +127,11 @@ public final class CudaBackend extends Backend {
         return memory.stats();
     }
 
-    /** The CUDA stream (cudaStream_t) all work of this backend is queued on. */
+    /**
+     * The CUDA stream (cudaStream_t) all work of this backend is queued on.
+     *
+     * @return the stream's handle
+     */
     public Pointer stream() {
         return stream;
     }

@@ -69,7 +69,11 @@ abstract class PromptedBaseline implements ContinualMethod {
     /** The batches of epoch e of task t. */
     abstract Iterable<TaskData.Batch> batches(TaskData data, int t, int e);
 
-    /** The prompted classifier it trains. */
+    /**
+     * The prompted classifier it trains.
+     *
+     * @return the classifier
+     */
     public PromptedClassifier model() {
         return model;
     }

@@ -23,7 +23,20 @@ import io.starprompt.method.common.mixture.GaussianMixture;
 public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambdaOrtho, float alignLr, int alignEpochs,
         int samplesPerClass, int replayBatch, int mogIterations, int mogComponents) {
 
-    /** Validates: rates and λ1 finite and ≥ 0, counts in range. */
+    /**
+     * Validates: rates and λ1 finite and ≥ 0, counts in range.
+     *
+     * @param epochs E_S1, training epochs per task
+     * @param monteCarlo MC1, augmented passes for the class statistics
+     * @param lr the training learning rate
+     * @param lambdaOrtho λ1, weight of the context orthogonality loss
+     * @param alignLr lr_gr1, the alignment learning rate
+     * @param alignEpochs E1, alignment epochs
+     * @param samplesPerClass replay samples per class and alignment epoch
+     * @param replayBatch the alignment batch size
+     * @param mogIterations the EM iteration limit
+     * @param mogComponents mixture components per class
+     */
     public FirstStageConfig {
         requireFinite("lr", lr);
         requireFinite("lambdaOrtho", lambdaOrtho);
@@ -40,27 +53,46 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
     /**
      * The end-to-end defaults (ALGORITHM.md §8.4): 5 epochs, MC1 1, lr 0.002, λ1 30, lr_gr1 0.05, E1 10,
      * 256 samples per class, replay batch 128, 200 EM iterations, 5 components.
+     *
+     * @return the defaults
      */
     public static FirstStageConfig defaults() {
         return new FirstStageConfig(5, 1, 0.002f, 30f, 0.05f, 10, 256, 128, 200, 5);
     }
 
-    /** The stand-alone stage-1 defaults (ALGORITHM.md §8.2): as {@link #defaults()} but 500 EM iterations. */
+    /**
+     * The stand-alone stage-1 defaults (ALGORITHM.md §8.2): as {@link #defaults()} but 500 EM iterations.
+     *
+     * @return the stand-alone defaults
+     */
     public static FirstStageConfig standAloneDefaults() {
         return builder().mogIterations(500).build();
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /**
+     * A builder starting from {@link #defaults()}.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return defaults().toBuilder();
     }
 
-    /** A builder starting from this config. */
+    /**
+     * A builder starting from this config.
+     *
+     * @return a new builder
+     */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
-    /** The mixture settings of §3.6 with this config's components and EM iterations and the given density. */
+    /**
+     * The mixture settings of §3.6 with this config's components and EM iterations and the given density.
+     *
+     * @param density the mixture density
+     * @return the fit settings
+     */
     public GaussianMixture.Options mixtureOptions(GaussianMixture.Density density) {
         return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents).withDensity(density);
     }
@@ -91,67 +123,121 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
             mogComponents = c.mogComponents;
         }
 
-        /** E_S1. */
+        /**
+         * E_S1.
+         *
+         * @param v the epochs
+         * @return this builder
+         */
         public Builder epochs(int v) {
             epochs = v;
             return this;
         }
 
-        /** MC1. */
+        /**
+         * MC1.
+         *
+         * @param v the number of passes
+         * @return this builder
+         */
         public Builder monteCarlo(int v) {
             monteCarlo = v;
             return this;
         }
 
-        /** The training learning rate. */
+        /**
+         * The training learning rate.
+         *
+         * @param v the learning rate
+         * @return this builder
+         */
         public Builder lr(float v) {
             lr = v;
             return this;
         }
 
-        /** λ1. */
+        /**
+         * λ1.
+         *
+         * @param v λ1
+         * @return this builder
+         */
         public Builder lambdaOrtho(float v) {
             lambdaOrtho = v;
             return this;
         }
 
-        /** lr_gr1. */
+        /**
+         * lr_gr1.
+         *
+         * @param v the alignment learning rate
+         * @return this builder
+         */
         public Builder alignLr(float v) {
             alignLr = v;
             return this;
         }
 
-        /** E1. */
+        /**
+         * E1.
+         *
+         * @param v the alignment epochs
+         * @return this builder
+         */
         public Builder alignEpochs(int v) {
             alignEpochs = v;
             return this;
         }
 
-        /** Replay samples per class and alignment epoch. */
+        /**
+         * Replay samples per class and alignment epoch.
+         *
+         * @param v the samples
+         * @return this builder
+         */
         public Builder samplesPerClass(int v) {
             samplesPerClass = v;
             return this;
         }
 
-        /** The alignment batch size. */
+        /**
+         * The alignment batch size.
+         *
+         * @param v the batch size
+         * @return this builder
+         */
         public Builder replayBatch(int v) {
             replayBatch = v;
             return this;
         }
 
-        /** The EM iteration limit. */
+        /**
+         * The EM iteration limit.
+         *
+         * @param v the iteration limit
+         * @return this builder
+         */
         public Builder mogIterations(int v) {
             mogIterations = v;
             return this;
         }
 
-        /** Mixture components per class. */
+        /**
+         * Mixture components per class.
+         *
+         * @param v the components
+         * @return this builder
+         */
         public Builder mogComponents(int v) {
             mogComponents = v;
             return this;
         }
 
-        /** The config. */
+        /**
+         * The config.
+         *
+         * @return the config, validated
+         */
         public FirstStageConfig build() {
             return new FirstStageConfig(epochs, monteCarlo, lr, lambdaOrtho, alignLr, alignEpochs, samplesPerClass,
                     replayBatch, mogIterations, mogComponents);

@@ -59,7 +59,17 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      */
     public record Stage2(int epochs, float lr, float lambdaOrtho, boolean cosineSchedule, boolean confidenceModulation,
             PromptMode promptMode, int prefixLength) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param epochs training epochs per task
+         * @param lr the Adam learning rate
+         * @param lambdaOrtho λ2, weight of the prompt orthogonality loss
+         * @param cosineSchedule whether the learning rate follows the cosine schedule
+         * @param confidenceModulation whether a retrieved prompt is scaled by its similarity
+         * @param promptMode residual or prefix prompts
+         * @param prefixLength L_p of prefix prompts
+         */
         public Stage2 {
             if (epochs < 0) throw bad("stage 2 epochs must be ≥ 0");
             requireFinite("stage 2 lr", lr);
@@ -68,12 +78,21 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             if (prefixLength < 1) throw bad("prefixLength must be ≥ 1");
         }
 
-        /** The learning rate of epoch e: the cosine schedule over {@link #epochs} or the constant lr. */
+        /**
+         * The learning rate of epoch e: the cosine schedule over {@link #epochs} or the constant lr.
+         *
+         * @param epoch the epoch index
+         * @return its learning rate
+         */
         public float learningRate(int epoch) {
             return cosineSchedule ? SecondStageTrainer.cosineLr(lr, epoch, epochs) : lr;
         }
 
-        /** A builder starting from this group. */
+        /**
+         * A builder starting from this group.
+         *
+         * @return a new builder
+         */
         public Builder toBuilder() {
             return new Builder(this);
         }
@@ -98,49 +117,88 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
                 prefixLength = s.prefixLength;
             }
 
-            /** Training epochs per task. */
+            /**
+             * Training epochs per task.
+             *
+             * @param v the epochs
+             * @return this builder
+             */
             public Builder epochs(int v) {
                 epochs = v;
                 return this;
             }
 
-            /** The Adam learning rate. */
+            /**
+             * The Adam learning rate.
+             *
+             * @param v the learning rate
+             * @return this builder
+             */
             public Builder lr(float v) {
                 lr = v;
                 return this;
             }
 
-            /** λ2. */
+            /**
+             * λ2.
+             *
+             * @param v λ2
+             * @return this builder
+             */
             public Builder lambdaOrtho(float v) {
                 lambdaOrtho = v;
                 return this;
             }
 
-            /** The cosine schedule on or off. */
+            /**
+             * The cosine schedule on or off.
+             *
+             * @param v whether to use it
+             * @return this builder
+             */
             public Builder cosineSchedule(boolean v) {
                 cosineSchedule = v;
                 return this;
             }
 
-            /** Confidence modulation on or off. */
+            /**
+             * Confidence modulation on or off.
+             *
+             * @param v whether to use it
+             * @return this builder
+             */
             public Builder confidenceModulation(boolean v) {
                 confidenceModulation = v;
                 return this;
             }
 
-            /** Residual or prefix prompts. */
+            /**
+             * Residual or prefix prompts.
+             *
+             * @param v the mode
+             * @return this builder
+             */
             public Builder promptMode(PromptMode v) {
                 promptMode = v;
                 return this;
             }
 
-            /** L_p of prefix prompts. */
+            /**
+             * L_p of prefix prompts.
+             *
+             * @param v the prefix length
+             * @return this builder
+             */
             public Builder prefixLength(int v) {
                 prefixLength = v;
                 return this;
             }
 
-            /** The group. */
+            /**
+             * The group.
+             *
+             * @return the group, validated
+             */
             public Stage2 build() {
                 return new Stage2(epochs, lr, lambdaOrtho, cosineSchedule, confidenceModulation, promptMode, prefixLength);
             }
@@ -160,7 +218,17 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      */
     public record Alignment(boolean enabled, float lr, int epochs, int epochsPerTask, int samplesPerClass, int batchSize,
             float logitTemperature) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param enabled whether the head is re-aligned after every task but the first
+         * @param lr lr_gr2, the alignment learning rate
+         * @param epochs E2, alignment epochs of task 0's successor
+         * @param epochsPerTask extra alignment epochs per task index
+         * @param samplesPerClass replay samples per class and epoch
+         * @param batchSize the alignment batch size
+         * @param logitTemperature τ, the logits' temperature in the alignment loss
+         */
         public Alignment {
             requireFinite("alignment lr", lr);
             if (epochs < 0 || epochsPerTask < 0) throw bad("alignment epochs must be ≥ 0");
@@ -169,12 +237,21 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             if (!(logitTemperature > 0) || Float.isInfinite(logitTemperature)) throw bad("logitTemperature must be > 0");
         }
 
-        /** Alignment epochs of task t: E2 + epochsPerTask·t. */
+        /**
+         * Alignment epochs of task t: E2 + epochsPerTask·t.
+         *
+         * @param t the task index
+         * @return its alignment epochs
+         */
         public int epochsOfTask(int t) {
             return epochs + epochsPerTask * t;
         }
 
-        /** A builder starting from this group. */
+        /**
+         * A builder starting from this group.
+         *
+         * @return a new builder
+         */
         public Builder toBuilder() {
             return new Builder(this);
         }
@@ -199,49 +276,88 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
                 logitTemperature = a.logitTemperature;
             }
 
-            /** The alignment on or off. */
+            /**
+             * The alignment on or off.
+             *
+             * @param v whether to align
+             * @return this builder
+             */
             public Builder enabled(boolean v) {
                 enabled = v;
                 return this;
             }
 
-            /** lr_gr2. */
+            /**
+             * lr_gr2.
+             *
+             * @param v the learning rate
+             * @return this builder
+             */
             public Builder lr(float v) {
                 lr = v;
                 return this;
             }
 
-            /** E2. */
+            /**
+             * E2.
+             *
+             * @param v the epochs
+             * @return this builder
+             */
             public Builder epochs(int v) {
                 epochs = v;
                 return this;
             }
 
-            /** Extra epochs per task index. */
+            /**
+             * Extra epochs per task index.
+             *
+             * @param v the extra epochs per task
+             * @return this builder
+             */
             public Builder epochsPerTask(int v) {
                 epochsPerTask = v;
                 return this;
             }
 
-            /** Replay samples per class and epoch. */
+            /**
+             * Replay samples per class and epoch.
+             *
+             * @param v the samples
+             * @return this builder
+             */
             public Builder samplesPerClass(int v) {
                 samplesPerClass = v;
                 return this;
             }
 
-            /** The alignment batch size. */
+            /**
+             * The alignment batch size.
+             *
+             * @param v the batch size
+             * @return this builder
+             */
             public Builder batchSize(int v) {
                 batchSize = v;
                 return this;
             }
 
-            /** τ. */
+            /**
+             * τ.
+             *
+             * @param v the temperature
+             * @return this builder
+             */
             public Builder logitTemperature(float v) {
                 logitTemperature = v;
                 return this;
             }
 
-            /** The group. */
+            /**
+             * The group.
+             *
+             * @return the group, validated
+             */
             public Alignment build() {
                 return new Alignment(enabled, lr, epochs, epochsPerTask, samplesPerClass, batchSize, logitTemperature);
             }
@@ -260,19 +376,35 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      */
     public record Replay(ReplayModel model, GaussianMixture.Density density, int components, int iterations,
             int monteCarlo) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param model mixture or single Gaussian per class (stage 2)
+         * @param density the mixture density of both stages
+         * @param components K of the stage-2 mixtures
+         * @param iterations EM iterations of the stage-2 mixtures
+         * @param monteCarlo MC2, augmented passes for the statistics
+         */
         public Replay {
             if (model == null || density == null) throw bad("null replay model or density");
             if (components < 1 || iterations < 0) throw bad("mogComponents ≥ 1 and mogIterations ≥ 0 required");
             if (monteCarlo < 1) throw bad("monteCarlo (MC2) must be ≥ 1");
         }
 
-        /** The stage-2 mixture fit settings. */
+        /**
+         * The stage-2 mixture fit settings.
+         *
+         * @return the fit settings
+         */
         public GaussianMixture.Options mixtureOptions() {
             return GaussianMixture.Options.reference(iterations).withComponents(components).withDensity(density);
         }
 
-        /** A builder starting from this group. */
+        /**
+         * A builder starting from this group.
+         *
+         * @return a new builder
+         */
         public Builder toBuilder() {
             return new Builder(this);
         }
@@ -293,44 +425,82 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
                 monteCarlo = r.monteCarlo;
             }
 
-            /** Mixture or single Gaussian (stage 2). */
+            /**
+             * Mixture or single Gaussian (stage 2).
+             *
+             * @param v the replay model
+             * @return this builder
+             */
             public Builder model(ReplayModel v) {
                 model = v;
                 return this;
             }
 
-            /** The mixture density of both stages. */
+            /**
+             * The mixture density of both stages.
+             *
+             * @param v the density
+             * @return this builder
+             */
             public Builder density(GaussianMixture.Density v) {
                 density = v;
                 return this;
             }
 
-            /** K of the stage-2 mixtures. */
+            /**
+             * K of the stage-2 mixtures.
+             *
+             * @param v the components
+             * @return this builder
+             */
             public Builder components(int v) {
                 components = v;
                 return this;
             }
 
-            /** EM iterations of the stage-2 mixtures. */
+            /**
+             * EM iterations of the stage-2 mixtures.
+             *
+             * @param v the iterations
+             * @return this builder
+             */
             public Builder iterations(int v) {
                 iterations = v;
                 return this;
             }
 
-            /** MC2. */
+            /**
+             * MC2.
+             *
+             * @param v the number of passes
+             * @return this builder
+             */
             public Builder monteCarlo(int v) {
                 monteCarlo = v;
                 return this;
             }
 
-            /** The group. */
+            /**
+             * The group.
+             *
+             * @return the group, validated
+             */
             public Replay build() {
                 return new Replay(model, density, components, iterations, monteCarlo);
             }
         }
     }
 
-    /** Validates that no group is missing and the batch sizes are positive. */
+    /**
+     * Validates that no group is missing and the batch sizes are positive.
+     *
+     * @param stage1 the first stage's settings
+     * @param stage2 the second stage's training settings
+     * @param alignment the head re-alignment settings
+     * @param replay the class statistics and replay settings
+     * @param batchSize the training batch size of both stages
+     * @param evalBatchSize the inference and feature-pass batch size
+     */
     public StarPromptConfig {
         if (stage1 == null || stage2 == null || alignment == null || replay == null) throw bad("a group is null");
         if (batchSize < 1 || evalBatchSize < 1) throw bad("batch sizes must be ≥ 1");
@@ -342,6 +512,8 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      * iterations, K = 5, reference density; 5 epochs per stage (the dataset default of
      * CropDisease/EuroSAT; set per dataset), batch 128, cosine schedule on (paper behaviour),
      * confidence modulation on, residual prompts, alignment on.
+     *
+     * @return the defaults
      */
     public static StarPromptConfig defaults() {
         return new StarPromptConfig(FirstStageConfig.defaults(),
@@ -354,23 +526,38 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
     /**
      * {@code models/config/starprompt.yaml} (CropDisease, seed 1993): λ1 30, λ2 5, lr_gr1 0.01,
      * lr_gr2 0.001, E1 10, E2 10, MC1 2, MC2 5, 500 EM iterations in both stages, 5 epochs, batch 128.
+     *
+     * @return that configuration
      */
     public static StarPromptConfig cropDiseaseBest() {
         return builder().stage1(s -> s.alignLr(0.01f).mogIterations(500).monteCarlo(2)).stage2(s -> s.lambdaOrtho(5f))
                 .replay(r -> r.monteCarlo(5)).build();
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /**
+     * A builder starting from {@link #defaults()}.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return defaults().toBuilder();
     }
 
-    /** A builder starting from this config. */
+    /**
+     * A builder starting from this config.
+     *
+     * @return a new builder
+     */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
-    /** Alignment epochs of task t: E2 + alignEpochsPerTask·t. */
+    /**
+     * Alignment epochs of task t: E2 + alignEpochsPerTask·t.
+     *
+     * @param t the task index
+     * @return its alignment epochs
+     */
     public int alignEpochsOfTask(int t) {
         return alignment.epochsOfTask(t);
     }
@@ -393,48 +580,87 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             evalBatchSize = c.evalBatchSize;
         }
 
-        /** Changes stage-1 settings. */
+        /**
+         * Changes stage-1 settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder stage1(UnaryOperator<FirstStageConfig.Builder> change) {
             stage1 = change.apply(stage1.toBuilder()).build();
             return this;
         }
 
-        /** Changes stage-2 training settings. */
+        /**
+         * Changes stage-2 training settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder stage2(UnaryOperator<Stage2.Builder> change) {
             stage2 = change.apply(stage2.toBuilder()).build();
             return this;
         }
 
-        /** Changes head-alignment settings. */
+        /**
+         * Changes head-alignment settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder alignment(UnaryOperator<Alignment.Builder> change) {
             alignment = change.apply(alignment.toBuilder()).build();
             return this;
         }
 
-        /** Changes replay settings. */
+        /**
+         * Changes replay settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder replay(UnaryOperator<Replay.Builder> change) {
             replay = change.apply(replay.toBuilder()).build();
             return this;
         }
 
-        /** The training epochs of both stages (the end-to-end script's single epoch setting). */
+        /**
+         * The training epochs of both stages (the end-to-end script's single epoch setting).
+         *
+         * @param v the epochs
+         * @return this builder
+         */
         public Builder epochs(int v) {
             return stage1(s -> s.epochs(v)).stage2(s -> s.epochs(v));
         }
 
-        /** The training batch size of both stages. */
+        /**
+         * The training batch size of both stages.
+         *
+         * @param v the batch size
+         * @return this builder
+         */
         public Builder batchSize(int v) {
             batchSize = v;
             return this;
         }
 
-        /** The inference and feature-pass batch size. */
+        /**
+         * The inference and feature-pass batch size.
+         *
+         * @param v the batch size
+         * @return this builder
+         */
         public Builder evalBatchSize(int v) {
             evalBatchSize = v;
             return this;
         }
 
-        /** The config. */
+        /**
+         * The config.
+         *
+         * @return the config, validated
+         */
         public StarPromptConfig build() {
             return new StarPromptConfig(stage1, stage2, alignment, replay, batchSize, evalBatchSize);
         }

@@ -71,8 +71,13 @@ public final class VisionTransformer implements AutoCloseable {
      * width, depth, patch and image size, MLP width and channels are read off the tensors, the
      * number of heads (not recorded in a state dict) is given. {@code head.*} tensors are ignored.
      *
+     * @param be the backend to load onto
+     * @param safetensors the weights
+     * @param heads the number of attention heads
+     * @return the model; close it
      * @throws IllegalArgumentException naming the file and tensor when one is missing, has the
      *     wrong shape or is not part of a plain timm ViT, or when heads does not divide the width
+     * @throws IOException if the file cannot be read
      */
     public static VisionTransformer load(Backend be, Path safetensors, int heads) throws IOException {
         Objects.requireNonNull(be, "backend");
@@ -152,10 +157,20 @@ public final class VisionTransformer implements AutoCloseable {
 
     // ------------------------------------------------------------------ accessors
 
+    /**
+     * The model's sizes.
+     *
+     * @return the configuration
+     */
     public VitConfig config() {
         return cfg;
     }
 
+    /**
+     * The backend the weights live on.
+     *
+     * @return the backend
+     */
     public Backend backend() {
         return be;
     }
@@ -164,6 +179,9 @@ public final class VisionTransformer implements AutoCloseable {
      * Host images as this model's input: {@code batch} planar images [C][S][S] at the model's
      * channels and image size become a tensor [batch, C, S, S] in the current scope.
      *
+     * @param values the images, planar
+     * @param batch how many
+     * @return the input tensor
      * @throws IllegalArgumentException naming both image sizes if the values are not {@code batch}
      *     images of this model's size
      */
@@ -177,6 +195,10 @@ public final class VisionTransformer implements AutoCloseable {
     /**
      * Training forward: images [B, C, H, W] → {@link Activations} holding the final-normed tokens
      * [B, T, W] ({@link Activations#tokens()}) and what {@link #backward} needs.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer ({@link Prompts#none()} for none)
+     * @return the activations; close them
      */
     public Activations forward(Tensor images, Prompts prompts) {
         return use.call("forward", () -> train(images, prompts, false));
@@ -185,17 +207,33 @@ public final class VisionTransformer implements AutoCloseable {
     /**
      * Training forward for a loss on the CLS feature only: the last block computes only the CLS
      * row (exact, ALGORITHM.md §10.4); {@link Activations#pooled()} is [B, W]; use {@link #backwardPooled}.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer
+     * @return the activations; close them
      */
     public Activations forwardPooled(Tensor images, Prompts prompts) {
         return use.call("forwardPooled", () -> train(images, prompts, true));
     }
 
-    /** Inference: the final-normed tokens [B, T, W] without keeping anything for a backward pass. */
+    /**
+     * Inference: the final-normed tokens [B, T, W] without keeping anything for a backward pass.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer
+     * @return the tokens, in the current scope
+     */
     public Tensor encode(Tensor images, Prompts prompts) {
         return use.call("encode", () -> infer(images, prompts, false));
     }
 
-    /** Inference: the pooled CLS feature [B, W] (last block on the CLS row only), nothing kept. */
+    /**
+     * Inference: the pooled CLS feature [B, W] (last block on the CLS row only), nothing kept.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer
+     * @return the feature, in the current scope
+     */
     public Tensor encodePooled(Tensor images, Prompts prompts) {
         return use.call("encodePooled", () -> infer(images, prompts, true));
     }
@@ -266,6 +304,11 @@ public final class VisionTransformer implements AutoCloseable {
      * Backward from the gradient of the final-normed tokens dTokens [B, T, W] (activations from
      * {@link #forward}). Returns the prompt gradients of every prompted layer and, if imageGradient,
      * the gradient of the images. Without image gradient the pass stops at the lowest prompted layer.
+     *
+     * @param act the activations of {@link #forward}
+     * @param dTokens gradient of the tokens
+     * @param imageGradient whether the images' gradient is wanted
+     * @return the gradients; close them
      */
     public PromptGradients backward(Activations act, Tensor dTokens, boolean imageGradient) {
         return use.call("backward", () -> backwardTokens(act, dTokens, imageGradient));
@@ -281,7 +324,14 @@ public final class VisionTransformer implements AutoCloseable {
         return backpropagate(act, dTokens, imageGradient);
     }
 
-    /** Backward from the gradient of the pooled CLS feature dPooled [B, W] only. */
+    /**
+     * Backward from the gradient of the pooled CLS feature dPooled [B, W] only.
+     *
+     * @param act the activations of {@link #forwardPooled} or {@link #forward}
+     * @param dPooled gradient of the pooled feature
+     * @param imageGradient whether the images' gradient is wanted
+     * @return the gradients; close them
+     */
     public PromptGradients backwardPooled(Activations act, Tensor dPooled, boolean imageGradient) {
         return use.call("backwardPooled", () -> backwardFromPooled(act, dPooled, imageGradient));
     }

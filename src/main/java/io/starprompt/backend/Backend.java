@@ -208,8 +208,11 @@ public abstract class Backend implements AutoCloseable {
      */
     public final Tensor zeros(DType dtype, long... shape) {
         Tensor t = allocateChecked("zeros", dtype, shape);
-        if (profiler.active) run("zeros", () -> doZero(t), () -> info("zeros", Profiler.shapes("t", t), t.bytes(), 0));
-        else doZero(t);
+        if (profiler.active) {
+            run("zeros", () -> doZero(t), () -> info("zeros", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doZero(t);
+        }
         return t;
     }
 
@@ -225,8 +228,11 @@ public abstract class Backend implements AutoCloseable {
         if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
         Tensor t = allocateChecked("fromArray", DType.F32, shape);
-        if (profiler.active) run("fromArray", () -> doWrite(t, data), () -> info("fromArray", Profiler.shapes("t", t), t.bytes(), 0));
-        else doWrite(t, data);
+        if (profiler.active) {
+            run("fromArray", () -> doWrite(t, data), () -> info("fromArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doWrite(t, data);
+        }
         return t;
     }
 
@@ -242,8 +248,11 @@ public abstract class Backend implements AutoCloseable {
         if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
         Tensor t = allocateChecked("fromArray", DType.I32, shape);
-        if (profiler.active) run("fromArray", () -> doWrite(t, data), () -> info("fromArray", Profiler.shapes("t", t), t.bytes(), 0));
-        else doWrite(t, data);
+        if (profiler.active) {
+            run("fromArray", () -> doWrite(t, data), () -> info("fromArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doWrite(t, data);
+        }
         return t;
     }
 
@@ -274,7 +283,8 @@ public abstract class Backend implements AutoCloseable {
         if (t.dtype() == DType.I32) throw Check.bad("toFloatArray", t + " is an index tensor");
         Check.toInt("toFloatArray", "element count", t.numel());
         if (profiler.active) {
-            return call("toFloatArray", () -> doReadFloats(t), () -> info("toFloatArray", Profiler.shapes("t", t), t.bytes(), 0));
+            return call("toFloatArray", () -> doReadFloats(t),
+                    () -> info("toFloatArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
         }
         return doReadFloats(t);
     }
@@ -290,7 +300,8 @@ public abstract class Backend implements AutoCloseable {
         Check.tensor("toIntArray", "t", t, device, DType.I32);
         Check.toInt("toIntArray", "element count", t.numel());
         if (profiler.active) {
-            return call("toIntArray", () -> doReadInts(t), () -> info("toIntArray", Profiler.shapes("t", t), t.bytes(), 0));
+            return call("toIntArray", () -> doReadInts(t),
+                    () -> info("toIntArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
         }
         return doReadInts(t);
     }
@@ -306,7 +317,8 @@ public abstract class Backend implements AutoCloseable {
         Check.tensor("copy", "dst", dst, device, src.dtype());
         Check.sameShape("copy", "src", src, "dst", dst);
         if (profiler.active) {
-            run("copy", () -> doCopy(src, dst), () -> info("copy", Profiler.shapes("src", src, "dst", dst), 2 * src.bytes(), 0));
+            run("copy", () -> doCopy(src, dst),
+                    () -> info("copy", () -> Profiler.shapes("src", src, "dst", dst), 2 * src.bytes(), 0));
         } else {
             doCopy(src, dst);
         }
@@ -325,7 +337,7 @@ public abstract class Backend implements AutoCloseable {
         if (src.dtype() == DType.I32 || dst.dtype() == DType.I32) throw Check.bad("convert", "only f32 and bf16");
         if (profiler.active) {
             run("convert", () -> convertImpl(src, dst),
-                    () -> info("convert", Profiler.shapes(src.dtype().toString(), src, dst.dtype().toString(), dst),
+                    () -> info("convert", () -> Profiler.shapes(src.dtype().toString(), src, dst.dtype().toString(), dst),
                             Profiler.bytes(src, dst), 0));
         } else {
             convertImpl(src, dst);
@@ -344,8 +356,11 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void zero(Tensor t) {
         ensureHere("zero", "t", t);
-        if (profiler.active) run("zero", () -> doZero(t), () -> info("zero", Profiler.shapes("t", t), t.bytes(), 0));
-        else doZero(t);
+        if (profiler.active) {
+            run("zero", () -> doZero(t), () -> info("zero", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doZero(t);
+        }
     }
 
     /** Open backend; t non-null, open, on this device and of a dtype this backend has. */
@@ -414,7 +429,7 @@ public abstract class Backend implements AutoCloseable {
                 a.rank() == 3 ? m * k : 0, b.rank() == 3 ? k * n : 0, m * n);
         if (profiler.active) {
             run(op, () -> gemmImpl(s, a, b, c, alpha, beta), () -> info(op,
-                    Profiler.shapes(transA ? "aᵀ" : "a", a, transB ? "bᵀ" : "b", b, "c", c),
+                    () -> Profiler.shapes(transA ? "aᵀ" : "a", a, transB ? "bᵀ" : "b", b, "c", c),
                     Profiler.bytes(a, b, c) + (beta != 0 ? c.bytes() : 0), 2.0 * m * n * k * batch));
         } else {
             gemmImpl(s, a, b, c, alpha, beta);
@@ -442,7 +457,8 @@ public abstract class Backend implements AutoCloseable {
         f32("addBias", "bias", bias);
         Check.shape("addBias", "bias", bias, x.dim(-1));
         if (profiler.active) {
-            run("addBias", () -> doAddBias(x, bias), () -> info("addBias", Profiler.shapes("x", x, "bias", bias), 2 * x.bytes() + bias.bytes(), 0));
+            run("addBias", () -> doAddBias(x, bias),
+                    () -> info("addBias", () -> Profiler.shapes("x", x, "bias", bias), 2 * x.bytes() + bias.bytes(), 0));
         } else {
             doAddBias(x, bias);
         }
@@ -460,7 +476,8 @@ public abstract class Backend implements AutoCloseable {
         f32("axpy", "x", x);
         Check.sameShape("axpy", "y", y, "x", x);
         if (profiler.active) {
-            run("axpy", () -> doAxpy(y, x, alpha), () -> info("axpy", Profiler.shapes("y", y, "x", x), 2 * y.bytes() + x.bytes(), 0));
+            run("axpy", () -> doAxpy(y, x, alpha),
+                    () -> info("axpy", () -> Profiler.shapes("y", y, "x", x), 2 * y.bytes() + x.bytes(), 0));
         } else {
             doAxpy(y, x, alpha);
         }
@@ -491,7 +508,9 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "rstd", f32(op, "rstd", rstd).reshape(rstd.numel()), rows);
         if (!(eps > 0)) throw Check.bad(op, "eps must be positive, got " + eps);
         if (profiler.active) {
-            run("layerNorm", () -> doLayerNorm(x, gamma, beta, eps, y, mean, rstd), () -> info("layerNorm", Profiler.shapes("x", x, "gamma", gamma, "y", y), Profiler.bytes(x, gamma, beta, y, mean, rstd), 0));
+            run("layerNorm", () -> doLayerNorm(x, gamma, beta, eps, y, mean, rstd),
+                    () -> info("layerNorm", () -> Profiler.shapes("x", x, "gamma", gamma, "y", y),
+                            Profiler.bytes(x, gamma, beta, y, mean, rstd), 0));
         } else {
             doLayerNorm(x, gamma, beta, eps, y, mean, rstd);
         }
@@ -523,7 +542,10 @@ public abstract class Backend implements AutoCloseable {
         if (dgamma != null) Check.shape(op, "dgamma", f32(op, "dgamma", dgamma), cols);
         if (dbeta != null) Check.shape(op, "dbeta", f32(op, "dbeta", dbeta), cols);
         if (profiler.active) {
-            run("layerNormBackward", () -> doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta), () -> info("layerNormBackward", Profiler.shapes("dy", dy, "x", x, "dx", dx, "dgamma", dgamma, "dbeta", dbeta), Profiler.bytes(dy, x, gamma, mean, rstd, dx) + 2 * Profiler.bytes(dgamma, dbeta), 0));
+            run("layerNormBackward", () -> doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta),
+                    () -> info("layerNormBackward",
+                            () -> Profiler.shapes("dy", dy, "x", x, "dx", dx, "dgamma", dgamma, "dbeta", dbeta),
+                            Profiler.bytes(dy, x, gamma, mean, rstd, dx) + 2 * Profiler.bytes(dgamma, dbeta), 0));
         } else {
             doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
         }
@@ -541,7 +563,8 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape("activation", "x", x, "y", f32("activation", "y", y));
         if (act == null) throw Check.bad("activation", "act is null");
         if (profiler.active) {
-            run("activation", () -> doActivation(act, x, y), () -> info("activation", Profiler.shapes(act.toString(), x, "y", y), Profiler.bytes(x, y), 0));
+            run("activation", () -> doActivation(act, x, y),
+                    () -> info("activation", () -> Profiler.shapes(act.toString(), x, "y", y), Profiler.bytes(x, y), 0));
         } else {
             doActivation(act, x, y);
         }
@@ -562,7 +585,9 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "x", x, "dx", f32(op, "dx", dx));
         if (act == null) throw Check.bad(op, "act is null");
         if (profiler.active) {
-            run("activationBackward", () -> doActivationBackward(act, x, dy, dx), () -> info("activationBackward", Profiler.shapes(act.toString(), x, "dy", dy, "dx", dx), Profiler.bytes(x, dy, dx), 0));
+            run("activationBackward", () -> doActivationBackward(act, x, dy, dx),
+                    () -> info("activationBackward", () -> Profiler.shapes(act.toString(), x, "dy", dy, "dx", dx),
+                            Profiler.bytes(x, dy, dx), 0));
         } else {
             doActivationBackward(act, x, dy, dx);
         }
@@ -578,7 +603,8 @@ public abstract class Backend implements AutoCloseable {
         f32Rows("softmax", "x", x);
         Check.sameShape("softmax", "x", x, "y", f32("softmax", "y", y));
         if (profiler.active) {
-            run("softmax", () -> doSoftmax(x, y), () -> info("softmax", Profiler.shapes("x", x, "y", y), Profiler.bytes(x, y), 0));
+            run("softmax", () -> doSoftmax(x, y),
+                    () -> info("softmax", () -> Profiler.shapes("x", x, "y", y), Profiler.bytes(x, y), 0));
         } else {
             doSoftmax(x, y);
         }
@@ -597,7 +623,9 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "y", y, "dy", f32(op, "dy", dy));
         Check.sameShape(op, "y", y, "dx", f32(op, "dx", dx));
         if (profiler.active) {
-            run("softmaxBackward", () -> doSoftmaxBackward(y, dy, dx), () -> info("softmaxBackward", Profiler.shapes("y", y, "dy", dy, "dx", dx), Profiler.bytes(y, dy, dx), 0));
+            run("softmaxBackward", () -> doSoftmaxBackward(y, dy, dx),
+                    () -> info("softmaxBackward", () -> Profiler.shapes("y", y, "dy", dy, "dx", dx),
+                            Profiler.bytes(y, dy, dx), 0));
         } else {
             doSoftmaxBackward(y, dy, dx);
         }
@@ -618,7 +646,7 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "out", Check.tensor(op, "out", out, device, dt), "q", in.q());
         Check.shape(op, "lse", Check.tensor(op, "lse", lse, device, DType.F32), in.batch(), in.heads(), in.queries());
         if (profiler.active) {
-            run(op, () -> attentionImpl(in, out, lse), () -> new Profiler.OpInfo(attentionLabel(in), attentionShapes(in),
+            run(op, () -> attentionImpl(in, out, lse), () -> new Profiler.OpInfo(attentionLabel(in), () -> attentionShapes(in),
                     attentionBytes(in) + Profiler.bytes(out, lse), 4.0 * attentionPairs(in) * in.headDim()));
         } else {
             attentionImpl(in, out, lse);
@@ -685,7 +713,7 @@ public abstract class Backend implements AutoCloseable {
         gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), dt);
         if (profiler.active) {
             run(op, () -> attentionBackwardImpl(in, out, lse, dOut, g), () -> new Profiler.OpInfo(attentionLabel(in),
-                    attentionShapes(in), attentionBytes(in) + Profiler.bytes(out, lse, dOut, g.dq(), g.dk(), g.dv(),
+                    () -> attentionShapes(in), attentionBytes(in) + Profiler.bytes(out, lse, dOut, g.dq(), g.dk(), g.dv(),
                             g.dPrefixK(), g.dPrefixV(), g.dResidual()), 10.0 * attentionPairs(in) * in.headDim()));
         } else {
             attentionBackwardImpl(in, out, lse, dOut, g);
@@ -769,7 +797,9 @@ public abstract class Backend implements AutoCloseable {
         Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", table.dim(0)));
         Check.shape(op, "out", f32(op, "out", out), ids.length, table.dim(1));
         if (profiler.active) {
-            run("embeddingGather", () -> doEmbeddingGather(table, ids, out), () -> info("embeddingGather", Profiler.shapes("table", table, "out", out), 2 * out.bytes() + 4L * ids.length, 0));
+            run("embeddingGather", () -> doEmbeddingGather(table, ids, out),
+                    () -> info("embeddingGather", () -> Profiler.shapes("table", table, "out", out),
+                            2 * out.bytes() + 4L * ids.length, 0));
         } else {
             doEmbeddingGather(table, ids, out);
         }
@@ -789,7 +819,9 @@ public abstract class Backend implements AutoCloseable {
         Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", dTable.dim(0)));
         Check.shape(op, "dOut", f32(op, "dOut", dOut), ids.length, dTable.dim(1));
         if (profiler.active) {
-            run("embeddingScatterAdd", () -> doEmbeddingScatterAdd(dOut, ids, dTable), () -> info("embeddingScatterAdd", Profiler.shapes("dOut", dOut, "dTable", dTable), 3 * dOut.bytes() + 4L * ids.length, 0));
+            run("embeddingScatterAdd", () -> doEmbeddingScatterAdd(dOut, ids, dTable),
+                    () -> info("embeddingScatterAdd", () -> Profiler.shapes("dOut", dOut, "dTable", dTable),
+                            3 * dOut.bytes() + 4L * ids.length, 0));
         } else {
             doEmbeddingScatterAdd(dOut, ids, dTable);
         }
@@ -806,7 +838,8 @@ public abstract class Backend implements AutoCloseable {
         Check.rank("tokenSum", "x", x, 3);
         Check.shape("tokenSum", "out", f32("tokenSum", "out", out), x.dim(0), x.dim(2));
         if (profiler.active) {
-            run("tokenSum", () -> doTokenSum(x, out), () -> info("tokenSum", Profiler.shapes("x", x, "out", out), Profiler.bytes(x, out), 0));
+            run("tokenSum", () -> doTokenSum(x, out),
+                    () -> info("tokenSum", () -> Profiler.shapes("x", x, "out", out), Profiler.bytes(x, out), 0));
         } else {
             doTokenSum(x, out);
         }
@@ -826,7 +859,9 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "out", f32(op, "out", out), x.dim(0), x.dim(2));
         Check.indices(op, "idx", idx, (int) x.dim(0), 0, (int) x.dim(1));
         if (profiler.active) {
-            run("tokenGather", () -> doTokenGather(x, idx, out), () -> info("tokenGather", Profiler.shapes("x", x, "out", out), 2 * out.bytes() + 4L * idx.length, 0));
+            run("tokenGather", () -> doTokenGather(x, idx, out),
+                    () -> info("tokenGather", () -> Profiler.shapes("x", x, "out", out), 2 * out.bytes() + 4L * idx.length,
+                            0));
         } else {
             doTokenGather(x, idx, out);
         }
@@ -846,7 +881,9 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "dOut", f32(op, "dOut", dOut), dx.dim(0), dx.dim(2));
         Check.indices(op, "idx", idx, (int) dx.dim(0), 0, (int) dx.dim(1));
         if (profiler.active) {
-            run("tokenScatterAdd", () -> doTokenScatterAdd(dOut, idx, dx), () -> info("tokenScatterAdd", Profiler.shapes("dOut", dOut, "dx", dx), 3 * dOut.bytes() + 4L * idx.length, 0));
+            run("tokenScatterAdd", () -> doTokenScatterAdd(dOut, idx, dx),
+                    () -> info("tokenScatterAdd", () -> Profiler.shapes("dOut", dOut, "dx", dx),
+                            3 * dOut.bytes() + 4L * idx.length, 0));
         } else {
             doTokenScatterAdd(dOut, idx, dx);
         }
@@ -865,7 +902,9 @@ public abstract class Backend implements AutoCloseable {
         long[] g = patchGeometry(op, f32(op, "images", images), patch);
         Check.shape(op, "patches", f32(op, "patches", patches), g[0], g[1], g[2]);
         if (profiler.active) {
-            run("patchify", () -> doPatchify(images, patch, patches), () -> info("patchify", Profiler.shapes("images", images, "patches", patches), Profiler.bytes(images, patches), 0));
+            run("patchify", () -> doPatchify(images, patch, patches),
+                    () -> info("patchify", () -> Profiler.shapes("images", images, "patches", patches),
+                            Profiler.bytes(images, patches), 0));
         } else {
             doPatchify(images, patch, patches);
         }
@@ -883,7 +922,9 @@ public abstract class Backend implements AutoCloseable {
         long[] g = patchGeometry(op, f32(op, "dImages", dImages), patch);
         Check.shape(op, "dPatches", f32(op, "dPatches", dPatches), g[0], g[1], g[2]);
         if (profiler.active) {
-            run("unpatchify", () -> doUnpatchify(dPatches, patch, dImages), () -> info("unpatchify", Profiler.shapes("dPatches", dPatches, "dImages", dImages), Profiler.bytes(dPatches, dImages), 0));
+            run("unpatchify", () -> doUnpatchify(dPatches, patch, dImages),
+                    () -> info("unpatchify", () -> Profiler.shapes("dPatches", dPatches, "dImages", dImages),
+                            Profiler.bytes(dPatches, dImages), 0));
         } else {
             doUnpatchify(dPatches, patch, dImages);
         }
@@ -927,7 +968,8 @@ public abstract class Backend implements AutoCloseable {
         if (dlogits != null) Check.sameShape(op, "dlogits", f32(op, "dlogits", dlogits), "logits", logits);
         if (profiler.active) {
             return call(op, () -> doCrossEntropy(logits, labels, lo, hi, dlogits), () -> info(op,
-                    Profiler.shapes("logits", logits, "dlogits", dlogits), Profiler.bytes(logits, dlogits) + 4L * batch, 0));
+                    () -> Profiler.shapes("logits", logits, "dlogits", dlogits),
+                    Profiler.bytes(logits, dlogits) + 4L * batch, 0));
         }
         return doCrossEntropy(logits, labels, lo, hi, dlogits);
     }
@@ -951,7 +993,8 @@ public abstract class Backend implements AutoCloseable {
         if (step < 1) throw Check.bad(op, "step must be ≥ 1, got " + step);
         if (cfg == null) throw Check.bad(op, "config is null");
         if (profiler.active) {
-            run("adamStep", () -> doAdamStep(param, grad, m, v, cfg, step), () -> info("adamStep", Profiler.shapes("param", param), 7 * param.bytes(), 0));
+            run("adamStep", () -> doAdamStep(param, grad, m, v, cfg, step),
+                    () -> info("adamStep", () -> Profiler.shapes("param", param), 7 * param.bytes(), 0));
         } else {
             doAdamStep(param, grad, m, v, cfg, step);
         }
@@ -969,7 +1012,8 @@ public abstract class Backend implements AutoCloseable {
         f32("sgdStep", "param", param);
         Check.sameShape("sgdStep", "param", param, "grad", f32("sgdStep", "grad", grad));
         if (profiler.active) {
-            run("sgdStep", () -> doSgdStep(param, grad, lr, weightDecay), () -> info("sgdStep", Profiler.shapes("param", param), 3 * param.bytes(), 0));
+            run("sgdStep", () -> doSgdStep(param, grad, lr, weightDecay),
+                    () -> info("sgdStep", () -> Profiler.shapes("param", param), 3 * param.bytes(), 0));
         } else {
             doSgdStep(param, grad, lr, weightDecay);
         }
@@ -994,7 +1038,7 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "sel", Check.tensor(op, "sel", sel, device, DType.I32), in.layers(), in.batch());
         Check.shape(op, "sp", f32(op, "sp", sp), in.layers(), in.batch(), in.promptDim());
         if (profiler.active) {
-            run(op, () -> retrievalImpl(in, sims, sel, sp), () -> info(op, retrievalShapes(in),
+            run(op, () -> retrievalImpl(in, sims, sel, sp), () -> info(op, () -> retrievalShapes(in),
                     retrievalBytes(in) + Profiler.bytes(sims, sel, sp), 0));
         } else {
             retrievalImpl(in, sims, sel, sp);
@@ -1031,7 +1075,7 @@ public abstract class Backend implements AutoCloseable {
         if (past < 0 || past > in.seen()) throw Check.bad(op, "past = " + past + " outside [0, seen = " + in.seen() + "]");
         if (profiler.active) {
             run(op, () -> retrievalBackwardImpl(in, sims, sel, dsp, past, dA, dP), () -> info("retrieval",
-                    retrievalShapes(in), retrievalBytes(in) + Profiler.bytes(sims, sel, dsp, dA, dP), 0));
+                    () -> retrievalShapes(in), retrievalBytes(in) + Profiler.bytes(sims, sel, dsp, dA, dP), 0));
         } else {
             retrievalBackwardImpl(in, sims, sel, dsp, past, dA, dP);
         }
@@ -1088,8 +1132,11 @@ public abstract class Backend implements AutoCloseable {
         return result;
     }
 
-    /** The figures of a call of op: the selected variant of labelOp ("-" if none), shapes, bytes, FLOPs. */
-    private Profiler.OpInfo info(String labelOp, String shapes, long bytes, double flops) {
+    /**
+     * The figures of a call: the selected variant of labelOp ("-" if none), the operands' shapes
+     * (formatted when the report is made, not per call), bytes and FLOPs.
+     */
+    private Profiler.OpInfo info(String labelOp, Supplier<String> shapes, long bytes, double flops) {
         return new Profiler.OpInfo(kernels.label(labelOp), shapes, bytes, flops);
     }
 

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The op-level profiler of one backend: which op ran, with which kernel variant, on which
@@ -384,8 +385,11 @@ public final class Profiler {
         }
     }
 
-    /** The figures of one op, computed only while recording. */
-    record OpInfo(String variant, String shapes, long bytes, double flops) {}
+    /**
+     * The figures of one op, computed only while recording; the shapes are formatted when the
+     * report is made (tensor shapes never change), which keeps recording cheap.
+     */
+    record OpInfo(String variant, Supplier<String> shapes, long bytes, double flops) {}
 
     /** A recorded call whose time is not read yet (CUDA events are read when the report is made). */
     private record Pending(String op, String scope, OpInfo info, long from, long to) {}
@@ -593,7 +597,7 @@ public final class Profiler {
 
     private void resolve() {
         for (Pending p : pending) {
-            resolved.add(new Event(p.op(), p.info().variant(), p.scope(), p.info().shapes(), p.info().bytes(),
+            resolved.add(new Event(p.op(), p.info().variant(), p.scope(), p.info().shapes().get(), p.info().bytes(),
                     p.info().flops(), timing.elapsedMs(p.from(), p.to())));
         }
         pending.clear();

@@ -671,7 +671,7 @@ public abstract class Backend implements AutoCloseable {
      * the attention kernels' fused epilogue. Kept for comparison and profiling.
      */
     private boolean unfusedResidual(String op, AttentionInputs in) {
-        if (in.residual() == null || !kernels.variants().containsKey("residual")
+        if (in.residual() == null || !kernels.has("residual")
                 || !kernels.selected("residual").equals("naive")) {
             return false;
         }
@@ -1147,7 +1147,7 @@ public abstract class Backend implements AutoCloseable {
      */
     private String attentionLabel(AttentionInputs in) {
         String v = kernels.userAttention() != null ? kernels.selected("attention") : attentionVariant(in);
-        if (in.residual() != null && kernels.userAttention() == null && kernels.variants().containsKey("residual")
+        if (in.residual() != null && kernels.userAttention() == null && kernels.has("residual")
                 && kernels.selected("residual").equals("naive")) {
             v += "+residual:naive";
         }

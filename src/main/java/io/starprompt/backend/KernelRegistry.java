@@ -31,6 +31,8 @@ public final class KernelRegistry {
     private final Map<String, List<String>> variants = new LinkedHashMap<>();
     private final Map<String, Map<String, OpKernel>> user = new LinkedHashMap<>();
     private final Map<String, String> selected = new ConcurrentHashMap<>();
+    /** What {@link #variants()} returns; rebuilt when a variant is registered. */
+    private volatile Map<String, List<String>> view;
     /** The selected user kernel per op, or null while a built-in variant is selected. */
     private volatile OpKernel.Gemm gemm;
     private volatile OpKernel.Attention attention;
@@ -56,6 +58,7 @@ public final class KernelRegistry {
                 if (this.variants.containsKey(op)) kernels.forEach((name, k) -> add(name, k));
             });
         }
+        view = snapshot();
     }
 
     /**
@@ -79,7 +82,21 @@ public final class KernelRegistry {
      *
      * @return an unmodifiable snapshot
      */
-    public synchronized Map<String, List<String>> variants() {
+    public Map<String, List<String>> variants() {
+        return view;
+    }
+
+    /**
+     * Whether the backend offers a choice of kernels for an op.
+     *
+     * @param op an op name, e.g. "residual"
+     * @return whether {@link #variants()} lists it
+     */
+    public boolean has(String op) {
+        return variants.containsKey(op);
+    }
+
+    private Map<String, List<String>> snapshot() {
         Map<String, List<String>> m = new LinkedHashMap<>();
         variants.forEach((op, builtIn) -> {
             Map<String, OpKernel> mine = user.get(op);
@@ -150,6 +167,7 @@ public final class KernelRegistry {
                     + "' already exists on the " + backend + " backend");
         }
         add(variant, kernel);
+        view = snapshot();
         return this;
     }
 

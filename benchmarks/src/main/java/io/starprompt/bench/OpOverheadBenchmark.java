@@ -1,5 +1,6 @@
 package io.starprompt.bench;
 
+import io.starprompt.backend.AttentionInputs;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.tensor.Tensor;
@@ -37,7 +38,8 @@ public class OpOverheadBenchmark {
     public String backend;
 
     private Backend be;
-    private Tensor x16, y16, row, a8, b8, c8, ln, gamma, beta, lnOut, mean, rstd;
+    private Tensor x16, y16, row, a8, b8, c8, ln, gamma, beta, lnOut, mean, rstd, out, lse;
+    private AttentionInputs attention;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -55,11 +57,19 @@ public class OpOverheadBenchmark {
         lnOut = be.empty(4, 16);
         mean = be.empty(4);
         rstd = be.empty(4);
+        Tensor q = be.fromArray(Bench.uniform(rnd, 64), 1, 4, 16), k = be.fromArray(Bench.uniform(rnd, 64), 1, 4, 16);
+        Tensor v = be.fromArray(Bench.uniform(rnd, 64), 1, 4, 16), r = be.fromArray(Bench.uniform(rnd, 16), 1, 16);
+        attention = new AttentionInputs(q, k, v, null, null, r, 1, 0.25f, false);
+        out = be.empty(1, 4, 16);
+        lse = be.empty(1, 1, 4);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        for (Tensor t : new Tensor[] {x16, y16, row, a8, b8, c8, ln, gamma, beta, lnOut, mean, rstd}) t.close();
+        for (Tensor t : new Tensor[] {x16, y16, row, a8, b8, c8, ln, gamma, beta, lnOut, mean, rstd, out, lse,
+                attention.q(), attention.k(), attention.v(), attention.residual()}) {
+            t.close();
+        }
         be.close();
     }
 
@@ -82,6 +92,13 @@ public class OpOverheadBenchmark {
     public Tensor gemm8() {
         be.gemm(a8, false, b8, false, c8, 1f, 0f);
         return c8;
+    }
+
+    /** Attention of 4 tokens, one head of 16, with a residual prompt (the STAR-Prompt path). */
+    @Benchmark
+    public Tensor attentionResidual4() {
+        be.attention(attention, out, lse);
+        return out;
     }
 
     /** LayerNorm of 4 rows of 16. */

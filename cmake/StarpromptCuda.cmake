@@ -23,5 +23,6 @@ function(starprompt_configure_cuda target)
   target_compile_options(${target} PRIVATE
       $<$<COMPILE_LANGUAGE:CUDA>:-O3 --use_fast_math -Xcompiler=-fvisibility=hidden>)
   find_package(CUDAToolkit REQUIRED)
-  target_link_libraries(${target} PRIVATE CUDA::cudart_static)
+  # NVTX3 (the ranges of sp_nvtx_range_push) is header-only and finds a profiler with dlopen.
+  target_link_libraries(${target} PRIVATE CUDA::cudart_static ${CMAKE_DL_LIBS})
 endfunction()

@@ -11,6 +11,10 @@ int no_cuda(const char* func) {
 
 #define SP_NO_CUDA return no_cuda(__func__)
 
+// NVTX ranges are a no-op without CUDA (not an error: profiling code calls them on any build).
+SP_EXPORT int sp_nvtx_range_push(const char*) { return SP_OK; }
+SP_EXPORT int sp_nvtx_range_pop(void) { return SP_OK; }
+
 SP_EXPORT int sp_cuda_compiled(void) { return 0; }
 SP_EXPORT int sp_cuda_device_count(void) { return 0; }
 SP_EXPORT int sp_cuda_set_device(int) { SP_NO_CUDA; }

@@ -50,6 +50,14 @@ const char* sp_version(void);
 void sp_cpu_set_threads(int n);
 int sp_cpu_get_threads(void);
 
+/* ------------------------------------------------------------------ profiling -- */
+/* NVTX ranges for Nsight Systems: push opens a range named `name` (UTF-8, copied) on the
+ * calling thread, pop closes the innermost one. With CUDA they go to NVTX (header-only NVTX3:
+ * nothing to link, and no cost beyond a check while no tool is attached); in a library built
+ * without CUDA both are no-ops. They always return SP_OK; a NULL name is ignored. */
+int sp_nvtx_range_push(const char* name);
+int sp_nvtx_range_pop(void);
+
 /* ------------------------------------------------------------------ CPU, f32 ---- */
 /* C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b]; op(A) is m x k, op(B) is k x n,
  * A stored m x k (k x m when trans_a), B stored k x n (n x k when trans_b).

@@ -3,6 +3,7 @@ package io.starprompt.backend;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Device;
 import io.starprompt.tensor.Tensor;
+import java.util.function.Supplier;
 
 /**
  * A compute backend: allocates tensors on its device and runs the operations that the ViT and
@@ -23,29 +24,77 @@ public abstract class Backend implements AutoCloseable {
     private final String name;
     private final Device device;
     private final KernelRegistry kernels;
+    private final Profiler profiler;
     private volatile boolean closed;
 
+    /**
+     * A backend of that name and device with those kernel variants.
+     *
+     * @param name    "reference", "cpu", "cuda" or the name of another implementation
+     * @param device  where its tensors live
+     * @param kernels its kernel variants per op
+     */
     protected Backend(String name, Device device, KernelRegistry kernels) {
         this.name = name;
         this.device = device;
         this.kernels = kernels;
+        this.profiler = new Profiler(this);
     }
 
-    /** "reference", "cpu" or "cuda". */
+    /**
+     * "reference", "cpu" or "cuda".
+     *
+     * @return the backend's name
+     */
     public final String name() {
         return name;
     }
 
+    /**
+     * Where this backend's tensors live.
+     *
+     * @return the device
+     */
     public final Device device() {
         return device;
     }
 
-    /** Kernel variants per op, and which one is selected. */
+    /**
+     * Kernel variants per op, and which one is selected.
+     *
+     * @return the registry of this backend
+     */
     public final KernelRegistry kernels() {
         return kernels;
     }
 
-    /** Whether tensors of this dtype can be allocated here. */
+    /**
+     * The op-level profiler of this backend: off until {@link Profiler#start()}; scopes and
+     * NVTX ranges for model code. See {@link Profiler}.
+     *
+     * @return this backend's profiler
+     */
+    public final Profiler profiler() {
+        return profiler;
+    }
+
+    /**
+     * How the profiler times this backend's ops. The default, right for backends whose ops are
+     * synchronous, is the wall clock around each op; a backend that queues work asynchronously
+     * overrides it (the CUDA backend records CUDA events on its stream).
+     *
+     * @return the timing used from the next {@link Profiler#start()} on
+     */
+    protected Profiler.Timing profilerTiming() {
+        return Profiler.wallClock();
+    }
+
+    /**
+     * Whether tensors of this dtype can be allocated here.
+     *
+     * @param dtype a dtype
+     * @return whether this backend has it
+     */
     public boolean supports(DType dtype) {
         return dtype != DType.BF16;
     }
@@ -67,7 +116,11 @@ public abstract class Backend implements AutoCloseable {
         release();
     }
 
-    /** Whether {@link #close} was called. */
+    /**
+     * Whether {@link #close} was called.
+     *
+     * @return true once closed
+     */
     public final boolean isClosed() {
         return closed;
     }
@@ -99,7 +152,11 @@ public abstract class Backend implements AutoCloseable {
         public static final MemoryStats UNTRACKED = new MemoryStats(-1, -1, -1);
     }
 
-    /** Throws IllegalStateException naming the op if the backend is closed. */
+    /**
+     * Throws IllegalStateException naming the op if the backend is closed.
+     *
+     * @param op the op to name in the exception
+     */
     protected final void ensureOpen(String op) {
         if (closed) throw new IllegalStateException(op + ": the " + name + " backend is closed");
     }
@@ -111,45 +168,91 @@ public abstract class Backend implements AutoCloseable {
 
     // ------------------------------------------------------------------ memory
 
-    /** Uninitialised tensor. */
+    /**
+     * Uninitialised tensor.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor empty(DType dtype, long... shape) {
         return allocateChecked("empty", dtype, shape);
     }
 
-    /** Uninitialised f32 tensor. */
+    /**
+     * Uninitialised f32 tensor.
+     *
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor empty(long... shape) {
         return allocateChecked("empty", DType.F32, shape);
     }
 
-    /** Zero-filled f32 tensor. */
+    /**
+     * Zero-filled f32 tensor.
+     *
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor zeros(long... shape) {
         return zeros(DType.F32, shape);
     }
 
-    /** Zero-filled tensor of the dtype. */
+    /**
+     * Zero-filled tensor of the dtype.
+     *
+     * @param dtype the element type
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor zeros(DType dtype, long... shape) {
         Tensor t = allocateChecked("zeros", dtype, shape);
-        doZero(t);
+        if (profiler.active) {
+            run("zeros", () -> doZero(t), () -> info("zeros", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doZero(t);
+        }
         return t;
     }
 
-    /** A new f32 tensor holding data (data.length must equal the shape's element count). */
+    /**
+     * A new f32 tensor holding data (data.length must equal the shape's element count).
+     *
+     * @param data the values, row-major
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor fromArray(float[] data, long... shape) {
         ensureOpen("fromArray");
         if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
         Tensor t = allocateChecked("fromArray", DType.F32, shape);
-        doWrite(t, data);
+        if (profiler.active) {
+            run("fromArray", () -> doWrite(t, data), () -> info("fromArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doWrite(t, data);
+        }
         return t;
     }
 
-    /** A new i32 tensor holding data. */
+    /**
+     * A new i32 tensor holding data.
+     *
+     * @param data the values, row-major
+     * @param shape the dimensions
+     * @return a new tensor, in the current {@link io.starprompt.tensor.TensorScope} if one is open
+     */
     public final Tensor fromArray(int[] data, long... shape) {
         ensureOpen("fromArray");
         if (data == null) throw Check.bad("fromArray", "data is null");
         checkLength("fromArray", data.length, shape);
         Tensor t = allocateChecked("fromArray", DType.I32, shape);
-        doWrite(t, data);
+        if (profiler.active) {
+            run("fromArray", () -> doWrite(t, data), () -> info("fromArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doWrite(t, data);
+        }
         return t;
     }
 
@@ -169,44 +272,95 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** Copies the values of an f32 or bf16 tensor to a float array. */
+    /**
+     * Copies the values of an f32 or bf16 tensor to a float array.
+     *
+     * @param t the tensor
+     * @return its values, row-major
+     */
     public final float[] toFloatArray(Tensor t) {
         ensureHere("toFloatArray", "t", t);
         if (t.dtype() == DType.I32) throw Check.bad("toFloatArray", t + " is an index tensor");
         Check.toInt("toFloatArray", "element count", t.numel());
+        if (profiler.active) {
+            return call("toFloatArray", () -> doReadFloats(t),
+                    () -> info("toFloatArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        }
         return doReadFloats(t);
     }
 
-    /** Copies the values of an i32 tensor to an int array. */
+    /**
+     * Copies the values of an i32 tensor to an int array.
+     *
+     * @param t the tensor
+     * @return its values, row-major
+     */
     public final int[] toIntArray(Tensor t) {
         ensureOpen("toIntArray");
         Check.tensor("toIntArray", "t", t, device, DType.I32);
         Check.toInt("toIntArray", "element count", t.numel());
+        if (profiler.active) {
+            return call("toIntArray", () -> doReadInts(t),
+                    () -> info("toIntArray", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        }
         return doReadInts(t);
     }
 
-    /** dst ← src (same shape and dtype). */
+    /**
+     * dst ← src (same shape and dtype).
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite
+     */
     public final void copy(Tensor src, Tensor dst) {
         ensureHere("copy", "src", src);
         Check.tensor("copy", "dst", dst, device, src.dtype());
         Check.sameShape("copy", "src", src, "dst", dst);
-        doCopy(src, dst);
+        if (profiler.active) {
+            run("copy", () -> doCopy(src, dst),
+                    () -> info("copy", () -> Profiler.shapes("src", src, "dst", dst), 2 * src.bytes(), 0));
+        } else {
+            doCopy(src, dst);
+        }
     }
 
-    /** dst ← src converted between f32 and bf16 (same shape). */
+    /**
+     * dst ← src converted between f32 and bf16 (same shape).
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite, of the other dtype (or the same: then a copy)
+     */
     public final void convert(Tensor src, Tensor dst) {
         ensureHere("convert", "src", src);
         ensureHere("convert", "dst", dst);
         Check.sameShape("convert", "src", src, "dst", dst);
         if (src.dtype() == DType.I32 || dst.dtype() == DType.I32) throw Check.bad("convert", "only f32 and bf16");
+        if (profiler.active) {
+            run("convert", () -> convertImpl(src, dst),
+                    () -> info("convert", () -> Profiler.shapes(src.dtype().toString(), src, dst.dtype().toString(), dst),
+                            Profiler.bytes(src, dst), 0));
+        } else {
+            convertImpl(src, dst);
+        }
+    }
+
+    private void convertImpl(Tensor src, Tensor dst) {
         if (src.dtype() == dst.dtype()) doCopy(src, dst);
         else doConvert(src, dst);
     }
 
-    /** t ← 0 */
+    /**
+     * t ← 0
+     *
+     * @param t the tensor to clear
+     */
     public final void zero(Tensor t) {
         ensureHere("zero", "t", t);
-        doZero(t);
+        if (profiler.active) {
+            run("zero", () -> doZero(t), () -> info("zero", () -> Profiler.shapes("t", t), t.bytes(), 0));
+        } else {
+            doZero(t);
+        }
     }
 
     /** Open backend; t non-null, open, on this device and of a dtype this backend has. */
@@ -236,6 +390,14 @@ public abstract class Backend implements AutoCloseable {
      * c ← alpha·op(a)·op(b) + beta·c, op = transpose when the flag is set. a is [m,k] ([k,m]
      * transposed) or batched [n,m,k]; b is [k,n] ([n,k]) or batched; c is [m,n] or [batch,m,n].
      * A 2-D operand is shared by every batch item.
+     *
+     * @param a left operand
+     * @param transA whether a is stored transposed
+     * @param b right operand
+     * @param transB whether b is stored transposed
+     * @param c output
+     * @param alpha scale of the product
+     * @param beta scale of the previous c (0: c is not read)
      */
     public final void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
         String op = "gemm";
@@ -263,33 +425,77 @@ public abstract class Backend implements AutoCloseable {
         Check.toInt(op, "m", m);
         Check.toInt(op, "n", n);
         Check.toInt(op, "k", k);
-        doGemm(new GemmShape((int) m, (int) n, (int) k, (int) batch, transA, transB,
-                a.rank() == 3 ? m * k : 0, b.rank() == 3 ? k * n : 0, m * n), a, b, c, alpha, beta);
+        GemmShape s = new GemmShape((int) m, (int) n, (int) k, (int) batch, transA, transB,
+                a.rank() == 3 ? m * k : 0, b.rank() == 3 ? k * n : 0, m * n);
+        if (profiler.active) {
+            run(op, () -> gemmImpl(s, a, b, c, alpha, beta), () -> info(op,
+                    () -> Profiler.shapes(transA ? "aᵀ" : "a", a, transB ? "bᵀ" : "b", b, "c", c),
+                    Profiler.bytes(a, b, c) + (beta != 0 ? c.bytes() : 0), 2.0 * m * n * k * batch));
+        } else {
+            gemmImpl(s, a, b, c, alpha, beta);
+        }
+    }
+
+    private void gemmImpl(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
+        OpKernel.Gemm user = kernels.userGemm();
+        if (user != null) user.gemm(this, s, a, b, c, alpha, beta);
+        else doGemm(s, a, b, c, alpha, beta);
     }
 
     /** Sizes of one (batched) GEMM; strides are elements between batch items (0 = shared). */
     public record GemmShape(int m, int n, int k, int batch, boolean transA, boolean transB, long strideA,
             long strideB, long strideC) {}
 
-    /** x[..., j] += bias[j] over the last dimension. */
+    /**
+     * x[..., j] += bias[j] over the last dimension.
+     *
+     * @param x the tensor to add to, in place
+     * @param bias one value per column of the last dimension
+     */
     public final void addBias(Tensor x, Tensor bias) {
         f32Rows("addBias", "x", x);
         f32("addBias", "bias", bias);
         Check.shape("addBias", "bias", bias, x.dim(-1));
-        doAddBias(x, bias);
+        if (profiler.active) {
+            run("addBias", () -> doAddBias(x, bias),
+                    () -> info("addBias", () -> Profiler.shapes("x", x, "bias", bias), 2 * x.bytes() + bias.bytes(), 0));
+        } else {
+            doAddBias(x, bias);
+        }
     }
 
-    /** y ← y + alpha·x (same shape). */
+    /**
+     * y ← y + alpha·x (same shape).
+     *
+     * @param y the tensor to update in place
+     * @param x the tensor to add
+     * @param alpha the factor of x
+     */
     public final void axpy(Tensor y, Tensor x, float alpha) {
         f32("axpy", "y", y);
         f32("axpy", "x", x);
         Check.sameShape("axpy", "y", y, "x", x);
-        doAxpy(y, x, alpha);
+        if (profiler.active) {
+            run("axpy", () -> doAxpy(y, x, alpha),
+                    () -> info("axpy", () -> Profiler.shapes("y", y, "x", x), 2 * y.bytes() + x.bytes(), 0));
+        } else {
+            doAxpy(y, x, alpha);
+        }
     }
 
     // ------------------------------------------------------------------ normalisation, activations
 
-    /** LayerNorm over the last dim; mean and rstd get one value per row (saved for the backward). */
+    /**
+     * LayerNorm over the last dim; mean and rstd get one value per row (saved for the backward).
+     *
+     * @param x input [..., D]
+     * @param gamma scale [D]
+     * @param beta shift [D]
+     * @param eps added to the variance
+     * @param y output shaped like x
+     * @param mean one mean per row
+     * @param rstd one 1/√(var + eps) per row
+     */
     public final void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
         String op = "layerNorm";
         f32Rows(op, "x", x);
@@ -301,10 +507,27 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "mean", f32(op, "mean", mean).reshape(mean.numel()), rows);
         Check.shape(op, "rstd", f32(op, "rstd", rstd).reshape(rstd.numel()), rows);
         if (!(eps > 0)) throw Check.bad(op, "eps must be positive, got " + eps);
-        doLayerNorm(x, gamma, beta, eps, y, mean, rstd);
+        if (profiler.active) {
+            run("layerNorm", () -> doLayerNorm(x, gamma, beta, eps, y, mean, rstd),
+                    () -> info("layerNorm", () -> Profiler.shapes("x", x, "gamma", gamma, "y", y),
+                            Profiler.bytes(x, gamma, beta, y, mean, rstd), 0));
+        } else {
+            doLayerNorm(x, gamma, beta, eps, y, mean, rstd);
+        }
     }
 
-    /** dx ← LayerNorm backward; dgamma, dbeta (nullable) are accumulated into. */
+    /**
+     * dx ← LayerNorm backward; dgamma, dbeta (nullable) are accumulated into.
+     *
+     * @param dy gradient of the output
+     * @param x the forward's input
+     * @param gamma the forward's scale
+     * @param mean the forward's means
+     * @param rstd the forward's reciprocal standard deviations
+     * @param dx gradient of the input, overwritten
+     * @param dgamma gradient of gamma, accumulated into, or null
+     * @param dbeta gradient of beta, accumulated into, or null
+     */
     public final void layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
         String op = "layerNormBackward";
@@ -318,52 +541,123 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "rstd", f32(op, "rstd", rstd).reshape(rstd.numel()), rows);
         if (dgamma != null) Check.shape(op, "dgamma", f32(op, "dgamma", dgamma), cols);
         if (dbeta != null) Check.shape(op, "dbeta", f32(op, "dbeta", dbeta), cols);
-        doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+        if (profiler.active) {
+            run("layerNormBackward", () -> doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta),
+                    () -> info("layerNormBackward",
+                            () -> Profiler.shapes("dy", dy, "x", x, "dx", dx, "dgamma", dgamma, "dbeta", dbeta),
+                            Profiler.bytes(dy, x, gamma, mean, rstd, dx) + 2 * Profiler.bytes(dgamma, dbeta), 0));
+        } else {
+            doLayerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
+        }
     }
 
-    /** y ← act(x); y may be x. */
+    /**
+     * y ← act(x); y may be x.
+     *
+     * @param act the activation
+     * @param x input
+     * @param y output shaped like x
+     */
     public final void activation(Activation act, Tensor x, Tensor y) {
         f32("activation", "x", x);
         Check.sameShape("activation", "x", x, "y", f32("activation", "y", y));
         if (act == null) throw Check.bad("activation", "act is null");
-        doActivation(act, x, y);
+        if (profiler.active) {
+            run("activation", () -> doActivation(act, x, y),
+                    () -> info("activation", () -> Profiler.shapes(act.toString(), x, "y", y), Profiler.bytes(x, y), 0));
+        } else {
+            doActivation(act, x, y);
+        }
     }
 
-    /** dx ← act'(x)·dy. */
+    /**
+     * dx ← act'(x)·dy.
+     *
+     * @param act the activation
+     * @param x the forward's input
+     * @param dy gradient of the output
+     * @param dx gradient of the input, overwritten
+     */
     public final void activationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
         String op = "activationBackward";
         f32(op, "x", x);
         Check.sameShape(op, "x", x, "dy", f32(op, "dy", dy));
         Check.sameShape(op, "x", x, "dx", f32(op, "dx", dx));
         if (act == null) throw Check.bad(op, "act is null");
-        doActivationBackward(act, x, dy, dx);
+        if (profiler.active) {
+            run("activationBackward", () -> doActivationBackward(act, x, dy, dx),
+                    () -> info("activationBackward", () -> Profiler.shapes(act.toString(), x, "dy", dy, "dx", dx),
+                            Profiler.bytes(x, dy, dx), 0));
+        } else {
+            doActivationBackward(act, x, dy, dx);
+        }
     }
 
-    /** Softmax over the last dim; y may be x. */
+    /**
+     * Softmax over the last dim; y may be x.
+     *
+     * @param x input
+     * @param y output shaped like x
+     */
     public final void softmax(Tensor x, Tensor y) {
         f32Rows("softmax", "x", x);
         Check.sameShape("softmax", "x", x, "y", f32("softmax", "y", y));
-        doSoftmax(x, y);
+        if (profiler.active) {
+            run("softmax", () -> doSoftmax(x, y),
+                    () -> info("softmax", () -> Profiler.shapes("x", x, "y", y), Profiler.bytes(x, y), 0));
+        } else {
+            doSoftmax(x, y);
+        }
     }
 
-    /** dx ← y ⊙ (dy − ⟨dy, y⟩) row-wise, from the softmax output y. */
+    /**
+     * dx ← y ⊙ (dy − ⟨dy, y⟩) row-wise, from the softmax output y.
+     *
+     * @param y the forward's output
+     * @param dy gradient of the output
+     * @param dx gradient of the input, overwritten
+     */
     public final void softmaxBackward(Tensor y, Tensor dy, Tensor dx) {
         String op = "softmaxBackward";
         f32Rows(op, "y", y);
         Check.sameShape(op, "y", y, "dy", f32(op, "dy", dy));
         Check.sameShape(op, "y", y, "dx", f32(op, "dx", dx));
-        doSoftmaxBackward(y, dy, dx);
+        if (profiler.active) {
+            run("softmaxBackward", () -> doSoftmaxBackward(y, dy, dx),
+                    () -> info("softmaxBackward", () -> Profiler.shapes("y", y, "dy", dy, "dx", dx),
+                            Profiler.bytes(y, dy, dx), 0));
+        } else {
+            doSoftmaxBackward(y, dy, dx);
+        }
     }
 
     // ------------------------------------------------------------------ attention
 
-    /** out [B,Nq,H·hd] ← attention; lse [B,H,Nq] saved for the backward. */
+    /**
+     * out [B,Nq,H·hd] ← attention; lse [B,H,Nq] saved for the backward.
+     *
+     * @param in queries, keys, values and the optional prefixes and residual
+     * @param out output shaped like q
+     * @param lse log-sum-exp of every query row's scaled scores
+     */
     public final void attention(AttentionInputs in, Tensor out, Tensor lse) {
         String op = "attention";
         DType dt = checkAttention(op, in);
         Check.sameShape(op, "out", Check.tensor(op, "out", out, device, dt), "q", in.q());
         Check.shape(op, "lse", Check.tensor(op, "lse", lse, device, DType.F32), in.batch(), in.heads(), in.queries());
-        if (unfusedResidual(op, in)) {
+        if (profiler.active) {
+            run(op, () -> attentionImpl(in, out, lse), () -> new Profiler.OpInfo(attentionLabel(in), () -> attentionShapes(in),
+                    attentionBytes(in) + Profiler.bytes(out, lse), 4.0 * attentionPairs(in) * in.headDim()));
+        } else {
+            attentionImpl(in, out, lse);
+        }
+    }
+
+    private void attentionImpl(AttentionInputs in, Tensor out, Tensor lse) {
+        OpKernel.Attention user = kernels.userAttention();
+        if (user != null) {
+            user.forward(this, in, out, lse);
+        } else if (unfusedResidual("attention", in)) {
             doAttention(in.withoutResidual(), out, lse);
             addToEveryToken(out, in.residual(), 1f);
         } else {
@@ -377,7 +671,7 @@ public abstract class Backend implements AutoCloseable {
      * the attention kernels' fused epilogue. Kept for comparison and profiling.
      */
     private boolean unfusedResidual(String op, AttentionInputs in) {
-        if (in.residual() == null || !kernels.variants().containsKey("residual")
+        if (in.residual() == null || !kernels.has("residual")
                 || !kernels.selected("residual").equals("naive")) {
             return false;
         }
@@ -395,7 +689,15 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** Attention backward from the forward's out and lse and the upstream gradient dOut. */
+    /**
+     * Attention backward from the forward's out and lse and the upstream gradient dOut.
+     *
+     * @param in the forward's inputs
+     * @param out the forward's output
+     * @param lse the forward's log-sum-exp
+     * @param dOut gradient of the output
+     * @param g the gradients to overwrite
+     */
     public final void attentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
         String op = "attentionBackward";
         DType dt = checkAttention(op, in);
@@ -409,7 +711,20 @@ public abstract class Backend implements AutoCloseable {
         gradLike(op, "dPrefixK", g.dPrefixK(), "prefixK", in.prefixK(), dt);
         gradLike(op, "dPrefixV", g.dPrefixV(), "prefixV", in.prefixV(), dt);
         gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), dt);
-        if (unfusedResidual(op, in)) {
+        if (profiler.active) {
+            run(op, () -> attentionBackwardImpl(in, out, lse, dOut, g), () -> new Profiler.OpInfo(attentionLabel(in),
+                    () -> attentionShapes(in), attentionBytes(in) + Profiler.bytes(out, lse, dOut, g.dq(), g.dk(), g.dv(),
+                            g.dPrefixK(), g.dPrefixV(), g.dResidual()), 10.0 * attentionPairs(in) * in.headDim()));
+        } else {
+            attentionBackwardImpl(in, out, lse, dOut, g);
+        }
+    }
+
+    private void attentionBackwardImpl(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
+        OpKernel.Attention user = kernels.userAttention();
+        if (user != null) {
+            user.backward(this, in, out, lse, dOut, g);
+        } else if (unfusedResidual("attentionBackward", in)) {
             try (Tensor attnOut = empty(out.shape())) {
                 doCopy(out, attnOut);
                 addToEveryToken(attnOut, in.residual(), -1f);
@@ -468,71 +783,151 @@ public abstract class Backend implements AutoCloseable {
 
     // ------------------------------------------------------------------ gathers, reductions
 
-    /** out[i] ← table[ids[i]]; table [V, D], out [ids.length, D]. */
+    /**
+     * out[i] ← table[ids[i]]; table [V, D], out [ids.length, D].
+     *
+     * @param table the embedding table [V, D]
+     * @param ids rows to read, each in [0, V)
+     * @param out the gathered rows
+     */
     public final void embeddingGather(Tensor table, int[] ids, Tensor out) {
         String op = "embeddingGather";
         f32(op, "table", table);
         Check.rank(op, "table", table, 2);
         Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", table.dim(0)));
         Check.shape(op, "out", f32(op, "out", out), ids.length, table.dim(1));
-        doEmbeddingGather(table, ids, out);
+        if (profiler.active) {
+            run("embeddingGather", () -> doEmbeddingGather(table, ids, out),
+                    () -> info("embeddingGather", () -> Profiler.shapes("table", table, "out", out),
+                            2 * out.bytes() + 4L * ids.length, 0));
+        } else {
+            doEmbeddingGather(table, ids, out);
+        }
     }
 
-    /** dTable[ids[i]] += dOut[i]. */
+    /**
+     * dTable[ids[i]] += dOut[i].
+     *
+     * @param dOut gradient of the gathered rows [ids.length, D]
+     * @param ids the rows they were read from
+     * @param dTable gradient of the table [V, D], accumulated into
+     */
     public final void embeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable) {
         String op = "embeddingScatterAdd";
         f32(op, "dTable", dTable);
         Check.rank(op, "dTable", dTable, 2);
         Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", dTable.dim(0)));
         Check.shape(op, "dOut", f32(op, "dOut", dOut), ids.length, dTable.dim(1));
-        doEmbeddingScatterAdd(dOut, ids, dTable);
+        if (profiler.active) {
+            run("embeddingScatterAdd", () -> doEmbeddingScatterAdd(dOut, ids, dTable),
+                    () -> info("embeddingScatterAdd", () -> Profiler.shapes("dOut", dOut, "dTable", dTable),
+                            3 * dOut.bytes() + 4L * ids.length, 0));
+        } else {
+            doEmbeddingScatterAdd(dOut, ids, dTable);
+        }
     }
 
-    /** out[b] ← Σ_n x[b, n]; x [B, N, D], out [B, D]. */
+    /**
+     * out[b] ← Σ_n x[b, n]; x [B, N, D], out [B, D].
+     *
+     * @param x input [B, N, D]
+     * @param out the sums [B, D]
+     */
     public final void tokenSum(Tensor x, Tensor out) {
         f32("tokenSum", "x", x);
         Check.rank("tokenSum", "x", x, 3);
         Check.shape("tokenSum", "out", f32("tokenSum", "out", out), x.dim(0), x.dim(2));
-        doTokenSum(x, out);
+        if (profiler.active) {
+            run("tokenSum", () -> doTokenSum(x, out),
+                    () -> info("tokenSum", () -> Profiler.shapes("x", x, "out", out), Profiler.bytes(x, out), 0));
+        } else {
+            doTokenSum(x, out);
+        }
     }
 
-    /** out[b] ← x[b, idx[b]] (CLS or EOS pooling). */
+    /**
+     * out[b] ← x[b, idx[b]] (CLS or EOS pooling).
+     *
+     * @param x input [B, N, D]
+     * @param idx one token index per batch item
+     * @param out the picked rows [B, D]
+     */
     public final void tokenGather(Tensor x, int[] idx, Tensor out) {
         String op = "tokenGather";
         f32(op, "x", x);
         Check.rank(op, "x", x, 3);
         Check.shape(op, "out", f32(op, "out", out), x.dim(0), x.dim(2));
         Check.indices(op, "idx", idx, (int) x.dim(0), 0, (int) x.dim(1));
-        doTokenGather(x, idx, out);
+        if (profiler.active) {
+            run("tokenGather", () -> doTokenGather(x, idx, out),
+                    () -> info("tokenGather", () -> Profiler.shapes("x", x, "out", out), 2 * out.bytes() + 4L * idx.length,
+                            0));
+        } else {
+            doTokenGather(x, idx, out);
+        }
     }
 
-    /** dx[b, idx[b]] += dOut[b]. */
+    /**
+     * dx[b, idx[b]] += dOut[b].
+     *
+     * @param dOut gradient of the picked rows [B, D]
+     * @param idx the token each row was picked from
+     * @param dx gradient of the input [B, N, D], accumulated into
+     */
     public final void tokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
         String op = "tokenScatterAdd";
         f32(op, "dx", dx);
         Check.rank(op, "dx", dx, 3);
         Check.shape(op, "dOut", f32(op, "dOut", dOut), dx.dim(0), dx.dim(2));
         Check.indices(op, "idx", idx, (int) dx.dim(0), 0, (int) dx.dim(1));
-        doTokenScatterAdd(dOut, idx, dx);
+        if (profiler.active) {
+            run("tokenScatterAdd", () -> doTokenScatterAdd(dOut, idx, dx),
+                    () -> info("tokenScatterAdd", () -> Profiler.shapes("dOut", dOut, "dx", dx),
+                            3 * dOut.bytes() + 4L * idx.length, 0));
+        } else {
+            doTokenScatterAdd(dOut, idx, dx);
+        }
     }
 
     /**
      * images [B, C, S, S] → patches [B, 1 + G², C·p·p] (G = S/p): row 1 + gy·G + gx holds patch
      * (gy, gx) in (channel, ky, kx) order, the conv weight's layout; row 0 (class-token slot) is zero.
+     *
+     * @param images input [B, C, S, S]
+     * @param patch the patch side p
+     * @param patches output [B, 1 + G², C·p·p]
      */
     public final void patchify(Tensor images, int patch, Tensor patches) {
         String op = "patchify";
         long[] g = patchGeometry(op, f32(op, "images", images), patch);
         Check.shape(op, "patches", f32(op, "patches", patches), g[0], g[1], g[2]);
-        doPatchify(images, patch, patches);
+        if (profiler.active) {
+            run("patchify", () -> doPatchify(images, patch, patches),
+                    () -> info("patchify", () -> Profiler.shapes("images", images, "patches", patches),
+                            Profiler.bytes(images, patches), 0));
+        } else {
+            doPatchify(images, patch, patches);
+        }
     }
 
-    /** Adjoint of {@link #patchify}: dImages [B, C, S, S] overwritten from dPatches (row 0 ignored). */
+    /**
+     * Adjoint of {@link #patchify}: dImages [B, C, S, S] overwritten from dPatches (row 0 ignored).
+     *
+     * @param dPatches gradient of the patches [B, 1 + G², C·p·p]
+     * @param patch the patch side p
+     * @param dImages gradient of the images [B, C, S, S], overwritten
+     */
     public final void unpatchify(Tensor dPatches, int patch, Tensor dImages) {
         String op = "unpatchify";
         long[] g = patchGeometry(op, f32(op, "dImages", dImages), patch);
         Check.shape(op, "dPatches", f32(op, "dPatches", dPatches), g[0], g[1], g[2]);
-        doUnpatchify(dPatches, patch, dImages);
+        if (profiler.active) {
+            run("unpatchify", () -> doUnpatchify(dPatches, patch, dImages),
+                    () -> info("unpatchify", () -> Profiler.shapes("dPatches", dPatches, "dImages", dImages),
+                            Profiler.bytes(dPatches, dImages), 0));
+        } else {
+            doUnpatchify(dPatches, patch, dImages);
+        }
     }
 
     /** [B, 1 + G², C·p·p] for square images whose side is a multiple of the patch. */
@@ -553,6 +948,13 @@ public abstract class Backend implements AutoCloseable {
      * Mean cross-entropy of logits [B, C] with only classes [lo, hi) taking part (past classes
      * masked below lo, unseen ones cut at hi). Writes the gradient of the mean loss into dlogits
      * (nullable; zero outside [lo, hi)) and returns the loss.
+     *
+     * @param logits scores [B, C]
+     * @param labels one label per row, each in [lo, hi)
+     * @param lo first class taking part
+     * @param hi end of the classes taking part (exclusive)
+     * @param dlogits gradient of the mean loss, overwritten, or null
+     * @return the mean loss
      */
     public final float crossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
         String op = "crossEntropy";
@@ -564,10 +966,24 @@ public abstract class Backend implements AutoCloseable {
         }
         Check.indices(op, "labels", labels, batch, lo, hi);
         if (dlogits != null) Check.sameShape(op, "dlogits", f32(op, "dlogits", dlogits), "logits", logits);
+        if (profiler.active) {
+            return call(op, () -> doCrossEntropy(logits, labels, lo, hi, dlogits), () -> info(op,
+                    () -> Profiler.shapes("logits", logits, "dlogits", dlogits),
+                    Profiler.bytes(logits, dlogits) + 4L * batch, 0));
+        }
         return doCrossEntropy(logits, labels, lo, hi, dlogits);
     }
 
-    /** One Adam step on param with moments m, v (all the shape of param); step counts from 1. */
+    /**
+     * One Adam step on param with moments m, v (all the shape of param); step counts from 1.
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param m first moment, updated in place
+     * @param v second moment, updated in place
+     * @param cfg learning rate, betas, eps and weight decay
+     * @param step the step number, from 1
+     */
     public final void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg, int step) {
         String op = "adamStep";
         f32(op, "param", param);
@@ -576,22 +992,44 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "param", param, "v", f32(op, "v", v));
         if (step < 1) throw Check.bad(op, "step must be ≥ 1, got " + step);
         if (cfg == null) throw Check.bad(op, "config is null");
-        doAdamStep(param, grad, m, v, cfg, step);
+        if (profiler.active) {
+            run("adamStep", () -> doAdamStep(param, grad, m, v, cfg, step),
+                    () -> info("adamStep", () -> Profiler.shapes("param", param), 7 * param.bytes(), 0));
+        } else {
+            doAdamStep(param, grad, m, v, cfg, step);
+        }
     }
 
-    /** param ← param − lr·(grad + weightDecay·param). */
+    /**
+     * param ← param − lr·(grad + weightDecay·param).
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param lr the learning rate
+     * @param weightDecay the L2 factor added to the gradient
+     */
     public final void sgdStep(Tensor param, Tensor grad, float lr, float weightDecay) {
         f32("sgdStep", "param", param);
         Check.sameShape("sgdStep", "param", param, "grad", f32("sgdStep", "grad", grad));
-        doSgdStep(param, grad, lr, weightDecay);
+        if (profiler.active) {
+            run("sgdStep", () -> doSgdStep(param, grad, lr, weightDecay),
+                    () -> info("sgdStep", () -> Profiler.shapes("param", param), 3 * param.bytes(), 0));
+        } else {
+            doSgdStep(param, grad, lr, weightDecay);
+        }
     }
 
     // ------------------------------------------------------------------ STAR-Prompt retrieval
 
     /**
-     * Per layer l and sample b: sims[l,b,c] = 5·cos(q_b ⊙ softmax(A[l,c]), k_c) for c < seen,
+     * Per layer l and sample b: sims[l,b,c] = 5·cos(q_b ⊙ softmax(A[l,c]), k_c) for c &lt; seen,
      * sel[l,b] = argmax, sp[l,b] = w·P[l, sel] with w = sims[l,b,sel] (or 1 without modulation).
      * sims [L,B,seen] f32, sel [L,B] i32, sp [L,B,dp] f32.
+     *
+     * @param in queries, keys, modulation logits, prompt pools, seen classes
+     * @param sims similarities [L, B, seen]
+     * @param sel selected classes [L, B] (i32)
+     * @param sp selected, weighted prompts [L, B, dp]
      */
     public final void retrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
         String op = "retrieval";
@@ -599,12 +1037,31 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "sims", f32(op, "sims", sims), in.layers(), in.batch(), in.seen());
         Check.shape(op, "sel", Check.tensor(op, "sel", sel, device, DType.I32), in.layers(), in.batch());
         Check.shape(op, "sp", f32(op, "sp", sp), in.layers(), in.batch(), in.promptDim());
-        doRetrieval(in, sims, sel, sp);
+        if (profiler.active) {
+            run(op, () -> retrievalImpl(in, sims, sel, sp), () -> info(op, () -> retrievalShapes(in),
+                    retrievalBytes(in) + Profiler.bytes(sims, sel, sp), 0));
+        } else {
+            retrievalImpl(in, sims, sel, sp);
+        }
+    }
+
+    private void retrievalImpl(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
+        OpKernel.Retrieval user = kernels.userRetrieval();
+        if (user != null) user.forward(this, in, sims, sel, sp);
+        else doRetrieval(in, sims, sel, sp);
     }
 
     /**
      * Gradients of the retrieval given dsp [L,B,dp]: dA [L,C,d] and dP [L,C,dp] are overwritten;
-     * only rows of selected current classes (past ≤ c < seen) are non-zero.
+     * only rows of selected current classes (past ≤ c &lt; seen) are non-zero.
+     *
+     * @param in the forward's inputs
+     * @param sims the forward's similarities
+     * @param sel the forward's selection
+     * @param dsp gradient of the selected prompts [L, B, dp]
+     * @param past classes below this get no gradient
+     * @param dA gradient of the modulation logits [L, C, d], overwritten
+     * @param dP gradient of the prompt pools [L, C, dp], overwritten
      */
     public final void retrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past,
             Tensor dA, Tensor dP) {
@@ -616,7 +1073,19 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "dA", f32(op, "dA", dA), "modulation", in.modulation());
         Check.sameShape(op, "dP", f32(op, "dP", dP), "prompts", in.prompts());
         if (past < 0 || past > in.seen()) throw Check.bad(op, "past = " + past + " outside [0, seen = " + in.seen() + "]");
-        doRetrievalBackward(in, sims, sel, dsp, past, dA, dP);
+        if (profiler.active) {
+            run(op, () -> retrievalBackwardImpl(in, sims, sel, dsp, past, dA, dP), () -> info("retrieval",
+                    () -> retrievalShapes(in), retrievalBytes(in) + Profiler.bytes(sims, sel, dsp, dA, dP), 0));
+        } else {
+            retrievalBackwardImpl(in, sims, sel, dsp, past, dA, dP);
+        }
+    }
+
+    private void retrievalBackwardImpl(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past, Tensor dA,
+            Tensor dP) {
+        OpKernel.Retrieval user = kernels.userRetrieval();
+        if (user != null) user.backward(this, in, sims, sel, dsp, past, dA, dP);
+        else doRetrievalBackward(in, sims, sel, dsp, past, dA, dP);
     }
 
     private void checkRetrieval(String op, RetrievalInputs in) {
@@ -635,45 +1104,373 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "prompts", in.prompts(), in.layers(), in.classes(), in.promptDim());
     }
 
+    // ------------------------------------------------------------------ profiling
+
+    /** Runs an op's kernel while the profiler is active: timed, and recorded if outermost. */
+    private void run(String op, Runnable kernel, Supplier<Profiler.OpInfo> info) {
+        long t = profiler.begin(op);
+        try {
+            kernel.run();
+        } catch (RuntimeException | Error e) {
+            profiler.abort();
+            throw e;
+        }
+        profiler.end(t, op, t == Profiler.UNTIMED ? null : info.get());
+    }
+
+    /** As {@link #run} for an op with a result. */
+    private <T> T call(String op, Supplier<T> kernel, Supplier<Profiler.OpInfo> info) {
+        long t = profiler.begin(op);
+        T result;
+        try {
+            result = kernel.get();
+        } catch (RuntimeException | Error e) {
+            profiler.abort();
+            throw e;
+        }
+        profiler.end(t, op, t == Profiler.UNTIMED ? null : info.get());
+        return result;
+    }
+
+    /**
+     * The figures of a call: the selected variant of labelOp ("-" if none), the operands' shapes
+     * (formatted when the report is made, not per call), bytes and FLOPs.
+     */
+    private Profiler.OpInfo info(String labelOp, Supplier<String> shapes, long bytes, double flops) {
+        return new Profiler.OpInfo(kernels.label(labelOp), shapes, bytes, flops);
+    }
+
+    /**
+     * The attention variant a profile shows: the selected one, with the residual variant when
+     * the unfused residual path is taken; backends that fall back to another kernel for some
+     * inputs say so through {@link #attentionVariant}.
+     */
+    private String attentionLabel(AttentionInputs in) {
+        String v = kernels.userAttention() != null ? kernels.selected("attention") : attentionVariant(in);
+        if (in.residual() != null && kernels.userAttention() == null && kernels.has("residual")
+                && kernels.selected("residual").equals("naive")) {
+            v += "+residual:naive";
+        }
+        return v;
+    }
+
+    /**
+     * The built-in attention kernel that runs for these inputs, for the profiler. The default is
+     * the selected variant; a backend that runs another kernel for some inputs (the CUDA flash
+     * kernels exist for some head dims only) overrides it.
+     *
+     * @param in the attention inputs
+     * @return the variant's name
+     */
+    protected String attentionVariant(AttentionInputs in) {
+        return kernels.label("attention");
+    }
+
+    private static String attentionShapes(AttentionInputs in) {
+        StringBuilder sb = new StringBuilder(Profiler.shapes("q", in.q(), "k,v", in.k()));
+        sb.append(" heads=").append(in.heads());
+        if (in.prefixK() != null) sb.append(' ').append(Profiler.shapes("prefix", in.prefixK()));
+        if (in.residual() != null) sb.append(' ').append(Profiler.shapes("residual", in.residual()));
+        if (in.causal()) sb.append(" causal");
+        if (in.q().dtype() != DType.F32) sb.append(' ').append(in.q().dtype());
+        return sb.toString();
+    }
+
+    private static long attentionBytes(AttentionInputs in) {
+        return Profiler.bytes(in.q(), in.k(), in.v(), in.prefixK(), in.prefixV(), in.residual());
+    }
+
+    /** Query–key pairs scored over all batch items and heads (causal masking counted). */
+    private static double attentionPairs(AttentionInputs in) {
+        double nq = in.queries(), perHead = nq * in.prefixLength()
+                + (in.causal() ? nq * (nq + 1) / 2 : nq * in.keys());
+        return perHead * in.heads() * in.batch();
+    }
+
+    private static String retrievalShapes(RetrievalInputs in) {
+        return Profiler.shapes("queries", in.queries(), "keys", in.keys(), "A", in.modulation(), "P", in.prompts())
+                + " seen=" + in.seen();
+    }
+
+    /** Queries, keys, and the rows of A and P a retrieval must read: the seen classes' and the selected ones. */
+    private static long retrievalBytes(RetrievalInputs in) {
+        long layers = in.layers();
+        return Profiler.bytes(in.queries(), in.keys()) + 4L * layers * in.seen() * in.queryDim()
+                + 4L * layers * in.batch() * in.promptDim();
+    }
+
     // ------------------------------------------------------------------ implementation hooks
 
+    /**
+     * Allocates an uninitialised tensor; the arguments are checked.
+     *
+     * @param dtype a dtype this backend supports
+     * @param shape the dimensions
+     * @return the tensor
+     */
     protected abstract Tensor allocate(DType dtype, long[] shape);
+    /**
+     * Writes values into a tensor of as many f32 elements.
+     *
+     * @param t the tensor
+     * @param data the values
+     */
     protected abstract void doWrite(Tensor t, float[] data);
+    /**
+     * Writes values into a tensor of as many i32 elements.
+     *
+     * @param t the tensor
+     * @param data the values
+     */
     protected abstract void doWrite(Tensor t, int[] data);
+    /**
+     * Reads an f32 or bf16 tensor as floats.
+     *
+     * @param t the tensor
+     * @return its values
+     */
     protected abstract float[] doReadFloats(Tensor t);
+    /**
+     * Reads an i32 tensor.
+     *
+     * @param t the tensor
+     * @return its values
+     */
     protected abstract int[] doReadInts(Tensor t);
+    /**
+     * Copies a tensor into one of the same shape and dtype.
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite
+     */
     protected abstract void doCopy(Tensor src, Tensor dst);
+    /**
+     * Sets every byte of a tensor to zero.
+     *
+     * @param t the tensor
+     */
     protected abstract void doZero(Tensor t);
 
+    /**
+     * Converts between f32 and bf16; backends without bf16 keep this default, which refuses.
+     *
+     * @param src the tensor to read
+     * @param dst the tensor to overwrite, of the other dtype
+     */
     protected void doConvert(Tensor src, Tensor dst) {
         throw new UnsupportedOperationException("convert: " + name + " has no " + src.dtype() + "→" + dst.dtype());
     }
 
+    /**
+     * Implements {@link #gemm} on checked arguments.
+     *
+     * @param s sizes, transposes and batch strides
+     * @param a left operand
+     * @param b right operand
+     * @param c output
+     * @param alpha scale of the product
+     * @param beta scale of the previous c
+     */
     protected abstract void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta);
+    /**
+     * Implements {@link #addBias} on checked arguments.
+     *
+     * @param x the tensor to add to
+     * @param bias the bias
+     */
     protected abstract void doAddBias(Tensor x, Tensor bias);
+    /**
+     * Implements {@link #axpy} on checked arguments.
+     *
+     * @param y the tensor to update
+     * @param x the tensor to add
+     * @param alpha the factor of x
+     */
     protected abstract void doAxpy(Tensor y, Tensor x, float alpha);
+    /**
+     * Implements {@link #layerNorm} on checked arguments.
+     *
+     * @param x input
+     * @param gamma scale
+     * @param beta shift
+     * @param eps added to the variance
+     * @param y output
+     * @param mean per-row means
+     * @param rstd per-row reciprocal standard deviations
+     */
     protected abstract void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean,
             Tensor rstd);
+    /**
+     * Implements {@link #layerNormBackward} on checked arguments.
+     *
+     * @param dy gradient of the output
+     * @param x the forward's input
+     * @param gamma the forward's scale
+     * @param mean the forward's means
+     * @param rstd the forward's reciprocal standard deviations
+     * @param dx gradient of the input
+     * @param dgamma gradient of gamma to accumulate into, or null
+     * @param dbeta gradient of beta to accumulate into, or null
+     */
     protected abstract void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd,
             Tensor dx, Tensor dgamma, Tensor dbeta);
+    /**
+     * Implements {@link #activation} on checked arguments.
+     *
+     * @param act the activation
+     * @param x input
+     * @param y output
+     */
     protected abstract void doActivation(Activation act, Tensor x, Tensor y);
+    /**
+     * Implements {@link #activationBackward} on checked arguments.
+     *
+     * @param act the activation
+     * @param x the forward's input
+     * @param dy gradient of the output
+     * @param dx gradient of the input
+     */
     protected abstract void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx);
+    /**
+     * Implements {@link #softmax} on checked arguments.
+     *
+     * @param x input
+     * @param y output
+     */
     protected abstract void doSoftmax(Tensor x, Tensor y);
+    /**
+     * Implements {@link #softmaxBackward} on checked arguments.
+     *
+     * @param y the forward's output
+     * @param dy gradient of the output
+     * @param dx gradient of the input
+     */
     protected abstract void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx);
+    /**
+     * Implements {@link #attention} on checked arguments (the residual, if any, included).
+     *
+     * @param in the attention inputs
+     * @param out output
+     * @param lse log-sum-exp per query row
+     */
     protected abstract void doAttention(AttentionInputs in, Tensor out, Tensor lse);
+    /**
+     * Implements {@link #attentionBackward} on checked arguments.
+     *
+     * @param in the forward's inputs
+     * @param out the forward's output
+     * @param lse the forward's log-sum-exp
+     * @param dOut gradient of the output
+     * @param g the gradients to overwrite
+     */
     protected abstract void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut,
             AttentionGrads g);
+    /**
+     * Implements {@link #embeddingGather} on checked arguments.
+     *
+     * @param table the table
+     * @param ids the rows to read
+     * @param out the gathered rows
+     */
     protected abstract void doEmbeddingGather(Tensor table, int[] ids, Tensor out);
+    /**
+     * Implements {@link #embeddingScatterAdd} on checked arguments.
+     *
+     * @param dOut gradient of the gathered rows
+     * @param ids the rows they were read from
+     * @param dTable gradient of the table, accumulated into
+     */
     protected abstract void doEmbeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable);
+    /**
+     * Implements {@link #tokenSum} on checked arguments.
+     *
+     * @param x input
+     * @param out the sums
+     */
     protected abstract void doTokenSum(Tensor x, Tensor out);
+    /**
+     * Implements {@link #tokenGather} on checked arguments.
+     *
+     * @param x input
+     * @param idx one token per batch item
+     * @param out the picked rows
+     */
     protected abstract void doTokenGather(Tensor x, int[] idx, Tensor out);
+    /**
+     * Implements {@link #tokenScatterAdd} on checked arguments.
+     *
+     * @param dOut gradient of the picked rows
+     * @param idx the token each row was picked from
+     * @param dx gradient of the input, accumulated into
+     */
     protected abstract void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx);
+    /**
+     * Implements {@link #patchify} on checked arguments.
+     *
+     * @param images input
+     * @param patch the patch side
+     * @param patches output
+     */
     protected abstract void doPatchify(Tensor images, int patch, Tensor patches);
+    /**
+     * Implements {@link #unpatchify} on checked arguments.
+     *
+     * @param dPatches gradient of the patches
+     * @param patch the patch side
+     * @param dImages gradient of the images
+     */
     protected abstract void doUnpatchify(Tensor dPatches, int patch, Tensor dImages);
+    /**
+     * Implements {@link #crossEntropy} on checked arguments.
+     *
+     * @param logits scores
+     * @param labels the labels
+     * @param lo first class taking part
+     * @param hi end of the classes taking part
+     * @param dlogits gradient to overwrite, or null
+     * @return the mean loss
+     */
     protected abstract float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits);
+    /**
+     * Implements {@link #adamStep} on checked arguments.
+     *
+     * @param param the parameter
+     * @param grad its gradient
+     * @param m first moment
+     * @param v second moment
+     * @param cfg hyper-parameters
+     * @param step the step number, from 1
+     */
     protected abstract void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg, int step);
+    /**
+     * Implements {@link #sgdStep} on checked arguments.
+     *
+     * @param param the parameter
+     * @param grad its gradient
+     * @param lr the learning rate
+     * @param weightDecay the L2 factor
+     */
     protected abstract void doSgdStep(Tensor param, Tensor grad, float lr, float weightDecay);
+    /**
+     * Implements {@link #retrieval} on checked arguments.
+     *
+     * @param in the retrieval inputs
+     * @param sims similarities
+     * @param sel selected classes
+     * @param sp selected, weighted prompts
+     */
     protected abstract void doRetrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp);
+    /**
+     * Implements {@link #retrievalBackward} on checked arguments.
+     *
+     * @param in the forward's inputs
+     * @param sims the forward's similarities
+     * @param sel the forward's selection
+     * @param dsp gradient of the selected prompts
+     * @param past classes below this get no gradient
+     * @param dA gradient of the modulation logits
+     * @param dP gradient of the prompt pools
+     */
     protected abstract void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past,
             Tensor dA, Tensor dP);
 }

@@ -15,13 +15,19 @@ import org.slf4j.LoggerFactory;
  * says which backend was chosen and why.
  */
 public final class Backends {
+    /** The system property that picks the backend: {@code -Dstarprompt.backend=reference|cpu|cuda}. */
     public static final String PROPERTY = "starprompt.backend";
+    /** The backends' names. */
     public static final List<String> NAMES = List.of("reference", "cpu", "cuda");
     private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
 
     private Backends() {}
 
-    /** The backend named by the system property, or the best available one. */
+    /**
+     * The backend named by the system property, or the best available one.
+     *
+     * @return a new backend; the caller closes it
+     */
     public static Backend create() {
         String requested = System.getProperty(PROPERTY);
         if (requested != null && !requested.isBlank()) {
@@ -38,7 +44,12 @@ public final class Backends {
         return new CpuBackend();
     }
 
-    /** The backend of that name; an unknown name is an IllegalArgumentException listing the choices. */
+    /**
+     * The backend of that name; an unknown name is an IllegalArgumentException listing the choices.
+     *
+     * @param name "reference", "cpu" or "cuda" (case and surrounding blanks ignored)
+     * @return a new backend; the caller closes it
+     */
     public static Backend create(String name) {
         switch (name.trim().toLowerCase(Locale.ROOT)) {
             case "reference":
@@ -52,7 +63,11 @@ public final class Backends {
         }
     }
 
-    /** Names of the backends that can run on this machine. */
+    /**
+     * Names of the backends that can run on this machine.
+     *
+     * @return the names, "reference" and "cpu" always
+     */
     public static List<String> available() {
         return CudaBackend.unavailableReason().isEmpty() ? NAMES : List.of("reference", "cpu");
     }

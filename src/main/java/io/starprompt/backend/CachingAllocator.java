@@ -85,7 +85,11 @@ public final class CachingAllocator {
         return address;
     }
 
-    /** Takes a block back for reuse (or frees it at once once the allocator is closed). */
+    /**
+     * Takes a block back for reuse (or frees it at once once the allocator is closed).
+     *
+     * @param address an address {@link #allocate} returned
+     */
     public synchronized void recycle(long address) {
         Long size = sizeOf.get(address);
         if (size == null) throw new IllegalStateException("address " + address + " was not allocated here");
@@ -115,17 +119,29 @@ public final class CachingAllocator {
         closed = true;
     }
 
-    /** Bytes held in the cache (not in use by any tensor). */
+    /**
+     * Bytes held in the cache (not in use by any tensor).
+     *
+     * @return the cached bytes
+     */
     public synchronized long cachedBytes() {
         return cachedBytes;
     }
 
-    /** Bytes of the blocks handed out and not yet recycled (in use by tensors), rounded sizes. */
+    /**
+     * Bytes of the blocks handed out and not yet recycled (in use by tensors), rounded sizes.
+     *
+     * @return the live bytes
+     */
     public synchronized long liveBytes() {
         return liveBytes;
     }
 
-    /** Live bytes, cached bytes and the number of blocks obtained from the system so far. */
+    /**
+     * Live bytes, cached bytes and the number of blocks obtained from the system so far.
+     *
+     * @return the figures now
+     */
     public synchronized Backend.MemoryStats stats() {
         return new Backend.MemoryStats(liveBytes, cachedBytes, systemAllocations);
     }

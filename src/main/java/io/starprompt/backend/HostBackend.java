@@ -17,6 +17,12 @@ public abstract class HostBackend extends Backend {
     private final CachingAllocator memory = new CachingAllocator("host", HostBackend::hostMalloc,
             address -> Pointer.free(new RawPointer(address)));
 
+    /**
+     * A host backend of that name and kernel variants.
+     *
+     * @param name the backend's name
+     * @param kernels its kernel variants
+     */
     protected HostBackend(String name, KernelRegistry kernels) {
         super(name, Device.CPU, kernels);
     }
@@ -83,12 +89,22 @@ public abstract class HostBackend extends Backend {
         Pointer.memset(t.pointer(), 0, t.bytes());
     }
 
-    /** Host-memory i32 copy of an index array, to be closed by the caller. */
+    /**
+     * Host-memory i32 copy of an index array, to be closed by the caller.
+     *
+     * @param values the indices
+     * @return a native copy
+     */
     protected static IntPointer ints(int[] values) {
         return new IntPointer(values);
     }
 
-    /** The tensor's f32 pointer, or null for an absent optional tensor. */
+    /**
+     * The tensor's f32 pointer, or null for an absent optional tensor.
+     *
+     * @param t the tensor, or null
+     * @return its pointer, or null
+     */
     protected static FloatPointer fp(Tensor t) {
         return t == null ? null : t.floatPointer();
     }

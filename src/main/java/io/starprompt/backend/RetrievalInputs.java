@@ -14,22 +14,47 @@ import io.starprompt.tensor.Tensor;
  */
 public record RetrievalInputs(Tensor queries, Tensor keys, Tensor modulation, Tensor prompts, int seen,
         boolean modulate) {
+    /**
+     * The batch size B.
+     *
+     * @return B
+     */
     public int batch() {
         return (int) queries.dim(0);
     }
 
+    /**
+     * The number of prompted layers L.
+     *
+     * @return L
+     */
     public int layers() {
         return (int) modulation.dim(0);
     }
 
+    /**
+     * The number of classes C of the pools.
+     *
+     * @return C
+     */
     public int classes() {
         return (int) modulation.dim(1);
     }
 
+    /**
+     * The query width d.
+     *
+     * @return d
+     */
     public int queryDim() {
         return (int) queries.dim(1);
     }
 
+    /**
+     * The prompt width dp.
+     *
+     * @return dp
+     */
     public int promptDim() {
         return (int) prompts.dim(2);
     }

@@ -36,25 +36,42 @@ public final class AccuracyMatrix {
     private final double[][] acc;
     private int rows;
 
-    /** An empty matrix for a run of {@code tasks} tasks (every entry NaN until its row is set). */
+    /**
+     * An empty matrix for a run of {@code tasks} tasks (every entry NaN until its row is set).
+     *
+     * @param tasks T, the number of tasks of the run
+     */
     public AccuracyMatrix(int tasks) {
         if (tasks < 1) throw new IllegalArgumentException("accuracy matrix: need ≥ 1 task, got " + tasks);
         acc = new double[tasks][];
     }
 
-    /** A matrix from a full lower-triangular table (rows of length T, entries above the diagonal ignored). */
+    /**
+     * A matrix from a full lower-triangular table (rows of length T, entries above the diagonal ignored).
+     *
+     * @param table row i holds the accuracies after task i (at least i + 1 entries each)
+     * @return the matrix
+     */
     public static AccuracyMatrix of(double[][] table) {
         AccuracyMatrix m = new AccuracyMatrix(table.length);
         for (int i = 0; i < table.length; i++) m.setRow(i, Arrays.copyOf(table[i], i + 1));
         return m;
     }
 
-    /** Number of tasks T of the run (the matrix is T×T). */
+    /**
+     * Number of tasks T of the run (the matrix is T×T).
+     *
+     * @return T
+     */
     public int tasks() {
         return acc.length;
     }
 
-    /** Number of completed rows (tasks learned so far). */
+    /**
+     * Number of completed rows (tasks learned so far).
+     *
+     * @return the rows set so far
+     */
     public int rows() {
         return rows;
     }
@@ -62,6 +79,9 @@ public final class AccuracyMatrix {
     /**
      * Records the accuracies after learning task i on tasks 0…i. Rows must be set in order
      * (i = rows()), or an existing row may be overwritten.
+     *
+     * @param i the task just learned
+     * @param accuracies the accuracies (%) on the test sets of tasks 0…i
      */
     public void setRow(int i, double[] accuracies) {
         if (i < 0 || i >= acc.length || i > rows) {
@@ -76,7 +96,13 @@ public final class AccuracyMatrix {
         if (i == rows) rows++;
     }
 
-    /** a_{i,j} (NaN if j &gt; i or the row is not filled). */
+    /**
+     * a_{i,j} (NaN if j &gt; i or the row is not filled).
+     *
+     * @param i the row (after task i)
+     * @param j the column (tested task)
+     * @return the accuracy in %
+     */
     public double get(int i, int j) {
         Objects.checkIndex(j, acc.length);
         return acc[i] == null || j > i ? Double.NaN : acc[i][j];
@@ -103,7 +129,11 @@ public final class AccuracyMatrix {
         }
     }
 
-    /** Mean accuracy over tasks after the last recorded task (FAA once all T rows are in). */
+    /**
+     * Mean accuracy over tasks after the last recorded task (FAA once all T rows are in).
+     *
+     * @return the mean of the last recorded row, in %
+     */
     public double finalAverageAccuracy() {
         int r = last();
         double s = 0;
@@ -123,6 +153,8 @@ public final class AccuracyMatrix {
      * The average accuracy after each recorded task, {@code A_i = averageAccuracy(i)} for
      * i = 0…rows()−1: the accuracy on the tasks seen so far, as plotted over a run. Empty
      * before the first row.
+     *
+     * @return one average per recorded row, in %
      */
     public double[] averageAccuracies() {
         double[] a = new double[rows];
@@ -130,12 +162,21 @@ public final class AccuracyMatrix {
         return a;
     }
 
-    /** Average incremental accuracy up to the last recorded task (see the class comment). */
+    /**
+     * Average incremental accuracy up to the last recorded task (see the class comment).
+     *
+     * @return the mean of the average accuracies of all recorded rows, in %
+     */
     public double averageIncrementalAccuracy() {
         return averageIncrementalAccuracy(last());
     }
 
-    /** Average incremental accuracy over tasks 0…i: the mean of averageAccuracy(0…i). */
+    /**
+     * Average incremental accuracy over tasks 0…i: the mean of averageAccuracy(0…i).
+     *
+     * @param i the last row taken into account
+     * @return the mean of averageAccuracy(0…i), in %
+     */
     public double averageIncrementalAccuracy(int i) {
         checkRecorded(i);
         double s = 0;
@@ -143,12 +184,21 @@ public final class AccuracyMatrix {
         return s / (i + 1);
     }
 
-    /** Mean over earlier tasks of (best accuracy ever − final accuracy); 0 with one row. */
+    /**
+     * Mean over earlier tasks of (best accuracy ever − final accuracy); 0 with one row.
+     *
+     * @return the mean forgetting in percentage points
+     */
     public double forgetting() {
         return forgetting(last());
     }
 
-    /** Forgetting as if row {@code row} were the last: later rows are ignored; 0 for row 0. */
+    /**
+     * Forgetting as if row {@code row} were the last: later rows are ignored; 0 for row 0.
+     *
+     * @param row the row taken as the last
+     * @return the mean forgetting in percentage points
+     */
     public double forgetting(int row) {
         return meanOverEarlierTasks(row, j -> {
             double best = Double.NEGATIVE_INFINITY;
@@ -157,12 +207,21 @@ public final class AccuracyMatrix {
         });
     }
 
-    /** Backward transfer: mean over earlier tasks of (final − just-learned accuracy); 0 with one row. */
+    /**
+     * Backward transfer: mean over earlier tasks of (final − just-learned accuracy); 0 with one row.
+     *
+     * @return the mean backward transfer in percentage points
+     */
     public double backwardTransfer() {
         return backwardTransfer(last());
     }
 
-    /** Backward transfer as if row {@code row} were the last; 0 for row 0. */
+    /**
+     * Backward transfer as if row {@code row} were the last; 0 for row 0.
+     *
+     * @param row the row taken as the last
+     * @return the mean backward transfer in percentage points
+     */
     public double backwardTransfer(int row) {
         return meanOverEarlierTasks(row, j -> acc[row][j] - acc[j][j]);
     }
@@ -178,7 +237,11 @@ public final class AccuracyMatrix {
 
     // ------------------------------------------------------------------ export
 
-    /** {"tasks":T,"rows":r,"accuracy":[[…],…],"average_accuracy":[…],"faa":…,"aia":…,"forgetting":…,"bwt":…}. */
+    /**
+     * {"tasks":T,"rows":r,"accuracy":[[…],…],"average_accuracy":[…],"faa":…,"aia":…,"forgetting":…,"bwt":…}.
+     *
+     * @return the JSON text
+     */
     public String toJson() {
         StringBuilder sb = new StringBuilder("{\n  \"tasks\": ").append(acc.length).append(",\n  \"rows\": ").append(rows)
                 .append(",\n  \"accuracy\": [");
@@ -199,7 +262,11 @@ public final class AccuracyMatrix {
         return sb.append("\n}\n").toString();
     }
 
-    /** CSV with header {@code after_task,task_0,…,task_{T−1}}; cells above the diagonal empty. */
+    /**
+     * CSV with header {@code after_task,task_0,…,task_{T−1}}; cells above the diagonal empty.
+     *
+     * @return the CSV text, one line per recorded row after the header
+     */
     public String toCsv() {
         StringBuilder sb = new StringBuilder("after_task");
         for (int j = 0; j < acc.length; j++) sb.append(",task_").append(j);
@@ -212,12 +279,22 @@ public final class AccuracyMatrix {
         return sb.toString();
     }
 
-    /** Writes {@link #toJson()} to file. */
+    /**
+     * Writes {@link #toJson()} to file.
+     *
+     * @param file the file to write (replaced if present)
+     * @throws IOException if the file cannot be written
+     */
     public void writeJson(Path file) throws IOException {
         Files.writeString(file, toJson());
     }
 
-    /** Writes {@link #toCsv()} to file. */
+    /**
+     * Writes {@link #toCsv()} to file.
+     *
+     * @param file the file to write (replaced if present)
+     * @throws IOException if the file cannot be written
+     */
     public void writeCsv(Path file) throws IOException {
         Files.writeString(file, toCsv());
     }

@@ -26,6 +26,10 @@ public final class ClassOrder {
     private final TaskSplit split;
 
     /**
+     * A class order and the task split over its new labels.
+     *
+     * @param benchmark the benchmark the order belongs to, e.g. "cifar100"
+     * @param seed the seed that drew the order
      * @param order {@code order[orig] = new}; must be a permutation of [0, C)
      * @param split the tasks in new labels; must cover C classes
      */
@@ -50,14 +54,26 @@ public final class ClassOrder {
         }
     }
 
-    /** The natural order (no permutation). */
+    /**
+     * The natural order (no permutation).
+     *
+     * @param split the task split
+     * @return the identity order over the split's classes
+     */
     public static ClassOrder identity(TaskSplit split) {
         int[] id = new int[split.classes()];
         for (int i = 0; i < id.length; i++) id[i] = i;
         return new ClassOrder("identity", -1, id, split);
     }
 
-    /** numpy's legacy {@code seed(seed); permutation(C)} with the given split (mammoth --permute_classes=1). */
+    /**
+     * numpy's legacy {@code seed(seed); permutation(C)} with the given split (mammoth --permute_classes=1).
+     *
+     * @param benchmark the benchmark's name
+     * @param seed the permutation seed
+     * @param split the task split over the permuted labels
+     * @return the permuted order
+     */
     public static ClassOrder permuted(String benchmark, long seed, TaskSplit split) {
         return new ClassOrder(benchmark, seed, numpyPermutation(seed, split.classes()), split);
     }
@@ -69,18 +85,29 @@ public final class ClassOrder {
      * One benchmark and seed from the class orders shipped with the library (the paper's seeds
      * 1993, 1996 and 1997 of every benchmark in {@link #builtInBenchmarks()}).
      *
+     * @param benchmark a name from {@link #builtInBenchmarks()}
+     * @param seed 1993, 1996 or 1997
+     * @return the order with its task split
      * @throws IllegalArgumentException naming the benchmark or seed if the file has none
      */
     public static ClassOrder builtIn(String benchmark, long seed) {
         return parse(builtInJson(), benchmark, seed, "built-in " + BUILT_IN_RESOURCE);
     }
 
-    /** The benchmark names of the built-in class orders. */
+    /**
+     * The benchmark names of the built-in class orders.
+     *
+     * @return the names, sorted
+     */
     public static List<String> builtInBenchmarks() {
         return benchmarks(Json.parse(builtInJson()));
     }
 
-    /** The text of the built-in class-orders.json. */
+    /**
+     * The text of the built-in class-orders.json.
+     *
+     * @return the JSON text, as shipped
+     */
     public static String builtInJson() {
         try (InputStream in = ClassOrder.class.getResourceAsStream(BUILT_IN_RESOURCE)) {
             if (in == null) throw new IllegalStateException("the library jar lacks " + BUILT_IN_RESOURCE);
@@ -90,12 +117,28 @@ public final class ClassOrder {
         }
     }
 
-    /** Reads one benchmark and seed from class-orders.json. */
+    /**
+     * Reads one benchmark and seed from class-orders.json.
+     *
+     * @param classOrdersJson the file
+     * @param benchmark the benchmark's name in it
+     * @param seed the seed's entry in it
+     * @return the order with its task split
+     * @throws IOException if the file cannot be read
+     */
     public static ClassOrder load(Path classOrdersJson, String benchmark, long seed) throws IOException {
         return parse(Files.readString(classOrdersJson), benchmark, seed, classOrdersJson.toString());
     }
 
-    /** As {@link #load} from the JSON text; source names it in error messages. */
+    /**
+     * As {@link #load} from the JSON text; source names it in error messages.
+     *
+     * @param json the text of a class-orders.json
+     * @param benchmark the benchmark's name in it
+     * @param seed the seed's entry in it
+     * @param source where the text came from, for messages
+     * @return the order with its task split
+     */
     public static ClassOrder parse(String json, String benchmark, long seed, String source) {
         Object root = Json.parse(json);
         Object ds = Json.path(root, "datasets", benchmark);
@@ -117,7 +160,13 @@ public final class ClassOrder {
         return new ClassOrder(benchmark, seed, order, TaskSplit.of(cpt));
     }
 
-    /** The benchmark names of a class-orders.json. */
+    /**
+     * The benchmark names of a class-orders.json.
+     *
+     * @param classOrdersJson the file
+     * @return the names, in file order
+     * @throws IOException if the file cannot be read
+     */
     public static List<String> benchmarks(Path classOrdersJson) throws IOException {
         return benchmarks(Json.parse(Files.readString(classOrdersJson)));
     }
@@ -143,45 +192,89 @@ public final class ClassOrder {
 
     // ------------------------------------------------------------------ accessors
 
+    /**
+     * The benchmark this order belongs to.
+     *
+     * @return its name
+     */
     public String benchmark() {
         return benchmark;
     }
 
+    /**
+     * The seed that drew this order.
+     *
+     * @return the seed
+     */
     public long seed() {
         return seed;
     }
 
+    /**
+     * The number of classes C.
+     *
+     * @return C
+     */
     public int classes() {
         return order.length;
     }
 
+    /**
+     * The task split over the new labels.
+     *
+     * @return the split
+     */
     public TaskSplit split() {
         return split;
     }
 
-    /** {@code order[orig] = new} (a copy). */
+    /**
+     * {@code order[orig] = new} (a copy).
+     *
+     * @return the permutation
+     */
     public int[] order() {
         return order.clone();
     }
 
-    /** The new label of original label orig. */
+    /**
+     * The new label of original label orig.
+     *
+     * @param orig an original label
+     * @return its new label
+     */
     public int newLabel(int orig) {
         return order[orig];
     }
 
-    /** The original label of new label n. */
+    /**
+     * The original label of new label n.
+     *
+     * @param n a new label
+     * @return its original label
+     */
     public int originalLabel(int n) {
         return inverse[n];
     }
 
-    /** Original label ids of task t in new-label order ({@code orig_classes_per_task} of the JSON). */
+    /**
+     * Original label ids of task t in new-label order ({@code orig_classes_per_task} of the JSON).
+     *
+     * @param t a task index
+     * @return its original labels, one per new label of the task
+     */
     public int[] originalClassesOfTask(int t) {
         int[] out = new int[split.classesInTask(t)];
         for (int i = 0; i < out.length; i++) out[i] = inverse[split.past(t) + i];
         return out;
     }
 
-    /** Class names reordered so that entry i names new label i (ALGORITHM.md §12.13). */
+    /**
+     * Class names reordered so that entry i names new label i (ALGORITHM.md §12.13).
+     *
+     * @param originalNames the names in original-label order
+     * @return the names in new-label order
+     */
     public List<String> permuteNames(List<String> originalNames) {
         if (originalNames.size() != order.length) {
             throw new IllegalArgumentException("class order: " + originalNames.size() + " names for " + order.length
@@ -202,6 +295,10 @@ public final class ClassOrder {
     /**
      * {@code np.random.seed(seed); np.random.permutation(n)}: MT19937 seeded with init_genrand(seed),
      * then the legacy Fisher–Yates shuffle of arange(n) with rejection-sampled bounded integers.
+     *
+     * @param seed numpy's seed
+     * @param n the length of the permutation
+     * @return a permutation of 0…n−1, as numpy draws it
      */
     public static int[] numpyPermutation(long seed, int n) {
         if (seed < 0 || seed > 0xffffffffL) throw new IllegalArgumentException("numpy seed must be in [0, 2^32): " + seed);

@@ -33,44 +33,93 @@ public interface TaskData {
      * One batch: ViT input [B,3,H,W] (null in {@link #clipBatches}), CLIP input [B,3,S,S], labels [B].
      */
     record Batch(float[] vitImages, float[] clipImages, int[] labels) {
-        /** Requires labels and CLIP images. */
+        /**
+         * Requires labels and CLIP images.
+         *
+         * @param vitImages ViT input [B, 3, H, W], or null for CLIP-only batches
+         * @param clipImages CLIP input [B, 3, S, S]
+         * @param labels the labels [B] (new labels)
+         */
         public Batch {
             if (labels == null || labels.length == 0) throw new IllegalArgumentException("batch: no labels");
             if (clipImages == null) throw new IllegalArgumentException("batch: no CLIP images");
         }
 
-        /** B, the images in the batch. */
+        /**
+         * B, the images in the batch.
+         *
+         * @return B
+         */
         public int size() {
             return labels.length;
         }
     }
 
-    /** C, all classes of the benchmark. */
+    /**
+     * C, all classes of the benchmark.
+     *
+     * @return C
+     */
     int classes();
 
-    /** T. */
+    /**
+     * T.
+     *
+     * @return the number of tasks
+     */
     int tasks();
 
-    /** The (new) labels of task t, ascending and contiguous. */
+    /**
+     * The (new) labels of task t, ascending and contiguous.
+     *
+     * @param t a task index
+     * @return its labels
+     */
     int[] classesOfTask(int t);
 
-    /** Class names in new-label order (entry i names label i). */
+    /**
+     * Class names in new-label order (entry i names label i).
+     *
+     * @return the names, one per label
+     */
     List<String> classNames();
 
     /**
      * Augmented, shuffled training batches of task t (last partial batch kept). Order and
      * augmentation must be a function of (task, batchSize, seed) alone: methods derive the seed
      * from their run seed, and a resumed run relies on getting the same batches again.
+     *
+     * @param task the task
+     * @param batchSize images per batch (the last may have fewer)
+     * @param seed shuffling and augmentation seed
+     * @return the batches, in training order
      */
     Iterable<Batch> trainBatches(int task, int batchSize, long seed);
 
-    /** Test batches of task t with the test transform (both inputs), fixed order. */
+    /**
+     * Test batches of task t with the test transform (both inputs), fixed order.
+     *
+     * @param task the task
+     * @param batchSize images per batch (the last may have fewer)
+     * @return the batches
+     */
     Iterable<Batch> testBatches(int task, int batchSize);
 
-    /** Un-augmented clip_preprocess batches of task t (CLIP input only), fixed order. */
+    /**
+     * Un-augmented clip_preprocess batches of task t (CLIP input only), fixed order.
+     *
+     * @param task the task
+     * @param split its training or its test set
+     * @param batchSize images per batch (the last may have fewer)
+     * @return the batches
+     */
     Iterable<Batch> clipBatches(int task, Split split, int batchSize);
 
-    /** The task split implied by {@link #classesOfTask}; checks that tasks are contiguous and in order. */
+    /**
+     * The task split implied by {@link #classesOfTask}; checks that tasks are contiguous and in order.
+     *
+     * @return the split of the classes into tasks
+     */
     default TaskSplit split() {
         int[] cpt = new int[tasks()];
         int next = 0;

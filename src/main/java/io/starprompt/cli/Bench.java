@@ -2,9 +2,17 @@ package io.starprompt.cli;
 
 import io.starprompt.backend.AttentionGrads;
 import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.demo.RandomCheckpoints;
+import io.starprompt.method.common.Adam;
+import io.starprompt.method.common.ClipQueries;
+import io.starprompt.method.starprompt.PromptedClassifier;
+import io.starprompt.method.starprompt.SecondStage;
+import io.starprompt.method.starprompt.StarPromptConfig;
+import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.Activations;
 import io.starprompt.model.vit.PromptGradients;
 import io.starprompt.model.vit.Prompts;
@@ -36,6 +44,12 @@ import picocli.CommandLine.Spec;
  * their unfused baselines on the same hardware; then the prompted ViT step with the default and
  * the naive attention. Wall-clock medians after warm-up (the backend is synchronised around
  * each run). Sizes are those of one ViT-B/16 layer (197 tokens, width 768, 12 heads).
+ *
+ * <p>With {@code --profile}: the backend's op-level profiler ({@link Profiler}) over one
+ * second-stage training step of a small model (CLIP query, retrieval, prompted ViT forward and
+ * backward, head, loss, orthogonality term, Adam), once per attention variant (the default,
+ * then {@code naive}), each printed as a per-op table. On CUDA the step also emits NVTX ranges
+ * named by layer and op, for Nsight Systems.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time the kernels and the prompted ViT step on this machine, every variant in the same run.")
@@ -58,6 +72,18 @@ final class Bench implements Callable<Integer> {
             description = "ViT for the model step: small (96 px, 6 layers of width 384), base (ViT-B/16 at 224 px) or none")
     String modelSize;
 
+    @Option(names = "--profile", description = "instead of the timings: the per-op profile of one second-stage training"
+            + " step, with the default and with the naive attention")
+    boolean profile;
+
+    @Option(names = "--warmup", defaultValue = "2", description = "with --profile: unprofiled steps before the profiled"
+            + " one, per variant (default: ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--by-shape", description = "with --profile: one row per op, variant and operand shapes"
+            + " (default: one row per op and variant)")
+    boolean byShape;
+
     private final PrintStream out;
 
     Bench(PrintStream out) {
@@ -74,6 +100,16 @@ final class Bench implements Callable<Integer> {
         if (!List.of("small", "base", "none").contains(modelSize)) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--model-size must be small, base or none, got '" + modelSize + "'");
+        }
+        if (profile) {
+            if (warmup < 0) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--warmup must be ≥ 0");
+            if (modelSize.equals("none")) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--profile needs a model: --model-size small or base");
+            }
+            try (Backend be = common.openBackend()) {
+                profileSecondStage(be);
+            }
+            return 0;
         }
         try (Backend be = common.openBackend()) {
             out.printf("starprompt bench on the %s backend, batch %d, median of %d runs%n", be.name(), batch, runs);
@@ -157,6 +193,107 @@ final class Bench implements Callable<Integer> {
             Files.deleteIfExists(dir);
         }
         return rows;
+    }
+
+    // ------------------------------------------------------------------ --profile
+
+    private static final int PROFILE_CLASSES = 10, PROFILE_PAST = 5;
+
+    /**
+     * One second-stage step of task 2 (classes 5–9 current, 0–4 past) profiled per attention
+     * variant, after {@code --warmup} unprofiled steps with that variant.
+     */
+    private void profileSecondStage(Backend be) throws IOException {
+        boolean base = modelSize.equals("base");
+        RandomCheckpoints.Tower vitTower = base ? new RandomCheckpoints.Tower(224, 16, 768, 12, 12)
+                : new RandomCheckpoints.Tower(96, 16, 384, 6, 6);
+        RandomCheckpoints.Tower clipTower = base ? new RandomCheckpoints.Tower(224, 16, 768, 12, 12)
+                : new RandomCheckpoints.Tower(96, 16, 256, 4, 4);
+        int projection = base ? 768 : 128;
+        Path dir = Files.createTempDirectory("starprompt-bench");
+        Path vitFile = dir.resolve("vit.safetensors"), clipFile = dir.resolve("clip.safetensors");
+        Path clipConfig = dir.resolve("config.json");
+        try {
+            RandomCheckpoints.writeVit(vitFile, vitTower, 1);
+            RandomCheckpoints.writeClip(clipFile, clipConfig, clipTower, 100, 64, 1, 4, projection, 2);
+            StarPromptConfig cfg = StarPromptConfig.builder().build();
+            SecondStage.ClassRange range = SecondStage.ClassRange.training(PROFILE_PAST, PROFILE_CLASSES);
+            try (VisionTransformer vit = VisionTransformer.load(be, vitFile, vitTower.heads());
+                    Clip clip = Clip.load(be, clipFile, clipConfig);
+                    PromptedClassifier model = PromptedClassifier.initialised(vit, PROFILE_CLASSES, projection, cfg, 3);
+                    Adam adam = new Adam(be, model.parameters(), new AdamConfig(cfg.stage2().lr(), 0.9f, 0.999f, 1e-8f, 0f));
+                    TensorScope scope = TensorScope.open()) {
+                Random rnd = new Random(4);
+                int s = vitTower.imageSize(), cs = clipTower.imageSize();
+                Tensor images = uniform(be, rnd, batch, 3, s, s);
+                float[] clipImages = new float[batch * 3 * cs * cs];
+                for (int i = 0; i < clipImages.length; i++) clipImages[i] = rnd.nextFloat() * 2 - 1;
+                Tensor keys = unitRows(be, rnd, PROFILE_CLASSES, projection);
+                int[] labels = new int[batch];
+                for (int i = 0; i < batch; i++) labels[i] = PROFILE_PAST + i % (PROFILE_CLASSES - PROFILE_PAST);
+                out.printf(Locale.ROOT, "starprompt bench --profile on the %s backend: one second-stage step, batch %d,"
+                        + " ViT %d px × %d layers of width %d, CLIP image tower %d px × %d layers of width %d,"
+                        + " %d classes (%d past)%n", be.name(), batch, s, vitTower.depth(), vitTower.width(), cs,
+                        clipTower.depth(), clipTower.width(), PROFILE_CLASSES, PROFILE_PAST);
+                boolean nvtx = be.name().equals("cuda") && !be.profiler().nvtxEnabled();
+                if (nvtx) be.profiler().nvtx(true);
+                Map<String, Double> attentionMs = new LinkedHashMap<>();
+                try {
+                    for (String variant : variants(be, "attention")) {
+                        String previous = variant.equals("default") ? null : be.kernels().select("attention", variant);
+                        try {
+                            Runnable step = () -> secondStageStep(be, clip, model, adam, images, clipImages, keys, labels,
+                                    range, cfg);
+                            for (int i = 0; i < warmup; i++) step.run();
+                            be.synchronize();
+                            be.profiler().start();
+                            step.run();
+                            Profiler.Report report = be.profiler().stop();
+                            out.printf("%nsecond-stage step, attention=%s%n", variant);
+                            out.print(byShape ? report.table() : report.summary());
+                            double ms = 0;
+                            for (Profiler.Row r : report.rows()) {
+                                if (r.op().startsWith("attention")) ms += r.ms();
+                            }
+                            attentionMs.put(variant, ms);
+                        } finally {
+                            if (previous != null) be.kernels().select("attention", previous);
+                        }
+                    }
+                } finally {
+                    if (nvtx) be.profiler().nvtx(false);
+                }
+                out.println();
+                attentionMs.forEach((v, ms) -> out.printf(Locale.ROOT, "attention forward + backward, attention=%s: %.3f ms%n",
+                        v, ms));
+                if (nvtx) {
+                    out.println("NVTX ranges were emitted (vit.blockN.<op>, clip.vision.layerN.<op>, head.<op>,"
+                            + " prompter.<op>): run under nsys profile --trace=cuda,nvtx to see them");
+                }
+            }
+        } finally {
+            Files.deleteIfExists(vitFile);
+            Files.deleteIfExists(clipFile);
+            Files.deleteIfExists(clipConfig);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * One second-stage training step as the trainer runs it: the CLIP queries of the batch, loss
+     * and gradients of the prompted classifier, the orthogonality term, one Adam step.
+     */
+    private void secondStageStep(Backend be, Clip clip, PromptedClassifier model, Adam adam, Tensor images,
+            float[] clipImages, Tensor keys, int[] labels, SecondStage.ClassRange range, StarPromptConfig cfg) {
+        try (TensorScope step = TensorScope.open()) {
+            Tensor queries = ClipQueries.compute(clip, clipImages, batch);
+            try (SecondStage.Result r = model.lossAndGradients(images, queries, keys, labels, range)) {
+                model.addOrthogonalityLoss(range.seen(), range.past(), cfg.stage2().lambdaOrtho(), r.dPrompts());
+                try (Profiler.Scope s = be.profiler().scope("adam")) {
+                    adam.step(List.of(r.dModulation(), r.dPrompts(), r.dHeadWeight(), r.dHeadBias()), cfg.stage2().lr());
+                }
+            }
+        }
     }
 
     /** The op's variants, default first; a backend without choices has one. */

@@ -30,35 +30,66 @@ public final class Console implements TrainingListener, AutoCloseable {
     private int tasks;
     private long lastProgress;
 
-    /** @param stepsPerEpoch steps of one epoch of a phase and (0-based) task, or 0 when unknown (no ETA) */
+    /**
+     * A console writing to out in the given mode.
+     *
+     * @param out where the output goes
+     * @param mode the output mode
+     * @param stepsPerEpoch steps of one epoch of a phase and (0-based) task, or 0 when unknown (no ETA)
+     */
     public Console(PrintStream out, Mode mode, BiFunction<Phase, Integer, Integer> stepsPerEpoch) {
         this.out = out;
         this.mode = mode;
         this.stepsPerEpoch = stepsPerEpoch;
     }
 
-    /** A console without step counts (no ETA). */
+    /**
+     * A console without step counts (no ETA).
+     *
+     * @param out where the output goes
+     * @param mode the output mode
+     * @return the console
+     */
     public static Console of(PrintStream out, Mode mode) {
         return new Console(out, mode, (p, t) -> 0);
     }
 
-    /** BAR on an interactive terminal, else PLAIN; the flags override. */
+    /**
+     * BAR on an interactive terminal, else PLAIN; the flags override.
+     *
+     * @param quiet whether --quiet was given
+     * @param jsonLines whether --json-lines was given
+     * @return the mode
+     */
     public static Mode pick(boolean quiet, boolean jsonLines) {
         if (jsonLines) return Mode.JSON_LINES;
         if (quiet) return Mode.QUIET;
         return System.console() != null && !"dumb".equals(System.getenv("TERM")) ? Mode.BAR : Mode.PLAIN;
     }
 
+    /**
+     * The output mode.
+     *
+     * @return the mode
+     */
     public Mode mode() {
         return mode;
     }
 
-    /** The task count, for "task i/T" labels. */
+    /**
+     * The task count, for "task i/T" labels.
+     *
+     * @param t the number of tasks
+     */
     public void setTasks(int t) {
         tasks = t;
     }
 
-    /** A line of information (suppressed by --quiet; a {"event":"info"} object in JSON mode). */
+    /**
+     * A line of information (suppressed by --quiet; a {"event":"info"} object in JSON mode).
+     *
+     * @param line the text
+     */
     public void info(String line) {
         flushAlignment();
         switch (mode) {
@@ -71,6 +102,10 @@ public final class Console implements TrainingListener, AutoCloseable {
     /**
      * Progress of a counted pass (e.g. the dataset check): a line rewritten in place on a terminal,
      * the start and the end as plain lines, nothing in quiet or JSON mode until it ends.
+     *
+     * @param what what is being counted, e.g. "checking images"
+     * @param done how many are done
+     * @param total how many there are
      */
     public void progress(String what, int done, int total) {
         boolean last = done >= total;
@@ -95,20 +130,33 @@ public final class Console implements TrainingListener, AutoCloseable {
         }
     }
 
-    /** A warning: printed in every mode (to the output stream; JSON mode wraps it in an event). */
+    /**
+     * A warning: printed in every mode (to the output stream; JSON mode wraps it in an event).
+     *
+     * @param line the warning
+     */
     public void warn(String line) {
         flushAlignment();
         if (mode == Mode.JSON_LINES) event("warning", Map.of("message", line));
         else out.println("warning: " + line);
     }
 
-    /** A result block: printed in every mode but JSON lines, where {@link #event} carries results. */
+    /**
+     * A result block: printed in every mode but JSON lines, where {@link #event} carries results.
+     *
+     * @param text the result, one or more lines
+     */
     public void result(String text) {
         flushAlignment();
         if (mode != Mode.JSON_LINES) out.println(text);
     }
 
-    /** A JSON-lines event (ignored in the other modes). */
+    /**
+     * A JSON-lines event (ignored in the other modes).
+     *
+     * @param name the event's name
+     * @param fields the event's fields
+     */
     public void event(String name, Map<String, ?> fields) {
         if (mode != Mode.JSON_LINES) return;
         Map<String, Object> m = new LinkedHashMap<>();

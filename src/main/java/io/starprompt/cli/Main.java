@@ -61,6 +61,11 @@ public final class Main implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * Runs the command line and exits the JVM with its exit code.
+     *
+     * @param args the command line
+     */
     public static void main(String[] args) {
         System.exit(execute(args, System.out, System.err));
     }
@@ -68,6 +73,11 @@ public final class Main implements Callable<Integer> {
     /**
      * Runs the command line with the given streams and returns the exit code (never calls
      * {@link System#exit}).
+     *
+     * @param args the command line
+     * @param out standard output
+     * @param err standard error
+     * @return the exit code
      */
     public static int execute(String[] args, PrintStream out, PrintStream err) {
         boolean verbose = java.util.Arrays.asList(args).contains("--verbose") || java.util.Arrays.asList(args).contains("-v");
@@ -176,7 +186,11 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** The project version recorded at build time. */
+    /**
+     * The project version recorded at build time.
+     *
+     * @return the version, or "unknown"
+     */
     public static String projectVersion() {
         try (InputStream in = Main.class.getResourceAsStream("/io/starprompt/version.properties")) {
             if (in == null) return "unknown";

@@ -26,7 +26,12 @@ public final class Smoke {
 
     private Smoke() {}
 
-    /** Runs the smoke on every available backend, printing one line each; true iff all agree. */
+    /**
+     * Runs the smoke on every available backend, printing one line each; true iff all agree.
+     *
+     * @param out where the lines go
+     * @return whether every backend agrees with the reference
+     */
     public static boolean run(PrintStream out) {
         out.println("starprompt smoke: " + NativeLib.version());
         List<float[]> reference = null;

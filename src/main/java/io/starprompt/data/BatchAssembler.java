@@ -33,6 +33,10 @@ public final class BatchAssembler implements AutoCloseable {
     /**
      * An assembler whose pipeline must produce {@code 3 × height × width} values per image.
      *
+     * @param pipeline the transforms and normalisation of every image
+     * @param height the output height
+     * @param width the output width
+     * @param threads decoding threads
      * @throws IllegalArgumentException for non-positive sizes or thread count
      */
     public BatchAssembler(ImagePipeline pipeline, int height, int width, int threads) {
@@ -54,7 +58,11 @@ public final class BatchAssembler implements AutoCloseable {
         };
     }
 
-    /** Values per image: {@code 3 · height · width}. */
+    /**
+     * Values per image: {@code 3 · height · width}.
+     *
+     * @return the values per image
+     */
     public int sampleSize() {
         return 3 * height * width;
     }
@@ -63,6 +71,9 @@ public final class BatchAssembler implements AutoCloseable {
      * Loads, transforms and stacks the images: sample i occupies
      * {@code [i·sampleSize(), (i+1)·sampleSize())}.
      *
+     * @param sources the images
+     * @param seed the augmentation seed (sample i draws from a generator derived from it and i)
+     * @return the batch, planar
      * @throws IllegalArgumentException from the first failing sample in index order (e.g. a
      *     corrupt file, named in the message), or if a sample has the wrong size
      */

@@ -11,14 +11,24 @@ public final class CenterCrop implements ImageTransform {
     private final int height;
     private final int width;
 
-    /** A centre crop of {@code height × width}. */
+    /**
+     * A centre crop of {@code height × width}.
+     *
+     * @param height the crop's height
+     * @param width the crop's width
+     */
     public CenterCrop(int height, int width) {
         if (height <= 0 || width <= 0) throw new IllegalArgumentException("crop size must be positive, got " + height + "x" + width);
         this.height = height;
         this.width = width;
     }
 
-    /** A square centre crop. */
+    /**
+     * A square centre crop.
+     *
+     * @param size the side
+     * @return the crop
+     */
     public static CenterCrop of(int size) {
         return new CenterCrop(size, size);
     }

@@ -6,13 +6,21 @@ import java.util.random.RandomGenerator;
 public final class HorizontalFlip implements ImageTransform {
     private final double probability;
 
-    /** A flip applied with probability {@code probability} (0..1). */
+    /**
+     * A flip applied with probability {@code probability} (0..1).
+     *
+     * @param probability the chance of a flip
+     */
     public HorizontalFlip(double probability) {
         if (!(probability >= 0 && probability <= 1)) throw new IllegalArgumentException("flip probability must be in [0, 1], got " + probability);
         this.probability = probability;
     }
 
-    /** The usual p = 0.5. */
+    /**
+     * The usual p = 0.5.
+     *
+     * @return the transform
+     */
     public static HorizontalFlip random() {
         return new HorizontalFlip(0.5);
     }
@@ -23,7 +31,12 @@ public final class HorizontalFlip implements ImageTransform {
         return rng.nextDouble() < probability ? flip(image) : image;
     }
 
-    /** The mirror image (column x becomes column width − 1 − x). */
+    /**
+     * The mirror image (column x becomes column width − 1 − x).
+     *
+     * @param image the image
+     * @return its mirror image
+     */
     public static RgbImage flip(RgbImage image) {
         int w = image.width();
         byte[] src = image.data();

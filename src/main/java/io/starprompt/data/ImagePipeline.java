@@ -11,35 +11,66 @@ public final class ImagePipeline {
     private final List<ImageTransform> steps;
     private final Normalize normalize;
 
-    /** The steps run in list order; {@code normalize} is applied to the [0, 1] tensor. */
+    /**
+     * The steps run in list order; {@code normalize} is applied to the [0, 1] tensor.
+     *
+     * @param steps the transforms
+     * @param normalize the normalisation
+     */
     public ImagePipeline(List<ImageTransform> steps, Normalize normalize) {
         this.steps = List.copyOf(steps);
         this.normalize = normalize;
     }
 
-    /** Convenience: {@code new ImagePipeline(List.of(steps), normalize)}. */
+    /**
+     * Convenience: {@code new ImagePipeline(List.of(steps), normalize)}.
+     *
+     * @param normalize the normalisation
+     * @param steps the transforms
+     * @return the pipeline
+     */
     public static ImagePipeline of(Normalize normalize, ImageTransform... steps) {
         return new ImagePipeline(List.of(steps), normalize);
     }
 
-    /** The steps, in order. */
+    /**
+     * The steps, in order.
+     *
+     * @return the steps
+     */
     public List<ImageTransform> steps() {
         return steps;
     }
 
-    /** The final normalisation. */
+    /**
+     * The final normalisation.
+     *
+     * @return the normalisation
+     */
     public Normalize normalize() {
         return normalize;
     }
 
-    /** The 8-bit image after all steps (before {@code ToTensor}). */
+    /**
+     * The 8-bit image after all steps (before {@code ToTensor}).
+     *
+     * @param image the input
+     * @param rng the randomness of the random steps
+     * @return the transformed image
+     */
     public RgbImage transform(RgbImage image, RandomGenerator rng) {
         RgbImage img = image;
         for (ImageTransform step : steps) img = step.apply(img, rng);
         return img;
     }
 
-    /** All steps, then the normalised float CHW tensor. */
+    /**
+     * All steps, then the normalised float CHW tensor.
+     *
+     * @param image the input
+     * @param rng the randomness of the random steps
+     * @return the tensor
+     */
     public float[] apply(RgbImage image, RandomGenerator rng) {
         RgbImage img = transform(image, rng);
         float[] chw = img.toChw();

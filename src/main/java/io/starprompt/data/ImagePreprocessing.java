@@ -22,12 +22,22 @@ public final class ImagePreprocessing {
 
     private ImagePreprocessing() {}
 
-    /** {@code clip_preprocess} of an AWT image: float[3·224·224], CHW, CLIP-normalised. */
+    /**
+     * {@code clip_preprocess} of an AWT image: float[3·224·224], CHW, CLIP-normalised.
+     *
+     * @param image the image
+     * @return the CLIP input
+     */
     public static float[] clipPreprocess(BufferedImage image) {
         return clipPreprocess(Images.fromBufferedImage(image));
     }
 
-    /** {@code clip_preprocess} of a decoded image. */
+    /**
+     * {@code clip_preprocess} of a decoded image.
+     *
+     * @param image the image
+     * @return the CLIP input
+     */
     public static float[] clipPreprocess(RgbImage image) {
         // The pipeline is deterministic and never draws from the generator.
         return CLIP_PIPELINE.apply(image, new SplittableRandom(0));
@@ -36,6 +46,8 @@ public final class ImagePreprocessing {
     /**
      * {@code clip_preprocess} of an image file.
      *
+     * @param file the image file
+     * @return the CLIP input
      * @throws IllegalArgumentException naming the file if it cannot be decoded
      */
     public static float[] clipPreprocess(Path file) {
@@ -46,6 +58,11 @@ public final class ImagePreprocessing {
      * Stage-2 query input: {@code x_clip = ((x · std_ds + mean_ds) − mean_clip) / std_clip} per
      * channel, in float32 in that order (mammoth's DeNormalize, then CLIP's Normalize). Returns a new
      * array; {@code chw} is one image (3 equal planes).
+     *
+     * @param chw one image normalised with the dataset's constants
+     * @param meanDs the dataset's means
+     * @param stdDs the dataset's standard deviations
+     * @return the image normalised for CLIP
      */
     public static float[] renormalizeForClip(float[] chw, float[] meanDs, float[] stdDs) {
         return renormalizeForClip(chw, Normalize.planeOf(chw), new Normalize(meanDs, stdDs));
@@ -54,6 +71,11 @@ public final class ImagePreprocessing {
     /**
      * {@link #renormalizeForClip(float[], float[], float[])} for one image or a batch
      * {@code [B][3][H][W]} with {@code planeSize = H·W}, from the dataset's normalisation.
+     *
+     * @param data the images, planar
+     * @param planeSize H·W
+     * @param dataset the dataset's normalisation
+     * @return the images normalised for CLIP
      */
     public static float[] renormalizeForClip(float[] data, int planeSize, Normalize dataset) {
         float[] out = data.clone();

@@ -9,16 +9,28 @@ public interface ImageSource {
     /**
      * Loads (decodes) the image.
      *
+     * @return the image
      * @throws IllegalArgumentException naming the source if it cannot be decoded
      */
     RgbImage load();
 
-    /** An image file decoded with {@link Images#decode(Path)}. */
+    /**
+     * An image file decoded with {@link Images#decode(Path)}.
+     *
+     * @param file the file
+     * @return the source
+     */
     static ImageSource file(Path file) {
         return () -> Images.decode(file);
     }
 
-    /** Encoded bytes (e.g. an archive member) decoded with {@link Images#decode(byte[], String)}. */
+    /**
+     * Encoded bytes (e.g. an archive member) decoded with {@link Images#decode(byte[], String)}.
+     *
+     * @param bytes the encoded image
+     * @param name where it came from
+     * @return the source
+     */
     static ImageSource encoded(byte[] bytes, String name) {
         return () -> Images.decode(bytes, name);
     }
@@ -26,12 +38,20 @@ public interface ImageSource {
     /**
      * An AWT image converted with {@link Images#fromBufferedImage} when loaded (grey becomes three
      * equal channels, alpha is dropped).
+     *
+     * @param image the image
+     * @return the source
      */
     static ImageSource of(BufferedImage image) {
         return () -> Images.fromBufferedImage(image);
     }
 
-    /** An image already in memory. */
+    /**
+     * An image already in memory.
+     *
+     * @param image the image
+     * @return the source
+     */
     static ImageSource of(RgbImage image) {
         return () -> image;
     }

@@ -9,6 +9,12 @@ import java.util.random.RandomGenerator;
  */
 @FunctionalInterface
 public interface ImageTransform {
-    /** Transforms {@code image}; deterministic transforms ignore {@code rng}. */
+    /**
+     * Transforms {@code image}; deterministic transforms ignore {@code rng}.
+     *
+     * @param image the input
+     * @param rng the randomness of a random transform
+     * @return the transformed image
+     */
     RgbImage apply(RgbImage image, RandomGenerator rng);
 }

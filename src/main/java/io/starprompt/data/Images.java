@@ -51,6 +51,8 @@ public final class Images {
     /**
      * Decodes an image file.
      *
+     * @param file the file
+     * @return the image
      * @throws IllegalArgumentException naming the file if it is missing, unreadable, not an image
      *     format ImageIO knows, corrupt or truncated, or larger than {@link #MAX_PIXELS} or
      *     {@link #MAX_PIXELS_PER_BYTE} allow
@@ -67,6 +69,9 @@ public final class Images {
     /**
      * Decodes encoded image bytes; {@code name} (a path, an archive member...) is used in errors.
      *
+     * @param encoded the bytes
+     * @param name where they came from
+     * @return the image
      * @throws IllegalArgumentException naming {@code name} if the bytes are not a readable image,
      *     or declare more pixels than {@link #MAX_PIXELS} or {@link #MAX_PIXELS_PER_BYTE} allow
      */
@@ -74,7 +79,12 @@ public final class Images {
         return decode(new ByteArrayInputStream(encoded), name, encoded.length);
     }
 
-    /** Decodes a file straight to torchvision's {@code ToTensor} layout: float CHW in [0, 1]. */
+    /**
+     * Decodes a file straight to torchvision's {@code ToTensor} layout: float CHW in [0, 1].
+     *
+     * @param file the file
+     * @return the tensor values
+     */
     public static float[] readChw(Path file) {
         return decode(file).toChw();
     }
@@ -86,6 +96,8 @@ public final class Images {
      * Reads the size from an image file's header without decoding the pixels (a fast check that the
      * file is an image ImageIO can open; a file truncated after its header still passes).
      *
+     * @param file the file
+     * @return its width and height
      * @throws IllegalArgumentException naming the file if it is missing, unreadable, not an image
      *     format ImageIO knows, or its header is corrupt or gives a non-positive size
      */
@@ -173,6 +185,9 @@ public final class Images {
      * samples are used directly for grey and RGB component images (no colour-space or gamma
      * conversion, which Java would otherwise apply to linear-grey and ICC images); palette and
      * packed images go through {@link BufferedImage#getRGB}. Alpha is dropped.
+     *
+     * @param img the image
+     * @return its RGB bytes
      */
     public static RgbImage fromBufferedImage(BufferedImage img) {
         ColorModel cm = img.getColorModel();

@@ -22,6 +22,8 @@ public final class Normalize {
     /**
      * Per-channel constants for R, G, B.
      *
+     * @param mean the channel means
+     * @param std the channel standard deviations
      * @throws IllegalArgumentException unless both have 3 finite entries and every std is positive
      */
     public Normalize(float[] mean, float[] std) {
@@ -35,31 +37,54 @@ public final class Normalize {
         this.std = std.clone();
     }
 
-    /** A copy of the means. */
+    /**
+     * A copy of the means.
+     *
+     * @return the means
+     */
     public float[] mean() {
         return mean.clone();
     }
 
-    /** A copy of the standard deviations. */
+    /**
+     * A copy of the standard deviations.
+     *
+     * @return the standard deviations
+     */
     public float[] std() {
         return std.clone();
     }
 
-    /** {@code (x − mean) / std} on a copy of one CHW image. */
+    /**
+     * {@code (x − mean) / std} on a copy of one CHW image.
+     *
+     * @param chw the image
+     * @return the normalised copy
+     */
     public float[] normalize(float[] chw) {
         float[] out = chw.clone();
         normalizeInPlace(out, planeOf(chw));
         return out;
     }
 
-    /** {@code x · std + mean} (mammoth's {@code DeNormalize}) on a copy of one CHW image. */
+    /**
+     * {@code x · std + mean} (mammoth's {@code DeNormalize}) on a copy of one CHW image.
+     *
+     * @param chw the image
+     * @return the denormalised copy
+     */
     public float[] denormalize(float[] chw) {
         float[] out = chw.clone();
         denormalizeInPlace(out, planeOf(chw));
         return out;
     }
 
-    /** In place, for one image or a batch with {@code planeSize = H·W}. */
+    /**
+     * In place, for one image or a batch with {@code planeSize = H·W}.
+     *
+     * @param data the image or images, planar
+     * @param planeSize H·W
+     */
     public void normalizeInPlace(float[] data, int planeSize) {
         checkLayout(data, planeSize);
         for (int start = 0, c = 0; start < data.length; start += planeSize, c = (c + 1) % 3) {
@@ -69,7 +94,12 @@ public final class Normalize {
         }
     }
 
-    /** In place inverse of {@link #normalizeInPlace}. */
+    /**
+     * In place inverse of {@link #normalizeInPlace}.
+     *
+     * @param data the image or images, planar
+     * @param planeSize H·W
+     */
     public void denormalizeInPlace(float[] data, int planeSize) {
         checkLayout(data, planeSize);
         for (int start = 0, c = 0; start < data.length; start += planeSize, c = (c + 1) % 3) {

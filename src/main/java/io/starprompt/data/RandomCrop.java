@@ -14,7 +14,12 @@ public final class RandomCrop implements ImageTransform {
         this.size = size;
     }
 
-    /** A random square crop of side {@code size}. */
+    /**
+     * A random square crop of side {@code size}.
+     *
+     * @param size the side
+     * @return the transform
+     */
     public static RandomCrop of(int size) {
         if (size <= 0) throw new IllegalArgumentException("crop size must be positive, got " + size);
         return new RandomCrop(size);

@@ -27,6 +27,11 @@ public final class RandomResizedCrop implements ImageTransform {
     /**
      * A random resized crop with explicit ranges.
      *
+     * @param size the output side
+     * @param minScale the smallest area share
+     * @param maxScale the largest area share
+     * @param minRatio the smallest aspect ratio
+     * @param maxRatio the largest aspect ratio
      * @throws IllegalArgumentException for an empty or non-positive range
      */
     public RandomResizedCrop(int size, double minScale, double maxScale, double minRatio, double maxRatio) {
@@ -40,7 +45,12 @@ public final class RandomResizedCrop implements ImageTransform {
         this.maxRatio = maxRatio;
     }
 
-    /** torchvision's defaults: scale (0.08, 1), ratio (3/4, 4/3). */
+    /**
+     * torchvision's defaults: scale (0.08, 1), ratio (3/4, 4/3).
+     *
+     * @param size the output side
+     * @return the transform
+     */
     public static RandomResizedCrop of(int size) {
         return new RandomResizedCrop(size, 0.08, 1.0, 3.0 / 4.0, 4.0 / 3.0);
     }
@@ -51,7 +61,14 @@ public final class RandomResizedCrop implements ImageTransform {
         return Resize.resize(image.crop(b.top(), b.left(), b.height(), b.width()), size, size);
     }
 
-    /** torchvision's {@code RandomResizedCrop.get_params}; the box always lies inside the image. */
+    /**
+     * torchvision's {@code RandomResizedCrop.get_params}; the box always lies inside the image.
+     *
+     * @param height the image's height
+     * @param width the image's width
+     * @param rng the randomness
+     * @return the box
+     */
     public Box sampleBox(int height, int width, RandomGenerator rng) {
         double area = (double) height * width;
         double logMin = Math.log(minRatio);

@@ -33,13 +33,22 @@ public final class Resize implements ImageTransform {
     /**
      * torchvision {@code Resize(size)} with one int: the shorter side becomes {@code size}, the
      * longer {@code int(size · long / short)} (truncated), keeping the aspect ratio.
+     *
+     * @param size the shorter side's new length
+     * @return the transform
      */
     public static Resize shorterSide(int size) {
         requirePositive(size, size);
         return new Resize(size, 0, 0);
     }
 
-    /** torchvision {@code Resize((height, width))}: both sides fixed (aspect ratio not kept). */
+    /**
+     * torchvision {@code Resize((height, width))}: both sides fixed (aspect ratio not kept).
+     *
+     * @param height the new height
+     * @param width the new width
+     * @return the transform
+     */
     public static Resize exact(int height, int width) {
         requirePositive(height, width);
         return new Resize(0, height, width);
@@ -56,13 +65,27 @@ public final class Resize implements ImageTransform {
         return resize(image, hw[0], hw[1]);
     }
 
-    /** {@code {height, width}} after torchvision's shorter-side rule. */
+    /**
+     * {@code {height, width}} after torchvision's shorter-side rule.
+     *
+     * @param height the image's height
+     * @param width the image's width
+     * @param size the shorter side's new length
+     * @return the new height and width
+     */
     public static int[] shorterSideSize(int height, int width, int size) {
         if (width <= height) return new int[] {(int) ((double) size * height / width), size};
         return new int[] {size, (int) ((double) size * width / height)};
     }
 
-    /** Resizes to {@code outHeight × outWidth} with Pillow's bicubic filter (see the class comment). */
+    /**
+     * Resizes to {@code outHeight × outWidth} with Pillow's bicubic filter (see the class comment).
+     *
+     * @param in the image
+     * @param outHeight the new height
+     * @param outWidth the new width
+     * @return the resized image
+     */
     public static RgbImage resize(RgbImage in, int outHeight, int outWidth) {
         requirePositive(outHeight, outWidth);
         boolean horizontal = outWidth != in.width();

@@ -20,6 +20,9 @@ public final class RgbImage {
     /**
      * Wraps interleaved RGB bytes (taken over, not copied).
      *
+     * @param width the width
+     * @param height the height
+     * @param rgb width·height·3 bytes, row-major
      * @throws IllegalArgumentException if a side is not positive or the array has the wrong length
      */
     public RgbImage(int width, int height, byte[] rgb) {
@@ -33,7 +36,16 @@ public final class RgbImage {
         this.rgb = rgb;
     }
 
-    /** An image of one colour. */
+    /**
+     * An image of one colour.
+     *
+     * @param width the width
+     * @param height the height
+     * @param r red, 0..255
+     * @param g green, 0..255
+     * @param b blue, 0..255
+     * @return the image
+     */
     public static RgbImage filled(int width, int height, int r, int g, int b) {
         byte[] data = new byte[width * height * 3];
         for (int i = 0; i < data.length; i += 3) {
@@ -48,6 +60,11 @@ public final class RgbImage {
      * A grey image replicated to three equal channels (what PIL's {@code convert("RGB")} does with
      * mode "L"), from {@code width·height} bytes of {@code grey} starting at {@code offset}, row-major.
      *
+     * @param width the width
+     * @param height the height
+     * @param grey the bytes
+     * @param offset where the image starts in them
+     * @return the image
      * @throws IllegalArgumentException if a side is not positive or the bytes do not reach
      */
     public static RgbImage fromGrey(int width, int height, byte[] grey, int offset) {
@@ -66,6 +83,11 @@ public final class RgbImage {
      * An image from planar bytes (the R plane, then G, then B, each {@code width·height} bytes,
      * row-major) starting at {@code offset}: the layout of CIFAR records.
      *
+     * @param width the width
+     * @param height the height
+     * @param planes the bytes
+     * @param offset where the image starts in them
+     * @return the image
      * @throws IllegalArgumentException if a side is not positive or the bytes do not reach
      */
     public static RgbImage fromPlanes(int width, int height, byte[] planes, int offset) {
@@ -92,22 +114,41 @@ public final class RgbImage {
         return width * height;
     }
 
-    /** Width in pixels. */
+    /**
+     * Width in pixels.
+     *
+     * @return the width
+     */
     public int width() {
         return width;
     }
 
-    /** Height in pixels. */
+    /**
+     * Height in pixels.
+     *
+     * @return the height
+     */
     public int height() {
         return height;
     }
 
-    /** Channel {@code c} (0 = R, 1 = G, 2 = B) of pixel (x, y), 0..255. */
+    /**
+     * Channel {@code c} (0 = R, 1 = G, 2 = B) of pixel (x, y), 0..255.
+     *
+     * @param x the column
+     * @param y the row
+     * @param c the channel
+     * @return the value
+     */
     public int get(int x, int y, int c) {
         return rgb[(y * width + x) * 3 + c] & 0xFF;
     }
 
-    /** A copy of the interleaved bytes. */
+    /**
+     * A copy of the interleaved bytes.
+     *
+     * @return the bytes
+     */
     public byte[] toBytes() {
         return rgb.clone();
     }
@@ -120,6 +161,8 @@ public final class RgbImage {
     /**
      * torchvision's {@code ToTensor}: planar float CHW (R plane, G plane, B plane), each value
      * {@code v / 255f} in [0, 1].
+     *
+     * @return the tensor values
      */
     public float[] toChw() {
         int plane = width * height;
@@ -136,6 +179,11 @@ public final class RgbImage {
      * The region {@code [top, top+height) × [left, left+width)}; parts outside the image are black,
      * as in PIL's {@code crop} (torchvision's {@code F.crop} on PIL images).
      *
+     * @param top the first row
+     * @param left the first column
+     * @param cropHeight the height of the region
+     * @param cropWidth the width of the region
+     * @return the region
      * @throws IllegalArgumentException if the requested size is not positive
      */
     public RgbImage crop(int top, int left, int cropHeight, int cropWidth) {
@@ -150,7 +198,11 @@ public final class RgbImage {
         return new RgbImage(cropWidth, cropHeight, out);
     }
 
-    /** The image as a {@link BufferedImage#TYPE_3BYTE_BGR} image (for writing with ImageIO). */
+    /**
+     * The image as a {@link BufferedImage#TYPE_3BYTE_BGR} image (for writing with ImageIO).
+     *
+     * @return the image
+     */
     public BufferedImage toBufferedImage() {
         BufferedImage img = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
         WritableRaster raster = img.getRaster();

@@ -51,7 +51,11 @@ public final class SyntheticTaskData implements TaskData {
         }
     }
 
-    /** A builder with the defaults below. */
+    /**
+     * A builder with the defaults below.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -63,68 +67,122 @@ public final class SyntheticTaskData implements TaskData {
         private long seed = 0;
         private Normalize normalize = Normalize.IMAGENET;
 
-        /** C, all classes. */
+        /**
+         * C, all classes.
+         *
+         * @param c C
+         * @return this builder
+         */
         public Builder classes(int c) {
             classes = c;
             return this;
         }
 
-        /** T, tasks of equal size. */
+        /**
+         * T, tasks of equal size.
+         *
+         * @param t T
+         * @return this builder
+         */
         public Builder tasks(int t) {
             tasks = t;
             return this;
         }
 
-        /** Training images per class. */
+        /**
+         * Training images per class.
+         *
+         * @param n the images
+         * @return this builder
+         */
         public Builder trainPerClass(int n) {
             trainPerClass = n;
             return this;
         }
 
-        /** Test images per class. */
+        /**
+         * Test images per class.
+         *
+         * @param n the images
+         * @return this builder
+         */
         public Builder testPerClass(int n) {
             testPerClass = n;
             return this;
         }
 
-        /** ViT and CLIP input side. */
+        /**
+         * ViT and CLIP input side.
+         *
+         * @param s the side
+         * @return this builder
+         */
         public Builder imageSize(int s) {
             vitSize = s;
             clipSize = s;
             return this;
         }
 
-        /** The ViT input size. */
+        /**
+         * The ViT input size.
+         *
+         * @param s the side
+         * @return this builder
+         */
         public Builder vitImageSize(int s) {
             vitSize = s;
             return this;
         }
 
-        /** The CLIP input size. */
+        /**
+         * The CLIP input size.
+         *
+         * @param s the side
+         * @return this builder
+         */
         public Builder clipImageSize(int s) {
             clipSize = s;
             return this;
         }
 
-        /** Standard deviation of the pixel noise. */
+        /**
+         * Standard deviation of the pixel noise.
+         *
+         * @param sigma the standard deviation
+         * @return this builder
+         */
         public Builder noise(double sigma) {
             noise = sigma;
             return this;
         }
 
-        /** The seed every image derives from. */
+        /**
+         * The seed every image derives from.
+         *
+         * @param s the seed
+         * @return this builder
+         */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
-        /** The dataset normalisation of the ViT input. */
+        /**
+         * The dataset normalisation of the ViT input.
+         *
+         * @param n the normalisation
+         * @return this builder
+         */
         public Builder normalize(Normalize n) {
             normalize = n;
             return this;
         }
 
-        /** The benchmark; checks that the classes split into equal tasks. */
+        /**
+         * The benchmark; checks that the classes split into equal tasks.
+         *
+         * @return the benchmark
+         */
         public SyntheticTaskData build() {
             return new SyntheticTaskData(this);
         }
@@ -158,12 +216,20 @@ public final class SyntheticTaskData implements TaskData {
         return names;
     }
 
-    /** The ViT input size. */
+    /**
+     * The ViT input size.
+     *
+     * @return the side
+     */
     public int vitImageSize() {
         return vitSize;
     }
 
-    /** The CLIP input size S. */
+    /**
+     * The CLIP input size S.
+     *
+     * @return S
+     */
     public int clipImageSize() {
         return clipSize;
     }

@@ -25,14 +25,25 @@ public final class RandomCheckpoints {
 
     /** Sizes of one transformer tower. */
     public record Tower(int imageSize, int patchSize, int width, int depth, int heads) {
-        /** Patch tokens plus the class token. */
+        /**
+         * Patch tokens plus the class token.
+         *
+         * @return T
+         */
         public int tokens() {
             int g = imageSize / patchSize;
             return g * g + 1;
         }
     }
 
-    /** A timm VisionTransformer state dict (MLP ratio 4) at path. */
+    /**
+     * A timm VisionTransformer state dict (MLP ratio 4) at path.
+     *
+     * @param path where to write
+     * @param t the tower's sizes
+     * @param seed the initialisation seed
+     * @throws IOException if the file cannot be written
+     */
     public static void writeVit(Path path, Tower t, long seed) throws IOException {
         RandomCheckpoints w = new RandomCheckpoints(seed);
         int d = t.width();
@@ -56,6 +67,17 @@ public final class RandomCheckpoints {
     /**
      * An HF CLIPModel state dict and its config.json: the vision tower t, a text tower of the
      * given width/depth/heads over a vocabulary whose two largest ids are BOS and EOS.
+     *
+     * @param weights where to write the weights
+     * @param config where to write config.json
+     * @param vision the image tower's sizes
+     * @param vocab the vocabulary size
+     * @param textWidth the text tower's width
+     * @param textDepth its layers
+     * @param textHeads its attention heads
+     * @param projection the joint embedding size
+     * @param seed the initialisation seed
+     * @throws IOException if a file cannot be written
      */
     public static void writeClip(Path weights, Path config, Tower vision, int vocab, int textWidth, int textDepth,
             int textHeads, int projection, long seed) throws IOException {

@@ -8,12 +8,21 @@ package io.starprompt.method;
 public final class CheckpointException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** A refusal with its reason. */
+    /**
+     * A refusal with its reason.
+     *
+     * @param message what is wrong, naming the file or entry
+     */
     public CheckpointException(String message) {
         super(message);
     }
 
-    /** A refusal caused by a lower-level failure (an unreadable safetensors container, say). */
+    /**
+     * A refusal caused by a lower-level failure (an unreadable safetensors container, say).
+     *
+     * @param message what is wrong, naming the file or entry
+     * @param cause the lower-level failure
+     */
     public CheckpointException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -101,7 +101,12 @@ public final class Checkpoints {
     public record Checkpoint(Path file, int task, RunIdentity identity, MethodState state,
             Map<String, AccuracyMatrix> metrics, Map<String, String> config) {}
 
-    /** The file name of the checkpoint after task index t: {@code task-%03d.ckpt} of t + 1. */
+    /**
+     * The file name of the checkpoint after task index t: {@code task-%03d.ckpt} of t + 1.
+     *
+     * @param task the 0-based task index
+     * @return the file name
+     */
     public static String fileName(int task) {
         if (task < 0) throw new IllegalArgumentException("checkpoint: task " + task);
         return String.format(Locale.ROOT, "task-%03d.ckpt", task + 1);
@@ -114,7 +119,14 @@ public final class Checkpoints {
      * needed): its {@link ContinualMethod#saveState() state}, the metrics so far and the runner's
      * configuration. Returns the file.
      *
+     * @param dir the run's checkpoint folder
+     * @param method the method, between tasks
+     * @param identity the run's identity; its method must be the method's name
+     * @param metrics the accuracy matrices so far, by name
+     * @param config the runner's configuration, stored as given
+     * @return the file written
      * @throws IllegalStateException if the method has not finished a task
+     * @throws IOException if the file cannot be written
      */
     public static Path write(Path dir, ContinualMethod method, RunIdentity identity, Map<String, AccuracyMatrix> metrics,
             Map<String, String> config) throws IOException {
@@ -126,7 +138,18 @@ public final class Checkpoints {
         return write(dir, method.tasksLearned() - 1, identity, method.saveState(), metrics, config);
     }
 
-    /** As {@link #write(Path, ContinualMethod, RunIdentity, Map, Map)} with the state given. */
+    /**
+     * As {@link #write(Path, ContinualMethod, RunIdentity, Map, Map)} with the state given.
+     *
+     * @param dir the run's checkpoint folder
+     * @param task the 0-based index of the last finished task
+     * @param identity the run's identity
+     * @param state the method's state
+     * @param metrics the accuracy matrices so far, by name
+     * @param config the runner's configuration, stored as given
+     * @return the file written
+     * @throws IOException if the file cannot be written
+     */
     public static Path write(Path dir, int task, RunIdentity identity, MethodState state,
             Map<String, AccuracyMatrix> metrics, Map<String, String> config) throws IOException {
         Map<String, float[]> floats = new TreeMap<>();
@@ -309,7 +332,13 @@ public final class Checkpoints {
 
     // ------------------------------------------------------------------ finding
 
-    /** The checkpoint of the highest task in dir, if any (temporary files are ignored). */
+    /**
+     * The checkpoint of the highest task in dir, if any (temporary files are ignored).
+     *
+     * @param dir the run's checkpoint folder (absent: none)
+     * @return the latest checkpoint file, or empty
+     * @throws IOException if the folder cannot be listed
+     */
     public static Optional<Path> latest(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) return Optional.empty();
         Path best = null;
@@ -331,6 +360,9 @@ public final class Checkpoints {
     /**
      * Reads and checks a checkpoint and that it was written for this run.
      *
+     * @param file the checkpoint
+     * @param expected the identity of the run it must belong to
+     * @return its contents
      * @throws CheckpointException for a corrupt, truncated, foreign or mismatched file
      * @throws IOException         if the file cannot be read at all
      */
@@ -344,6 +376,8 @@ public final class Checkpoints {
     /**
      * Reads and checks a checkpoint (format, version, checksum) without comparing identities.
      *
+     * @param file the checkpoint
+     * @return its contents
      * @throws CheckpointException for a corrupt, truncated or foreign file
      * @throws IOException         if the file cannot be read at all
      */

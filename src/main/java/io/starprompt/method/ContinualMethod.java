@@ -22,24 +22,41 @@ import io.starprompt.cl.TaskData;
  * {@link #close}. Not thread-safe.
  */
 public interface ContinualMethod extends AutoCloseable {
-    /** A short, stable name such as {@code "star-prompt"}. */
+    /**
+     * A short, stable name such as {@code "star-prompt"}.
+     *
+     * @return the method's name
+     */
     String name();
 
     /**
      * The model the method's state belongs to, for refusing state from another model: backbone
      * sizes and the shapes of the trainable parameters, in words.
+     *
+     * @return a description of the model
      */
     String modelIdentity();
 
-    /** Progress events go to this listener from now on (null: none). */
+    /**
+     * Progress events go to this listener from now on (null: none).
+     *
+     * @param listener the listener, or null
+     */
     void setListener(TrainingListener listener);
 
-    /** How many {@link #trainEpoch} calls task t takes (may be 0). */
+    /**
+     * How many {@link #trainEpoch} calls task t takes (may be 0).
+     *
+     * @param task the task index
+     * @return its number of epochs
+     */
     int epochs(int task);
 
     /**
      * Starts task t of data. Tasks come in order: t is {@link #tasksLearned()}.
      *
+     * @param task the task index
+     * @param data the benchmark
      * @throws IllegalStateException if another task is in progress or t is out of order
      */
     void beginTask(int task, TaskData data);
@@ -47,19 +64,35 @@ public interface ContinualMethod extends AutoCloseable {
     /**
      * Trains epoch e (0 ≤ e &lt; {@link #epochs}(t), in order) of the task in progress and
      * returns its summary (also reported to the listener).
+     *
+     * @param task the task in progress
+     * @param epoch the epoch index
+     * @return the epoch's summary
      */
     TrainingListener.Epoch trainEpoch(int task, int epoch);
 
-    /** Finishes the task in progress after its last epoch (statistics, replay, alignment …). */
+    /**
+     * Finishes the task in progress after its last epoch (statistics, replay, alignment …).
+     *
+     * @param task the task in progress
+     */
     void endTask(int task);
 
-    /** Number of tasks finished so far. */
+    /**
+     * Number of tasks finished so far.
+     *
+     * @return the number of finished tasks
+     */
     int tasksLearned();
 
     /**
      * Accuracy on the test set of task {@code testTask} (&lt; {@link #tasksLearned()}) with what
      * has been learned so far: class-IL over every class the method has seen, task-IL over the
      * tested task's classes.
+     *
+     * @param data the benchmark
+     * @param testTask the task whose test set is evaluated
+     * @return the class-IL and task-IL counts
      */
     TaskAccuracy evaluate(TaskData data, int testTask);
 
@@ -69,6 +102,7 @@ public interface ContinualMethod extends AutoCloseable {
      * configuration and seed). Every random choice of a method derives from its seed and the
      * task, so no random generator state needs saving.
      *
+     * @return the state
      * @throws IllegalStateException while a task is in progress
      */
     MethodState saveState();
@@ -78,6 +112,7 @@ public interface ContinualMethod extends AutoCloseable {
      * backbones, configuration and seed; the run then continues with task
      * {@link #tasksLearned()}.
      *
+     * @param state a state from {@link #saveState()}
      * @throws CheckpointException naming what does not fit (a parameter of another shape,
      *     another configuration or seed)
      * @throws IllegalStateException if this instance has already learned or begun a task

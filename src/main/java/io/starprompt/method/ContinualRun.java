@@ -34,7 +34,13 @@ public final class ContinualRun {
      * @param config   the runner's resolved configuration, stored as given
      */
     public record Checkpointing(Path dir, RunIdentity identity, Map<String, String> config) {
-        /** Validates and copies the configuration. */
+        /**
+         * Validates and copies the configuration.
+         *
+         * @param dir the folder of the checkpoints
+         * @param identity what a checkpoint must match to be resumed
+         * @param config the runner's resolved configuration
+         */
         public Checkpointing {
             Objects.requireNonNull(dir, "dir");
             Objects.requireNonNull(identity, "identity");
@@ -44,7 +50,13 @@ public final class ContinualRun {
 
     private ContinualRun() {}
 
-    /** Runs every task of data on a fresh method and evaluates after each. */
+    /**
+     * Runs every task of data on a fresh method and evaluates after each.
+     *
+     * @param method a method that has learned nothing yet
+     * @param data the benchmark
+     * @return the accuracy matrices
+     */
     public static Result run(ContinualMethod method, TaskData data) {
         try {
             return proceed(method, data, fresh(method, data), null, data.tasks());
@@ -53,7 +65,15 @@ public final class ContinualRun {
         }
     }
 
-    /** As {@link #run(ContinualMethod, TaskData)}, writing a checkpoint after every task. */
+    /**
+     * As {@link #run(ContinualMethod, TaskData)}, writing a checkpoint after every task.
+     *
+     * @param method a method that has learned nothing yet
+     * @param data the benchmark
+     * @param ckpt where and as what to write the checkpoints
+     * @return the accuracy matrices
+     * @throws IOException if a checkpoint cannot be written
+     */
     public static Result run(ContinualMethod method, TaskData data, Checkpointing ckpt) throws IOException {
         return run(method, data, ckpt, data.tasks());
     }
@@ -61,6 +81,13 @@ public final class ContinualRun {
     /**
      * As {@link #run(ContinualMethod, TaskData, Checkpointing)}, stopping once {@code tasks}
      * tasks are learned (a job with a time budget, say); {@link #resume} continues later.
+     *
+     * @param method a method that has learned nothing yet
+     * @param data the benchmark
+     * @param ckpt where and as what to write the checkpoints
+     * @param tasks how many tasks to learn in this call
+     * @return the accuracy matrices, rows 0…tasks − 1 filled
+     * @throws IOException if a checkpoint cannot be written
      */
     public static Result run(ContinualMethod method, TaskData data, Checkpointing ckpt, int tasks) throws IOException {
         return proceed(method, data, fresh(method, data), Objects.requireNonNull(ckpt, "ckpt"), tasks);
@@ -70,9 +97,14 @@ public final class ContinualRun {
      * Continues the run whose checkpoints are in {@code ckpt.dir()}: restores the latest one into
      * this fresh method and runs the remaining tasks; starts from task 0 when there is none.
      *
+     * @param method a fresh method, built as the checkpointed one was
+     * @param data the benchmark
+     * @param ckpt the run's checkpoints
+     * @return the accuracy matrices of the whole run
      * @throws CheckpointException if the latest checkpoint is corrupt, truncated or written for
      *     another run (older checkpoints are left alone and can be given to
      *     {@link #resume(ContinualMethod, TaskData, Checkpointing, Checkpoints.Checkpoint)})
+     * @throws IOException if a checkpoint cannot be read or written
      */
     public static Result resume(ContinualMethod method, TaskData data, Checkpointing ckpt) throws IOException {
         Optional<Path> latest = Checkpoints.latest(ckpt.dir());
@@ -80,7 +112,16 @@ public final class ContinualRun {
         return resume(method, data, ckpt, Checkpoints.read(latest.get(), ckpt.identity()));
     }
 
-    /** Continues from a checkpoint already read (and checked against the run's identity). */
+    /**
+     * Continues from a checkpoint already read (and checked against the run's identity).
+     *
+     * @param method a fresh method, built as the checkpointed one was
+     * @param data the benchmark
+     * @param ckpt the run's checkpoints
+     * @param from the checkpoint to continue from
+     * @return the accuracy matrices of the whole run
+     * @throws IOException if a checkpoint cannot be written
+     */
     public static Result resume(ContinualMethod method, TaskData data, Checkpointing ckpt, Checkpoints.Checkpoint from)
             throws IOException {
         method.restoreState(from.state());
@@ -109,7 +150,14 @@ public final class ContinualRun {
         }
     }
 
-    /** Row t of both matrices: the accuracy on the test sets of tasks 0…t. */
+    /**
+     * Row t of both matrices: the accuracy on the test sets of tasks 0…t.
+     *
+     * @param method the method
+     * @param data the benchmark
+     * @param t the last learned task
+     * @param r the matrices to fill
+     */
     public static void evaluateInto(ContinualMethod method, TaskData data, int t, Result r) {
         double[] classIl = new double[t + 1], taskIl = new double[t + 1];
         for (int j = 0; j <= t; j++) {

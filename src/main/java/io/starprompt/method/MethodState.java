@@ -20,7 +20,14 @@ public final class MethodState {
     private final Map<String, long[]> shapes = new TreeMap<>();
     private final Map<String, String> properties = new TreeMap<>();
 
-    /** Adds a float32 array of the given shape (replacing one of that name). */
+    /**
+     * Adds a float32 array of the given shape (replacing one of that name).
+     *
+     * @param name the array's name
+     * @param values its values, copied
+     * @param shape its shape
+     * @return this state
+     */
     public MethodState putFloats(String name, float[] values, long... shape) {
         checkShape(name, values.length, shape);
         doubles.remove(name);
@@ -29,7 +36,14 @@ public final class MethodState {
         return this;
     }
 
-    /** Adds a float64 array of the given shape (replacing one of that name). */
+    /**
+     * Adds a float64 array of the given shape (replacing one of that name).
+     *
+     * @param name the array's name
+     * @param values its values, copied
+     * @param shape its shape
+     * @return this state
+     */
     public MethodState putDoubles(String name, double[] values, long... shape) {
         checkShape(name, values.length, shape);
         floats.remove(name);
@@ -38,38 +52,73 @@ public final class MethodState {
         return this;
     }
 
-    /** Adds a property. */
+    /**
+     * Adds a property.
+     *
+     * @param key the property's name
+     * @param value its value
+     * @return this state
+     */
     public MethodState put(String key, String value) {
         properties.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value of " + key));
         return this;
     }
 
-    /** Adds an integer property. */
+    /**
+     * Adds an integer property.
+     *
+     * @param key the property's name
+     * @param value its value
+     * @return this state
+     */
     public MethodState put(String key, long value) {
         return put(key, Long.toString(value));
     }
 
-    /** Whether an array of that name is present. */
+    /**
+     * Whether an array of that name is present.
+     *
+     * @param name the array's name
+     * @return whether it is present
+     */
     public boolean has(String name) {
         return shapes.containsKey(name);
     }
 
-    /** The names of all arrays, sorted. */
+    /**
+     * The names of all arrays, sorted.
+     *
+     * @return the names
+     */
     public Set<String> names() {
         return Collections.unmodifiableSet(shapes.keySet());
     }
 
-    /** All properties, sorted by key (unmodifiable). */
+    /**
+     * All properties, sorted by key (unmodifiable).
+     *
+     * @return the properties
+     */
     public Map<String, String> properties() {
         return Collections.unmodifiableMap(properties);
     }
 
-    /** The shape of an array (a copy). */
+    /**
+     * The shape of an array (a copy).
+     *
+     * @param name the array's name
+     * @return its shape
+     */
     public long[] shape(String name) {
         return require(name).clone();
     }
 
-    /** Whether the array of that name is float64. */
+    /**
+     * Whether the array of that name is float64.
+     *
+     * @param name the array's name
+     * @return whether it holds float64 values
+     */
     public boolean isDouble(String name) {
         require(name);
         return doubles.containsKey(name);
@@ -78,6 +127,9 @@ public final class MethodState {
     /**
      * A float32 array (a copy), after checking its shape.
      *
+     * @param name the array's name
+     * @param expectedShape the shape it must have
+     * @return its values
      * @throws CheckpointException if it is missing, float64 or of another shape
      */
     public float[] floats(String name, long... expectedShape) {
@@ -90,6 +142,9 @@ public final class MethodState {
     /**
      * A float64 array (a copy), after checking its shape.
      *
+     * @param name the array's name
+     * @param expectedShape the shape it must have
+     * @return its values
      * @throws CheckpointException if it is missing, float32 or of another shape
      */
     public double[] doubles(String name, long... expectedShape) {
@@ -102,6 +157,8 @@ public final class MethodState {
     /**
      * A property.
      *
+     * @param key the property's name
+     * @return its value
      * @throws CheckpointException if it is missing
      */
     public String property(String key) {
@@ -113,6 +170,8 @@ public final class MethodState {
     /**
      * An integer property.
      *
+     * @param key the property's name
+     * @return its value
      * @throws CheckpointException if it is missing or not an integer
      */
     public long longProperty(String key) {
@@ -124,7 +183,12 @@ public final class MethodState {
         }
     }
 
-    /** As {@link #longProperty} for an int. */
+    /**
+     * As {@link #longProperty} for an int.
+     *
+     * @param key the property's name
+     * @return its value
+     */
     public int intProperty(String key) {
         long v = longProperty(key);
         if (v != (int) v) throw new CheckpointException("state property '" + key + "' = " + v + " is out of int range");
@@ -134,6 +198,9 @@ public final class MethodState {
     /**
      * Refuses state that does not have this exact property value: the message says what the
      * state holds and what was expected, e.g. a configuration or a method name.
+     *
+     * @param key the property's name
+     * @param expected the value it must have
      */
     public void requireProperty(String key, String expected) {
         String actual = property(key);

@@ -19,7 +19,15 @@ import java.util.Optional;
  * @param seed       the run seed (every random choice derives from it)
  */
 public record RunIdentity(String method, String model, String dataset, String classOrder, long seed) {
-    /** Validates that no field is null. */
+    /**
+     * Validates that no field is null.
+     *
+     * @param method the method's name
+     * @param model the model's identity ({@link ContinualMethod#modelIdentity()})
+     * @param dataset the benchmark's description
+     * @param classOrder the class order's description
+     * @param seed the run's seed
+     */
     public RunIdentity {
         Objects.requireNonNull(method, "method");
         Objects.requireNonNull(model, "model");
@@ -27,18 +35,36 @@ public record RunIdentity(String method, String model, String dataset, String cl
         Objects.requireNonNull(classOrder, "classOrder");
     }
 
-    /** The identity of a run of method on data with that seed, with the default dataset and class-order descriptions. */
+    /**
+     * The identity of a run of method on data with that seed, with the default dataset and class-order
+     * descriptions.
+     *
+     * @param method the method
+     * @param data the benchmark
+     * @param seed the run's seed
+     * @return the identity
+     */
     public static RunIdentity of(ContinualMethod method, TaskData data, long seed) {
         String dataset = data + "; tasks " + Arrays.toString(data.split().classesPerTask());
         return new RunIdentity(method.name(), method.modelIdentity(), dataset, String.join(" | ", data.classNames()), seed);
     }
 
-    /** A copy with another dataset identity. */
+    /**
+     * A copy with another dataset identity.
+     *
+     * @param d the dataset's description
+     * @return the copy
+     */
     public RunIdentity withDataset(String d) {
         return new RunIdentity(method, model, d, classOrder, seed);
     }
 
-    /** A copy with another class-order identity. */
+    /**
+     * A copy with another class-order identity.
+     *
+     * @param order the class order's description
+     * @return the copy
+     */
     public RunIdentity withClassOrder(String order) {
         return new RunIdentity(method, model, dataset, order, seed);
     }
@@ -46,6 +72,9 @@ public record RunIdentity(String method, String model, String dataset, String cl
     /**
      * Why a checkpoint with identity {@code saved} cannot continue this run: the first field that
      * differs, both values quoted; empty when they all match.
+     *
+     * @param saved the identity stored in a checkpoint
+     * @return the reason, or empty
      */
     public Optional<String> mismatch(RunIdentity saved) {
         if (!method.equals(saved.method)) return differs("method", saved.method, method);

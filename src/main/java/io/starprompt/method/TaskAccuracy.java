@@ -11,7 +11,14 @@ package io.starprompt.method;
  * @param taskIlCorrect   images whose task-IL prediction is right
  */
 public record TaskAccuracy(int task, long samples, long classIlCorrect, long taskIlCorrect) {
-    /** Validates the counts. */
+    /**
+     * Validates the counts.
+     *
+     * @param task the tested task
+     * @param samples its test images
+     * @param classIlCorrect how many were right among all seen classes
+     * @param taskIlCorrect how many were right among the task's own classes
+     */
     public TaskAccuracy {
         if (samples < 0 || classIlCorrect < 0 || taskIlCorrect < 0 || classIlCorrect > samples
                 || taskIlCorrect > samples) {
@@ -20,12 +27,20 @@ public record TaskAccuracy(int task, long samples, long classIlCorrect, long tas
         }
     }
 
-    /** Class-IL accuracy in percent (NaN for an empty test set). */
+    /**
+     * Class-IL accuracy in percent (NaN for an empty test set).
+     *
+     * @return the class-IL accuracy in %
+     */
     public double classIl() {
         return percent(classIlCorrect);
     }
 
-    /** Task-IL accuracy in percent (NaN for an empty test set); never below {@link #classIl()}. */
+    /**
+     * Task-IL accuracy in percent (NaN for an empty test set); never below {@link #classIl()}.
+     *
+     * @return the task-IL accuracy in %
+     */
     public double taskIl() {
         return percent(taskIlCorrect);
     }

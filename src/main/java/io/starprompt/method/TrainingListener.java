@@ -27,7 +27,11 @@ public interface TrainingListener {
      * @param nanos   wall time of the step (batch preparation included)
      */
     record Step(Phase phase, int task, int epoch, int step, float loss, int samples, long nanos) {
-        /** Samples per second of this step. */
+        /**
+         * Samples per second of this step.
+         *
+         * @return samples per second
+         */
         public double samplesPerSecond() {
             return rate(samples, nanos);
         }
@@ -44,7 +48,11 @@ public interface TrainingListener {
      * @param nanos    wall time of the epoch
      */
     record Epoch(Phase phase, int task, int epoch, double meanLoss, float lr, int steps, long samples, long nanos) {
-        /** Samples (images, for the image loops) per second over the epoch. */
+        /**
+         * Samples (images, for the image loops) per second over the epoch.
+         *
+         * @return samples per second
+         */
         public double samplesPerSecond() {
             return rate(samples, nanos);
         }
@@ -56,13 +64,24 @@ public interface TrainingListener {
     /**
      * A phase of task t starts; for {@link Phase#SECOND_STAGE} this is after the head recall
      * (ALGORITHM.md §4.8 step 5) and before the first optimiser step.
+     *
+     * @param phase the phase
+     * @param task the task index
      */
     default void phaseStarted(Phase phase, int task) {}
 
-    /** One optimiser step ended. */
+    /**
+     * One optimiser step ended.
+     *
+     * @param step the step's figures
+     */
     default void step(Step step) {}
 
-    /** An epoch ended. */
+    /**
+     * An epoch ended.
+     *
+     * @param epoch the epoch's summary
+     */
     default void epochEnded(Epoch epoch) {}
 
     private static double rate(long samples, long nanos) {

@@ -84,7 +84,11 @@ public final class ExclusiveUse {
         depth++;
     }
 
-    /** Whether some thread is inside the model now. */
+    /**
+     * Whether some thread is inside the model now.
+     *
+     * @return whether the model is in use
+     */
     public boolean inUse() {
         return holder.get() != null;
     }

@@ -29,7 +29,11 @@ public final class NativeLib {
         return e;
     }
 
-    /** Version string of the native library, e.g. "starprompt-native 0.1.0 (cpu+cuda)". */
+    /**
+     * Version string of the native library, e.g. "starprompt-native 0.1.0 (cpu+cuda)".
+     *
+     * @return the version string
+     */
     public static String version() {
         load();
         return StarPromptNative.sp_version().getString();

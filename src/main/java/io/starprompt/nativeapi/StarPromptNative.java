@@ -23,160 +23,244 @@ public final class StarPromptNative {
 
     private StarPromptNative() {}
 
+    /** The status codes of {@code starprompt.h}: success, bad argument, no CUDA, CUDA failure, out of memory. */
     public static final int SP_OK = 0, SP_ERR_ARG = 1, SP_ERR_NO_CUDA = 2, SP_ERR_CUDA = 3, SP_ERR_ALLOC = 4;
 
+    /** {@code sp_last_error} of {@code starprompt.h}: same arguments, same order. */
     public static native @Cast("const char*") BytePointer sp_last_error();
+    /** {@code sp_version} of {@code starprompt.h}: same arguments, same order. */
     public static native @Cast("const char*") BytePointer sp_version();
+    /** {@code sp_cpu_set_threads} of {@code starprompt.h}: same arguments, same order. */
     public static native void sp_cpu_set_threads(int n);
+    /** {@code sp_cpu_get_threads} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_get_threads();
+    /** Opens an NVTX range (a no-op without CUDA); see starprompt.h. */
+    public static native int sp_nvtx_range_push(String name);
+    /** Closes the innermost NVTX range (a no-op without CUDA). */
+    public static native int sp_nvtx_range_pop();
 
     // ---------------------------------------------------------------- CPU
+    /** {@code sp_cpu_gemm_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_gemm_naive(int transA, int transB, int m, int n, int k, float alpha,
             FloatPointer a, long strideA, FloatPointer b, long strideB, float beta, FloatPointer c, long strideC,
             int batch);
+    /** {@code sp_cpu_add_bias} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_add_bias(FloatPointer x, FloatPointer bias, long rows, long cols);
+    /** {@code sp_cpu_axpy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_axpy(FloatPointer y, FloatPointer x, float alpha, long n);
+    /** {@code sp_cpu_layernorm_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_layernorm_fwd(FloatPointer x, FloatPointer gamma, FloatPointer beta, float eps,
             FloatPointer y, FloatPointer mean, FloatPointer rstd, long rows, long cols);
+    /** {@code sp_cpu_layernorm_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_layernorm_bwd(FloatPointer dy, FloatPointer x, FloatPointer gamma,
             FloatPointer mean, FloatPointer rstd, FloatPointer dx, FloatPointer dgamma, FloatPointer dbeta, long rows,
             long cols);
+    /** {@code sp_cpu_gelu_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_gelu_fwd(FloatPointer x, FloatPointer y, long n);
+    /** {@code sp_cpu_gelu_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_gelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n);
+    /** {@code sp_cpu_quickgelu_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_quickgelu_fwd(FloatPointer x, FloatPointer y, long n);
+    /** {@code sp_cpu_quickgelu_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_quickgelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n);
+    /** {@code sp_cpu_softmax_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_softmax_fwd(FloatPointer x, FloatPointer y, long rows, long cols);
+    /** {@code sp_cpu_softmax_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_softmax_bwd(FloatPointer y, FloatPointer dy, FloatPointer dx, long rows, long cols);
+    /** {@code sp_cpu_attention_fwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_attention_fwd_naive(FloatPointer q, FloatPointer k, FloatPointer v,
             FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, int batch, int nq,
             int nk, int lp, int heads, int headDim, float scale, int causal);
+    /** {@code sp_cpu_attention_fwd_tiled} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_attention_fwd_tiled(FloatPointer q, FloatPointer k, FloatPointer v,
             FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, int batch, int nq,
             int nk, int lp, int heads, int headDim, float scale, int causal);
+    /** {@code sp_cpu_attention_bwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_attention_bwd_naive(FloatPointer q, FloatPointer k, FloatPointer v,
             FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, FloatPointer dout,
             FloatPointer dq, FloatPointer dk, FloatPointer dv, FloatPointer dpk, FloatPointer dpv, FloatPointer dr,
             int batch, int nq, int nk, int lp, int heads, int headDim, float scale, int causal);
+    /** {@code sp_cpu_attention_bwd_tiled} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_attention_bwd_tiled(FloatPointer q, FloatPointer k, FloatPointer v,
             FloatPointer pk, FloatPointer pv, FloatPointer r, FloatPointer out, FloatPointer lse, FloatPointer dout,
             FloatPointer dq, FloatPointer dk, FloatPointer dv, FloatPointer dpk, FloatPointer dpv, FloatPointer dr,
             int batch, int nq, int nk, int lp, int heads, int headDim, float scale, int causal);
+    /** {@code sp_cpu_embedding_gather} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_embedding_gather(FloatPointer table, IntPointer ids, FloatPointer out, long n,
             long dim, long vocab);
+    /** {@code sp_cpu_embedding_scatter_add} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_embedding_scatter_add(FloatPointer dout, IntPointer ids, FloatPointer dtable,
             long n, long dim, long vocab);
+    /** {@code sp_cpu_token_sum} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_token_sum(FloatPointer x, FloatPointer out, int batch, int tokens, long dim);
+    /** {@code sp_cpu_token_gather} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_token_gather(FloatPointer x, IntPointer idx, FloatPointer out, int batch,
             int tokens, long dim);
+    /** {@code sp_cpu_token_scatter_add} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_token_scatter_add(FloatPointer dout, IntPointer idx, FloatPointer dx, int batch,
             int tokens, long dim);
+    /** {@code sp_cpu_patchify} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_patchify(FloatPointer images, FloatPointer patches, int batch, int channels,
             int size, int patch);
+    /** {@code sp_cpu_unpatchify} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_unpatchify(FloatPointer patches, FloatPointer images, int batch, int channels,
             int size, int patch);
+    /** {@code sp_cpu_cross_entropy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_cross_entropy(FloatPointer logits, IntPointer labels, int batch, int classes,
             int lo, int hi, FloatPointer loss, FloatPointer dlogits);
+    /** {@code sp_cpu_adam_step} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_adam_step(FloatPointer param, FloatPointer grad, FloatPointer m, FloatPointer v,
             long n, float lr, float beta1, float beta2, float eps, float weightDecay, int step);
+    /** {@code sp_cpu_sgd_step} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_sgd_step(FloatPointer param, FloatPointer grad, long n, float lr,
             float weightDecay);
+    /** {@code sp_cpu_retrieval_fwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_retrieval_fwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
             FloatPointer sims, IntPointer sel, FloatPointer sp);
+    /** {@code sp_cpu_retrieval_fwd_fused} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_retrieval_fwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
             FloatPointer sims, IntPointer sel, FloatPointer sp);
+    /** {@code sp_cpu_retrieval_bwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_retrieval_bwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
             int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad);
+    /** {@code sp_cpu_retrieval_bwd_fused} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_retrieval_bwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
             int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad);
 
     // ---------------------------------------------------------------- CUDA
+    /** {@code sp_cuda_compiled} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_compiled();
+    /** {@code sp_cuda_device_count} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_device_count();
+    /** {@code sp_cuda_set_device} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_set_device(int device);
+    /** {@code sp_cuda_malloc} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_malloc(@Cast("size_t") long bytes, @Cast("void**") PointerPointer<?> out);
+    /** {@code sp_cuda_free} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_free(Pointer ptr);
+    /** {@code sp_cuda_memcpy_h2d} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_memcpy_h2d(Pointer dst, Pointer src, @Cast("size_t") long bytes, Pointer stream);
+    /** {@code sp_cuda_memcpy_d2h} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_memcpy_d2h(Pointer dst, Pointer src, @Cast("size_t") long bytes, Pointer stream);
+    /** {@code sp_cuda_memcpy_d2d} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_memcpy_d2d(Pointer dst, Pointer src, @Cast("size_t") long bytes, Pointer stream);
+    /** {@code sp_cuda_memset_zero} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_memset_zero(Pointer dst, @Cast("size_t") long bytes, Pointer stream);
+    /** {@code sp_cuda_stream_create} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_stream_create(@Cast("void**") PointerPointer<?> out);
+    /** {@code sp_cuda_stream_destroy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_stream_destroy(Pointer stream);
+    /** {@code sp_cuda_stream_synchronize} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_stream_synchronize(Pointer stream);
+    /** {@code sp_cuda_convert} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_convert(Pointer src, int srcDtype, Pointer dst, int dstDtype, long n,
             Pointer stream);
+    /** {@code sp_cuda_event_create} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_event_create(@Cast("void**") PointerPointer<?> out);
+    /** {@code sp_cuda_event_destroy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_event_destroy(Pointer event);
+    /** {@code sp_cuda_event_record} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_event_record(Pointer event, Pointer stream);
+    /** {@code sp_cuda_event_elapsed_ms} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_event_elapsed_ms(Pointer start, Pointer stop, FloatPointer ms);
 
+    /** {@code sp_cuda_gemm_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_gemm_naive(int transA, int transB, int m, int n, int k, float alpha,
             FloatPointer a, long strideA, FloatPointer b, long strideB, float beta, FloatPointer c, long strideC,
             int batch, Pointer stream);
+    /** {@code sp_cuda_add_bias} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_add_bias(FloatPointer x, FloatPointer bias, long rows, long cols, Pointer stream);
+    /** {@code sp_cuda_axpy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_axpy(FloatPointer y, FloatPointer x, float alpha, long n, Pointer stream);
+    /** {@code sp_cuda_layernorm_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_layernorm_fwd(FloatPointer x, FloatPointer gamma, FloatPointer beta, float eps,
             FloatPointer y, FloatPointer mean, FloatPointer rstd, long rows, long cols, Pointer stream);
+    /** {@code sp_cuda_layernorm_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_layernorm_bwd(FloatPointer dy, FloatPointer x, FloatPointer gamma,
             FloatPointer mean, FloatPointer rstd, FloatPointer dx, FloatPointer dgamma, FloatPointer dbeta, long rows,
             long cols, Pointer stream);
+    /** {@code sp_cuda_gelu_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_gelu_fwd(FloatPointer x, FloatPointer y, long n, Pointer stream);
+    /** {@code sp_cuda_gelu_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_gelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n,
             Pointer stream);
+    /** {@code sp_cuda_quickgelu_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_quickgelu_fwd(FloatPointer x, FloatPointer y, long n, Pointer stream);
+    /** {@code sp_cuda_quickgelu_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_quickgelu_bwd(FloatPointer x, FloatPointer dy, FloatPointer dx, long n,
             Pointer stream);
+    /** {@code sp_cuda_softmax_fwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_softmax_fwd(FloatPointer x, FloatPointer y, long rows, long cols,
             Pointer stream);
+    /** {@code sp_cuda_softmax_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_softmax_bwd(FloatPointer y, FloatPointer dy, FloatPointer dx, long rows,
             long cols, Pointer stream);
+    /** {@code sp_cuda_attention_fwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_attention_fwd_naive(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
             Pointer pv, Pointer r, Pointer out, FloatPointer lse, int batch, int nq, int nk, int lp, int heads,
             int headDim, float scale, int causal, Pointer stream);
+    /** {@code sp_cuda_attention_fwd_flash} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_attention_fwd_flash(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
             Pointer pv, Pointer r, Pointer out, FloatPointer lse, int batch, int nq, int nk, int lp, int heads,
             int headDim, float scale, int causal, Pointer stream);
+    /** {@code sp_cuda_attention_bwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_attention_bwd_naive(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
             Pointer pv, Pointer r, Pointer out, FloatPointer lse, Pointer dout, Pointer dq, Pointer dk, Pointer dv,
             Pointer dpk, Pointer dpv, Pointer dr, int batch, int nq, int nk, int lp, int heads, int headDim,
             float scale, int causal, Pointer stream);
+    /** {@code sp_cuda_attention_bwd_flash} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_attention_bwd_flash(int dtype, Pointer q, Pointer k, Pointer v, Pointer pk,
             Pointer pv, Pointer r, Pointer out, FloatPointer lse, Pointer dout, Pointer dq, Pointer dk, Pointer dv,
             Pointer dpk, Pointer dpv, Pointer dr, int batch, int nq, int nk, int lp, int heads, int headDim,
             float scale, int causal, Pointer stream);
+    /** {@code sp_cuda_embedding_gather} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_embedding_gather(FloatPointer table, IntPointer ids, FloatPointer out, long n,
             long dim, long vocab, Pointer stream);
+    /** {@code sp_cuda_embedding_scatter_add} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_embedding_scatter_add(FloatPointer dout, IntPointer ids, FloatPointer dtable,
             long n, long dim, long vocab, Pointer stream);
+    /** {@code sp_cuda_token_sum} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_token_sum(FloatPointer x, FloatPointer out, int batch, int tokens, long dim,
             Pointer stream);
+    /** {@code sp_cuda_token_gather} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_token_gather(FloatPointer x, IntPointer idx, FloatPointer out, int batch,
             int tokens, long dim, Pointer stream);
+    /** {@code sp_cuda_token_scatter_add} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_token_scatter_add(FloatPointer dout, IntPointer idx, FloatPointer dx, int batch,
             int tokens, long dim, Pointer stream);
+    /** {@code sp_cuda_patchify} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_patchify(FloatPointer images, FloatPointer patches, int batch, int channels,
             int size, int patch, Pointer stream);
+    /** {@code sp_cuda_unpatchify} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_unpatchify(FloatPointer patches, FloatPointer images, int batch, int channels,
             int size, int patch, Pointer stream);
+    /** {@code sp_cuda_cross_entropy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_cross_entropy(FloatPointer logits, IntPointer labels, int batch, int classes,
             int lo, int hi, FloatPointer loss, FloatPointer dlogits, Pointer stream);
+    /** {@code sp_cuda_adam_step} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_adam_step(FloatPointer param, FloatPointer grad, FloatPointer m,
             FloatPointer v, long n, float lr, float beta1, float beta2, float eps, float weightDecay, int step,
             Pointer stream);
+    /** {@code sp_cuda_sgd_step} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_sgd_step(FloatPointer param, FloatPointer grad, long n, float lr,
             float weightDecay, Pointer stream);
+    /** {@code sp_cuda_retrieval_fwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_retrieval_fwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
             FloatPointer sims, IntPointer sel, FloatPointer sp, Pointer stream);
+    /** {@code sp_cuda_retrieval_fwd_fused} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_retrieval_fwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, int batch, int seen, int classes, int d, int dp, int layers, int modulate,
             FloatPointer sims, IntPointer sel, FloatPointer sp, Pointer stream);
+    /** {@code sp_cuda_retrieval_bwd_naive} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_retrieval_bwd_naive(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
             int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad, Pointer stream);
+    /** {@code sp_cuda_retrieval_bwd_fused} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_retrieval_bwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
             int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad, Pointer stream);

@@ -70,7 +70,11 @@ public final class Presets {
                 new Stage1(30, 10, 0.05, 10, 2, 500), new Stage2(30, 128, 5, 0.01, 50, 1));
     }
 
-    /** The preset names, in the paper's table order. */
+    /**
+     * The preset names, in the paper's table order.
+     *
+     * @return the names
+     */
     public static List<String> names() {
         return List.copyOf(PRESETS.keySet());
     }
@@ -78,6 +82,8 @@ public final class Presets {
     /**
      * The settings a preset fixes.
      *
+     * @param name a preset's name
+     * @return the settings
      * @throws IllegalArgumentException listing the known presets if the name is not one
      */
     public static Map<String, Object> get(String name) {
@@ -86,7 +92,13 @@ public final class Presets {
         return p;
     }
 
-    /** {@code settings} with the preset applied (source {@link RunSettings.Source#PRESET}). */
+    /**
+     * {@code settings} with the preset applied (source {@link RunSettings.Source#PRESET}).
+     *
+     * @param settings the settings to apply it to
+     * @param name a preset's name
+     * @return the new settings
+     */
     public static RunSettings apply(RunSettings settings, String name) {
         return settings.withAll(get(name), RunSettings.Source.PRESET, name);
     }

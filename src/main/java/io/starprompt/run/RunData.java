@@ -16,7 +16,12 @@ import java.nio.file.Path;
 public final class RunData {
     private RunData() {}
 
-    /** How to read the dataset: format, class-name file, split file and stratified-split share. */
+    /**
+     * How to read the dataset: format, class-name file, split file and stratified-split share.
+     *
+     * @param s the settings
+     * @return the options
+     */
     public static DatasetOptions datasetOptions(RunSettings s) {
         DatasetOptions o = DatasetOptions.defaults().withFormat(s.getString("data.format"))
                 .withTrainFraction(s.getFloat("data.train-fraction")).withSplitSeed(s.getLong("seed"));
@@ -31,6 +36,9 @@ public final class RunData {
      * (numpy's legacy {@code seed(s); permutation(C)}) cut into {@code tasks} equal tasks, or the
      * natural order.
      *
+     * @param s the settings
+     * @param classes C
+     * @return the order
      * @throws IllegalArgumentException when the built-in order does not fit the dataset, or no
      *     task count is known
      */
@@ -78,6 +86,13 @@ public final class RunData {
     /**
      * The task data over an opened dataset with the settings' order, transforms, normalisation,
      * seed and threads, for towers of the given input sizes, leaving out {@code excluded} files.
+     *
+     * @param d the dataset
+     * @param s the settings
+     * @param vitSize the ViT input side
+     * @param clipSize the CLIP input side
+     * @param excluded files to leave out
+     * @return the task data; close it
      */
     public static ImageTaskData taskData(Dataset d, RunSettings s, int vitSize, int clipSize, Iterable<Path> excluded) {
         int size = s.getInt("image-size");
@@ -93,7 +108,12 @@ public final class RunData {
                 .testTransform(TransformSpec.parse(s.getString("test-transform"), vitSize)).exclude(skip).build();
     }
 
-    /** STAR-Prompt's configuration from the settings' stage1.*, stage2.*, batch and eval-batch values. */
+    /**
+     * STAR-Prompt's configuration from the settings' stage1.*, stage2.*, batch and eval-batch values.
+     *
+     * @param s the settings
+     * @return the configuration
+     */
     public static StarPromptConfig starPromptConfig(RunSettings s) {
         return StarPromptConfig.builder()
                 .stage1(b -> b.epochs(s.getInt("stage1.epochs")).lr(s.getFloat("stage1.lr"))
@@ -107,7 +127,12 @@ public final class RunData {
                 .batchSize(s.getInt("batch")).evalBatchSize(s.getInt("eval-batch")).build();
     }
 
-    /** The normalisation named imagenet, clip or none. */
+    /**
+     * The normalisation named imagenet, clip or none.
+     *
+     * @param name imagenet, clip or none
+     * @return the normalisation
+     */
     public static Normalize normalization(String name) {
         return switch (name) {
             case "imagenet" -> Normalize.IMAGENET;

@@ -24,10 +24,30 @@ import java.util.Map;
  */
 public final class RunSettings {
     /** Where a value came from, in increasing precedence. */
-    public enum Source { DEFAULT, PRESET, CONFIG_FILE, COMMAND_LINE }
+    public enum Source {
+        /** The built-in default. */
+        DEFAULT,
+        /** A preset ({@code --preset}). */
+        PRESET,
+        /** A config file ({@code --config}). */
+        CONFIG_FILE,
+        /** The command line ({@code --set} or an option). */
+        COMMAND_LINE
+    }
 
     /** The value kinds a setting can take. */
-    public enum Type { INT, LONG, FLOAT, STRING, BOOLEAN }
+    public enum Type {
+        /** A 32-bit integer. */
+        INT,
+        /** A 64-bit integer. */
+        LONG,
+        /** A float. */
+        FLOAT,
+        /** Text. */
+        STRING,
+        /** true or false. */
+        BOOLEAN
+    }
 
     /**
      * One known setting.
@@ -101,14 +121,22 @@ public final class RunSettings {
         this.values = Collections.unmodifiableMap(values);
     }
 
-    /** Every key at its default. */
+    /**
+     * Every key at its default.
+     *
+     * @return the defaults
+     */
     public static RunSettings defaults() {
         Map<String, Entry> v = new LinkedHashMap<>();
         KEYS.forEach((name, k) -> v.put(name, new Entry(k.defaultValue(), Source.DEFAULT, "")));
         return new RunSettings(v);
     }
 
-    /** The known keys in their documented order. */
+    /**
+     * The known keys in their documented order.
+     *
+     * @return the keys
+     */
     public static List<Key> keys() {
         return List.copyOf(KEYS.values());
     }
@@ -116,6 +144,11 @@ public final class RunSettings {
     /**
      * This object with one value replaced; text values are parsed by the key's type.
      *
+     * @param name the key
+     * @param value the value, or its text
+     * @param source where it came from
+     * @param detail more on where it came from (a file name), or null
+     * @return the new settings
      * @throws IllegalArgumentException naming the key if it is unknown or the value invalid
      */
     public RunSettings with(String name, Object value, Source source, String detail) {
@@ -126,14 +159,26 @@ public final class RunSettings {
         return new RunSettings(v);
     }
 
-    /** This object with every entry of {@code overlay} applied, as {@link #with}. */
+    /**
+     * This object with every entry of {@code overlay} applied, as {@link #with}.
+     *
+     * @param overlay values by key
+     * @param source where they came from
+     * @param detail more on where they came from, or null
+     * @return the new settings
+     */
     public RunSettings withAll(Map<String, ?> overlay, Source source, String detail) {
         RunSettings s = this;
         for (Map.Entry<String, ?> e : overlay.entrySet()) s = s.with(e.getKey(), e.getValue(), source, detail);
         return s;
     }
 
-    /** Applies {@code name=value} assignments from the command line. */
+    /**
+     * Applies {@code name=value} assignments from the command line.
+     *
+     * @param assignments the assignments
+     * @return the new settings
+     */
     public RunSettings withAssignments(List<String> assignments) {
         RunSettings s = this;
         for (String a : assignments) {
@@ -147,7 +192,10 @@ public final class RunSettings {
     /**
      * Applies a config file: a flat JSON object whose keys are setting names.
      *
+     * @param file the file
+     * @return the new settings
      * @throws IllegalArgumentException naming the file and the key for anything it cannot apply
+     * @throws IOException if the file cannot be read
      */
     public RunSettings withConfigFile(Path file) throws IOException {
         Object root;
@@ -179,48 +227,96 @@ public final class RunSettings {
         return s;
     }
 
-    /** The entry of a key. */
+    /**
+     * The entry of a key.
+     *
+     * @param name the key
+     * @return its entry
+     */
     public Entry entry(String name) {
         Entry e = values.get(name);
         if (e == null) throw new IllegalArgumentException("unknown setting '" + name + "'");
         return e;
     }
 
+    /**
+     * The value of an int setting.
+     *
+     * @param name the key
+     * @return its value
+     */
     public int getInt(String name) {
         return ((Number) entry(name).value()).intValue();
     }
 
+    /**
+     * The value of a long setting.
+     *
+     * @param name the key
+     * @return its value
+     */
     public long getLong(String name) {
         return ((Number) entry(name).value()).longValue();
     }
 
+    /**
+     * The value of a float setting.
+     *
+     * @param name the key
+     * @return its value
+     */
     public float getFloat(String name) {
         return ((Number) entry(name).value()).floatValue();
     }
 
+    /**
+     * The value of a string setting.
+     *
+     * @param name the key
+     * @return its value
+     */
     public String getString(String name) {
         return (String) entry(name).value();
     }
 
+    /**
+     * The value of a boolean setting.
+     *
+     * @param name the key
+     * @return its value
+     */
     public boolean getBoolean(String name) {
         return (Boolean) entry(name).value();
     }
 
-    /** Writes the values as a JSON object of name → value ({@link #withConfigFile} reads it back). */
+    /**
+     * Writes the values as a JSON object of name → value ({@link #withConfigFile} reads it back).
+     *
+     * @param file the file
+     * @throws IOException if it cannot be written
+     */
     public void writeJson(Path file) throws IOException {
         Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
         Files.writeString(tmp, Json.write(asMap()));
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
-    /** Name → value, in key order: what results.json records. */
+    /**
+     * Name → value, in key order: what results.json records.
+     *
+     * @return the values
+     */
     public Map<String, Object> asMap() {
         Map<String, Object> m = new LinkedHashMap<>();
         values.forEach((k, e) -> m.put(k, e.value()));
         return m;
     }
 
-    /** The resolved settings as aligned lines, each with its origin when it is not the default. */
+    /**
+     * The resolved settings as aligned lines, each with its origin when it is not the default.
+     *
+     * @return the lines
+     */
     public List<String> describe() {
         int width = values.keySet().stream().mapToInt(String::length).max().orElse(0);
         List<String> lines = new ArrayList<>();

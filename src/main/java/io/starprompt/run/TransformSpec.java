@@ -31,6 +31,9 @@ public final class TransformSpec {
     /**
      * Parses a transform for output side {@code size}.
      *
+     * @param spec the text
+     * @param size S, the output side
+     * @return the transforms
      * @throws IllegalArgumentException naming the step that is unknown, or saying why the steps
      *     would not produce S×S images
      */

@@ -2,8 +2,11 @@ package io.starprompt.tensor;
 
 /** Element types. BF16 is supported on CUDA tensors only; I32 holds indices. */
 public enum DType {
+    /** IEEE single-precision floats. */
     F32(4, 0),
+    /** bfloat16 (attention on CUDA). */
     BF16(2, 1),
+    /** 32-bit signed integers (indices, labels). */
     I32(4, -1);
 
     private final int bytes;
@@ -14,12 +17,20 @@ public enum DType {
         this.nativeCode = nativeCode;
     }
 
-    /** Size of one element in bytes. */
+    /**
+     * Size of one element in bytes.
+     *
+     * @return the bytes per element
+     */
     public int bytes() {
         return bytes;
     }
 
-    /** The SP_F32 / SP_BF16 code of the native API. */
+    /**
+     * The SP_F32 / SP_BF16 code of the native API.
+     *
+     * @return the code, or -1 for a type the native kernels do not take as data
+     */
     public int nativeCode() {
         if (nativeCode < 0) throw new IllegalArgumentException(this + " has no native floating-point code");
         return nativeCode;

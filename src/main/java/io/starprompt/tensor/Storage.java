@@ -8,6 +8,11 @@ public final class Storage {
     /** Frees an address allocated by a backend. */
     @FunctionalInterface
     public interface Deallocator {
+        /**
+         * Frees the memory at that address.
+         *
+         * @param address the address
+         */
         void free(long address);
     }
 
@@ -17,6 +22,14 @@ public final class Storage {
     private final Deallocator deallocator;
     private volatile boolean freed;
 
+    /**
+     * Memory at an address, freed by the deallocator when its owner is closed.
+     *
+     * @param address the address
+     * @param bytes the size
+     * @param device where it lives
+     * @param deallocator what frees it
+     */
     public Storage(long address, long bytes, Device device, Deallocator deallocator) {
         if (address == 0 && bytes > 0) throw new IllegalArgumentException("null storage address for " + bytes + " bytes");
         this.address = address;
@@ -25,18 +38,38 @@ public final class Storage {
         this.deallocator = deallocator;
     }
 
+    /**
+     * The address.
+     *
+     * @return the address
+     */
     public long address() {
         return address;
     }
 
+    /**
+     * The size.
+     *
+     * @return bytes
+     */
     public long bytes() {
         return bytes;
     }
 
+    /**
+     * Where the memory lives.
+     *
+     * @return the device
+     */
     public Device device() {
         return device;
     }
 
+    /**
+     * Whether the memory was freed.
+     *
+     * @return true once freed
+     */
     public boolean isFreed() {
         return freed;
     }

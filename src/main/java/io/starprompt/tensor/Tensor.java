@@ -28,7 +28,14 @@ public final class Tensor implements AutoCloseable {
         this.shape = shape;
     }
 
-    /** Wraps freshly allocated storage; the tensor owns it and registers with the current scope. */
+    /**
+     * Wraps freshly allocated storage; the tensor owns it and registers with the current scope.
+     *
+     * @param storage the memory
+     * @param dtype the element type
+     * @param shape the dimensions
+     * @return the tensor
+     */
     public static Tensor owning(Storage storage, DType dtype, long... shape) {
         long[] s = checkShape(shape);
         long need = numel(s) * dtype.bytes();
@@ -48,25 +55,52 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
+    /**
+     * The number of elements of a shape.
+     *
+     * @param shape the dimensions
+     * @return their product
+     */
     public static long numel(long... shape) {
         long n = 1;
         for (long d : shape) n = Math.multiplyExact(n, d);
         return n;
     }
 
+    /**
+     * A shape as text, e.g. "[4, 197, 768]".
+     *
+     * @param shape the dimensions
+     * @return the text
+     */
     public static String shapeString(long... shape) {
         return Arrays.toString(shape);
     }
 
+    /**
+     * The dimensions.
+     *
+     * @return a copy
+     */
     public long[] shape() {
         return shape.clone();
     }
 
+    /**
+     * The number of dimensions.
+     *
+     * @return the rank
+     */
     public int rank() {
         return shape.length;
     }
 
-    /** Size of dimension i; negative i counts from the end. */
+    /**
+     * Size of dimension i; negative i counts from the end.
+     *
+     * @param i the dimension
+     * @return its size
+     */
     public long dim(int i) {
         int k = i < 0 ? shape.length + i : i;
         if (k < 0 || k >= shape.length) {
@@ -75,27 +109,57 @@ public final class Tensor implements AutoCloseable {
         return shape[k];
     }
 
+    /**
+     * The number of elements.
+     *
+     * @return the product of the dimensions
+     */
     public long numel() {
         return numel(shape);
     }
 
+    /**
+     * The element type.
+     *
+     * @return the dtype
+     */
     public DType dtype() {
         return dtype;
     }
 
+    /**
+     * Where the memory lives.
+     *
+     * @return the device
+     */
     public Device device() {
         return storage.device();
     }
 
+    /**
+     * The size of the data.
+     *
+     * @return bytes
+     */
     public long bytes() {
         return numel() * dtype.bytes();
     }
 
+    /**
+     * Whether the memory was freed (this tensor or the one it is a view of was closed).
+     *
+     * @return true once freed
+     */
     public boolean isClosed() {
         return storage.isFreed();
     }
 
-    /** A view with another shape of the same number of elements. */
+    /**
+     * A view with another shape of the same number of elements.
+     *
+     * @param newShape the dimensions of the view
+     * @return the view
+     */
     public Tensor reshape(long... newShape) {
         long[] s = checkShape(newShape);
         if (numel(s) != numel()) {
@@ -105,7 +169,13 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(storage, dtype, offset, false, s);
     }
 
-    /** A view of rows [start, start + count) along dimension 0. */
+    /**
+     * A view of rows [start, start + count) along dimension 0.
+     *
+     * @param start the first row
+     * @param count how many rows
+     * @return the view
+     */
     public Tensor rows(long start, long count) {
         ensureOpen("rows");
         if (rank() == 0 || start < 0 || count < 0 || start + count > shape[0]) {
@@ -117,21 +187,39 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(storage, dtype, offset + start * rowElems, false, s);
     }
 
-    /** Throws IllegalStateException naming the operation if the memory was freed. */
+    /**
+     * Throws IllegalStateException naming the operation if the memory was freed.
+     *
+     * @param op the operation, for the message
+     */
     public void ensureOpen(String op) {
         if (storage.isFreed()) throw new IllegalStateException(op + ": tensor " + this + " is closed");
     }
 
-    /** Raw address of the first element (host or device). */
+    /**
+     * Raw address of the first element (host or device).
+     *
+     * @return the address
+     */
     public long address() {
         ensureOpen("address");
         return storage.address() + offset * dtype.bytes();
     }
 
+    /**
+     * The memory as a JavaCPP pointer (host or device address).
+     *
+     * @return the pointer
+     */
     public Pointer pointer() {
         return new RawPointer(address());
     }
 
+    /**
+     * The memory as a float pointer, for host f32 tensors.
+     *
+     * @return the pointer
+     */
     public FloatPointer floatPointer() {
         if (dtype != DType.F32) throw new IllegalArgumentException("tensor " + this + " is not f32");
         FloatPointer p = new FloatPointer(pointer());
@@ -139,6 +227,11 @@ public final class Tensor implements AutoCloseable {
         return p;
     }
 
+    /**
+     * The memory as an int pointer, for host i32 tensors.
+     *
+     * @return the pointer
+     */
     public IntPointer intPointer() {
         if (dtype != DType.I32) throw new IllegalArgumentException("tensor " + this + " is not i32");
         IntPointer p = new IntPointer(pointer());

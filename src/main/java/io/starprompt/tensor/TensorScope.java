@@ -28,7 +28,11 @@ public final class TensorScope implements AutoCloseable {
 
     private TensorScope() {}
 
-    /** Opens a scope that becomes the innermost one of this thread. */
+    /**
+     * Opens a scope that becomes the innermost one of this thread.
+     *
+     * @return the scope; close it
+     */
     public static TensorScope open() {
         TensorScope s = new TensorScope();
         STACK.get().push(s);
@@ -49,13 +53,21 @@ public final class TensorScope implements AutoCloseable {
     /**
      * Takes t out of whatever scope of this thread would free it: for long-lived state (model
      * weights, trainable parameters, optimiser moments) that its owner closes itself.
+     *
+     * @param t the tensor
+     * @return t
      */
     public static Tensor detach(Tensor t) {
         unregister(t);
         return t;
     }
 
-    /** Moves t to the enclosing scope (or to no scope: the caller then closes it). */
+    /**
+     * Moves t to the enclosing scope (or to no scope: the caller then closes it).
+     *
+     * @param t the tensor
+     * @return t
+     */
     public Tensor retain(Tensor t) {
         if (!owned.remove(t)) {
             throw new IllegalArgumentException("retain: " + t + " was not allocated in this scope");
@@ -72,7 +84,11 @@ public final class TensorScope implements AutoCloseable {
         return t;
     }
 
-    /** Number of live tensors this scope will free. */
+    /**
+     * Number of live tensors this scope will free.
+     *
+     * @return the number of tensors
+     */
     public int size() {
         return owned.size();
     }

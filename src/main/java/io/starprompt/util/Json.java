@@ -263,7 +263,13 @@ public final class Json {
         return new IllegalArgumentException("malformed JSON: " + problem + " at character " + pos);
     }
 
-    /** Follows object keys (and list indices given as numbers) from root; null if absent. */
+    /**
+     * Follows object keys (and list indices given as numbers) from root; null if absent.
+     *
+     * @param root the parsed JSON
+     * @param keys object keys or list indices
+     * @return the value, or null
+     */
     public static Object path(Object root, Object... keys) {
         Object cur = root;
         for (Object k : keys) {
@@ -277,6 +283,10 @@ public final class Json {
     /**
      * The integer at the path; IllegalArgumentException naming the path if absent, not integral
      * or outside the 32-bit range (1e10 is refused, not clamped).
+     *
+     * @param root the parsed JSON
+     * @param keys object keys
+     * @return the integer
      */
     public static int intAt(Object root, String... keys) {
         Object v = path(root, (Object[]) keys);
@@ -286,7 +296,13 @@ public final class Json {
         return d.intValue();
     }
 
-    /** The number at the path; IllegalArgumentException naming the path if absent. */
+    /**
+     * The number at the path; IllegalArgumentException naming the path if absent.
+     *
+     * @param root the parsed JSON
+     * @param keys object keys
+     * @return the number
+     */
     public static double doubleAt(Object root, String... keys) {
         Object v = path(root, (Object[]) keys);
         if (!(v instanceof Double d)) {
@@ -309,6 +325,8 @@ public final class Json {
      * (exact as doubles up to 2^53). NaN and the infinities have no JSON form and are written as
      * null.
      *
+     * @param value the value
+     * @return the JSON text
      * @throws IllegalArgumentException for another type, a non-string key, or nesting deeper than
      *     the parser accepts (which also catches a structure that contains itself)
      */
@@ -318,7 +336,12 @@ public final class Json {
         return sb.append('\n').toString();
     }
 
-    /** As {@link #write}, on one line without a trailing newline: one record of a JSON-lines stream. */
+    /**
+     * As {@link #write}, on one line without a trailing newline: one record of a JSON-lines stream.
+     *
+     * @param value the value
+     * @return the JSON text
+     */
     public static String writeLine(Object value) {
         StringBuilder sb = new StringBuilder();
         writeValue(sb, value, 0, false);

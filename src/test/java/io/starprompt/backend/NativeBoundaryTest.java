@@ -44,7 +44,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class NativeBoundaryTest {
     /** Public methods of Backend that are not ops on tensors. */
     private static final Set<String> NOT_OPS = Set.of("name()", "device()", "kernels()", "supports(DType)",
-            "synchronize()", "close()", "isClosed()", "memoryStats()", "toString()");
+            "synchronize()", "close()", "isClosed()", "memoryStats()", "toString()", "profiler()");
 
     /** Kinds of bad input that every op taking tensors must have a case for. */
     private static final Set<String> TENSOR_KINDS = Set.of("dtype", "device", "closed");

@@ -26,6 +26,7 @@ import org.bytedeco.openblas.global.openblas;
  * residual = fused | naive.
  */
 public final class CpuBackend extends HostBackend {
+    /** A CPU backend; {@code -Dstarprompt.kernel.<op>} properties select its variants. */
     public CpuBackend() {
         super("cpu", new KernelRegistry("cpu", variants()).applyProperties(System.getProperties()));
         NativeLib.load();
@@ -40,7 +41,11 @@ public final class CpuBackend extends HostBackend {
         return v;
     }
 
-    /** Threads used by the native CPU kernels (OpenBLAS keeps its own setting). */
+    /**
+     * Threads used by the native CPU kernels (OpenBLAS keeps its own setting).
+     *
+     * @param n the number of threads; n ≤ 0 restores the default (the hardware's)
+     */
     public static void setThreads(int n) {
         NativeLib.load();
         sp_cpu_set_threads(n);

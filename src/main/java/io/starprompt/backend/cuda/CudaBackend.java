@@ -10,6 +10,7 @@ import io.starprompt.backend.AttentionInputs;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.CachingAllocator;
 import io.starprompt.backend.KernelRegistry;
+import io.starprompt.backend.Profiler;
 import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.nativeapi.NativeLib;
 import io.starprompt.tensor.DType;
@@ -17,6 +18,7 @@ import io.starprompt.tensor.Device;
 import io.starprompt.tensor.RawPointer;
 import io.starprompt.tensor.Storage;
 import io.starprompt.tensor.Tensor;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +47,7 @@ public final class CudaBackend extends Backend {
     private final Pointer stream;
     private final cublasContext cublasHandle;
     private final FloatPointer alphaBeta = new FloatPointer(2);
+    private EventTiming eventTiming;
     private final CachingAllocator memory = new CachingAllocator("CUDA", CudaBackend::deviceMalloc,
             address -> sp_cuda_free(new RawPointer(address)));
 
@@ -76,6 +79,8 @@ public final class CudaBackend extends Backend {
     /**
      * Empty when CUDA can be used; otherwise why not. Probed once per JVM; never throws (a
      * missing driver surfaces as UnsatisfiedLinkError or NoClassDefFoundError, both caught).
+     *
+     * @return empty, or the reason CUDA is unusable
      */
     public static Optional<String> unavailableReason() {
         Optional<String> p = probe;
@@ -122,15 +127,80 @@ public final class CudaBackend extends Backend {
         return memory.stats();
     }
 
-    /** The CUDA stream (cudaStream_t) all work of this backend is queued on. */
+    /**
+     * The CUDA stream (cudaStream_t) all work of this backend is queued on.
+     *
+     * @return the stream's handle
+     */
     public Pointer stream() {
         return stream;
+    }
+
+    /**
+     * Times profiled ops by CUDA events recorded on this backend's stream before and after each
+     * op, read when the report is made: no synchronisation per op.
+     */
+    @Override
+    protected Profiler.Timing profilerTiming() {
+        if (eventTiming == null) eventTiming = new EventTiming();
+        return eventTiming;
+    }
+
+    /** The kernel that runs: flash kernels exist for head dims 32 and 64 only. */
+    @Override
+    protected String attentionVariant(AttentionInputs in) {
+        String selected = kernels().selected("attention");
+        if (!selected.equals("naive") && naiveAttention(in)) return "naive(hd=" + in.headDim() + ")";
+        return selected;
+    }
+
+    /** A pool of CUDA events, two per profiled op, reused from one recording to the next. */
+    private final class EventTiming implements Profiler.Timing {
+        private final List<Pointer> events = new ArrayList<>();
+        private int next;
+
+        @Override
+        public long mark() {
+            if (next == events.size()) {
+                try (PointerPointer<?> out = new PointerPointer<>(1)) {
+                    check(sp_cuda_event_create(out), "profiler");
+                    events.add(new RawPointer(out.get(0).address()));
+                }
+            }
+            check(sp_cuda_event_record(events.get(next), stream), "profiler");
+            return next++;
+        }
+
+        @Override
+        public double elapsedMs(long from, long to) {
+            try (FloatPointer ms = new FloatPointer(1)) {
+                check(sp_cuda_event_elapsed_ms(events.get((int) from), events.get((int) to), ms), "profiler");
+                return ms.get(0);
+            }
+        }
+
+        @Override
+        public void reset() {
+            next = 0;
+        }
+
+        @Override
+        public String description() {
+            return "CUDA events recorded on the backend's stream before and after each op (no synchronisation per"
+                    + " op); read, after a wait for the stream, when the report is made";
+        }
+
+        void destroy() {
+            for (Pointer e : events) sp_cuda_event_destroy(e);
+            events.clear();
+        }
     }
 
     /** Synchronises, returns the cached device memory, destroys the cuBLAS handle and the stream. */
     @Override
     protected void release() {
         sp_cuda_stream_synchronize(stream);
+        if (eventTiming != null) eventTiming.destroy();
         memory.close();
         cublas.cublasDestroy_v2(cublasHandle);
         sp_cuda_stream_destroy(stream);

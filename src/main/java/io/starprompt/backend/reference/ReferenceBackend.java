@@ -17,6 +17,10 @@ import java.util.Map;
  * its outputs back. Slow by design; use it to check the other backends, not to train.
  */
 public final class ReferenceBackend extends HostBackend {
+    /**
+     * A reference backend; {@code -Dstarprompt.kernel.<op>} properties are applied (it has one variant per
+     * op).
+     */
     public ReferenceBackend() {
         super("reference", new KernelRegistry("reference", Map.of("gemm", List.of("reference"), "attention",
                 List.of("reference"), "retrieval", List.of("reference"), "residual", List.of("reference"))).applyProperties(System.getProperties()));

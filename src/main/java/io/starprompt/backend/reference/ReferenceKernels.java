@@ -36,6 +36,21 @@ public final class ReferenceKernels {
      * (A stored k×m when transA), op(B) k×n (B stored n×k when transB); item i of X starts at
      * i·strideX (stride 0 broadcasts A or B). When beta == 0, C is not read (NaN in C is overwritten).
      * Output items must not overlap (strideC ≥ m·n when batch > 1).
+     *
+     * @param transA whether A is stored k×m
+     * @param transB whether B is stored n×k
+     * @param m rows of op(A) and C
+     * @param n columns of op(B) and C
+     * @param k the inner dimension
+     * @param alpha scale of the product
+     * @param a the A items
+     * @param strideA elements between A items (0: one shared A)
+     * @param b the B items
+     * @param strideB elements between B items (0: one shared B)
+     * @param beta scale of the previous C
+     * @param c the C items, overwritten
+     * @param strideC elements between C items
+     * @param batch the number of items
      */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a,
             long strideA, float[] b, long strideB, float beta, float[] c, long strideC, int batch) {
@@ -75,7 +90,14 @@ public final class ReferenceKernels {
         }
     }
 
-    /** x[r, :] += bias for every row r of the rows×cols matrix x. */
+    /**
+     * x[r, :] += bias for every row r of the rows×cols matrix x.
+     *
+     * @param x the matrix, updated in place
+     * @param bias one value per column
+     * @param rows the rows of x
+     * @param cols the columns of x
+     */
     public static void addBias(float[] x, float[] bias, long rows, long cols) {
         String op = "addBias";
         requireNonNegative(op, "rows", rows);
@@ -90,7 +112,14 @@ public final class ReferenceKernels {
         }
     }
 
-    /** y += alpha·x over n elements. */
+    /**
+     * y += alpha·x over n elements.
+     *
+     * @param y the values to update in place
+     * @param x the values to add
+     * @param alpha the factor of x
+     * @param n the number of elements
+     */
     public static void axpy(float[] y, float[] x, float alpha, long n) {
         String op = "axpy";
         requireNonNegative(op, "n", n);
@@ -106,6 +135,16 @@ public final class ReferenceKernels {
     /**
      * LayerNorm over the last dimension of the rows×cols matrix x: y = (x − mean)·rstd·gamma + beta,
      * with the biased variance and rstd = 1/sqrt(var + eps); mean and rstd [rows] are saved. y may be x.
+     *
+     * @param x input [rows, cols]
+     * @param gamma scale [cols]
+     * @param beta shift [cols]
+     * @param eps added to the variance
+     * @param y output [rows, cols]
+     * @param mean the means [rows]
+     * @param rstd the reciprocal standard deviations [rows]
+     * @param rows the number of rows
+     * @param cols the normalised dimension
      */
     public static void layerNormForward(float[] x, float[] gamma, float[] beta, float eps, float[] y, float[] mean,
             float[] rstd, long rows, long cols) {
@@ -140,6 +179,17 @@ public final class ReferenceKernels {
      * LayerNorm backward from the saved mean and rstd: dx is overwritten with
      * rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)), dxhat = dy·gamma; dgamma += Σ_rows dy·xhat and
      * dbeta += Σ_rows dy are accumulated when non-null.
+     *
+     * @param dy gradient of the output [rows, cols]
+     * @param x the forward's input
+     * @param gamma the forward's scale
+     * @param mean the forward's means
+     * @param rstd the forward's reciprocal standard deviations
+     * @param dx gradient of the input, overwritten
+     * @param dgamma gradient of gamma, accumulated into, or null
+     * @param dbeta gradient of beta, accumulated into, or null
+     * @param rows the number of rows
+     * @param cols the normalised dimension
      */
     public static void layerNormBackward(float[] dy, float[] x, float[] gamma, float[] mean, float[] rstd,
             float[] dx, float[] dgamma, float[] dbeta, long rows, long cols) {
@@ -184,14 +234,27 @@ public final class ReferenceKernels {
 
     // ===================================================================== activations
 
-    /** GELU with erf: y = x/2·(1 + erf(x/√2)) elementwise over n elements. y may be x. */
+    /**
+     * GELU with erf: y = x/2·(1 + erf(x/√2)) elementwise over n elements. y may be x.
+     *
+     * @param x input
+     * @param y output
+     * @param n the number of elements
+     */
     public static void geluForward(float[] x, float[] y, long n) {
         String op = "geluForward";
         requireElementwise(op, n, "x", x, "y", y);
         for (int i = 0; i < n; i++) y[i] = (float) gelu(x[i]);
     }
 
-    /** GELU backward: dx = dy·(Φ(x) + x·φ(x)), Φ/φ the standard normal cdf/pdf. */
+    /**
+     * GELU backward: dx = dy·(Φ(x) + x·φ(x)), Φ/φ the standard normal cdf/pdf.
+     *
+     * @param x the forward's input
+     * @param dy gradient of the output
+     * @param dx gradient of the input, overwritten
+     * @param n the number of elements
+     */
     public static void geluBackward(float[] x, float[] dy, float[] dx, long n) {
         String op = "geluBackward";
         requireElementwise(op, n, "x", x, "dy", dy, "dx", dx);
@@ -202,7 +265,13 @@ public final class ReferenceKernels {
         }
     }
 
-    /** QuickGELU: y = x·sigmoid(1.702·x) elementwise over n elements. y may be x. */
+    /**
+     * QuickGELU: y = x·sigmoid(1.702·x) elementwise over n elements. y may be x.
+     *
+     * @param x input
+     * @param y output
+     * @param n the number of elements
+     */
     public static void quickGeluForward(float[] x, float[] y, long n) {
         String op = "quickGeluForward";
         requireElementwise(op, n, "x", x, "y", y);
@@ -212,7 +281,14 @@ public final class ReferenceKernels {
         }
     }
 
-    /** QuickGELU backward: dx = dy·(s + 1.702·x·s·(1 − s)), s = sigmoid(1.702·x). */
+    /**
+     * QuickGELU backward: dx = dy·(s + 1.702·x·s·(1 − s)), s = sigmoid(1.702·x).
+     *
+     * @param x the forward's input
+     * @param dy gradient of the output
+     * @param dx gradient of the input, overwritten
+     * @param n the number of elements
+     */
     public static void quickGeluBackward(float[] x, float[] dy, float[] dx, long n) {
         String op = "quickGeluBackward";
         requireElementwise(op, n, "x", x, "dy", dy, "dx", dx);
@@ -225,7 +301,14 @@ public final class ReferenceKernels {
 
     // ===================================================================== softmax
 
-    /** Row softmax over the last dimension of the rows×cols matrix x (max-subtracted); y may be x. */
+    /**
+     * Row softmax over the last dimension of the rows×cols matrix x (max-subtracted); y may be x.
+     *
+     * @param x input [rows, cols]
+     * @param y output [rows, cols]
+     * @param rows the number of rows
+     * @param cols the row length
+     */
     public static void softmaxForward(float[] x, float[] y, long rows, long cols) {
         String op = "softmaxForward";
         requireNonNegative(op, "rows", rows);
@@ -242,7 +325,15 @@ public final class ReferenceKernels {
         }
     }
 
-    /** Row softmax backward: dx = y·(dy − ⟨dy, y⟩) per row. dx may be dy. */
+    /**
+     * Row softmax backward: dx = y·(dy − ⟨dy, y⟩) per row. dx may be dy.
+     *
+     * @param y the forward's output [rows, cols]
+     * @param dy gradient of the output
+     * @param dx gradient of the input, overwritten
+     * @param rows the number of rows
+     * @param cols the row length
+     */
     public static void softmaxBackward(float[] y, float[] dy, float[] dx, long rows, long cols) {
         String op = "softmaxBackward";
         requireNonNegative(op, "rows", rows);
@@ -269,6 +360,23 @@ public final class ReferenceKernels {
      * (b, h) the full score matrix scale·QKᵀ is built in double, softmaxed over visible keys (causal:
      * query i sees main key j ≤ i, prefix always) and multiplied by V. lse [B,H,Nq] (nullable) receives
      * the log-sum-exp of each row's visible scaled scores (−∞ when a row sees no key, whose output is r).
+     *
+     * @param q queries [B, Nq, H·hd]
+     * @param k keys [B, Nk, H·hd]
+     * @param v values [B, Nk, H·hd]
+     * @param pk prefix keys [B, Lp, H·hd], or null
+     * @param pv prefix values [B, Lp, H·hd], or null
+     * @param r residual [B, H·hd], or null
+     * @param out output [B, Nq, H·hd]
+     * @param lse log-sum-exp [B, H, Nq], or null
+     * @param batch B
+     * @param nq Nq
+     * @param nk Nk
+     * @param lp Lp (0 without prefixes)
+     * @param heads H
+     * @param headDim hd
+     * @param scale the score scale
+     * @param causal whether query i sees only main keys j ≤ i
      */
     public static void attentionForward(float[] q, float[] k, float[] v, float[] pk, float[] pv, float[] r,
             float[] out, float[] lse, int batch, int nq, int nk, int lp, int heads, int headDim, float scale,
@@ -306,6 +414,30 @@ public final class ReferenceKernels {
      * dP = dO·Vᵀ, dS = P∘(dP − rowsum(P∘dP)), dQ = scale·dS·K, dK = scale·dSᵀ·Q; the logical dK/dV rows
      * are split into dpk/dpv (first Lp rows) and dk/dv; dr[b,:] = Σ_queries dout[b,:]. All gradients are
      * overwritten; dpk/dpv/dr must be null exactly when pk/pv/r are. out and lse are not read (nullable).
+     *
+     * @param q queries [B, Nq, H·hd]
+     * @param k keys [B, Nk, H·hd]
+     * @param v values [B, Nk, H·hd]
+     * @param pk prefix keys [B, Lp, H·hd], or null
+     * @param pv prefix values [B, Lp, H·hd], or null
+     * @param r residual [B, H·hd], or null
+     * @param out the forward's output (not read)
+     * @param lse the forward's log-sum-exp (not read)
+     * @param dout gradient of the output [B, Nq, H·hd]
+     * @param dq gradient of q, overwritten
+     * @param dk gradient of k, overwritten
+     * @param dv gradient of v, overwritten
+     * @param dpk gradient of pk, overwritten, or null
+     * @param dpv gradient of pv, overwritten, or null
+     * @param dr gradient of r, overwritten, or null
+     * @param batch B
+     * @param nq Nq
+     * @param nk Nk
+     * @param lp Lp
+     * @param heads H
+     * @param headDim hd
+     * @param scale the score scale
+     * @param causal whether query i sees only main keys j ≤ i
      */
     public static void attentionBackward(float[] q, float[] k, float[] v, float[] pk, float[] pv, float[] r,
             float[] out, float[] lse, float[] dout, float[] dq, float[] dk, float[] dv, float[] dpk, float[] dpv,
@@ -349,7 +481,16 @@ public final class ReferenceKernels {
 
     // ===================================================================== embeddings and token ops
 
-    /** out[i, :] = table[ids[i], :] for n ids into a [vocab, dim] table; ids outside [0, vocab) are errors. */
+    /**
+     * out[i, :] = table[ids[i], :] for n ids into a [vocab, dim] table; ids outside [0, vocab) are errors.
+     *
+     * @param table the table [vocab, dim]
+     * @param ids the rows to read
+     * @param out the gathered rows [n, dim]
+     * @param n the number of ids
+     * @param dim the row width
+     * @param vocab the table's rows
+     */
     public static void embeddingGather(float[] table, int[] ids, float[] out, long n, long dim, long vocab) {
         String op = "embeddingGather";
         checkEmbedding(op, table, ids, out, "out", n, dim, vocab);
@@ -358,7 +499,16 @@ public final class ReferenceKernels {
         }
     }
 
-    /** dtable[ids[i], :] += dout[i, :] for n ids into a [vocab, dim] table (repeated ids add up). */
+    /**
+     * dtable[ids[i], :] += dout[i, :] for n ids into a [vocab, dim] table (repeated ids add up).
+     *
+     * @param dout gradient of the gathered rows [n, dim]
+     * @param ids the rows they were read from
+     * @param dtable gradient of the table [vocab, dim], accumulated into
+     * @param n the number of ids
+     * @param dim the row width
+     * @param vocab the table's rows
+     */
     public static void embeddingScatterAdd(float[] dout, int[] ids, float[] dtable, long n, long dim, long vocab) {
         String op = "embeddingScatterAdd";
         checkEmbedding(op, dtable, ids, dout, "dout", n, dim, vocab);
@@ -369,7 +519,15 @@ public final class ReferenceKernels {
         addInto(dtable, sums);
     }
 
-    /** out[b, :] = Σ_n x[b, n, :] for x [batch, tokens, dim]. */
+    /**
+     * out[b, :] = Σ_n x[b, n, :] for x [batch, tokens, dim].
+     *
+     * @param x input [batch, tokens, dim]
+     * @param out the sums [batch, dim]
+     * @param batch the batch size
+     * @param tokens the tokens per item
+     * @param dim the row width
+     */
     public static void tokenSum(float[] x, float[] out, int batch, int tokens, long dim) {
         String op = "tokenSum";
         checkTokenShape(op, batch, tokens, dim);
@@ -378,7 +536,16 @@ public final class ReferenceKernels {
         tokenSumUnchecked(x, out, batch, tokens, dim);
     }
 
-    /** out[b, :] = x[b, idx[b], :] for x [batch, tokens, dim]; idx outside [0, tokens) is an error. */
+    /**
+     * out[b, :] = x[b, idx[b], :] for x [batch, tokens, dim]; idx outside [0, tokens) is an error.
+     *
+     * @param x input [batch, tokens, dim]
+     * @param idx one token per batch item
+     * @param out the picked rows [batch, dim]
+     * @param batch the batch size
+     * @param tokens the tokens per item
+     * @param dim the row width
+     */
     public static void tokenGather(float[] x, int[] idx, float[] out, int batch, int tokens, long dim) {
         String op = "tokenGather";
         checkTokenShape(op, batch, tokens, dim);
@@ -392,7 +559,16 @@ public final class ReferenceKernels {
         }
     }
 
-    /** dx[b, idx[b], :] += dout[b, :] for dx [batch, tokens, dim]; idx outside [0, tokens) is an error. */
+    /**
+     * dx[b, idx[b], :] += dout[b, :] for dx [batch, tokens, dim]; idx outside [0, tokens) is an error.
+     *
+     * @param dout gradient of the picked rows [batch, dim]
+     * @param idx the token each row was picked from
+     * @param dx gradient of the input [batch, tokens, dim], accumulated into
+     * @param batch the batch size
+     * @param tokens the tokens per item
+     * @param dim the row width
+     */
     public static void tokenScatterAdd(float[] dout, int[] idx, float[] dx, int batch, int tokens, long dim) {
         String op = "tokenScatterAdd";
         checkTokenShape(op, batch, tokens, dim);
@@ -415,6 +591,15 @@ public final class ReferenceKernels {
      * Mean cross-entropy over the batch of logits [batch, classes] with only classes [lo, hi) taking part
      * (the others act as logit −∞); labels must lie in [lo, hi). Returns the loss; dlogits (nullable) is
      * overwritten with the gradient of the mean loss, (softmax − onehot)/batch inside [lo, hi), zero outside.
+     *
+     * @param logits scores [batch, classes]
+     * @param labels one label per row, in [lo, hi)
+     * @param batch the number of rows
+     * @param classes the number of columns
+     * @param lo first class taking part
+     * @param hi end of the classes taking part (exclusive)
+     * @param dlogits gradient of the mean loss, overwritten, or null
+     * @return the mean loss
      */
     public static float crossEntropy(float[] logits, int[] labels, int batch, int classes, int lo, int hi,
             float[] dlogits) {
@@ -456,6 +641,18 @@ public final class ReferenceKernels {
     /**
      * One torch.optim.Adam step (step t ≥ 1): g = grad + wd·param; m = β1·m + (1−β1)·g;
      * v = β2·v + (1−β2)·g²; param −= lr·(m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + eps). param, m, v are updated in place.
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param m first moment, updated in place
+     * @param v second moment, updated in place
+     * @param n the number of elements
+     * @param lr the learning rate
+     * @param beta1 decay of the first moment
+     * @param beta2 decay of the second moment
+     * @param eps added to the denominator
+     * @param weightDecay the L2 factor added to the gradient
+     * @param step t, from 1
      */
     public static void adamStep(float[] param, float[] grad, float[] m, float[] v, long n, float lr, float beta1,
             float beta2, float eps, float weightDecay, int step) {
@@ -477,7 +674,15 @@ public final class ReferenceKernels {
         }
     }
 
-    /** One SGD step without momentum: param −= lr·(grad + weightDecay·param). */
+    /**
+     * One SGD step without momentum: param −= lr·(grad + weightDecay·param).
+     *
+     * @param param the parameter, updated in place
+     * @param grad its gradient
+     * @param n the number of elements
+     * @param lr the learning rate
+     * @param weightDecay the L2 factor added to the gradient
+     */
     public static void sgdStep(float[] param, float[] grad, long n, float lr, float weightDecay) {
         String op = "sgdStep";
         requireElementwise(op, n, "param", param, "grad", grad);
@@ -490,11 +695,26 @@ public final class ReferenceKernels {
     // ===================================================================== retrieval
 
     /**
-     * STAR-Prompt key–query retrieval for all layers: for layer l, sample b, class c < seen,
+     * STAR-Prompt key–query retrieval for all layers: for layer l, sample b, class c &lt; seen,
      * σ = softmax(a[l,c,:]), u = q[b]∘σ, sims[l,b,c] = 5·⟨u, keys[c]⟩/max(|u|, 1e-12); sel[l,b] = argmax_c
      * (computed on the double similarities, lowest index on ties); sp[l,b,:] = w·p[l,sel,:] with
      * w = sims[l,b,sel] when modulate, else 1. Shapes: q [batch,d], keys [seen,d], a [layers,classes,d],
      * p [layers,classes,dp], sims [layers,batch,seen], sel [layers,batch], sp [layers,batch,dp].
+     *
+     * @param q queries [batch, d]
+     * @param keys unit keys [seen, d]
+     * @param a modulation logits [layers, classes, d]
+     * @param p prompt pools [layers, classes, dp]
+     * @param batch the number of queries
+     * @param seen the classes taking part
+     * @param classes C, the rows of a and p per layer
+     * @param d the query width
+     * @param dp the prompt width
+     * @param layers the number of layers
+     * @param modulate whether the prompt is scaled by its similarity
+     * @param sims similarities [layers, batch, seen], overwritten
+     * @param sel selected classes [layers, batch], overwritten
+     * @param sp selected, weighted prompts [layers, batch, dp], overwritten
      */
     public static void retrievalForward(float[] q, float[] keys, float[] a, float[] p, int batch, int seen,
             int classes, int d, int dp, int layers, boolean modulate, float[] sims, int[] sel, float[] sp) {
@@ -527,10 +747,28 @@ public final class ReferenceKernels {
 
     /**
      * Retrieval backward given dsp [layers,batch,dp]: da [layers,classes,d] and dpGrad [layers,classes,dp]
-     * are overwritten; only rows of selected current classes (past ≤ sel < seen) are non-zero:
+     * are overwritten; only rows of selected current classes (past ≤ sel &lt; seen) are non-zero:
      * dpGrad[l,c] = Σ_{b: sel=c} w_b·dsp[l,b], and with modulate dA[l,c] = σ∘(G − ⟨G,σ⟩),
      * G = Σ_{b: sel=c} ⟨dsp[l,b], p[l,c]⟩·∂s_b/∂σ. Similarities are recomputed in double; sims (nullable)
      * is only length-checked. sel entries must lie in [0, seen).
+     *
+     * @param q queries [batch, d]
+     * @param keys unit keys [seen, d]
+     * @param a modulation logits [layers, classes, d]
+     * @param p prompt pools [layers, classes, dp]
+     * @param sims the forward's similarities, or null
+     * @param sel the forward's selection [layers, batch]
+     * @param dsp gradient of the selected prompts [layers, batch, dp]
+     * @param batch the number of queries
+     * @param seen the classes taking part
+     * @param classes C
+     * @param past classes below this get no gradient
+     * @param d the query width
+     * @param dp the prompt width
+     * @param layers the number of layers
+     * @param modulate whether the forward scaled the prompts by their similarity
+     * @param da gradient of a, overwritten
+     * @param dpGrad gradient of p, overwritten
      */
     public static void retrievalBackward(float[] q, float[] keys, float[] a, float[] p, float[] sims, int[] sel,
             float[] dsp, int batch, int seen, int classes, int past, int d, int dp, int layers, boolean modulate,
@@ -1022,6 +1260,14 @@ public final class ReferenceKernels {
      * The patch permutation of the patch embedding: patches [B, 1 + G², C·p·p] row 1 + gy·G + gx,
      * column (c·p + ky)·p + kx equals images[b, c, gy·p + ky, gx·p + kx]; row 0 is zero. With
      * toImages the copy runs the other way (images overwritten, row 0 ignored).
+     *
+     * @param images images [batch, channels, size, size]
+     * @param patches patches [batch, 1 + G², channels·patch²]
+     * @param batch the number of images
+     * @param channels the channels per image
+     * @param size the image side
+     * @param patch the patch side
+     * @param toImages whether to copy patches into images (the adjoint) instead
      */
     public static void patchify(float[] images, float[] patches, int batch, int channels, int size, int patch,
             boolean toImages) {

@@ -29,7 +29,16 @@ public record MethodResult(String name, AccuracyMatrix classIl, AccuracyMatrix t
     public static final String FIRST_STAGE = "first_stage", FIRST_STAGE_ALIGNMENT = "first_stage_alignment",
             SECOND_STAGE = "second_stage", HEAD_ALIGNMENT = "head_alignment";
 
-    /** Checks the parts and copies the loss table and the task times (order kept, unmodifiable). */
+    /**
+     * Checks the parts and copies the loss table and the task times (order kept, unmodifiable).
+     *
+     * @param name the method's name
+     * @param classIl its class-IL accuracy matrix
+     * @param taskIl its task-IL accuracy matrix, or null
+     * @param losses mean losses per phase, per task and epoch
+     * @param imagesPerSecond measured throughput, NaN if unknown
+     * @param taskSeconds the wall time of each learned task
+     */
     public MethodResult {
         Objects.requireNonNull(name, "name");
         if (name.isBlank()) throw new IllegalArgumentException("method result: blank name");
@@ -47,13 +56,23 @@ public record MethodResult(String name, AccuracyMatrix classIl, AccuracyMatrix t
         }
     }
 
-    /** The wall time of each learned task in seconds (a copy). */
+    /**
+     * The wall time of each learned task in seconds (a copy).
+     *
+     * @return the times
+     */
     @Override
     public double[] taskSeconds() {
         return taskSeconds.clone();
     }
 
-    /** A result with only the class-IL accuracies (no Task-IL, losses, throughput or timings). */
+    /**
+     * A result with only the class-IL accuracies (no Task-IL, losses, throughput or timings).
+     *
+     * @param name the method's name
+     * @param classIl its class-IL accuracy matrix
+     * @return the result
+     */
     public static MethodResult accuracyOnly(String name, AccuracyMatrix classIl) {
         return new MethodResult(name, classIl, null, Map.of(), Double.NaN, new double[0]);
     }
@@ -63,7 +82,10 @@ public record MethodResult(String name, AccuracyMatrix classIl, AccuracyMatrix t
      * stage-1 alignment entry holds the alignment's batch losses, as the run records them) and
      * the wall time of each task.
      *
+     * @param name the method's name
+     * @param run the run's result
      * @param imagesPerSecond measured throughput, NaN if unknown
+     * @return the result
      */
     public static MethodResult of(String name, StarPrompt.RunResult run, double imagesPerSecond) {
         Map<String, List<double[]>> losses = new LinkedHashMap<>();

@@ -36,7 +36,12 @@ public final class MetricsCsv {
 
     private MetricsCsv() {}
 
-    /** The CSV text of report, header included, each line ending in '\n'. */
+    /**
+     * The CSV text of report, header included, each line ending in '\n'.
+     *
+     * @param report the report
+     * @return the CSV text
+     */
     public static String toCsv(RunReport report) {
         StringBuilder sb = new StringBuilder(HEADER).append('\n');
         for (MethodResult m : report.methods()) {

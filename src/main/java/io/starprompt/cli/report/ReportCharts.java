@@ -57,6 +57,9 @@ public final class ReportCharts {
      * The class-IL accuracy matrix of the report's main method: row "after task i", column
      * "task j", each recorded cell coloured on a fixed 0–100 % scale and labelled with its
      * value. Cells above the diagonal (tasks not yet learned) and rows not recorded stay blank.
+     *
+     * @param report the report
+     * @return the image
      */
     public static BufferedImage accuracyMatrix(RunReport report) {
         MethodResult main = report.mainMethod();
@@ -89,6 +92,9 @@ public final class ReportCharts {
     /**
      * The average accuracy on the tasks seen so far after each task (the mean of each matrix row),
      * one line per method of the report, on a 0–100 % axis, with the method names in the legend.
+     *
+     * @param report the report
+     * @return the image
      */
     public static BufferedImage seenAccuracy(RunReport report) {
         int t = 0;

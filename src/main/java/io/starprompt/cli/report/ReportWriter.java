@@ -40,7 +40,11 @@ public final class ReportWriter {
      * @param seenAccuracyPng path of seen_accuracy.png
      */
     public record Written(Path resultsJson, Path metricsCsv, Path accuracyMatrixPng, Path seenAccuracyPng) {
-        /** All four paths, in the order they were written. */
+        /**
+         * All four paths, in the order they were written.
+         *
+         * @return the paths
+         */
         public List<Path> all() {
             return List.of(resultsJson, metricsCsv, accuracyMatrixPng, seenAccuracyPng);
         }
@@ -52,6 +56,9 @@ public final class ReportWriter {
      * Writes the four report files of report into outDir (created if missing) and returns their
      * paths. The text files come first, so that a failure in drawing still leaves the numbers.
      *
+     * @param report the report
+     * @param outDir the folder to write to
+     * @return the paths written
      * @throws IOException if the folder or a file cannot be written; files already renamed into
      *     place stay, no temporary file is left
      */

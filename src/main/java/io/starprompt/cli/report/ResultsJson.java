@@ -36,7 +36,12 @@ public final class ResultsJson {
 
     private ResultsJson() {}
 
-    /** The JSON text of report. */
+    /**
+     * The JSON text of report.
+     *
+     * @param report the report
+     * @return the JSON text
+     */
     public static String toJson(RunReport report) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("format", FORMAT);

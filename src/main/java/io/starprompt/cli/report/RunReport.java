@@ -30,7 +30,14 @@ import java.util.Set;
 public record RunReport(Map<String, Object> configuration, Versions versions, BackendInfo backend,
         List<MethodResult> methods) {
 
-    /** Checks the parts and copies the configuration and the method list (order kept, unmodifiable). */
+    /**
+     * Checks the parts and copies the configuration and the method list (order kept, unmodifiable).
+     *
+     * @param configuration the run's settings, by name
+     * @param versions library, Java and OS versions
+     * @param backend the backend the run used
+     * @param methods the results of every method, the main one first
+     */
     public RunReport {
         Objects.requireNonNull(configuration, "configuration");
         Objects.requireNonNull(versions, "versions");
@@ -44,7 +51,11 @@ public record RunReport(Map<String, Object> configuration, Versions versions, Ba
         checkUniqueNames(methods);
     }
 
-    /** The method whose accuracy matrix the report draws: the first one. */
+    /**
+     * The method whose accuracy matrix the report draws: the first one.
+     *
+     * @return the main method's result
+     */
     public MethodResult mainMethod() {
         return methods.get(0);
     }
@@ -73,7 +84,14 @@ public record RunReport(Map<String, Object> configuration, Versions versions, Ba
      * @param arch processor architecture as Java reports it
      */
     public record Versions(String library, String java, String os, String arch) {
-        /** Checks that no part is null. */
+        /**
+         * Checks that no part is null.
+         *
+         * @param library the library version
+         * @param java the Java version
+         * @param os the operating system
+         * @param arch the processor architecture
+         */
         public Versions {
             Objects.requireNonNull(library, "library");
             Objects.requireNonNull(java, "java");
@@ -84,6 +102,8 @@ public record RunReport(Map<String, Object> configuration, Versions versions, Ba
         /**
          * The versions of this process. The library version comes from the jar manifest, which
          * classes loaded from a build folder (tests, IDEs) do not have.
+         *
+         * @return the versions
          */
         public static Versions current() {
             String library = AccuracyMatrix.class.getPackage().getImplementationVersion();
@@ -100,7 +120,12 @@ public record RunReport(Map<String, Object> configuration, Versions versions, Ba
      * @param device human-readable description of the device
      */
     public record BackendInfo(String name, String device) {
-        /** Checks that no part is null. */
+        /**
+         * Checks that no part is null.
+         *
+         * @param name the backend's name
+         * @param device its device, in words
+         */
         public BackendInfo {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(device, "device");
@@ -109,6 +134,9 @@ public record RunReport(Map<String, Object> configuration, Versions versions, Ba
         /**
          * Name and device kind of backend; on the host the device also gives the processors
          * available to the JVM, the figure that bounds CPU throughput.
+         *
+         * @param backend the backend
+         * @return its description
          */
         public static BackendInfo of(Backend backend) {
             String device = backend.device().name();

@@ -44,6 +44,8 @@ public final class Cifar100 {
     /**
      * Reads the archive or folder.
      *
+     * @param path the .tar.gz archive or the extracted folder
+     * @return the dataset
      * @throws IllegalArgumentException naming the file if a part is missing, truncated (not a whole
      *     number of records), corrupt, or a record's fine label is outside the class names
      */

@@ -39,6 +39,8 @@ public final class Cub200 {
     /**
      * Reads the index files.
      *
+     * @param path the CUB_200_2011 folder
+     * @return the dataset
      * @throws IllegalArgumentException naming the file (and line) if an index file is missing, a
      *     line is malformed, an id is repeated or unknown, a class id or split flag is invalid, or the
      *     class ids do not run from 1 to N

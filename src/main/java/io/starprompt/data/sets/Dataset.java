@@ -61,6 +61,9 @@ public final class Dataset {
      * @param format a short description of where the data comes from (used in messages)
      * @param location the file or folder the data was read from
      * @param classNames names in original-label order; label i is named by entry i
+     * @param train the training samples
+     * @param test the test samples
+     * @return the dataset
      * @throws IllegalArgumentException if there are no classes or a label is outside the class list
      */
     public static Dataset of(String format, Path location, List<String> classNames, List<Sample> train,
@@ -89,47 +92,86 @@ public final class Dataset {
         return split.name().toLowerCase(Locale.ROOT);
     }
 
-    /** A short description of the format, e.g. "CIFAR-100 binary". */
+    /**
+     * A short description of the format, e.g. "CIFAR-100 binary".
+     *
+     * @return the description
+     */
     public String format() {
         return format;
     }
 
-    /** The file or folder the data was read from. */
+    /**
+     * The file or folder the data was read from.
+     *
+     * @return the location
+     */
     public Path location() {
         return location;
     }
 
-    /** The number of classes C. */
+    /**
+     * The number of classes C.
+     *
+     * @return C
+     */
     public int classes() {
         return classKeys.size();
     }
 
-    /** Readable class names in original-label order (what CLIP's prompts use). */
+    /**
+     * Readable class names in original-label order (what CLIP's prompts use).
+     *
+     * @return the names
+     */
     public List<String> classNames() {
         return classNames;
     }
 
-    /** The dataset's own class identifiers in original-label order (folder names, raw label names). */
+    /**
+     * The dataset's own class identifiers in original-label order (folder names, raw label names).
+     *
+     * @return the identifiers
+     */
     public List<String> classKeys() {
         return classKeys;
     }
 
-    /** The training samples, in the loader's order. */
+    /**
+     * The training samples, in the loader's order.
+     *
+     * @return the samples
+     */
     public List<Sample> train() {
         return train;
     }
 
-    /** The test samples, in the loader's order. */
+    /**
+     * The test samples, in the loader's order.
+     *
+     * @return the samples
+     */
     public List<Sample> test() {
         return test;
     }
 
-    /** The samples of a split. */
+    /**
+     * The samples of a split.
+     *
+     * @param split train or test
+     * @return its samples
+     */
     public List<Sample> samples(Split split) {
         return split == Split.TRAIN ? train : test;
     }
 
-    /** The samples of original label {@code label} in a split. */
+    /**
+     * The samples of original label {@code label} in a split.
+     *
+     * @param split train or test
+     * @param label an original label
+     * @return the number of its samples in the split
+     */
     public int count(Split split, int label) {
         int n = 0;
         for (Sample s : samples(split)) {
@@ -138,7 +180,11 @@ public final class Dataset {
         return n;
     }
 
-    /** Every image file of both splits, each once, in order of first appearance. */
+    /**
+     * Every image file of both splits, each once, in order of first appearance.
+     *
+     * @return the files
+     */
     public List<Path> files() {
         Set<Path> out = new LinkedHashSet<>();
         for (List<Sample> split : List.of(train, test)) {
@@ -153,6 +199,8 @@ public final class Dataset {
      * The classes without any train or without any test sample, each named by the place its images
      * were expected (a class folder, the split file...). Empty when every class can be trained and
      * tested.
+     *
+     * @return the problems
      */
     public List<Problem> coverageProblems() {
         int[][] counts = new int[2][classes()];
@@ -171,6 +219,9 @@ public final class Dataset {
     /**
      * The same dataset without the samples stored in the given files (compared as absolute,
      * normalised paths); in-memory samples are kept.
+     *
+     * @param files the files to leave out
+     * @return the dataset without them
      */
     public Dataset excluding(Collection<Path> files) {
         if (files.isEmpty()) return this;
@@ -190,6 +241,8 @@ public final class Dataset {
     /**
      * The same samples with other class names (e.g. read from a names file).
      *
+     * @param names one name per class
+     * @return the renamed dataset
      * @throws IllegalArgumentException unless there is exactly one name per class
      */
     public Dataset withClassNames(List<String> names) {

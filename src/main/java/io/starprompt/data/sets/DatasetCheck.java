@@ -40,6 +40,9 @@ public final class DatasetCheck {
         /**
          * Called on the checking thread: once with {@code done = 0} before the pass, then after each
          * image file.
+         *
+         * @param done image files checked so far
+         * @param total image files to check
          */
         void update(int done, int total);
     }
@@ -54,7 +57,11 @@ public final class DatasetCheck {
      * at the first) and checks it. A dataset that cannot be read at all (no recognisable format, a
      * truncated CIFAR or IDX file...) gives a report with that one problem.
      *
+     * @param path the dataset's file or folder
+     * @param options how to read it
      * @param threads threads of the image pass, at least 1
+     * @param progress called as images are checked
+     * @return the report
      */
     public static Report check(Path path, DatasetOptions options, int threads, Progress progress) {
         Problems problems = Problems.collecting();
@@ -69,7 +76,14 @@ public final class DatasetCheck {
         return check(dataset, problems.list(), threads, progress);
     }
 
-    /** Checks an opened dataset: classes without images and every image file. */
+    /**
+     * Checks an opened dataset: classes without images and every image file.
+     *
+     * @param dataset the opened dataset
+     * @param threads threads of the image pass, at least 1
+     * @param progress called as images are checked
+     * @return the report
+     */
     public static Report check(Dataset dataset, int threads, Progress progress) {
         return check(dataset, List.of(), threads, progress);
     }
@@ -149,22 +163,39 @@ public final class DatasetCheck {
             this.checkedImages = checkedImages;
         }
 
-        /** Every problem: index entries first, then classes without images, then bad images by path. */
+        /**
+         * Every problem: index entries first, then classes without images, then bad images by path.
+         *
+         * @return the problems
+         */
         public List<Problem> problems() {
             return problems;
         }
 
-        /** The image files that are missing, unreadable or not decodable, sorted (for {@link ImageTaskData.Builder#exclude}). */
+        /**
+         * The image files that are missing, unreadable or not decodable, sorted (for {@link
+         * ImageTaskData.Builder#exclude}).
+         *
+         * @return the files
+         */
         public List<Path> badImages() {
             return badImages;
         }
 
-        /** How many image files the header pass looked at (0 for in-memory formats). */
+        /**
+         * How many image files the header pass looked at (0 for in-memory formats).
+         *
+         * @return the count
+         */
         public int checkedImages() {
             return checkedImages;
         }
 
-        /** No problem at all. */
+        /**
+         * No problem at all.
+         *
+         * @return whether the dataset passed
+         */
         public boolean isOk() {
             return problems.isEmpty();
         }
@@ -172,6 +203,8 @@ public final class DatasetCheck {
         /**
          * Whether bad image files are the only problems, so that leaving them out may give a usable
          * dataset (it does unless that empties a class, which building then reports).
+         *
+         * @return whether only image files failed
          */
         public boolean onlyBadImages() {
             return problems.size() == badImages.size();
@@ -180,6 +213,9 @@ public final class DatasetCheck {
         /**
          * One line per problem, at most {@code max} of them, then "… and N more"; a single line
          * when there is no problem.
+         *
+         * @param max the most problems to list
+         * @return the text
          */
         public String format(int max) {
             if (problems.isEmpty()) return "dataset OK (" + checkedImages + " image files checked)";

@@ -16,19 +16,36 @@ import java.nio.file.Path;
  */
 public record DatasetOptions(Datasets.Format format, Path classNames, Path splitFile, double trainFraction,
         long splitSeed) {
-    /** Checks the train fraction. */
+    /**
+     * Checks the train fraction.
+     *
+     * @param format the format, or null to recognise it from the path
+     * @param classNames a file of class names, one per line, or null
+     * @param splitFile the split file of a class-folder tree, or null
+     * @param trainFraction the stratified split's train share
+     * @param splitSeed the stratified split's seed
+     */
     public DatasetOptions {
         if (!(trainFraction > 0 && trainFraction < 1)) {
             throw new IllegalArgumentException("the train fraction must be in (0, 1), got " + trainFraction);
         }
     }
 
-    /** Format recognised from the path, the dataset's names, split file or 80/20 split with seed 0. */
+    /**
+     * Format recognised from the path, the dataset's names, split file or 80/20 split with seed 0.
+     *
+     * @return the defaults
+     */
     public static DatasetOptions defaults() {
         return new DatasetOptions(null, null, null, ImageFolders.DEFAULT_TRAIN_FRACTION, 0);
     }
 
-    /** With an explicit format (null: recognise it). */
+    /**
+     * With an explicit format (null: recognise it).
+     *
+     * @param f the format, or null
+     * @return the copy
+     */
     public DatasetOptions withFormat(Datasets.Format f) {
         return new DatasetOptions(f, classNames, splitFile, trainFraction, splitSeed);
     }
@@ -36,28 +53,50 @@ public record DatasetOptions(Datasets.Format format, Path classNames, Path split
     /**
      * With a format given by its command-line value ({@code auto} or a {@link Datasets.Format#id()}).
      *
+     * @param value the command-line value
+     * @return the copy
      * @throws IllegalArgumentException listing the known values
      */
     public DatasetOptions withFormat(String value) {
         return withFormat(value.equalsIgnoreCase("auto") ? null : Datasets.Format.parse(value));
     }
 
-    /** With class names read from a file, one per line. */
+    /**
+     * With class names read from a file, one per line.
+     *
+     * @param file the names file
+     * @return the copy
+     */
     public DatasetOptions withClassNames(Path file) {
         return new DatasetOptions(format, file, splitFile, trainFraction, splitSeed);
     }
 
-    /** With the split file of a class-folder tree. */
+    /**
+     * With the split file of a class-folder tree.
+     *
+     * @param file the split file
+     * @return the copy
+     */
     public DatasetOptions withSplitFile(Path file) {
         return new DatasetOptions(format, classNames, file, trainFraction, splitSeed);
     }
 
-    /** With the stratified split's train share, in (0, 1). */
+    /**
+     * With the stratified split's train share, in (0, 1).
+     *
+     * @param fraction the train share
+     * @return the copy
+     */
     public DatasetOptions withTrainFraction(double fraction) {
         return new DatasetOptions(format, classNames, splitFile, fraction, splitSeed);
     }
 
-    /** With the stratified split's seed. */
+    /**
+     * With the stratified split's seed.
+     *
+     * @param seed the seed
+     * @return the copy
+     */
     public DatasetOptions withSplitSeed(long seed) {
         return new DatasetOptions(format, classNames, splitFile, trainFraction, seed);
     }

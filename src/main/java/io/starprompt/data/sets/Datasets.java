@@ -49,12 +49,20 @@ public final class Datasets {
             this.description = description;
         }
 
-        /** The command-line value, e.g. {@code cifar100}. */
+        /**
+         * The command-line value, e.g. {@code cifar100}.
+         *
+         * @return the value
+         */
         public String id() {
             return id;
         }
 
-        /** What the format looks like on disk. */
+        /**
+         * What the format looks like on disk.
+         *
+         * @return the description
+         */
         public String description() {
             return description;
         }
@@ -62,6 +70,8 @@ public final class Datasets {
         /**
          * The format with this command-line value (case-insensitive).
          *
+         * @param value the command-line value
+         * @return the format
          * @throws IllegalArgumentException listing the known values
          */
         public static Format parse(String value) {
@@ -82,6 +92,9 @@ public final class Datasets {
      * Opens a dataset for training; the first problem found is thrown (run {@link DatasetCheck}
      * first to see them all).
      *
+     * @param path the dataset's file or folder
+     * @param options how to read it
+     * @return the dataset
      * @throws IllegalArgumentException naming the file at fault, or saying that the format cannot be
      *     recognised
      */
@@ -111,6 +124,8 @@ public final class Datasets {
     /**
      * Recognises the format of a dataset path.
      *
+     * @param path the dataset's file or folder
+     * @return its format
      * @throws IllegalArgumentException if the path does not exist, matches no format or several
      */
     public static Format detect(Path path) {
@@ -145,6 +160,8 @@ public final class Datasets {
     /**
      * Reads class names, one per line (surrounding blanks stripped, trailing empty lines ignored).
      *
+     * @param file the file
+     * @return the names
      * @throws IllegalArgumentException naming the file for an unreadable file, an empty name, a
      *     repeated name or no names at all
      */

@@ -44,6 +44,8 @@ public final class Idx {
     /**
      * Reads the four files of a folder.
      *
+     * @param dir the folder of the four IDX files
+     * @return the dataset
      * @throws IllegalArgumentException naming the file if one is missing, has a bad magic number or
      *     dimensions, is truncated or too long, or the image and label counts differ
      */

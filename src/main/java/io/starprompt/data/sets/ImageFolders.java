@@ -48,6 +48,8 @@ public final class ImageFolders {
      * test class folders: a class folder present in one split only, or one without images, is left
      * to {@link Dataset#coverageProblems()} (so that {@link DatasetCheck} lists them all).
      *
+     * @param root the folder holding train and test
+     * @return the dataset
      * @throws IllegalArgumentException if root, root/train or root/test is not a directory, there
      *     are no class folders, or a folder cannot be listed
      */
@@ -55,7 +57,12 @@ public final class ImageFolders {
         return trainTest(root, Problems.strict());
     }
 
-    /** A train/test tree for {@link ImageTaskData}: {@code ImageTaskData.builder(trainTest(root))}. */
+    /**
+     * A train/test tree for {@link ImageTaskData}: {@code ImageTaskData.builder(trainTest(root))}.
+     *
+     * @param root the folder holding train and test
+     * @return a task-data builder
+     */
     public static ImageTaskData.Builder builder(Path root) {
         return ImageTaskData.builder(trainTest(root));
     }
@@ -100,6 +107,9 @@ public final class ImageFolders {
      * (0-based, in sorted folder order); split is {@code train} or {@code test}. Only the listed
      * images are used, in the file's order; whether they exist is left to {@link DatasetCheck}.
      *
+     * @param root the folder of class folders
+     * @param splitFile the CSV or JSON split file
+     * @return the dataset
      * @throws IllegalArgumentException naming the file and line of the first bad entry, or for a
      *     root without class folders or an unreadable split file
      */
@@ -185,7 +195,10 @@ public final class ImageFolders {
      * n ≥ 2 (a class with a single image keeps it for training). The split depends only on the seed
      * and the class's own files, not on the other classes; both splits stay sorted by file name.
      *
+     * @param root the folder of class folders
      * @param trainFraction share of each class used for training, in (0, 1) (0.8 is usual)
+     * @param seed the split seed
+     * @return the dataset
      * @throws IllegalArgumentException for a fraction outside (0, 1), a root without class folders
      *     or a folder that cannot be listed
      */

@@ -88,7 +88,12 @@ public final class ImageTaskData implements TaskData, AutoCloseable {
                 CenterCrop.of(clipSize)), clipSize, clipSize, b.threads);
     }
 
-    /** The test resize side: 256 for 224, scaled proportionally for other sizes. */
+    /**
+     * The test resize side: 256 for 224, scaled proportionally for other sizes.
+     *
+     * @param size the ViT input side
+     * @return the side to resize to before the centre crop
+     */
     public static int testResize(int size) {
         return (int) Math.round(size * 256.0 / 224.0);
     }
@@ -139,7 +144,12 @@ public final class ImageTaskData implements TaskData, AutoCloseable {
         }
     }
 
-    /** Settings over a dataset. */
+    /**
+     * Settings over a dataset.
+     *
+     * @param dataset the dataset
+     * @return a new builder
+     */
     public static Builder builder(Dataset dataset) {
         return new Builder(dataset);
     }
@@ -166,43 +176,78 @@ public final class ImageTaskData implements TaskData, AutoCloseable {
             this.dataset = Objects.requireNonNull(dataset, "image data: dataset");
         }
 
-        /** T equal tasks (ignored when a class order with the same task count is given). */
+        /**
+         * T equal tasks (ignored when a class order with the same task count is given).
+         *
+         * @param t the number of tasks
+         * @return this builder
+         */
         public Builder tasks(int t) {
             tasks = t;
             return this;
         }
 
-        /** The class permutation and task split ({@code order[orig] = new}; orig = the dataset's label). */
+        /**
+         * The class permutation and task split ({@code order[orig] = new}; orig = the dataset's label).
+         *
+         * @param o the class order
+         * @return this builder
+         */
         public Builder classOrder(ClassOrder o) {
             order = o;
             return this;
         }
 
-        /** ViT input side (the CLIP input side too, unless {@link #clipImageSize} is set). */
+        /**
+         * ViT input side (the CLIP input side too, unless {@link #clipImageSize} is set).
+         *
+         * @param s the side
+         * @return this builder
+         */
         public Builder imageSize(int s) {
             imageSize = s;
             return this;
         }
 
-        /** Side of the un-augmented {@code clip_preprocess} images of {@link #clipBatches}. */
+        /**
+         * Side of the un-augmented {@code clip_preprocess} images of {@link #clipBatches}.
+         *
+         * @param s the side
+         * @return this builder
+         */
         public Builder clipImageSize(int s) {
             clipSize = s;
             return this;
         }
 
-        /** The dataset normalisation of the ViT input. */
+        /**
+         * The dataset normalisation of the ViT input.
+         *
+         * @param n the normalisation
+         * @return this builder
+         */
         public Builder normalize(Normalize n) {
             normalize = n;
             return this;
         }
 
-        /** The data seed: with the shuffle seed and the task it fixes training order and augmentation. */
+        /**
+         * The data seed: with the shuffle seed and the task it fixes training order and augmentation.
+         *
+         * @param s the seed
+         * @return this builder
+         */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
-        /** Decoding threads per transform. */
+        /**
+         * Decoding threads per transform.
+         *
+         * @param n the number of threads
+         * @return this builder
+         */
         public Builder threads(int n) {
             threads = n;
             return this;
@@ -211,19 +256,32 @@ public final class ImageTaskData implements TaskData, AutoCloseable {
         /**
          * The training augmentation of the ViT input, before normalisation; it must produce
          * image-size squares (a batch of another size fails naming the image).
+         *
+         * @param steps the transforms, in order
+         * @return this builder
          */
         public Builder trainTransform(List<ImageTransform> steps) {
             trainTransform = List.copyOf(steps);
             return this;
         }
 
-        /** The test transform of the ViT input, before normalisation; it must produce image-size squares. */
+        /**
+         * The test transform of the ViT input, before normalisation; it must produce image-size squares.
+         *
+         * @param steps the transforms, in order
+         * @return this builder
+         */
         public Builder testTransform(List<ImageTransform> steps) {
             testTransform = List.copyOf(steps);
             return this;
         }
 
-        /** Decode every image at build time (fail early, naming the file). */
+        /**
+         * Decode every image at build time (fail early, naming the file).
+         *
+         * @param v whether to decode everything first
+         * @return this builder
+         */
         public Builder verifyImages(boolean v) {
             verify = v;
             return this;
@@ -232,6 +290,9 @@ public final class ImageTaskData implements TaskData, AutoCloseable {
         /**
          * Leaves out the samples stored in these files (e.g. {@link DatasetCheck.Report#badImages()});
          * a class left without train or test images is still an error.
+         *
+         * @param files the files to leave out
+         * @return this builder
          */
         public Builder exclude(Collection<Path> files) {
             excluded = List.copyOf(files);
@@ -241,6 +302,7 @@ public final class ImageTaskData implements TaskData, AutoCloseable {
         /**
          * Checks the settings and the dataset and starts the decoding threads.
          *
+         * @return the task data; close it to stop its threads
          * @throws IllegalArgumentException for bad settings, a class order that does not fit, or a
          *     class without train or test images (naming where they were expected)
          */
@@ -271,37 +333,67 @@ public final class ImageTaskData implements TaskData, AutoCloseable {
         return classNames;
     }
 
-    /** The dataset's class identifiers (folder names, raw label names) in new-label order. */
+    /**
+     * The dataset's class identifiers (folder names, raw label names) in new-label order.
+     *
+     * @return the identifiers
+     */
     public List<String> classKeys() {
         return classKeys;
     }
 
-    /** The dataset the batches come from (after exclusions). */
+    /**
+     * The dataset the batches come from (after exclusions).
+     *
+     * @return the dataset
+     */
     public Dataset dataset() {
         return dataset;
     }
 
-    /** The class permutation and task split. */
+    /**
+     * The class permutation and task split.
+     *
+     * @return the class order
+     */
     public ClassOrder classOrder() {
         return order;
     }
 
-    /** ViT input side. */
+    /**
+     * ViT input side.
+     *
+     * @return the side
+     */
     public int imageSize() {
         return imageSize;
     }
 
-    /** Side of the {@code clip_preprocess} images. */
+    /**
+     * Side of the {@code clip_preprocess} images.
+     *
+     * @return the side
+     */
     public int clipImageSize() {
         return clipSize;
     }
 
-    /** The dataset normalisation of the ViT input. */
+    /**
+     * The dataset normalisation of the ViT input.
+     *
+     * @return the normalisation
+     */
     public Normalize normalize() {
         return norm;
     }
 
-    /** Images of new label c in a split. */
+    /**
+     * Images of new label c in a split.
+     *
+     * @param label a new label
+     * @param split train or test
+     * @return the number of its images in the split
+     */
     public int count(int label, Split split) {
         return (split == Split.TRAIN ? trainByClass : testByClass).get(label).size();
     }

@@ -7,7 +7,12 @@ package io.starprompt.data.sets;
  * @param what what is wrong there
  */
 public record Problem(String where, String what) {
-    /** Validates that there is a description. */
+    /**
+     * Validates that there is a description.
+     *
+     * @param where the file, folder, or entry at fault
+     * @param what what is wrong
+     */
     public Problem {
         if (what == null || what.isEmpty()) throw new IllegalArgumentException("problem: no description");
     }

@@ -44,7 +44,11 @@ public final class FirstStageOnly extends Baseline {
         this.stage = FirstStage.forRun(clip, promptIds, cfg, seed);
     }
 
-    /** The first stage it trains. */
+    /**
+     * The first stage it trains.
+     *
+     * @return the first stage
+     */
     public FirstStage firstStage() {
         return stage;
     }

@@ -22,7 +22,15 @@ public final class JointTraining extends PromptedBaseline {
     /** {@value #NAME}. */
     public static final String NAME = "joint-training";
 
-    /** As {@link SequentialFineTuning#SequentialFineTuning}. */
+    /**
+     * As {@link SequentialFineTuning#SequentialFineTuning}.
+     *
+     * @param clip the frozen CLIP
+     * @param vit the frozen ViT
+     * @param zeroShotIds the token ids of "a photo of a {name}." for every class
+     * @param cfg the run's configuration
+     * @param seed the run's seed
+     */
     public JointTraining(Clip clip, VisionTransformer vit, int[][] zeroShotIds, StarPromptConfig cfg, long seed) {
         super(NAME, clip, vit, zeroShotIds, cfg, seed);
     }

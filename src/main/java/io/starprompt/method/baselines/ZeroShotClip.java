@@ -42,14 +42,24 @@ public final class ZeroShotClip extends Baseline {
         this.evalBatch = evalBatch;
     }
 
-    /** Token ids of {@link #TEMPLATE} for every class name. */
+    /**
+     * Token ids of {@link #TEMPLATE} for every class name.
+     *
+     * @param tok CLIP's tokenizer
+     * @param classNames one name per label
+     * @return the ids, one row per class
+     */
     public static int[][] promptIds(ClipTokenizer tok, List<String> classNames) {
         List<String> texts = new ArrayList<>();
         for (String n : classNames) texts.add(String.format(TEMPLATE, n));
         return tok.tokenize(texts);
     }
 
-    /** The unit keys [C, d], host row-major (a copy). */
+    /**
+     * The unit keys [C, d], host row-major (a copy).
+     *
+     * @return the keys
+     */
     public float[] keys() {
         return keys.clone();
     }

@@ -15,7 +15,13 @@ public final class AccuracyCounter {
     private long classIl;
     private long taskIl;
 
-    /** A counter for test task {@code task} holding the classes [taskFrom, taskTo). */
+    /**
+     * A counter for test task {@code task} holding the classes [taskFrom, taskTo).
+     *
+     * @param task the tested task
+     * @param taskFrom its first class
+     * @param taskTo the end of its classes
+     */
     public AccuracyCounter(int task, int taskFrom, int taskTo) {
         if (taskFrom < 0 || taskTo <= taskFrom) {
             throw new IllegalArgumentException("accuracy: task " + task + " classes [" + taskFrom + ", " + taskTo + ")");
@@ -25,7 +31,13 @@ public final class AccuracyCounter {
         this.taskTo = taskTo;
     }
 
-    /** Adds one batch: scores row-major [labels.length, seen], the class-IL prediction over all seen columns. */
+    /**
+     * Adds one batch: scores row-major [labels.length, seen], the class-IL prediction over all seen columns.
+     *
+     * @param scores the batch's scores
+     * @param seen the columns per row
+     * @param labels the batch's labels
+     */
     public void add(float[] scores, int seen, int[] labels) {
         requireShape(scores.length, seen, labels.length);
         for (int i = 0; i < labels.length; i++) {
@@ -33,7 +45,13 @@ public final class AccuracyCounter {
         }
     }
 
-    /** As {@link #add(float[], int, int[])} for float64 scores. */
+    /**
+     * As {@link #add(float[], int, int[])} for float64 scores.
+     *
+     * @param scores the batch's scores
+     * @param seen the columns per row
+     * @param labels the batch's labels
+     */
     public void add(double[] scores, int seen, int[] labels) {
         requireShape(scores.length, seen, labels.length);
         for (int i = 0; i < labels.length; i++) {
@@ -41,7 +59,11 @@ public final class AccuracyCounter {
         }
     }
 
-    /** The counts so far. */
+    /**
+     * The counts so far.
+     *
+     * @return the counts
+     */
     public TaskAccuracy result() {
         return new TaskAccuracy(task, samples, classIl, taskIl);
     }
@@ -59,7 +81,15 @@ public final class AccuracyCounter {
         }
     }
 
-    /** The first column of [from, to) holding the largest value of row v[off …]. */
+    /**
+     * The first column of [from, to) holding the largest value of row v[off …].
+     *
+     * @param v the values
+     * @param off where the row starts
+     * @param from the first column taking part
+     * @param to the end of the columns taking part
+     * @return the column, counted from the row's start
+     */
     public static int argmax(float[] v, int off, int from, int to) {
         int best = from;
         for (int c = from + 1; c < to; c++) {
@@ -68,7 +98,15 @@ public final class AccuracyCounter {
         return best;
     }
 
-    /** As {@link #argmax(float[], int, int, int)} for float64 values. */
+    /**
+     * As {@link #argmax(float[], int, int, int)} for float64 values.
+     *
+     * @param v the values
+     * @param off where the row starts
+     * @param from the first column taking part
+     * @param to the end of the columns taking part
+     * @return the column, counted from the row's start
+     */
     public static int argmax(double[] v, int off, int from, int to) {
         int best = from;
         for (int c = from + 1; c < to; c++) {

@@ -20,7 +20,13 @@ public final class Adam implements AutoCloseable {
     private final AdamConfig config;
     private int step;
 
-    /** Zeroed moments for every parameter; the parameters are borrowed, the moments owned. */
+    /**
+     * Zeroed moments for every parameter; the parameters are borrowed, the moments owned.
+     *
+     * @param be the backend
+     * @param params the trainable tensors
+     * @param config betas, eps and weight decay (the learning rate comes with each step)
+     */
     public Adam(Backend be, List<Tensor> params, AdamConfig config) {
         this.be = be;
         this.params = List.copyOf(params);
@@ -31,7 +37,12 @@ public final class Adam implements AutoCloseable {
         }
     }
 
-    /** One update with learning rate lr; grads are in the order of the parameters. */
+    /**
+     * One update with learning rate lr; grads are in the order of the parameters.
+     *
+     * @param grads one gradient per parameter
+     * @param lr the learning rate of this step
+     */
     public void step(List<Tensor> grads, float lr) {
         if (grads.size() != params.size()) {
             throw new IllegalArgumentException("Adam: " + grads.size() + " gradients for " + params.size() + " parameters");
@@ -41,7 +52,11 @@ public final class Adam implements AutoCloseable {
         for (int i = 0; i < params.size(); i++) be.adamStep(params.get(i), grads.get(i), first.get(i), second.get(i), c, step);
     }
 
-    /** Updates taken so far. */
+    /**
+     * Updates taken so far.
+     *
+     * @return the number of steps
+     */
     public int steps() {
         return step;
     }

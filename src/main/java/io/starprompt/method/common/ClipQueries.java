@@ -14,6 +14,11 @@ public final class ClipQueries {
     /**
      * Raw CLIP image features [n, d] of CLIP-normalised images [n, 3, S, S], a new tensor in the
      * caller's current scope.
+     *
+     * @param clip the frozen CLIP
+     * @param clipImages the images, planar
+     * @param n how many
+     * @return the queries
      */
     public static Tensor compute(Clip clip, float[] clipImages, int n) {
         var v = clip.config().vision();

@@ -20,7 +20,13 @@ public final class CosineClassifier {
 
     private CosineClassifier() {}
 
-    /** Unit text features [C, d] of the given prompts (token ids per class), host row-major. */
+    /**
+     * Unit text features [C, d] of the given prompts (token ids per class), host row-major.
+     *
+     * @param clip the frozen CLIP
+     * @param promptIds the token ids of every class's prompt
+     * @return the keys
+     */
     public static float[] textKeys(Clip clip, int[][] promptIds) {
         float[] f;
         try (TensorScope scope = TensorScope.open()) {
@@ -30,7 +36,12 @@ public final class CosineClassifier {
         return f;
     }
 
-    /** Divides each row by max(‖row‖, 1e-12) in place (torch.nn.functional.normalize). */
+    /**
+     * Divides each row by max(‖row‖, 1e-12) in place (torch.nn.functional.normalize).
+     *
+     * @param x rows of width values, row-major
+     * @param width the row length
+     */
     public static void normalizeRows(float[] x, int width) {
         for (int row = 0; row < x.length / width; row++) {
             double sq = 0;
@@ -43,6 +54,13 @@ public final class CosineClassifier {
     /**
      * argmax_{c &lt; seen} cos(q, k_c) for CLIP-normalised images [n,3,S,S]; keys host [≥ seen, d]
      * (unit rows).
+     *
+     * @param clip the frozen CLIP
+     * @param keys the unit keys
+     * @param clipImages the images, planar
+     * @param batch images per forward pass
+     * @param seen the classes to choose from
+     * @return one predicted label per image
      */
     public static int[] predict(Clip clip, float[] keys, float[] clipImages, int batch, int seen) {
         double[] scores = scores(clip, keys, clipImages, batch, seen);
@@ -52,7 +70,17 @@ public final class CosineClassifier {
         return out;
     }
 
-    /** Accuracy (%) on the test sets of tasks 0…upToTask over classes [0, seen). */
+    /**
+     * Accuracy (%) on the test sets of tasks 0…upToTask over classes [0, seen).
+     *
+     * @param clip the frozen CLIP
+     * @param keys the unit keys
+     * @param data the benchmark
+     * @param upToTask the last task to test
+     * @param seen the classes to choose from
+     * @param batch images per forward pass
+     * @return one accuracy per task
+     */
     public static double[] evaluate(Clip clip, float[] keys, TaskData data, int upToTask, int seen, int batch) {
         TaskSplit split = data.split();
         double[] acc = new double[upToTask + 1];
@@ -60,7 +88,18 @@ public final class CosineClassifier {
         return acc;
     }
 
-    /** Class-IL (over classes [0, seen)) and task-IL accuracy on the test set of one task. */
+    /**
+     * Class-IL (over classes [0, seen)) and task-IL accuracy on the test set of one task.
+     *
+     * @param clip the frozen CLIP
+     * @param keys the unit keys
+     * @param data the benchmark
+     * @param split its task split
+     * @param task the task to test
+     * @param seen the classes to choose from
+     * @param batch images per forward pass
+     * @return the counts
+     */
     public static TaskAccuracy evaluateTask(Clip clip, float[] keys, TaskData data, TaskSplit split, int task, int seen,
             int batch) {
         AccuracyCounter counter = new AccuracyCounter(task, split.past(task), split.seen(task));

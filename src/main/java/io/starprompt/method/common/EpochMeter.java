@@ -20,7 +20,14 @@ public final class EpochMeter {
     private int steps;
     private long samples;
 
-    /** Starts measuring epoch {@code epoch} of task {@code task} in a phase. */
+    /**
+     * Starts measuring epoch {@code epoch} of task {@code task} in a phase.
+     *
+     * @param listener where the step and epoch events go
+     * @param phase the phase
+     * @param task the task
+     * @param epoch the epoch index
+     */
     public EpochMeter(TrainingListener listener, Phase phase, int task, int epoch) {
         this.listener = listener == null ? TrainingListener.NONE : listener;
         this.phase = phase;
@@ -88,7 +95,12 @@ public final class EpochMeter {
         return steps;
     }
 
-    /** Ends the epoch that used learning rate lr: reports and returns its summary. */
+    /**
+     * Ends the epoch that used learning rate lr: reports and returns its summary.
+     *
+     * @param lr the epoch's learning rate
+     * @return the summary
+     */
     public TrainingListener.Epoch end(float lr) {
         double mean = steps == 0 ? Double.NaN : lossSum / steps;
         TrainingListener.Epoch e = new TrainingListener.Epoch(phase, task, epoch, mean, lr, steps, samples,

@@ -23,13 +23,24 @@ public final class HeadSnapshot {
         this.width = width;
     }
 
-    /** Copies the head's current values to the host. */
+    /**
+     * Copies the head's current values to the host.
+     *
+     * @param be the head's backend
+     * @param head the head
+     * @return the snapshot
+     */
     public static HeadSnapshot of(Backend be, LinearHead head) {
         return new HeadSnapshot(be.toFloatArray(head.weight()), be.toFloatArray(head.bias()),
                 (int) head.weight().dim(0), (int) head.weight().dim(1));
     }
 
-    /** Overwrites the head with these values. */
+    /**
+     * Overwrites the head with these values.
+     *
+     * @param be the head's backend
+     * @param head the head to overwrite
+     */
     public void restoreInto(Backend be, LinearHead head) {
         if (head.weight().dim(0) != classes || head.weight().dim(1) != width) {
             throw new IllegalArgumentException("head snapshot [" + classes + ", " + width + "] does not fit " + head.weight());
@@ -40,7 +51,12 @@ public final class HeadSnapshot {
         }
     }
 
-    /** Stores the snapshot in a method state: {@code prefix}weight [C, D] and {@code prefix}bias [C]. */
+    /**
+     * Stores the snapshot in a method state: {@code prefix}weight [C, D] and {@code prefix}bias [C].
+     *
+     * @param state the state to add to
+     * @param prefix the names' prefix
+     */
     public void saveTo(MethodState state, String prefix) {
         state.putFloats(prefix + "weight", weight, classes, width);
         state.putFloats(prefix + "bias", bias, classes);
@@ -49,6 +65,11 @@ public final class HeadSnapshot {
     /**
      * The snapshot {@link #saveTo} stored under prefix, for a head of C classes × D.
      *
+     * @param state the state to read
+     * @param prefix the names' prefix
+     * @param classes C
+     * @param width D
+     * @return the snapshot
      * @throws CheckpointException if the entries are missing or of another shape
      */
     public static HeadSnapshot restoreFrom(MethodState state, String prefix, int classes, int width) {
@@ -56,27 +77,49 @@ public final class HeadSnapshot {
                 classes, width);
     }
 
-    /** W [C, D], row-major (a copy). */
+    /**
+     * W [C, D], row-major (a copy).
+     *
+     * @return the weights
+     */
     public float[] weight() {
         return weight.clone();
     }
 
-    /** b [C] (a copy). */
+    /**
+     * b [C] (a copy).
+     *
+     * @return the biases
+     */
     public float[] bias() {
         return bias.clone();
     }
 
-    /** C. */
+    /**
+     * C.
+     *
+     * @return C
+     */
     public int classes() {
         return classes;
     }
 
-    /** D, the feature width. */
+    /**
+     * D, the feature width.
+     *
+     * @return D
+     */
     public int width() {
         return width;
     }
 
-    /** Whether the head holds exactly these values. */
+    /**
+     * Whether the head holds exactly these values.
+     *
+     * @param be the head's backend
+     * @param head the head
+     * @return whether they are equal
+     */
     public boolean matches(Backend be, LinearHead head) {
         return Arrays.equals(weight, be.toFloatArray(head.weight())) && Arrays.equals(bias, be.toFloatArray(head.bias()));
     }

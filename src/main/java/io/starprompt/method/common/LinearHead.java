@@ -17,7 +17,15 @@ public final class LinearHead implements AutoCloseable {
         this.bias = TensorScope.detach(bias);
     }
 
-    /** W ~ N(0, 0.02²), b = 0: a fresh head as in the reference. */
+    /**
+     * W ~ N(0, 0.02²), b = 0: a fresh head as in the reference.
+     *
+     * @param be the backend
+     * @param classes C
+     * @param width D
+     * @param seed the initialisation seed
+     * @return the head
+     */
     public static LinearHead initialised(Backend be, int classes, int width, long seed) {
         Random rnd = new Random(seed);
         float[] w = new float[classes * width];
@@ -25,7 +33,14 @@ public final class LinearHead implements AutoCloseable {
         return new LinearHead(be, be.fromArray(w, classes, width), be.zeros(classes));
     }
 
-    /** Wraps W [C, D] and b [C]; the head takes ownership. */
+    /**
+     * Wraps W [C, D] and b [C]; the head takes ownership.
+     *
+     * @param be the backend
+     * @param weight W [C, D]
+     * @param bias b [C]
+     * @return the head
+     */
     public static LinearHead of(Backend be, Tensor weight, Tensor bias) {
         if (weight.rank() != 2 || bias.rank() != 1 || bias.dim(0) != weight.dim(0)) {
             throw new IllegalArgumentException("head: W " + weight + " and b " + bias + " must be [C, D] and [C]");
@@ -33,17 +48,30 @@ public final class LinearHead implements AutoCloseable {
         return new LinearHead(be, weight, bias);
     }
 
-    /** W [C, D], owned by the head. */
+    /**
+     * W [C, D], owned by the head.
+     *
+     * @return W
+     */
     public Tensor weight() {
         return weight;
     }
 
-    /** b [C], owned by the head. */
+    /**
+     * b [C], owned by the head.
+     *
+     * @return b
+     */
     public Tensor bias() {
         return bias;
     }
 
-    /** logits [B, C] for features [B, D]. */
+    /**
+     * logits [B, C] for features [B, D].
+     *
+     * @param features [B, D]
+     * @return the logits, in the current scope
+     */
     public Tensor forward(Tensor features) {
         Tensor logits = be.empty(features.dim(0), weight.dim(0));
         be.gemm(features, false, weight, true, logits, 1f, 0f);
@@ -51,7 +79,15 @@ public final class LinearHead implements AutoCloseable {
         return logits;
     }
 
-    /** Writes dW, db (overwritten) and returns dFeatures [B, D]. */
+    /**
+     * Writes dW, db (overwritten) and returns dFeatures [B, D].
+     *
+     * @param features the forward's features [B, D]
+     * @param dLogits gradient of the logits [B, C]
+     * @param dWeight gradient of W, overwritten
+     * @param dBias gradient of b, overwritten
+     * @return the gradient of the features, in the current scope
+     */
     public Tensor backward(Tensor features, Tensor dLogits, Tensor dWeight, Tensor dBias) {
         be.gemm(dLogits, true, features, false, dWeight, 1f, 0f);
         try (Tensor ones = be.fromArray(filled(dLogits.dim(0)), 1, dLogits.dim(0))) {

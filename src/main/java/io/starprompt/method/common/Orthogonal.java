@@ -11,6 +11,11 @@ public final class Orthogonal {
      * {@code orthogonal_}): orthonormal rows when rows ≤ cols, else orthonormal columns (more
      * classes than the query width, as with small test models). Gaussian entries, then
      * Gram–Schmidt in float64 (twice, for stability).
+     *
+     * @param rows the rows
+     * @param cols the columns
+     * @param rnd the randomness
+     * @return the matrix
      */
     public static double[] rows(int rows, int cols, Random rnd) {
         if (rows > cols) return transpose(orthonormalRows(cols, rows, rnd), cols, rows);

@@ -19,8 +19,12 @@ public final class OrthogonalityLoss {
      * outside [past, seen) get zero).
      *
      * @param p    row-major pool [rows, dim]
+     * @param rows the rows of p
+     * @param dim the row width
      * @param seen rows below this index take part; current rows are [past, seen)
      * @param past frozen rows [0, past)
+     * @param grad the gradient, overwritten
+     * @return the loss
      */
     public static double secondStage(float[] p, int rows, int dim, int seen, int past, float[] grad) {
         if (p.length != (long) rows * dim || grad.length != p.length) {
@@ -68,6 +72,15 @@ public final class OrthogonalityLoss {
      * blocks (1 for residual prompts, 2 for the key and value halves of prefix prompts): the sum
      * over blocks of {@link #secondStage} of each block [C, W / blocks], averaged over layers and
      * times weight. Adds its gradient to dPool and returns its value (0 while past = 0).
+     *
+     * @param be the backend
+     * @param pool the pool [L, C, W]
+     * @param blocks the column blocks per row
+     * @param seen rows below this take part
+     * @param past frozen rows [0, past)
+     * @param weight the loss weight
+     * @param dPool the pool's gradient, added to
+     * @return weight times the loss
      */
     public static double addPooled(Backend be, Tensor pool, int blocks, int seen, int past, float weight, Tensor dPool) {
         if (past == 0 || weight == 0) return 0;

@@ -19,7 +19,13 @@ public final class PrefixInjection implements PromptInjection {
     private final int width;
     private final int length;
 
-    /** Injection of {@code length} (L_p) prefix tokens into a ViT of width D on be. */
+    /**
+     * Injection of {@code length} (L_p) prefix tokens into a ViT of width D on be.
+     *
+     * @param be the backend
+     * @param width D
+     * @param length L_p
+     */
     public PrefixInjection(Backend be, int width, int length) {
         if (width < 1 || length < 1) throw new IllegalArgumentException("prefix prompts: width " + width + ", length " + length);
         this.be = be;
@@ -27,7 +33,11 @@ public final class PrefixInjection implements PromptInjection {
         this.length = length;
     }
 
-    /** L_p, the prefix tokens per layer. */
+    /**
+     * L_p, the prefix tokens per layer.
+     *
+     * @return L_p
+     */
     public int length() {
         return length;
     }

@@ -16,7 +16,12 @@ public final class ResidualInjection implements PromptInjection {
     private final Backend be;
     private final int width;
 
-    /** Injection into a ViT of width D on be. */
+    /**
+     * Injection into a ViT of width D on be.
+     *
+     * @param be the backend
+     * @param width D
+     */
     public ResidualInjection(Backend be, int width) {
         if (width < 1) throw new IllegalArgumentException("residual prompts: width " + width);
         this.be = be;

@@ -9,7 +9,14 @@ package io.starprompt.method.common;
 public final class Seeds {
     private Seeds() {}
 
-    /** A well-mixed 64-bit seed from (a, b, c): a weighted sum finished with the SplitMix64 finaliser. */
+    /**
+     * A well-mixed 64-bit seed from (a, b, c): a weighted sum finished with the SplitMix64 finaliser.
+     *
+     * @param a first input
+     * @param b second input
+     * @param c third input
+     * @return the seed
+     */
     public static long mix(long a, long b, long c) {
         long h = a * 0x9E3779B97F4A7C15L + b * 0xC2B2AE3D27D4EB4FL + c * 0x165667B19E3779F9L;
         h ^= h >>> 31;

@@ -13,19 +13,32 @@ public final class TaskProgress {
     private int learned;
     private int current = -1;
 
-    /** Bookkeeping for the method named {@code method} (for messages). */
+    /**
+     * Bookkeeping for the method named {@code method} (for messages).
+     *
+     * @param method the method's name
+     */
     public TaskProgress(String method) {
         this.method = method;
     }
 
-    /** Starts task t: none may be in progress and t must be the next one. */
+    /**
+     * Starts task t: none may be in progress and t must be the next one.
+     *
+     * @param t the task
+     */
     public void begin(int t) {
         if (current >= 0) throw new IllegalStateException(method + ": task " + current + " is still in progress");
         if (t != learned) throw new IllegalStateException(method + ": task " + t + " out of order, " + learned + " tasks learned");
         current = t;
     }
 
-    /** Checks that task t is the one in progress (op names the call, for the message). */
+    /**
+     * Checks that task t is the one in progress (op names the call, for the message).
+     *
+     * @param t the task
+     * @param op the call, for the message
+     */
     public void require(int t, String op) {
         if (current < 0 || current != t) {
             throw new IllegalStateException(method + ": " + op + " of task " + t + ", but "
@@ -33,19 +46,31 @@ public final class TaskProgress {
         }
     }
 
-    /** Ends task t, which must be in progress. */
+    /**
+     * Ends task t, which must be in progress.
+     *
+     * @param t the task
+     */
     public void end(int t) {
         require(t, "endTask");
         current = -1;
         learned++;
     }
 
-    /** Tasks finished. */
+    /**
+     * Tasks finished.
+     *
+     * @return the number of finished tasks
+     */
     public int learned() {
         return learned;
     }
 
-    /** Checks that task t has been learned and may be tested. */
+    /**
+     * Checks that task t has been learned and may be tested.
+     *
+     * @param t the task
+     */
     public void requireLearned(int t) {
         if (t < 0 || t >= learned) {
             throw new IllegalArgumentException(method + ": task " + t + " cannot be tested after " + learned

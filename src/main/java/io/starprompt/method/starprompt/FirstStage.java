@@ -94,6 +94,12 @@ public final class FirstStage implements AutoCloseable {
     /**
      * As {@link #FirstStage(Clip, int[][], FirstStageConfig, GaussianMixture.Density, long)} with
      * given initial ctx values [C, 1, D_txt] row-major (copied), e.g. to reproduce a reference run.
+     *
+     * @param clip the frozen CLIP (borrowed)
+     * @param promptIds the 77 token ids of every class's prompt
+     * @param cfg the stage-1 settings
+     * @param density the mixture density of the class statistics
+     * @param initialCtx the initial ctx values
      */
     public FirstStage(Clip clip, int[][] promptIds, FirstStageConfig cfg, GaussianMixture.Density density,
             float[] initialCtx) {
@@ -120,6 +126,12 @@ public final class FirstStage implements AutoCloseable {
     /**
      * The first stage of a STAR-Prompt run: the run's stage-1 settings and mixture density, ctx
      * drawn from a seed derived from the run seed (the same in every run with that seed).
+     *
+     * @param clip the frozen CLIP (borrowed)
+     * @param promptIds the 77 token ids of every class's prompt
+     * @param cfg the run's configuration
+     * @param runSeed the run's seed
+     * @return the first stage
      */
     public static FirstStage forRun(Clip clip, int[][] promptIds, StarPromptConfig cfg, long runSeed) {
         return new FirstStage(clip, promptIds, cfg.stage1(), cfg.replay().density(), Seeds.mix(runSeed, 1, 0));
@@ -153,6 +165,9 @@ public final class FirstStage implements AutoCloseable {
      * The first-stage prompts of ALGORITHM.md §3.1: for each class the 77 ids of {@code "X " + name + "."}
      * (the tokenizer lower-cases; the "X" placeholder at position 1 is what the ctx replaces).
      *
+     * @param tok CLIP's tokenizer
+     * @param classNames one name per label
+     * @return the ids, one row of 77 per class
      * @throws IllegalArgumentException if "X" is not a single token of this tokenizer, or a
      *     prompt is longer than 77 tokens
      */
@@ -175,12 +190,20 @@ public final class FirstStage implements AutoCloseable {
 
     // ------------------------------------------------------------------ accessors
 
-    /** Number of classes C (the size of every per-class pool). */
+    /**
+     * Number of classes C (the size of every per-class pool).
+     *
+     * @return C
+     */
     public int classes() {
         return classes;
     }
 
-    /** d, the CLIP joint embedding size (width of features and keys). */
+    /**
+     * d, the CLIP joint embedding size (width of features and keys).
+     *
+     * @return d
+     */
     public int featureDim() {
         return featureDim;
     }
@@ -190,18 +213,30 @@ public final class FirstStage implements AutoCloseable {
         return clip;
     }
 
-    /** The hyper-parameters. */
+    /**
+     * The hyper-parameters.
+     *
+     * @return the stage-1 settings
+     */
     public FirstStageConfig config() {
         return cfg;
     }
 
-    /** The learnable ctx [C, 1, D_txt], owned by this object (do not close it). */
+    /**
+     * The learnable ctx [C, 1, D_txt], owned by this object (do not close it).
+     *
+     * @return the ctx tensor
+     */
     public Tensor ctx() {
         ensureOpen("ctx");
         return ctx;
     }
 
-    /** Overwrites all ctx values with values [C, 1, D_txt] row-major. */
+    /**
+     * Overwrites all ctx values with values [C, 1, D_txt] row-major.
+     *
+     * @param values C·D_txt values
+     */
     public void loadCtx(float[] values) {
         ensureOpen("loadCtx");
         Objects.requireNonNull(values, "values");
@@ -214,19 +249,33 @@ public final class FirstStage implements AutoCloseable {
         }
     }
 
-    /** Whether class c's key is fixed (its task's {@link #endTask} ran). */
+    /**
+     * Whether class c's key is fixed (its task's {@link #endTask} ran).
+     *
+     * @param c a class
+     * @return whether its key is fixed
+     */
     public boolean keyFixed(int c) {
         checkClass(c);
         return keyFixed[c];
     }
 
-    /** The fitted mixture of class c, or null before its task's {@link #endTask}. */
+    /**
+     * The fitted mixture of class c, or null before its task's {@link #endTask}.
+     *
+     * @param c a class
+     * @return its mixture, or null
+     */
     public GaussianMixture mixture(int c) {
         checkClass(c);
         return mixtures[c];
     }
 
-    /** Mean alignment loss of each epoch of the latest {@link #endTask} (empty before). */
+    /**
+     * Mean alignment loss of each epoch of the latest {@link #endTask} (empty before).
+     *
+     * @return the losses
+     */
     public List<Float> lastAlignmentLosses() {
         return List.copyOf(lastAlignmentLosses);
     }
@@ -237,6 +286,9 @@ public final class FirstStage implements AutoCloseable {
      * Raw CLIP image features [B, d] (not normalised, no gradient) of CLIP-preprocessed pixels;
      * a new tensor in the current scope. Stage-1 inputs are deterministic, so callers compute
      * them once per task and reuse them for every epoch and the mixture fits (ALGORITHM.md §10.4).
+     *
+     * @param clipPixels CLIP input [B, 3, S, S]
+     * @return the features
      */
     public Tensor imageFeatures(Tensor clipPixels) {
         ensureOpen("imageFeatures");
@@ -261,6 +313,10 @@ public final class FirstStage implements AutoCloseable {
      * ({@link #orthogonality}); one plain SGD step (lr, no momentum, no weight decay) on the
      * current ctx rows. Leaves nothing allocated.
      *
+     * @param features raw image features [B, d]
+     * @param labels their labels, in [past, seen)
+     * @param past the first current class
+     * @param seen the end of the current classes
      * @return the loss CE + λ1·ortho before the step
      * @throws IllegalArgumentException for a bad class range, batch or label
      * @throws IllegalStateException if a current class's key is already fixed
@@ -287,6 +343,12 @@ public final class FirstStage implements AutoCloseable {
      * The loss of {@link #trainStep} and its gradient with respect to the current ctx rows
      * [seen − past, 1, D_txt] (row-major, λ1·ortho gradient included), without updating anything.
      * For checks and diagnostics.
+     *
+     * @param features raw image features [B, d]
+     * @param labels their labels, in [past, seen)
+     * @param past the first current class
+     * @param seen the end of the current classes
+     * @return the loss and the gradient
      */
     public Gradient gradient(Tensor features, int[] labels, int past, int seen) {
         checkTraining("gradient", features, labels, past, seen);
@@ -327,6 +389,11 @@ public final class FirstStage implements AutoCloseable {
      * past = 0, where the term is 0).
      *
      * @param ctx row-major [rows ≥ seen, dim]
+     * @param dim the ctx width
+     * @param past the number of past classes
+     * @param seen the end of the current classes
+     * @param gradCurrent the gradient of the current rows, overwritten
+     * @return the term's value
      */
     public static double orthogonality(float[] ctx, int dim, int past, int seen, float[] gradCurrent) {
         Objects.requireNonNull(ctx, "ctx");
@@ -372,6 +439,8 @@ public final class FirstStage implements AutoCloseable {
      *
      * @param featuresPerCurrentClass for every class c in [past, seen) exactly, its raw CLIP
      *                                features [n_c, d] row-major (n_c ≥ mogComponents)
+     * @param past the first current class
+     * @param seen the end of the current classes
      * @param rnd                     drives the mixture seeds, the sampling and the shuffles
      * @throws IllegalArgumentException for a bad class range or features
      * @throws IllegalStateException    if a current key is already fixed or a past class has no
@@ -483,6 +552,9 @@ public final class FirstStage implements AutoCloseable {
      * Stores what the first stage carries from task to task under {@code prefix}: ctx
      * [C, 1, D_txt] (future classes' rows still at their initial values), the fixed keys [C, d],
      * which keys are fixed ([C], 1 or 0), and the mixture of every class that has one.
+     *
+     * @param state the state to add to
+     * @param prefix the names' prefix
      */
     public void saveTo(MethodState state, String prefix) {
         ensureOpen("saveTo");
@@ -500,6 +572,8 @@ public final class FirstStage implements AutoCloseable {
      * Restores what {@link #saveTo} stored under prefix into this first stage (same classes and
      * CLIP).
      *
+     * @param state the state to read
+     * @param prefix the names' prefix
      * @throws CheckpointException if an entry is missing or of another shape
      */
     public void restoreFrom(MethodState state, String prefix) {
@@ -522,6 +596,9 @@ public final class FirstStage implements AutoCloseable {
     /**
      * Unit keys [seen, d] of classes [0, seen): fixed keys from the cache, the others computed
      * from the current ctx (no gradient). A new tensor in the current scope.
+     *
+     * @param seen the classes [0, seen)
+     * @return the keys
      */
     public Tensor keys(int seen) {
         ensureOpen("keys");
@@ -543,6 +620,8 @@ public final class FirstStage implements AutoCloseable {
     /**
      * The fixed unit keys of classes [0, seen), row-major [seen, d] (a copy), for saving.
      *
+     * @param seen the classes [0, seen)
+     * @return the keys
      * @throws IllegalStateException if one of them is not fixed yet
      */
     public float[] cachedKeys(int seen) {
@@ -556,7 +635,12 @@ public final class FirstStage implements AutoCloseable {
         return Arrays.copyOf(keyCache, seen * featureDim);
     }
 
-    /** The fixed keys of classes [0, seen) as a {@link KeyStore} (see {@link #cachedKeys}). */
+    /**
+     * The fixed keys of classes [0, seen) as a {@link KeyStore} (see {@link #cachedKeys}).
+     *
+     * @param seen the classes [0, seen)
+     * @return the key store
+     */
     public KeyStore keyStore(int seen) {
         return new KeyStore(seen, featureDim, cachedKeys(seen));
     }
@@ -573,7 +657,13 @@ public final class FirstStage implements AutoCloseable {
         /** Name of the keys tensor in the file. */
         public static final String TENSOR = "stage1.keys";
 
-        /** Validates the sizes and that every value is finite; keeps a copy. */
+        /**
+         * Validates the sizes and that every value is finite; keeps a copy.
+         *
+         * @param seen the classes [0, seen) the keys belong to
+         * @param dim the key width d
+         * @param keys the keys, row-major [seen, dim]
+         */
         public KeyStore {
             Objects.requireNonNull(keys, "keys");
             if (seen < 1 || dim < 1 || keys.length != (long) seen * dim) {
@@ -583,18 +673,32 @@ public final class FirstStage implements AutoCloseable {
             keys = keys.clone();
         }
 
-        /** A copy of the keys, row-major [seen, dim]. */
+        /**
+         * A copy of the keys, row-major [seen, dim].
+         *
+         * @return the keys
+         */
         @Override
         public float[] keys() {
             return keys.clone();
         }
 
-        /** The keys as a new tensor [seen, dim] on be, in the current scope. */
+        /**
+         * The keys as a new tensor [seen, dim] on be, in the current scope.
+         *
+         * @param be the backend to put them on
+         * @return the tensor
+         */
         public Tensor toTensor(Backend be) {
             return be.fromArray(keys, seen, dim);
         }
 
-        /** Writes (or overwrites) a safetensors file with the keys [seen, dim]. */
+        /**
+         * Writes (or overwrites) a safetensors file with the keys [seen, dim].
+         *
+         * @param path the file
+         * @throws IOException if it cannot be written
+         */
         public void writeTo(Path path) throws IOException {
             SafetensorsWriter.write(path, Map.of(TENSOR, keys), Map.of(TENSOR, new long[] {seen, dim}),
                     Map.of("format", "starprompt-stage1-keys"));
@@ -603,7 +707,10 @@ public final class FirstStage implements AutoCloseable {
         /**
          * Reads a file written by {@link #writeTo}.
          *
+         * @param path the file
+         * @return the keys
          * @throws IllegalArgumentException if the tensor is missing or not two-dimensional
+         * @throws IOException if it cannot be read
          */
         public static KeyStore readFrom(Path path) throws IOException {
             try (SafetensorsFile file = SafetensorsFile.open(path)) {

@@ -24,7 +24,20 @@ import io.starprompt.util.RecordBuilder;
 public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambdaOrtho, float alignLr, int alignEpochs,
         int samplesPerClass, int replayBatch, int mogIterations, int mogComponents) {
 
-    /** Validates: rates and λ1 finite and ≥ 0, counts in range. */
+    /**
+     * Validates: rates and λ1 finite and ≥ 0, counts in range.
+     *
+     * @param epochs E_S1, training epochs per task
+     * @param monteCarlo MC1, augmented passes for the class statistics
+     * @param lr the training learning rate
+     * @param lambdaOrtho λ1, weight of the context orthogonality loss
+     * @param alignLr lr_gr1, the alignment learning rate
+     * @param alignEpochs E1, alignment epochs
+     * @param samplesPerClass replay samples per class and alignment epoch
+     * @param replayBatch the alignment batch size
+     * @param mogIterations the EM iteration limit
+     * @param mogComponents mixture components per class
+     */
     public FirstStageConfig {
         requireFinite("lr", lr);
         requireFinite("lambdaOrtho", lambdaOrtho);
@@ -41,27 +54,46 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
     /**
      * The end-to-end defaults (ALGORITHM.md §8.4): 5 epochs, MC1 1, lr 0.002, λ1 30, lr_gr1 0.05, E1 10,
      * 256 samples per class, replay batch 128, 200 EM iterations, 5 components.
+     *
+     * @return the defaults
      */
     public static FirstStageConfig defaults() {
         return new FirstStageConfig(5, 1, 0.002f, 30f, 0.05f, 10, 256, 128, 200, 5);
     }
 
-    /** The stand-alone stage-1 defaults (ALGORITHM.md §8.2): as {@link #defaults()} but 500 EM iterations. */
+    /**
+     * The stand-alone stage-1 defaults (ALGORITHM.md §8.2): as {@link #defaults()} but 500 EM iterations.
+     *
+     * @return the stand-alone defaults
+     */
     public static FirstStageConfig standAloneDefaults() {
         return builder().mogIterations(500).build();
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /**
+     * A builder starting from {@link #defaults()}.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return defaults().toBuilder();
     }
 
-    /** A builder starting from this config. */
+    /**
+     * A builder starting from this config.
+     *
+     * @return a new builder
+     */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
-    /** The mixture settings of §3.6 with this config's components and EM iterations and the given density. */
+    /**
+     * The mixture settings of §3.6 with this config's components and EM iterations and the given density.
+     *
+     * @param density the mixture density
+     * @return the fit settings
+     */
     public GaussianMixture.Options mixtureOptions(GaussianMixture.Density density) {
         return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents).withDensity(density);
     }

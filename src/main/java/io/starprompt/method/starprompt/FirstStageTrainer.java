@@ -58,12 +58,24 @@ public final class FirstStageTrainer {
         this.listener = listener == null ? TrainingListener.NONE : listener;
     }
 
-    /** E_S1. */
+    /**
+     * E_S1.
+     *
+     * @return the epochs per task
+     */
     public int epochs() {
         return epochs;
     }
 
-    /** Starts task t (classes [past, seen)): reports the phase and computes the task's CLIP features. */
+    /**
+     * Starts task t (classes [past, seen)): reports the phase and computes the task's CLIP features.
+     *
+     * @param t the task
+     * @param data the benchmark
+     * @param past the first class of the task
+     * @param seen the end of its classes
+     * @return the task's training
+     */
     public Task begin(int t, TaskData data, int past, int seen) {
         listener.phaseStarted(Phase.FIRST_STAGE, t);
         return new Task(t, data, past, seen);
@@ -105,7 +117,12 @@ public final class FirstStageTrainer {
             }
         }
 
-        /** Epoch e: a fresh shuffle, one SGD step per mini-batch. */
+        /**
+         * Epoch e: a fresh shuffle, one SGD step per mini-batch.
+         *
+         * @param e the epoch index
+         * @return the epoch's summary
+         */
         public TrainingListener.Epoch epoch(int e) {
             if (e < 0 || e >= epochs) throw new IllegalArgumentException("first stage: epoch " + e + " of " + epochs);
             int n = labels.length, d = stage.featureDim();
@@ -131,7 +148,11 @@ public final class FirstStageTrainer {
             return result;
         }
 
-        /** The mean loss of every epoch (0 before it ran). */
+        /**
+         * The mean loss of every epoch (0 before it ran).
+         *
+         * @return one mean per epoch
+         */
         public double[] epochLosses() {
             return epochLosses.clone();
         }
@@ -139,6 +160,8 @@ public final class FirstStageTrainer {
         /**
          * The end of the task: mixtures on the features, alignment, the keys of [past, seen)
          * fixed in the first stage. Returns the alignment's epoch losses.
+         *
+         * @return the alignment's epoch losses
          */
         public double[] finish() {
             try {

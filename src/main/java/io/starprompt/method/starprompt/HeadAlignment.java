@@ -31,6 +31,14 @@ public final class HeadAlignment {
     /**
      * Mean cross-entropy of the normalised logits z̃ = z / (τ(‖z‖ + 1e-7)) for z [batch, n]
      * (row-major) and labels in [0, n); writes d(mean loss)/dz into dz (nullable) and returns the loss.
+     *
+     * @param z logits [batch, n], row-major
+     * @param batch the number of rows
+     * @param n the number of classes
+     * @param labels one label per row, in [0, n)
+     * @param temperature τ
+     * @param dz gradient of the mean loss, overwritten, or null
+     * @return the mean loss
      */
     public static double normalizedCrossEntropy(double[] z, int batch, int n, int[] labels, double temperature,
             double[] dz) {
@@ -72,7 +80,15 @@ public final class HeadAlignment {
 
     /** Settings of one alignment run. */
     public record Settings(int epochs, float lr, int samplesPerClass, int batchSize, float temperature) {
-        /** Validates: epochs ≥ 0, samples and batch ≥ 1, τ &gt; 0, lr ≥ 0. */
+        /**
+         * Validates: epochs ≥ 0, samples and batch ≥ 1, τ &gt; 0, lr ≥ 0.
+         *
+         * @param epochs alignment epochs
+         * @param lr the learning rate
+         * @param samplesPerClass generated features per class and epoch
+         * @param batchSize the batch size
+         * @param temperature τ
+         */
         public Settings {
             if (epochs < 0 || samplesPerClass < 1 || batchSize < 1 || !(temperature > 0) || !(lr >= 0)) {
                 throw new IllegalArgumentException("head alignment: bad settings " + epochs + ", " + lr + ", "
@@ -84,6 +100,16 @@ public final class HeadAlignment {
     /**
      * Aligns the head in place on replayed features of classes [0, seen), class c drawn from
      * models[c]; returns the mean loss of each epoch.
+     *
+     * @param be the backend of the head
+     * @param head the head to align in place
+     * @param models the replay model of every seen class
+     * @param seen the classes [0, seen)
+     * @param s the alignment settings
+     * @param rnd the sampling and shuffling randomness
+     * @param task the task, for progress reports
+     * @param listener progress callbacks
+     * @return one mean loss per epoch
      */
     public static double[] align(Backend be, LinearHead head, GaussianMixture[] models, int seen, Settings s,
             RandomGenerator rnd, int task, TrainingListener listener) {

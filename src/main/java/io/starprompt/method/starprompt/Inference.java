@@ -25,6 +25,10 @@ public final class Inference {
     private final IntFunction<Tensor> keys;
 
     /**
+     * Inference with the given model and keys.
+     *
+     * @param clip the frozen CLIP (borrowed)
+     * @param model the second-stage model (borrowed)
      * @param keys gives the unit keys [seen, d] of classes [0, seen) as a new tensor in the
      *             current scope
      */
@@ -35,7 +39,15 @@ public final class Inference {
         this.keys = keys;
     }
 
-    /** Predicted labels of n images given as ViT input [n,3,H,W] and CLIP input [n,3,S,S]. */
+    /**
+     * Predicted labels of n images given as ViT input [n,3,H,W] and CLIP input [n,3,S,S].
+     *
+     * @param vitImages ViT inputs, planar
+     * @param clipImages CLIP inputs, planar
+     * @param batch images per forward pass
+     * @param seen the classes to choose from
+     * @return one predicted label per image
+     */
     public int[] predict(float[] vitImages, float[] clipImages, int batch, int seen) {
         float[] z = logits(vitImages, clipImages, batch, seen);
         int n = z.length / seen;
@@ -44,7 +56,15 @@ public final class Inference {
         return out;
     }
 
-    /** Head logits of the seen classes, row-major [n, seen]. */
+    /**
+     * Head logits of the seen classes, row-major [n, seen].
+     *
+     * @param vitImages ViT inputs, planar
+     * @param clipImages CLIP inputs, planar
+     * @param batch images per forward pass
+     * @param seen the classes to score
+     * @return the logits
+     */
     public float[] logits(float[] vitImages, float[] clipImages, int batch, int seen) {
         VitConfig v = model.vit().config();
         var cv = clip.config().vision();
@@ -81,6 +101,12 @@ public final class Inference {
 
     /**
      * Accuracy (%) on the test set of every task 0…upToTask, predicting over classes [0, seen).
+     *
+     * @param data the benchmark
+     * @param upToTask the last task to test
+     * @param seen the classes to choose from
+     * @param batch images per forward pass
+     * @return one accuracy per task
      */
     public double[] evaluate(TaskData data, int upToTask, int seen, int batch) {
         TaskSplit split = data.split();
@@ -89,7 +115,16 @@ public final class Inference {
         return acc;
     }
 
-    /** Class-IL (over classes [0, seen)) and task-IL accuracy on the test set of one task. */
+    /**
+     * Class-IL (over classes [0, seen)) and task-IL accuracy on the test set of one task.
+     *
+     * @param data the benchmark
+     * @param split its task split
+     * @param task the task to test
+     * @param seen the classes to choose from
+     * @param batch images per forward pass
+     * @return the counts
+     */
     public TaskAccuracy evaluateTask(TaskData data, TaskSplit split, int task, int seen, int batch) {
         AccuracyCounter counter = new AccuracyCounter(task, split.past(task), split.seen(task));
         for (TaskData.Batch b : data.testBatches(task, batch)) {

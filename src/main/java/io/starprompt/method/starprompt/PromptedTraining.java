@@ -40,6 +40,15 @@ public final class PromptedTraining implements AutoCloseable {
     /**
      * A training session of task {@code task} reporting as {@code phase}; lr is the base
      * learning rate (each epoch passes its own).
+     *
+     * @param clip the frozen CLIP (borrowed)
+     * @param model the model to train (borrowed)
+     * @param phase the phase to report
+     * @param task the task index
+     * @param range which classes take part in the loss
+     * @param lr the base learning rate
+     * @param orthoWeight the weight of the prompt orthogonality loss
+     * @param listener progress callbacks
      */
     public PromptedTraining(Clip clip, PromptedClassifier model, Phase phase, int task, SecondStage.ClassRange range,
             float lr, float orthoWeight, TrainingListener listener) {
@@ -53,7 +62,15 @@ public final class PromptedTraining implements AutoCloseable {
         this.adam = new Adam(clip.backend(), model.parameters(), new AdamConfig(lr, 0.9f, 0.999f, 1e-8f, 0f));
     }
 
-    /** One epoch over batches with learning rate lr and the unit keys [seen, d] of the seen classes. */
+    /**
+     * One epoch over batches with learning rate lr and the unit keys [seen, d] of the seen classes.
+     *
+     * @param e the epoch index
+     * @param batches the epoch's batches
+     * @param keys the unit keys of the seen classes
+     * @param lr the epoch's learning rate
+     * @return the epoch's summary
+     */
     public TrainingListener.Epoch epoch(int e, Iterable<TaskData.Batch> batches, Tensor keys, float lr) {
         checkKeys(keys, range.seen());
         EpochMeter meter = new EpochMeter(listener, phase, task, e);

@@ -32,6 +32,15 @@ public final class Prompter implements AutoCloseable {
     /**
      * Initialisation of ALGORITHM.md §4.1, §4.5: each A^l an orthogonal C × d matrix, each P^l the
      * injection's initial rows; both drawn layer by layer from one generator seeded by seed.
+     *
+     * @param be the backend
+     * @param layers L
+     * @param classes C
+     * @param queryDim d
+     * @param injection how the prompts enter the ViT (their rows' width and initial values)
+     * @param confidenceModulation whether a retrieved prompt is scaled by its similarity
+     * @param seed the initialisation seed
+     * @return the prompter
      */
     public static Prompter initialised(Backend be, int layers, int classes, int queryDim, PromptInjection injection,
             boolean confidenceModulation, long seed) {
@@ -51,7 +60,15 @@ public final class Prompter implements AutoCloseable {
         for (int i = 0; i < from.length; i++) to[offset + i] = (float) from[i];
     }
 
-    /** Wraps given parameters A [L,C,d] and P [L,C,D]; the prompter takes ownership. */
+    /**
+     * Wraps given parameters A [L,C,d] and P [L,C,D]; the prompter takes ownership.
+     *
+     * @param be the backend
+     * @param modulation A [L, C, d]
+     * @param prompts P [L, C, D]
+     * @param confidenceModulation whether a retrieved prompt is scaled by its similarity
+     * @return the prompter
+     */
     public static Prompter of(Backend be, Tensor modulation, Tensor prompts, boolean confidenceModulation) {
         if (modulation.rank() != 3 || prompts.rank() != 3 || modulation.dim(0) != prompts.dim(0)
                 || modulation.dim(1) != prompts.dim(1)) {
@@ -61,22 +78,38 @@ public final class Prompter implements AutoCloseable {
         return new Prompter(be, modulation, prompts, confidenceModulation);
     }
 
-    /** The modulation logits A [L, C, d] (owned; a trainable parameter). */
+    /**
+     * The modulation logits A [L, C, d] (owned; a trainable parameter).
+     *
+     * @return A
+     */
     public Tensor modulation() {
         return modulation;
     }
 
-    /** The prompt pools P [L, C, W] (owned; a trainable parameter). */
+    /**
+     * The prompt pools P [L, C, W] (owned; a trainable parameter).
+     *
+     * @return P
+     */
     public Tensor prompts() {
         return prompts;
     }
 
-    /** L, the prompted layers. */
+    /**
+     * L, the prompted layers.
+     *
+     * @return L
+     */
     public int layers() {
         return (int) prompts.dim(0);
     }
 
-    /** C, the classes of every pool. */
+    /**
+     * C, the classes of every pool.
+     *
+     * @return C
+     */
     public int classes() {
         return (int) prompts.dim(1);
     }
@@ -87,13 +120,22 @@ public final class Prompter implements AutoCloseable {
      */
     public record Retrieval(RetrievalInputs inputs, Tensor sims, Tensor selected, Tensor superPrompts)
             implements AutoCloseable {
-        /** The super-prompt of layer l, [B, D] (a view). */
+        /**
+         * The super-prompt of layer l, [B, D] (a view).
+         *
+         * @param l the layer
+         * @return its super-prompts
+         */
         public Tensor layer(int l) {
             int b = (int) superPrompts.dim(1);
             return superPrompts.rows(l, 1).reshape(b, superPrompts.dim(2));
         }
 
-        /** All layers' super-prompts as views, for the ViT's residual prompts. */
+        /**
+         * All layers' super-prompts as views, for the ViT's residual prompts.
+         *
+         * @return one view per layer
+         */
         public List<Tensor> perLayer() {
             List<Tensor> out = new ArrayList<>();
             for (int l = 0; l < superPrompts.dim(0); l++) out.add(layer(l));
@@ -108,7 +150,14 @@ public final class Prompter implements AutoCloseable {
         }
     }
 
-    /** Selects, for every layer and sample, the prompt of the best-matching seen class. */
+    /**
+     * Selects, for every layer and sample, the prompt of the best-matching seen class.
+     *
+     * @param queries raw CLIP queries [B, d]
+     * @param keys unit keys of the seen classes [seen, d]
+     * @param seen the classes taking part
+     * @return the retrieval; close it
+     */
     public Retrieval retrieve(Tensor queries, Tensor keys, int seen) {
         RetrievalInputs in = new RetrievalInputs(queries, keys, modulation, prompts, seen, modulate);
         int b = in.batch();
@@ -119,7 +168,15 @@ public final class Prompter implements AutoCloseable {
         return new Retrieval(in, sims, sel, sp);
     }
 
-    /** Gradients of A and P (overwritten) from the super-prompt gradients dsp [L,B,D]. */
+    /**
+     * Gradients of A and P (overwritten) from the super-prompt gradients dsp [L,B,D].
+     *
+     * @param r the forward's retrieval
+     * @param dsp gradient of the super-prompts
+     * @param past classes below this get no gradient
+     * @param dA gradient of A
+     * @param dP gradient of P
+     */
     public void backward(Retrieval r, Tensor dsp, int past, Tensor dA, Tensor dP) {
         be.retrievalBackward(r.inputs(), r.sims(), r.selected(), dsp, past, dA, dP);
     }

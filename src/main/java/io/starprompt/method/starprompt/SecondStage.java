@@ -1,6 +1,7 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.method.common.LinearHead;
 import io.starprompt.method.common.PromptInjection;
 import io.starprompt.method.common.ResidualInjection;
@@ -24,12 +25,25 @@ public final class SecondStage {
     private final LinearHead head;
     private final PromptInjection injection;
 
-    /** STAR-Prompt's second stage: residual prompts. */
+    /**
+     * STAR-Prompt's second stage: residual prompts.
+     *
+     * @param vit the frozen ViT (borrowed)
+     * @param prompter the prompt pools (borrowed)
+     * @param head the head (borrowed)
+     */
     public SecondStage(VisionTransformer vit, Prompter prompter, LinearHead head) {
         this(vit, prompter, head, new ResidualInjection(vit.backend(), vit.config().width()));
     }
 
-    /** The second stage with the prompts entering the ViT by the given injection. */
+    /**
+     * The second stage with the prompts entering the ViT by the given injection.
+     *
+     * @param vit the frozen ViT (borrowed)
+     * @param prompter the prompt pools (borrowed)
+     * @param head the head (borrowed)
+     * @param injection how the prompts enter the ViT
+     */
     public SecondStage(VisionTransformer vit, Prompter prompter, LinearHead head, PromptInjection injection) {
         this.be = vit.backend();
         this.vit = vit;
@@ -48,7 +62,13 @@ public final class SecondStage {
 
     /** Which classes take part in one step: past = frozen [0, past), current = [past, seen). */
     public record ClassRange(int past, int seen, int lossFrom) {
-        /** Training: past logits masked out of the loss. */
+        /**
+         * Training: past logits masked out of the loss.
+         *
+         * @param past the number of past classes
+         * @param seen the end of the seen classes
+         * @return the range
+         */
         public static ClassRange training(int past, int seen) {
             return new ClassRange(past, seen, past);
         }
@@ -71,23 +91,41 @@ public final class SecondStage {
      * Forward and backward for images [B,3,H,W] with their raw CLIP queries [B,d], the unit keys
      * of the seen classes [seen,d] and labels in [range.lossFrom, range.seen). The result's
      * tensors live in the caller's scope; every intermediate is freed.
+     *
+     * @param images ViT input [B, 3, H, W]
+     * @param queries raw CLIP queries [B, d]
+     * @param keys unit keys of the seen classes [seen, d]
+     * @param labels the labels
+     * @param range which classes take part
+     * @return the loss, logits and gradients; close it
      */
     public Result lossAndGradients(Tensor images, Tensor queries, Tensor keys, int[] labels, ClassRange range) {
-        try (Prompter.Retrieval r = prompter.retrieve(queries, keys, range.seen());
-                TensorScope scope = TensorScope.open();
+        Profiler p = be.profiler();
+        Prompter.Retrieval r;
+        try (Profiler.Scope s = p.scope("prompter")) {
+            r = prompter.retrieve(queries, keys, range.seen());
+        }
+        try (r; TensorScope scope = TensorScope.open();
                 Activations act = vit.forwardPooled(images, injection.prompts(r.superPrompts()))) {
-            Tensor logits = scope.retain(head.forward(act.pooled()));
-            Tensor dLogits = be.empty(logits.shape());
-            float loss = be.crossEntropy(logits, labels, range.lossFrom(), range.seen(), dLogits);
-            Tensor dW = scope.retain(be.empty(head.weight().shape())), db = scope.retain(be.empty(head.bias().shape()));
-            Tensor dPooled = head.backward(act.pooled(), dLogits, dW, db);
+            Tensor logits, dW, db, dPooled;
+            float loss;
+            try (Profiler.Scope s = p.scope("head")) {
+                logits = scope.retain(head.forward(act.pooled()));
+                Tensor dLogits = be.empty(logits.shape());
+                loss = be.crossEntropy(logits, labels, range.lossFrom(), range.seen(), dLogits);
+                dW = scope.retain(be.empty(head.weight().shape()));
+                db = scope.retain(be.empty(head.bias().shape()));
+                dPooled = head.backward(act.pooled(), dLogits, dW, db);
+            }
             Tensor dRows = be.empty(r.superPrompts().shape());
             try (PromptGradients g = vit.backwardPooled(act, dPooled, false)) {
                 injection.rowGradients(g, dRows);
             }
             Tensor dA = scope.retain(be.empty(prompter.modulation().shape()));
             Tensor dP = scope.retain(be.empty(prompter.prompts().shape()));
-            prompter.backward(r, dRows, range.past(), dA, dP);
+            try (Profiler.Scope s = p.scope("prompter")) {
+                prompter.backward(r, dRows, range.past(), dA, dP);
+            }
             return new Result(loss, logits, dA, dP, dW, db);
         }
     }

@@ -49,7 +49,14 @@ public final class SecondStageTrainer {
     private HeadSnapshot backup;
     private TrainingListener listener = TrainingListener.NONE;
 
-    /** A trainer of model (borrowed, like CLIP) whose randomness derives from seed. */
+    /**
+     * A trainer of model (borrowed, like CLIP) whose randomness derives from seed.
+     *
+     * @param clip the frozen CLIP (borrowed)
+     * @param model the model to train (borrowed)
+     * @param cfg the run's configuration
+     * @param seed the run's seed
+     */
     public SecondStageTrainer(Clip clip, PromptedClassifier model, StarPromptConfig cfg, long seed) {
         this.be = model.vit().backend();
         if (clip.backend() != be) throw new IllegalArgumentException("second stage: CLIP and ViT use different backends");
@@ -60,7 +67,12 @@ public final class SecondStageTrainer {
         this.replayModels = new GaussianMixture[model.classes()];
     }
 
-    /** Progress callbacks (null = none). */
+    /**
+     * Progress callbacks (null = none).
+     *
+     * @param l the listener, or null
+     * @return this trainer
+     */
     public SecondStageTrainer listener(TrainingListener l) {
         this.listener = l == null ? TrainingListener.NONE : l;
         return this;
@@ -68,13 +80,23 @@ public final class SecondStageTrainer {
 
     /**
      * lr_e = lr·cos(99π·e / (200·(K−1))) for epoch e of K (§4.7); K ≤ 1 gives the constant lr.
+     *
+     * @param lr the base learning rate
+     * @param epoch e
+     * @param epochs K
+     * @return the learning rate of epoch e
      */
     public static float cosineLr(float lr, int epoch, int epochs) {
         if (epochs <= 1) return lr;
         return (float) (lr * Math.cos(99 * Math.PI * epoch / (200.0 * (epochs - 1))));
     }
 
-    /** The learning rate of epoch e under this config (cosine or constant). */
+    /**
+     * The learning rate of epoch e under this config (cosine or constant).
+     *
+     * @param epoch the epoch index
+     * @return its learning rate
+     */
     public float learningRate(int epoch) {
         return cfg.stage2().learningRate(epoch);
     }
@@ -84,6 +106,13 @@ public final class SecondStageTrainer {
     /**
      * Steps 2–4 after the last epoch of task t: statistics, backup, and (t &gt; 0, if enabled)
      * the head alignment. Returns the alignment's epoch losses (empty when it did not run).
+     *
+     * @param t the task
+     * @param past the first class of the task
+     * @param seen the end of its classes
+     * @param data the benchmark
+     * @param keys unit keys of the seen classes
+     * @return the alignment's epoch losses
      */
     public double[] finishTask(int t, int past, int seen, TaskData data, Tensor keys) {
         fitStatistics(t, past, seen, data, keys);
@@ -91,7 +120,11 @@ public final class SecondStageTrainer {
         return t > 0 && cfg.alignment().enabled() ? alignHead(t, seen) : new double[0];
     }
 
-    /** §4.8 step 5: for t &gt; 0 restore the un-aligned head of task t − 1 (no-op without a backup). */
+    /**
+     * §4.8 step 5: for t &gt; 0 restore the un-aligned head of task t − 1 (no-op without a backup).
+     *
+     * @param t the task about to be trained
+     */
     public void recallHead(int t) {
         if (t <= 0) return;
         if (backup == null) {
@@ -101,23 +134,41 @@ public final class SecondStageTrainer {
         backup.restoreInto(be, model.head());
     }
 
-    /** The current backup (null before the first task ended). */
+    /**
+     * The current backup (null before the first task ended).
+     *
+     * @return the backup, or null
+     */
     public HeadSnapshot backup() {
         return backup;
     }
 
-    /** §4.8 step 2: copies the head as trained. */
+    /**
+     * §4.8 step 2: copies the head as trained.
+     *
+     * @return the backup
+     */
     public HeadSnapshot backupHead() {
         backup = HeadSnapshot.of(be, model.head());
         return backup;
     }
 
-    /** The replay model of class c (null until its task's statistics were fitted). */
+    /**
+     * The replay model of class c (null until its task's statistics were fitted).
+     *
+     * @param c a class
+     * @return its replay model, or null
+     */
     public GaussianMixture replayModel(int c) {
         return replayModels[c];
     }
 
-    /** Installs a replay model (for resuming a run). */
+    /**
+     * Installs a replay model (for resuming a run).
+     *
+     * @param c a class
+     * @param m its replay model
+     */
     public void setReplayModel(int c, GaussianMixture m) {
         replayModels[c] = m;
     }
@@ -125,6 +176,9 @@ public final class SecondStageTrainer {
     /**
      * Stores what the second stage carries to the next task under {@code prefix}: the replay
      * model of every class that has one and the head backup, if any.
+     *
+     * @param state the state to add to
+     * @param prefix the names' prefix
      */
     public void saveTo(MethodState state, String prefix) {
         for (int c = 0; c < replayModels.length; c++) {
@@ -136,6 +190,8 @@ public final class SecondStageTrainer {
     /**
      * Restores what {@link #saveTo} stored under prefix.
      *
+     * @param state the state to read
+     * @param prefix the names' prefix
      * @throws CheckpointException if an entry is missing or of another shape
      */
     public void restoreFrom(MethodState state, String prefix) {
@@ -156,6 +212,11 @@ public final class SecondStageTrainer {
     /**
      * Starts the training of task t over classes [past, seen) (after {@link #recallHead}): a fresh
      * optimiser session, reported as the start of {@link TrainingListener.Phase#SECOND_STAGE}.
+     *
+     * @param t the task
+     * @param past the first class of the task
+     * @param seen the end of its classes
+     * @return the training session; close it
      */
     public PromptedTraining beginTraining(int t, int past, int seen) {
         checkClasses(past, seen);
@@ -164,7 +225,16 @@ public final class SecondStageTrainer {
                 SecondStage.ClassRange.training(past, seen), cfg.stage2().lr(), cfg.stage2().lambdaOrtho(), listener);
     }
 
-    /** Epoch e of task t's training in that session, with the unit keys [seen, d] of the seen classes. */
+    /**
+     * Epoch e of task t's training in that session, with the unit keys [seen, d] of the seen classes.
+     *
+     * @param session the training session
+     * @param t the task
+     * @param e the epoch index
+     * @param data the benchmark
+     * @param keys unit keys of the seen classes
+     * @return the epoch's summary
+     */
     public TrainingListener.Epoch trainEpoch(PromptedTraining session, int t, int e, TaskData data, Tensor keys) {
         float lr = learningRate(e);
         TrainingListener.Epoch r = session.epoch(e, data.trainBatches(t, cfg.batchSize(), Seeds.mix(seed, t, e)), keys, lr);
@@ -178,6 +248,12 @@ public final class SecondStageTrainer {
     /**
      * §4.8 step 1: fits one replay model per current class [past, seen) on the final-norm CLS
      * features of MC2 augmented passes over task t's training set.
+     *
+     * @param t the task
+     * @param past the first class of the task
+     * @param seen the end of its classes
+     * @param data the benchmark
+     * @param keys unit keys of the seen classes
      */
     public void fitStatistics(int t, int past, int seen, TaskData data, Tensor keys) {
         checkRange(past, seen, keys);
@@ -215,7 +291,13 @@ public final class SecondStageTrainer {
 
     // ------------------------------------------------------------------ alignment
 
-    /** §4.8 step 3: aligns the head over classes [0, seen) for E2 + 5·t epochs; returns epoch losses. */
+    /**
+     * §4.8 step 3: aligns the head over classes [0, seen) for E2 + 5·t epochs; returns epoch losses.
+     *
+     * @param t the task just trained
+     * @param seen the classes [0, seen)
+     * @return one mean loss per epoch
+     */
     public double[] alignHead(int t, int seen) {
         HeadAlignment.Settings s = new HeadAlignment.Settings(cfg.alignEpochsOfTask(t), cfg.alignment().lr(),
                 cfg.alignment().samplesPerClass(), cfg.alignment().batchSize(), cfg.alignment().logitTemperature());

@@ -106,7 +106,11 @@ public final class StarPrompt implements ContinualMethod {
         this.inference = new Inference(clip, model, this::keys);
     }
 
-    /** A builder; see the class comment. */
+    /**
+     * A builder; see the class comment.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -124,67 +128,121 @@ public final class StarPrompt implements ContinualMethod {
         private long seed;
         private TrainingListener listener;
 
-        /** The backend of CLIP and the ViT. */
+        /**
+         * The backend of CLIP and the ViT.
+         *
+         * @param b the backend
+         * @return this builder
+         */
         public Builder backend(Backend b) {
             be = b;
             return this;
         }
 
-        /** The frozen CLIP model (borrowed). */
+        /**
+         * The frozen CLIP model (borrowed).
+         *
+         * @param c CLIP
+         * @return this builder
+         */
         public Builder clip(Clip c) {
             clip = c;
             return this;
         }
 
-        /** The frozen ViT (borrowed). */
+        /**
+         * The frozen ViT (borrowed).
+         *
+         * @param v the ViT
+         * @return this builder
+         */
         public Builder vit(VisionTransformer v) {
             vit = v;
             return this;
         }
 
-        /** Tokenises "X {name}." for every class of {@link #classNames} (ALGORITHM.md §3.1). */
+        /**
+         * Tokenises "X {name}." for every class of {@link #classNames} (ALGORITHM.md §3.1).
+         *
+         * @param t the tokenizer
+         * @return this builder
+         */
         public Builder tokenizer(ClipTokenizer t) {
             tokenizer = t;
             return this;
         }
 
-        /** Class names in new-label order. */
+        /**
+         * Class names in new-label order.
+         *
+         * @param names one name per label
+         * @return this builder
+         */
         public Builder classNames(List<String> names) {
             classNames = List.copyOf(names);
             return this;
         }
 
-        /** Precomputed stage-1 prompt ids per class (position 1 is replaced by the context token). */
+        /**
+         * Precomputed stage-1 prompt ids per class (position 1 is replaced by the context token).
+         *
+         * @param ids one token sequence per class
+         * @return this builder
+         */
         public Builder promptIds(int[][] ids) {
             promptIds = ids.clone();
             return this;
         }
 
-        /** The number of classes, for a second-stage-only run without prompts. */
+        /**
+         * The number of classes, for a second-stage-only run without prompts.
+         *
+         * @param c C
+         * @return this builder
+         */
         public Builder classes(int c) {
             classes = c;
             return this;
         }
 
-        /** The configuration ({@link StarPromptConfig#defaults()} if not given). */
+        /**
+         * The configuration ({@link StarPromptConfig#defaults()} if not given).
+         *
+         * @param c the configuration
+         * @return this builder
+         */
         public Builder config(StarPromptConfig c) {
             cfg = c;
             return this;
         }
 
-        /** The run seed every random choice derives from. */
+        /**
+         * The run seed every random choice derives from.
+         *
+         * @param s the seed
+         * @return this builder
+         */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
-        /** Progress callbacks (none if not given). */
+        /**
+         * Progress callbacks (none if not given).
+         *
+         * @param l the listener, or null
+         * @return this builder
+         */
         public Builder listener(TrainingListener l) {
             listener = l;
             return this;
         }
 
-        /** The method, with freshly initialised parameters. */
+        /**
+         * The method, with freshly initialised parameters.
+         *
+         * @return the method; close it to free its parameters
+         */
         public StarPrompt build() {
             return new StarPrompt(this);
         }
@@ -207,32 +265,56 @@ public final class StarPrompt implements ContinualMethod {
 
     // ------------------------------------------------------------------ accessors
 
-    /** The configuration. */
+    /**
+     * The configuration.
+     *
+     * @return the configuration
+     */
     public StarPromptConfig config() {
         return cfg;
     }
 
-    /** C, all classes of the benchmark. */
+    /**
+     * C, all classes of the benchmark.
+     *
+     * @return C
+     */
     public int classes() {
         return classes;
     }
 
-    /** The second-stage model (prompts and head). */
+    /**
+     * The second-stage model (prompts and head).
+     *
+     * @return the model
+     */
     public PromptedClassifier model() {
         return model;
     }
 
-    /** The second-stage trainer (replay models, head backup). */
+    /**
+     * The second-stage trainer (replay models, head backup).
+     *
+     * @return the trainer
+     */
     public SecondStageTrainer trainer() {
         return trainer;
     }
 
-    /** Class-incremental inference with the known keys. */
+    /**
+     * Class-incremental inference with the known keys.
+     *
+     * @return the inference over the known keys
+     */
     public Inference inference() {
         return inference;
     }
 
-    /** The first stage (created on first use; needs prompt ids). */
+    /**
+     * The first stage (created on first use; needs prompt ids).
+     *
+     * @return the first stage
+     */
     public FirstStage firstStage() {
         if (firstStage == null) {
             if (promptIds == null) {
@@ -243,12 +325,21 @@ public final class StarPrompt implements ContinualMethod {
         return firstStage;
     }
 
-    /** Number of classes whose stage-2 key is known (classes [0, n)). */
+    /**
+     * Number of classes whose stage-2 key is known (classes [0, n)).
+     *
+     * @return the number of known keys
+     */
     public int keysKnown() {
         return keysKnown;
     }
 
-    /** The stage-2 keys [seen, d] as a new tensor in the current scope. */
+    /**
+     * The stage-2 keys [seen, d] as a new tensor in the current scope.
+     *
+     * @param seen the classes [0, seen) whose keys are wanted
+     * @return the keys
+     */
     public Tensor keys(int seen) {
         if (seen < 1 || seen > keysKnown) {
             throw new IllegalStateException("star-prompt: keys of " + seen + " classes asked, " + keysKnown + " known");
@@ -256,13 +347,21 @@ public final class StarPrompt implements ContinualMethod {
         return be.fromArray(Arrays.copyOf(keyTable, seen * keyDim), seen, keyDim);
     }
 
-    /** The known keys as a key store. */
+    /**
+     * The known keys as a key store.
+     *
+     * @return the keys
+     */
     public FirstStage.KeyStore keyStore() {
         if (keysKnown == 0) throw new IllegalStateException("star-prompt: no keys yet");
         return new FirstStage.KeyStore(keysKnown, keyDim, Arrays.copyOf(keyTable, keysKnown * keyDim));
     }
 
-    /** Installs stage-1 keys (two-run variant) for the classes [0, keys.seen()). */
+    /**
+     * Installs stage-1 keys (two-run variant) for the classes [0, keys.seen()).
+     *
+     * @param keys the keys to install
+     */
     public void installKeys(FirstStage.KeyStore keys) {
         if (keys.dim() != keyDim || keys.seen() > classes) {
             throw new IllegalArgumentException("star-prompt: key store " + keys.seen() + " × " + keys.dim()
@@ -432,12 +531,24 @@ public final class StarPrompt implements ContinualMethod {
 
     // ------------------------------------------------------------------ per task
 
-    /** End-to-end task t (ALGORITHM.md §5): stage 1, keys of the task's classes, stage 2. */
+    /**
+     * End-to-end task t (ALGORITHM.md §5): stage 1, keys of the task's classes, stage 2.
+     *
+     * @param t the task, the next one
+     * @param data the benchmark
+     * @return the task's losses
+     */
     public TaskResult learnTask(int t, TaskData data) {
         return learn(t, data, true);
     }
 
-    /** Second stage of task t only, with keys already installed (two-run variant). */
+    /**
+     * Second stage of task t only, with keys already installed (two-run variant).
+     *
+     * @param t the task, the next one
+     * @param data the benchmark
+     * @return the task's losses
+     */
     public TaskResult learnSecondStage(int t, TaskData data) {
         return learn(t, data, false);
     }
@@ -475,6 +586,10 @@ public final class StarPrompt implements ContinualMethod {
     /**
      * Stage 1 of task t on its own (the two-run variant's first run): E_S1 epochs, then the end of
      * the task; the task's keys join the key table. Returns {epoch means, alignment losses}.
+     *
+     * @param t the task, the next one
+     * @param data the benchmark
+     * @return the epoch means and the alignment losses
      */
     public double[][] learnFirstStage(int t, TaskData data) {
         TaskSplit split = checkData(data);
@@ -556,7 +671,12 @@ public final class StarPrompt implements ContinualMethod {
 
     // ------------------------------------------------------------------ whole runs
 
-    /** End-to-end: learnTask and evaluation (STAR-Prompt and stage-1-only) after every task. */
+    /**
+     * End-to-end: learnTask and evaluation (STAR-Prompt and stage-1-only) after every task.
+     *
+     * @param data the benchmark
+     * @return the accuracy matrices and the per-task losses
+     */
     public RunResult run(TaskData data) {
         TaskSplit split = checkData(data);
         AccuracyMatrix acc = new AccuracyMatrix(split.tasks()), acc1 = new AccuracyMatrix(split.tasks());
@@ -571,7 +691,13 @@ public final class StarPrompt implements ContinualMethod {
         return new RunResult(acc, acc1, results);
     }
 
-    /** Two-run variant, run 1: stage 1 of every task; returns the keys of all classes and the stage-1 accuracies. */
+    /**
+     * Two-run variant, run 1: stage 1 of every task; returns the keys of all classes and the stage-1
+     * accuracies.
+     *
+     * @param data the benchmark
+     * @return the keys, the stage-1 accuracy and the per-task losses
+     */
     public FirstStageRun runFirstStageOnly(TaskData data) {
         TaskSplit split = checkData(data);
         AccuracyMatrix acc1 = new AccuracyMatrix(split.tasks());
@@ -585,7 +711,13 @@ public final class StarPrompt implements ContinualMethod {
         return new FirstStageRun(firstStage().keyStore(split.classes()), acc1, results);
     }
 
-    /** Two-run variant, run 2: stage 2 of every task from saved keys, with evaluation after each. */
+    /**
+     * Two-run variant, run 2: stage 2 of every task from saved keys, with evaluation after each.
+     *
+     * @param keys the keys of every class, from {@link #runFirstStageOnly}
+     * @param data the benchmark
+     * @return the accuracy matrices and the per-task losses
+     */
     public RunResult runSecondStageFromKeys(FirstStage.KeyStore keys, TaskData data) {
         TaskSplit split = checkData(data);
         if (keys.seen() < split.classes()) {
@@ -605,17 +737,38 @@ public final class StarPrompt implements ContinualMethod {
 
     // ------------------------------------------------------------------ inference
 
-    /** §6: predictions over classes [0, seen) for ViT inputs [n,3,H,W] and their CLIP inputs [n,3,S,S]. */
+    /**
+     * §6: predictions over classes [0, seen) for ViT inputs [n,3,H,W] and their CLIP inputs [n,3,S,S].
+     *
+     * @param vitImages ViT inputs, planar
+     * @param clipImages CLIP inputs, planar
+     * @param batch images per forward pass
+     * @param seen the classes to choose from
+     * @return one predicted label per image
+     */
     public int[] predict(float[] vitImages, float[] clipImages, int batch, int seen) {
         return inference.predict(vitImages, clipImages, batch, seen);
     }
 
-    /** Accuracy (%) on the test sets of tasks 0…t after task t (over the classes seen after t). */
+    /**
+     * Accuracy (%) on the test sets of tasks 0…t after task t (over the classes seen after t).
+     *
+     * @param data the benchmark
+     * @param t the last learned task
+     * @return one accuracy per tested task
+     */
     public double[] accuracyRow(TaskData data, int t) {
         return inference.evaluate(data, t, checkData(data).seen(t), cfg.evalBatchSize());
     }
 
-    /** Stage-1-only accuracy (%): argmax cos(q, k_c) over the classes seen after t, clip_preprocess test images. */
+    /**
+     * Stage-1-only accuracy (%): argmax cos(q, k_c) over the classes seen after t, clip_preprocess test
+     * images.
+     *
+     * @param data the benchmark
+     * @param t the last learned task
+     * @return one accuracy per tested task
+     */
     public double[] evaluateFirstStage(TaskData data, int t) {
         int seen = checkData(data).seen(t);
         if (keysKnown < seen) throw new IllegalStateException("star-prompt: keys of " + seen + " classes needed");

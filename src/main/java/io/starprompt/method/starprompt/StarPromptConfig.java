@@ -60,7 +60,17 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      */
     public record Stage2(int epochs, float lr, float lambdaOrtho, boolean cosineSchedule, boolean confidenceModulation,
             PromptMode promptMode, int prefixLength) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param epochs training epochs per task
+         * @param lr the Adam learning rate
+         * @param lambdaOrtho λ2, weight of the prompt orthogonality loss
+         * @param cosineSchedule whether the learning rate follows the cosine schedule
+         * @param confidenceModulation whether a retrieved prompt is scaled by its similarity
+         * @param promptMode residual or prefix prompts
+         * @param prefixLength L_p of prefix prompts
+         */
         public Stage2 {
             if (epochs < 0) throw bad("stage 2 epochs must be ≥ 0");
             requireFinite("stage 2 lr", lr);
@@ -69,12 +79,21 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             if (prefixLength < 1) throw bad("prefixLength must be ≥ 1");
         }
 
-        /** The learning rate of epoch e: the cosine schedule over {@link #epochs} or the constant lr. */
+        /**
+         * The learning rate of epoch e: the cosine schedule over {@link #epochs} or the constant lr.
+         *
+         * @param epoch the epoch index
+         * @return its learning rate
+         */
         public float learningRate(int epoch) {
             return cosineSchedule ? SecondStageTrainer.cosineLr(lr, epoch, epochs) : lr;
         }
 
-        /** A builder starting from this group. */
+        /**
+         * A builder starting from this group.
+         *
+         * @return a new builder
+         */
         public Builder toBuilder() {
             return new Builder(this);
         }
@@ -115,7 +134,17 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      */
     public record Alignment(boolean enabled, float lr, int epochs, int epochsPerTask, int samplesPerClass, int batchSize,
             float logitTemperature) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param enabled whether the head is re-aligned after every task but the first
+         * @param lr lr_gr2, the alignment learning rate
+         * @param epochs E2, alignment epochs of task 0's successor
+         * @param epochsPerTask extra alignment epochs per task index
+         * @param samplesPerClass replay samples per class and epoch
+         * @param batchSize the alignment batch size
+         * @param logitTemperature τ, the logits' temperature in the alignment loss
+         */
         public Alignment {
             requireFinite("alignment lr", lr);
             if (epochs < 0 || epochsPerTask < 0) throw bad("alignment epochs must be ≥ 0");
@@ -124,12 +153,21 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             if (!(logitTemperature > 0) || Float.isInfinite(logitTemperature)) throw bad("logitTemperature must be > 0");
         }
 
-        /** Alignment epochs of task t: E2 + epochsPerTask·t. */
+        /**
+         * Alignment epochs of task t: E2 + epochsPerTask·t.
+         *
+         * @param t the task index
+         * @return its alignment epochs
+         */
         public int epochsOfTask(int t) {
             return epochs + epochsPerTask * t;
         }
 
-        /** A builder starting from this group. */
+        /**
+         * A builder starting from this group.
+         *
+         * @return a new builder
+         */
         public Builder toBuilder() {
             return new Builder(this);
         }
@@ -169,19 +207,35 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      */
     public record Replay(ReplayModel model, GaussianMixture.Density density, int components, int iterations,
             int monteCarlo) {
-        /** Validates. */
+        /**
+         * Validates.
+         *
+         * @param model mixture or single Gaussian per class (stage 2)
+         * @param density the mixture density of both stages
+         * @param components K of the stage-2 mixtures
+         * @param iterations EM iterations of the stage-2 mixtures
+         * @param monteCarlo MC2, augmented passes for the statistics
+         */
         public Replay {
             if (model == null || density == null) throw bad("null replay model or density");
             if (components < 1 || iterations < 0) throw bad("mogComponents ≥ 1 and mogIterations ≥ 0 required");
             if (monteCarlo < 1) throw bad("monteCarlo (MC2) must be ≥ 1");
         }
 
-        /** The stage-2 mixture fit settings. */
+        /**
+         * The stage-2 mixture fit settings.
+         *
+         * @return the fit settings
+         */
         public GaussianMixture.Options mixtureOptions() {
             return GaussianMixture.Options.reference(iterations).withComponents(components).withDensity(density);
         }
 
-        /** A builder starting from this group. */
+        /**
+         * A builder starting from this group.
+         *
+         * @return a new builder
+         */
         public Builder toBuilder() {
             return new Builder(this);
         }
@@ -205,7 +259,16 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
         }
     }
 
-    /** Validates that no group is missing and the batch sizes are positive. */
+    /**
+     * Validates that no group is missing and the batch sizes are positive.
+     *
+     * @param stage1 the first stage's settings
+     * @param stage2 the second stage's training settings
+     * @param alignment the head re-alignment settings
+     * @param replay the class statistics and replay settings
+     * @param batchSize the training batch size of both stages
+     * @param evalBatchSize the inference and feature-pass batch size
+     */
     public StarPromptConfig {
         if (stage1 == null || stage2 == null || alignment == null || replay == null) throw bad("a group is null");
         if (batchSize < 1 || evalBatchSize < 1) throw bad("batch sizes must be ≥ 1");
@@ -217,6 +280,8 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      * iterations, K = 5, reference density; 5 epochs per stage (the dataset default of
      * CropDisease/EuroSAT; set per dataset), batch 128, cosine schedule on (paper behaviour),
      * confidence modulation on, residual prompts, alignment on.
+     *
+     * @return the defaults
      */
     public static StarPromptConfig defaults() {
         return new StarPromptConfig(FirstStageConfig.defaults(),
@@ -229,23 +294,38 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
     /**
      * {@code models/config/starprompt.yaml} (CropDisease, seed 1993): λ1 30, λ2 5, lr_gr1 0.01,
      * lr_gr2 0.001, E1 10, E2 10, MC1 2, MC2 5, 500 EM iterations in both stages, 5 epochs, batch 128.
+     *
+     * @return that configuration
      */
     public static StarPromptConfig cropDiseaseBest() {
         return builder().stage1(s -> s.alignLr(0.01f).mogIterations(500).monteCarlo(2)).stage2(s -> s.lambdaOrtho(5f))
                 .replay(r -> r.monteCarlo(5)).build();
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /**
+     * A builder starting from {@link #defaults()}.
+     *
+     * @return a new builder
+     */
     public static Builder builder() {
         return defaults().toBuilder();
     }
 
-    /** A builder starting from this config. */
+    /**
+     * A builder starting from this config.
+     *
+     * @return a new builder
+     */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
-    /** Alignment epochs of task t: E2 + alignEpochsPerTask·t. */
+    /**
+     * Alignment epochs of task t: E2 + alignEpochsPerTask·t.
+     *
+     * @param t the task index
+     * @return its alignment epochs
+     */
     public int alignEpochsOfTask(int t) {
         return alignment.epochsOfTask(t);
     }
@@ -256,27 +336,52 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             super(c);
         }
 
-        /** Changes stage-1 settings. */
+        /**
+         * Changes stage-1 settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder stage1(UnaryOperator<FirstStageConfig.Builder> change) {
             return set("stage1", change.apply(this.<FirstStageConfig>get("stage1").toBuilder()).build());
         }
 
-        /** Changes stage-2 training settings. */
+        /**
+         * Changes stage-2 training settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder stage2(UnaryOperator<Stage2.Builder> change) {
             return set("stage2", change.apply(this.<Stage2>get("stage2").toBuilder()).build());
         }
 
-        /** Changes head-alignment settings. */
+        /**
+         * Changes head-alignment settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder alignment(UnaryOperator<Alignment.Builder> change) {
             return set("alignment", change.apply(this.<Alignment>get("alignment").toBuilder()).build());
         }
 
-        /** Changes replay settings. */
+        /**
+         * Changes replay settings.
+         *
+         * @param change what to change
+         * @return this builder
+         */
         public Builder replay(UnaryOperator<Replay.Builder> change) {
             return set("replay", change.apply(this.<Replay>get("replay").toBuilder()).build());
         }
 
-        /** The training epochs of both stages (the end-to-end script's single epoch setting). */
+        /**
+         * The training epochs of both stages (the end-to-end script's single epoch setting).
+         *
+         * @param v the epochs
+         * @return this builder
+         */
         public Builder epochs(int v) {
             return stage1(s -> s.epochs(v)).stage2(s -> s.epochs(v));
         }

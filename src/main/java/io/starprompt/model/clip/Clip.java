@@ -61,8 +61,13 @@ public final class Clip implements AutoCloseable {
      * the two towers, the projections and logit_scale (such as {@code *.position_ids}) are ignored,
      * but encoder layers beyond the configured number are rejected.
      *
+     * @param be the backend to load onto
+     * @param safetensors the weights
+     * @param configJson the config
+     * @return the model; close it
      * @throws IllegalArgumentException naming the file and the field or tensor when a config field
      *     is missing or invalid, or a tensor is missing or has the wrong shape
+     * @throws IOException if a file cannot be read
      */
     public static Clip load(Backend be, Path safetensors, Path configJson) throws IOException {
         Objects.requireNonNull(be, "backend");
@@ -104,15 +109,29 @@ public final class Clip implements AutoCloseable {
 
     // ------------------------------------------------------------------ accessors
 
+    /**
+     * The model's sizes.
+     *
+     * @return the configuration
+     */
     public ClipConfig config() {
         return cfg;
     }
 
+    /**
+     * The backend the weights live on.
+     *
+     * @return the backend
+     */
     public Backend backend() {
         return be;
     }
 
-    /** The stored logit scale, a log value: logits use exp(logitScale()) (100 for OpenAI CLIP). */
+    /**
+     * The stored logit scale, a log value: logits use exp(logitScale()) (100 for OpenAI CLIP).
+     *
+     * @return the log logit scale
+     */
     public float logitScale() {
         ensureOpen("logitScale");
         return logitScale;
@@ -125,6 +144,9 @@ public final class Clip implements AutoCloseable {
      * [C][S][S] at the tower's channels and image size become a tensor [batch, C, S, S] in the
      * current scope.
      *
+     * @param values the images, planar
+     * @param batch how many
+     * @return the input tensor
      * @throws IllegalArgumentException naming both image sizes if the values are not {@code batch}
      *     images of the tower's size
      */
@@ -137,6 +159,9 @@ public final class Clip implements AutoCloseable {
     /**
      * Image features: pixels [B, C, S, S] (CLIP-normalised) → post-LayerNorm CLS token times
      * visual_projection, [B, projection_dim], not normalised; a new tensor in the current scope.
+     *
+     * @param pixels the images
+     * @return the features
      */
     public Tensor imageFeatures(Tensor pixels) {
         return use.call("imageFeatures", () -> {
@@ -148,6 +173,9 @@ public final class Clip implements AutoCloseable {
     /**
      * The image tower's last hidden state [B, T, width], before post_layernorm (HF
      * {@code vision_model(...).last_hidden_state}); a new tensor in the current scope.
+     *
+     * @param pixels the images
+     * @return the hidden state
      */
     public Tensor visionLastHiddenState(Tensor pixels) {
         return use.call("visionLastHiddenState", () -> {
@@ -162,6 +190,9 @@ public final class Clip implements AutoCloseable {
      * Text features of token id sequences (each up to max_position_embeddings long, with an
      * end-of-text token; zero padding after it is optional): [C, projection_dim], projected, not
      * normalised; a new tensor in the current scope. Only tokens up to the last EOS are computed.
+     *
+     * @param ids one token sequence per text
+     * @return the features
      */
     public Tensor textFeatures(int[][] ids) {
         return use.call("textFeatures", () -> {
@@ -173,6 +204,11 @@ public final class Clip implements AutoCloseable {
     /**
      * Text features with the token embeddings at positions [position, position + nCtx) of sequence
      * c replaced by replaced[c] ([C, nCtx, text width]); inference only (see {@link #textForward}).
+     *
+     * @param ids one token sequence per text
+     * @param replaced the embeddings to put in place of the tokens at [position, position + nCtx)
+     * @param position the first replaced position
+     * @return the features
      */
     public Tensor textFeatures(int[][] ids, Tensor replaced, int position) {
         return use.call("textFeatures", () -> {
@@ -187,6 +223,11 @@ public final class Clip implements AutoCloseable {
      * Training forward of {@link #textFeatures(int[][], Tensor, int)}: the features are
      * {@link TextActivations#features()}, and the activations feed {@link #textBackward}. They
      * live in the current TensorScope (or close them).
+     *
+     * @param ids one token sequence per text
+     * @param replaced the embeddings to put in place of the tokens at [position, position + nCtx)
+     * @param position the first replaced position
+     * @return the activations
      */
     public TextActivations textForward(int[][] ids, Tensor replaced, int position) {
         return use.call("textForward", () -> {
@@ -207,6 +248,10 @@ public final class Clip implements AutoCloseable {
     /**
      * Gradient of the replaced vectors [C, nCtx, text width] given the gradient of the features
      * dFeatures [C, projection_dim] (a new tensor in the current scope).
+     *
+     * @param act the activations of {@link #textForward}
+     * @param dFeatures gradient of the features
+     * @return the gradient of the replaced embeddings
      */
     public Tensor textBackward(TextActivations act, Tensor dFeatures) {
         return use.call("textBackward", () -> {

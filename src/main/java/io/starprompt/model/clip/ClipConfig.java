@@ -34,13 +34,21 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
     public record Vision(int channels, int imageSize, int patchSize, int width, int layers, int heads, int mlpHidden,
             float layerNormEps, Activation activation) {
 
-        /** Patches per image plus the class token. */
+        /**
+         * Patches per image plus the class token.
+         *
+         * @return T
+         */
         public int tokens() {
             int grid = imageSize / patchSize;
             return grid * grid + 1;
         }
 
-        /** The same sizes in ViT terms (the patch embedding's geometry). */
+        /**
+         * The same sizes in ViT terms (the patch embedding's geometry).
+         *
+         * @return the ViT configuration
+         */
         public VitConfig asVit() {
             return new VitConfig(channels, imageSize, patchSize, width, layers, heads, mlpHidden);
         }
@@ -67,6 +75,8 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
          * Whether pooling takes the position of the largest id instead of the first eos_token_id:
          * the original OpenAI configs say eos_token_id = 2 although the EOT id is 49407 (the largest
          * id of the vocabulary), and HF transformers keeps their argmax rule for exactly that value.
+         *
+         * @return whether the largest id marks the end of a text
          */
         public boolean poolsAtLargestId() {
             return eosTokenId == 2;
@@ -81,6 +91,8 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
      * {@code vision_config.num_channels}, which the original OpenAI configs predate (then 3, HF's
      * default; the patch weight's shape is checked against it when the weights are loaded).
      *
+     * @param configJson the file
+     * @return the configuration
      * @throws IllegalArgumentException naming the file (and the field) when the file is missing,
      *     larger than {@link #MAX_FILE_BYTES}, not UTF-8 or not JSON, or a field is missing or invalid
      * @throws IOException never in practice; kept so that callers written for it still compile
@@ -89,7 +101,13 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
         return parse(TextFiles.readUtf8(configJson, MAX_FILE_BYTES), configJson.toString());
     }
 
-    /** As {@link #read}, from the text of a config.json; source names it in error messages. */
+    /**
+     * As {@link #read}, from the text of a config.json; source names it in error messages.
+     *
+     * @param json the text
+     * @param source where it came from, for messages
+     * @return the configuration
+     */
     public static ClipConfig parse(String json, String source) {
         Object root = Json.parse(json, source);
         Fields f = new Fields(root, source);

@@ -2,6 +2,7 @@ package io.starprompt.model.clip;
 
 import io.starprompt.backend.Activation;
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.model.vit.Block;
 import io.starprompt.model.vit.WeightReader;
 import io.starprompt.tensor.Tensor;
@@ -53,7 +54,10 @@ final class ClipEncoder implements AutoCloseable {
             Tensor cur = x;
             for (int l = 0; l < layers.length; l++) {
                 boolean clsOnly = lastClsOnly && l == layers.length - 1;
-                Tensor next = layers[l].forward(be, cur, Block.LayerPrompt.NONE, clsOnly, null);
+                Tensor next;
+                try (Profiler.Scope s = be.profiler().scope("layer", l)) {
+                    next = layers[l].forward(be, cur, Block.LayerPrompt.NONE, clsOnly, null);
+                }
                 if (cur != x) cur.close();
                 cur = next;
             }

@@ -45,6 +45,12 @@ public final class ClipLogits implements AutoCloseable {
     /**
      * Logits of image features [B, P] against text features [C, P] (both un-normalised) with the
      * stored log logit scale (exp is applied here). The result owns its tensors; close it.
+     *
+     * @param be the backend
+     * @param imageFeatures [B, P]
+     * @param textFeatures [C, P]
+     * @param logitScale the log logit scale
+     * @return the logits and what their gradient needs
      */
     public static ClipLogits compute(Backend be, Tensor imageFeatures, Tensor textFeatures, float logitScale) {
         Objects.requireNonNull(be, "backend");
@@ -70,7 +76,11 @@ public final class ClipLogits implements AutoCloseable {
         }
     }
 
-    /** The logits [B, C]. */
+    /**
+     * The logits [B, C].
+     *
+     * @return the logits
+     */
     public Tensor logits() {
         logits.ensureOpen("logits");
         return logits;
@@ -79,6 +89,9 @@ public final class ClipLogits implements AutoCloseable {
     /**
      * Gradient of the (un-normalised) text features [C, P] from the gradient of the logits
      * dLogits [B, C]; a new tensor in the current scope.
+     *
+     * @param dLogits gradient of the logits
+     * @return the gradient of the text features
      */
     public Tensor textGradient(Tensor dLogits) {
         check(be, "dLogits", dLogits);

@@ -1,6 +1,7 @@
 package io.starprompt.model.clip;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.model.vit.Block;
 import io.starprompt.model.vit.Dense;
 import io.starprompt.model.vit.WeightReader;
@@ -53,10 +54,13 @@ final class ClipText implements AutoCloseable {
      * position + nCtx) of every sequence. Each layer's stream is freed as soon as the next exists.
      */
     Tensor infer(Backend be, TextBatch batch, Tensor replaced, int position) {
-        try (TensorScope scope = TensorScope.open()) {
+        try (TensorScope scope = TensorScope.open(); Profiler.Scope text = be.profiler().scope("clip.text")) {
             Tensor x = embed(be, batch, replaced, position);
-            for (Block layer : encoder.layers) {
-                Tensor next = layer.forward(be, x, Block.LayerPrompt.NONE, false, null);
+            for (int l = 0; l < encoder.layers.length; l++) {
+                Tensor next;
+                try (Profiler.Scope s = be.profiler().scope("layer", l)) {
+                    next = encoder.layers[l].forward(be, x, Block.LayerPrompt.NONE, false, null);
+                }
                 x.close();
                 x = next;
             }
@@ -72,12 +76,20 @@ final class ClipText implements AutoCloseable {
      * everything the backward needs; the features are act.features.
      */
     void train(Backend be, TextBatch batch, Tensor replaced, int position, TextActivations act) {
+        try (Profiler.Scope text = be.profiler().scope("clip.text")) {
+            trainLayers(be, batch, replaced, position, act);
+        }
+    }
+
+    private void trainLayers(Backend be, TextBatch batch, Tensor replaced, int position, TextActivations act) {
         Tensor x = embed(be, batch, replaced, position);
-        for (Block layer : encoder.layers) {
+        for (int l = 0; l < encoder.layers.length; l++) {
             act.streams.add(x);
             Block.Saved saved = new Block.Saved();
             act.layers.add(saved);
-            x = layer.forward(be, x, Block.LayerPrompt.NONE, false, saved);
+            try (Profiler.Scope s = be.profiler().scope("layer", l)) {
+                x = encoder.layers[l].forward(be, x, Block.LayerPrompt.NONE, false, saved);
+            }
         }
         int n = batch.sequences();
         act.pooled = be.empty(n, cfg.width());
@@ -126,14 +138,17 @@ final class ClipText implements AutoCloseable {
         TextBatch batch = act.batch;
         int n = batch.sequences(), len = batch.length(), d = cfg.width();
         long ctx = act.contextLength;
-        try (TensorScope scope = TensorScope.open()) {
+        try (TensorScope scope = TensorScope.open(); Profiler.Scope text = be.profiler().scope("clip.text")) {
             Tensor dNormed = Dense.backward(be, dFeatures, projection);
             Tensor dPooled = be.empty(n, d);
             be.layerNormBackward(dNormed, act.pooled, finalW, act.finalMean, act.finalRstd, dPooled, null, null);
             Tensor dx = be.zeros(n, len, d);
             be.tokenScatterAdd(dPooled, batch.eos(), dx);
             for (int l = encoder.layers.length - 1; l >= 0; l--) {
-                Tensor next = encoder.layers[l].backward(be, act.layers.get(l), dx, true, null, null, null);
+                Tensor next;
+                try (Profiler.Scope s = be.profiler().scope("layer", l)) {
+                    next = encoder.layers[l].backward(be, act.layers.get(l), dx, true, null, null, null);
+                }
                 dx.close(); // keep one layer's stream gradient at a time
                 dx = next;
             }

@@ -1,6 +1,7 @@
 package io.starprompt.model.clip;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.model.vit.Dense;
 import io.starprompt.model.vit.PatchEmbedding;
 import io.starprompt.model.vit.WeightReader;
@@ -67,7 +68,7 @@ final class ClipVision implements AutoCloseable {
     }
 
     private Tensor encode(Backend be, Tensor pixels, boolean lastClsOnly) {
-        try (TensorScope scope = TensorScope.open()) {
+        try (TensorScope scope = TensorScope.open(); Profiler.Scope s = be.profiler().scope("clip.vision")) {
             Tensor x = layerNorm(be, embedding.forward(be, pixels), preW, preB);
             return scope.retain(encoder.infer(be, x, lastClsOnly));
         }

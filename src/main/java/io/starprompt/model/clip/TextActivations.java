@@ -31,18 +31,30 @@ public final class TextActivations implements AutoCloseable {
         this.contextLength = contextLength;
     }
 
-    /** The projected, un-normalised text features [C, projection_dim]. */
+    /**
+     * The projected, un-normalised text features [C, projection_dim].
+     *
+     * @return the features
+     */
     public Tensor features() {
         ensureOpen("features");
         return features;
     }
 
-    /** Number of sequences C. */
+    /**
+     * Number of sequences C.
+     *
+     * @return C
+     */
     public int sequences() {
         return batch.sequences();
     }
 
-    /** Tokens per sequence actually computed: the largest EOS position + 1 (ALGORITHM.md §10.4). */
+    /**
+     * Tokens per sequence actually computed: the largest EOS position + 1 (ALGORITHM.md §10.4).
+     *
+     * @return the computed length
+     */
     public int computedLength() {
         return batch.length();
     }

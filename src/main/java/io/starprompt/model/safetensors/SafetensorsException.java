@@ -10,12 +10,21 @@ import java.nio.file.Path;
 public class SafetensorsException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
-    /** An exception with a ready-made message. */
+    /**
+     * An exception with a ready-made message.
+     *
+     * @param message the message, naming the file
+     */
     public SafetensorsException(String message) {
         super(message);
     }
 
-    /** An exception with a ready-made message and the failure that caused it. */
+    /**
+     * An exception with a ready-made message and the failure that caused it.
+     *
+     * @param message the message, naming the file
+     * @param cause the underlying failure
+     */
     public SafetensorsException(String message, Throwable cause) {
         super(message, cause);
     }

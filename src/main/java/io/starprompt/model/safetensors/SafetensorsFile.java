@@ -74,6 +74,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * Opens and validates a safetensors file.
      *
+     * @param path the file
+     * @return the open file; close it
      * @throws SafetensorsException if the file is not a well-formed safetensors file
      * @throws IOException          if it cannot be read
      */
@@ -130,17 +132,30 @@ public final class SafetensorsFile implements AutoCloseable {
 
     // ------------------------------------------------------------------ header queries
 
-    /** The file this was opened from. */
+    /**
+     * The file this was opened from.
+     *
+     * @return the path
+     */
     public Path path() {
         return path;
     }
 
-    /** Names of all tensors, sorted; unmodifiable. */
+    /**
+     * Names of all tensors, sorted; unmodifiable.
+     *
+     * @return the names
+     */
     public Set<String> names() {
         return header.tensors().keySet();
     }
 
-    /** Whether the file holds a tensor of this name. */
+    /**
+     * Whether the file holds a tensor of this name.
+     *
+     * @param name a tensor name
+     * @return whether it is present
+     */
     public boolean contains(String name) {
         return header.tensors().containsKey(name);
     }
@@ -148,6 +163,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * Type, shape and byte range of a tensor.
      *
+     * @param name a tensor name
+     * @return its entry
      * @throws SafetensorsException if there is no such tensor (the message lists similar names)
      */
     public TensorInfo info(String name) {
@@ -159,7 +176,11 @@ public final class SafetensorsFile implements AutoCloseable {
         return info;
     }
 
-    /** The string→string {@code __metadata__} of the header, empty if absent; unmodifiable. */
+    /**
+     * The string→string {@code __metadata__} of the header, empty if absent; unmodifiable.
+     *
+     * @return the metadata
+     */
     public Map<String, String> metadata() {
         return header.metadata();
     }
@@ -184,6 +205,8 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * The values of an F32, F16 or BF16 tensor, row-major, widened to float.
      *
+     * @param name a tensor name
+     * @return its values
      * @throws SafetensorsException if the tensor is missing, of another type, or too big for an array
      */
     public float[] readFloats(String name) {
@@ -193,6 +216,9 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * As {@link #readFloats(String)}, after checking the shape.
      *
+     * @param name a tensor name
+     * @param expectedShape the shape it must have
+     * @return its values
      * @throws SafetensorsException (an IllegalArgumentException) naming the file, the tensor and
      *                              both shapes if the tensor's shape is not {@code expectedShape}
      */
@@ -205,6 +231,9 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * The values of an F64 tensor, row-major, exactly as stored, after checking the shape.
      *
+     * @param name a tensor name
+     * @param expectedShape the shape it must have
+     * @return its values
      * @throws SafetensorsException if the tensor is missing, not F64, of another shape, or too
      *                              big for an array
      */
@@ -264,6 +293,9 @@ public final class SafetensorsFile implements AutoCloseable {
      * needed does not grow with the tensor. The caller owns (closes) the result; it is registered
      * with the current {@link io.starprompt.tensor.TensorScope} like any new tensor.
      *
+     * @param backend the backend
+     * @param name a tensor name
+     * @return the tensor
      * @throws SafetensorsException if the tensor is missing or not F32/F16/BF16
      */
     public Tensor load(Backend backend, String name) {
@@ -273,6 +305,10 @@ public final class SafetensorsFile implements AutoCloseable {
     /**
      * As {@link #load(Backend, String)}, after checking the shape.
      *
+     * @param backend the backend
+     * @param name a tensor name
+     * @param expectedShape the shape it must have
+     * @return the tensor
      * @throws SafetensorsException naming the file, the tensor and both shapes if the tensor's
      *                              shape is not {@code expectedShape}
      */

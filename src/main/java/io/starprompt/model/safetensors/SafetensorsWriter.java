@@ -30,10 +30,12 @@ public final class SafetensorsWriter {
     /**
      * Writes (or overwrites) {@code path} with the given F32 tensors and no metadata.
      *
+     * @param path the file
      * @param data   values by tensor name, row-major
      * @param shapes shapes by tensor name; must have exactly the names of {@code data}
      * @throws IllegalArgumentException if names differ, a shape does not match its data, a shape
      *                                  has a negative dimension, or a name is {@code __metadata__}
+     * @throws IOException if it cannot be written
      */
     public static void write(Path path, Map<String, float[]> data, Map<String, long[]> shapes) throws IOException {
         write(path, data, shapes, Map.of());
@@ -42,6 +44,12 @@ public final class SafetensorsWriter {
     /**
      * As {@link #write(Path, Map, Map)}, with a string→string {@code __metadata__} object
      * (omitted from the header when empty).
+     *
+     * @param path the file
+     * @param data values by tensor name, row-major
+     * @param shapes shapes by tensor name
+     * @param metadata the metadata
+     * @throws IOException if it cannot be written
      */
     public static void write(Path path, Map<String, float[]> data, Map<String, long[]> shapes,
             Map<String, String> metadata) throws IOException {
@@ -52,6 +60,13 @@ public final class SafetensorsWriter {
      * As {@link #write(Path, Map, Map, Map)} with F32 tensors ({@code floats}) and F64 tensors
      * ({@code doubles}) side by side; a name may appear in only one of the two maps, and
      * {@code shapes} names exactly the tensors of both.
+     *
+     * @param path the file
+     * @param floats F32 values by tensor name, row-major
+     * @param doubles F64 values by tensor name, row-major
+     * @param shapes shapes by tensor name
+     * @param metadata the metadata
+     * @throws IOException if it cannot be written
      */
     public static void write(Path path, Map<String, float[]> floats, Map<String, double[]> doubles,
             Map<String, long[]> shapes, Map<String, String> metadata) throws IOException {

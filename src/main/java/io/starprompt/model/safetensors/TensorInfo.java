@@ -14,37 +14,66 @@ import java.util.Objects;
  */
 public record TensorInfo(String name, SafetensorsDType dtype, long[] shape, long begin, long end) {
 
-    /** Copies the shape so that the record stays immutable. */
+    /**
+     * Copies the shape so that the record stays immutable.
+     *
+     * @param name the tensor's name
+     * @param dtype its element type
+     * @param shape its dimensions
+     * @param begin the start of its data, relative to the data section
+     * @param end the end of its data (exclusive)
+     */
     public TensorInfo {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(dtype, "dtype");
         shape = shape.clone();
     }
 
-    /** A copy of the dimensions. */
+    /**
+     * A copy of the dimensions.
+     *
+     * @return the dimensions
+     */
     @Override
     public long[] shape() {
         return shape.clone();
     }
 
-    /** Number of dimensions. */
+    /**
+     * Number of dimensions.
+     *
+     * @return the rank
+     */
     public int rank() {
         return shape.length;
     }
 
-    /** Number of elements (1 for a scalar); the header check guarantees it does not overflow. */
+    /**
+     * Number of elements (1 for a scalar); the header check guarantees it does not overflow.
+     *
+     * @return the number of elements
+     */
     public long numel() {
         long n = 1;
         for (long d : shape) n = Math.multiplyExact(n, d);
         return n;
     }
 
-    /** Size of the data in bytes, {@code end - begin}. */
+    /**
+     * Size of the data in bytes, {@code end - begin}.
+     *
+     * @return the bytes
+     */
     public long byteLength() {
         return end - begin;
     }
 
-    /** Whether the shape equals {@code expected}. */
+    /**
+     * Whether the shape equals {@code expected}.
+     *
+     * @param expected the dimensions
+     * @return whether they are the tensor's
+     */
     public boolean hasShape(long... expected) {
         return Arrays.equals(shape, expected);
     }

@@ -50,7 +50,12 @@ public final class ClipTextCleaner {
 
     private ClipTextCleaner() {}
 
-    /** The full CLIP cleaning: ftfy subset, HTML unescape twice, white-space collapse, lower-case. */
+    /**
+     * The full CLIP cleaning: ftfy subset, HTML unescape twice, white-space collapse, lower-case.
+     *
+     * @param text raw text
+     * @return the cleaned text
+     */
     public static String clean(String text) {
         String s = fixText(text);
         s = HtmlEntities.unescapePython(HtmlEntities.unescapePython(s));
@@ -111,7 +116,12 @@ public final class ClipTextCleaner {
         }
     }
 
-    /** The reproduced part of {@code ftfy.fix_text} (see the class comment). */
+    /**
+     * The reproduced part of {@code ftfy.fix_text} (see the class comment).
+     *
+     * @param text raw text
+     * @return the fixed text
+     */
     public static String fixText(String text) {
         boolean unescape = text.indexOf('<') < 0;
         String s = text;

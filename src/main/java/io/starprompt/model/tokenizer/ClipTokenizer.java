@@ -82,6 +82,9 @@ public final class ClipTokenizer {
      * "#version" header line, then one "first second" pair per line, highest priority first; at
      * most {@link #MAX_MERGES} are read, as HF's CLIPTokenizer does).
      *
+     * @param vocabJson the vocabulary
+     * @param mergesTxt the merges
+     * @return the tokenizer
      * @throws IllegalArgumentException naming the file (and line) if a file is missing, unreadable,
      *     larger than {@link #MAX_FILE_BYTES} or malformed, if a merge produces a symbol absent from
      *     vocab.json, or if the special tokens are missing
@@ -107,6 +110,8 @@ public final class ClipTokenizer {
      * the 256 byte symbols, the same with {@code "</w>"}, each of the first {@link #MAX_MERGES} merges
      * joined, then {@code <|startoftext|>} and {@code <|endoftext|>} — 49408 ids for the real file.
      *
+     * @param bpeFile the BPE file
+     * @return the tokenizer
      * @throws IllegalArgumentException naming the file (and line) if it is missing, not valid
      *     gzip/UTF-8, larger than {@link #MAX_FILE_BYTES} (compressed or decompressed), or has a
      *     malformed merge line
@@ -217,17 +222,29 @@ public final class ClipTokenizer {
 
     // ------------------------------------------------------------------ encoding
 
-    /** Id of {@code <|startoftext|>} (49406 for CLIP). */
+    /**
+     * Id of {@code <|startoftext|>} (49406 for CLIP).
+     *
+     * @return the start-of-text id
+     */
     public int sot() {
         return sot;
     }
 
-    /** Id of {@code <|endoftext|>} (49407 for CLIP). */
+    /**
+     * Id of {@code <|endoftext|>} (49407 for CLIP).
+     *
+     * @return the end-of-text id
+     */
     public int eot() {
         return eot;
     }
 
-    /** Number of ids (largest id + 1); 49408 for CLIP. */
+    /**
+     * Number of ids (largest id + 1); 49408 for CLIP.
+     *
+     * @return the vocabulary size
+     */
     public int vocabSize() {
         return vocabSize;
     }
@@ -235,6 +252,8 @@ public final class ClipTokenizer {
     /**
      * The BPE ids of {@code text} after CLIP's cleaning, without SOT/EOT.
      *
+     * @param text the text
+     * @return its ids
      * @throws IllegalArgumentException naming the vocabulary's file if a resulting symbol is not
      *     in the vocabulary (only possible with an incomplete hand-made vocab.json; CLIP's covers
      *     all 256 bytes)
@@ -261,6 +280,8 @@ public final class ClipTokenizer {
     /**
      * {@code clip.tokenize(text)}: {@link #DEFAULT_CONTEXT_LENGTH} ids {@code [SOT, ..., EOT, 0...]}.
      *
+     * @param text the text
+     * @return 77 ids
      * @throws IllegalArgumentException if the text needs more than 77 ids
      */
     public int[] tokenize(String text) {
@@ -272,6 +293,10 @@ public final class ClipTokenizer {
      * with zeros to {@code contextLength}. Too long a text is an error, or, with
      * {@code truncate}, is cut to {@code contextLength} ids whose last is replaced by EOT.
      *
+     * @param text the text
+     * @param contextLength the number of ids
+     * @param truncate whether a too long text is cut
+     * @return contextLength ids
      * @throws IllegalArgumentException if the text is too long and {@code truncate} is false, or
      *     {@code contextLength < 2}
      */
@@ -291,7 +316,12 @@ public final class ClipTokenizer {
         return out;
     }
 
-    /** {@link #tokenize(String)} for each text: one row of 77 ids per text. */
+    /**
+     * {@link #tokenize(String)} for each text: one row of 77 ids per text.
+     *
+     * @param texts the texts
+     * @return one row per text
+     */
     public int[][] tokenize(List<String> texts) {
         int[][] out = new int[texts.size()][];
         for (int i = 0; i < out.length; i++) out[i] = tokenize(texts.get(i));
@@ -303,6 +333,8 @@ public final class ClipTokenizer {
      * (U+FFFD for broken sequences) and turns every {@code "</w>"} into a space. Nothing is stripped:
      * SOT/EOT appear as text and padding zeros as "!", exactly as in the reference.
      *
+     * @param ids the ids
+     * @return the text
      * @throws IllegalArgumentException for an id outside the vocabulary
      */
     public String decode(int[] ids) {

@@ -32,28 +32,49 @@ public final class Activations implements AutoCloseable {
         this.prompts = prompts;
     }
 
-    /** Batch size B. */
+    /**
+     * Batch size B.
+     *
+     * @return B
+     */
     public int batch() {
         return batch;
     }
 
-    /** Whether this came from {@code forwardPooled}, which keeps only the CLS row of the last layer. */
+    /**
+     * Whether this came from {@code forwardPooled}, which keeps only the CLS row of the last layer.
+     *
+     * @return whether only the CLS row was kept
+     */
     public boolean pooledOnly() {
         return clsOnly;
     }
 
+    /**
+     * The prompts the forward pass ran with.
+     *
+     * @return the prompts
+     */
     public Prompts prompts() {
         return prompts;
     }
 
-    /** The final-normed tokens [B, T, W] (timm forward_features); not available after forwardPooled. */
+    /**
+     * The final-normed tokens [B, T, W] (timm forward_features); not available after forwardPooled.
+     *
+     * @return the tokens
+     */
     public Tensor tokens() {
         ensureOpen("tokens");
         if (clsOnly) throw new IllegalStateException("tokens: forwardPooled keeps only the CLS token; use pooled()");
         return output;
     }
 
-    /** The pooled feature [B, W]: the CLS token of the final-normed tokens. */
+    /**
+     * The pooled feature [B, W]: the CLS token of the final-normed tokens.
+     *
+     * @return the pooled feature
+     */
     public Tensor pooled() {
         ensureOpen("pooled");
         long w = output.dim(2);

@@ -32,6 +32,13 @@ public final class Block implements AutoCloseable {
         /** timm ViT: eps 1e-6, exact GELU, bidirectional. */
         public static final Kind TIMM_VIT = new Kind(VitConfig.LAYER_NORM_EPS, Activation.GELU, false);
 
+        /**
+         * Validates: eps positive, an activation given.
+         *
+         * @param layerNormEps epsilon of both LayerNorms
+         * @param activation the MLP activation
+         * @param causal token i attends to tokens j ≤ i only
+         */
         public Kind {
             Objects.requireNonNull(activation, "activation");
             if (!(layerNormEps > 0)) throw new IllegalArgumentException("LayerNorm eps must be positive, got " + layerNormEps);
@@ -61,6 +68,11 @@ public final class Block implements AutoCloseable {
     /**
      * A block over the given weights, which it owns from now on (closing the block closes them and
      * extraOwners, e.g. the fused tensor that q, k and v are views of).
+     *
+     * @param kind how the block computes
+     * @param heads the attention heads
+     * @param w the weights
+     * @param extraOwners further tensors the block closes with its weights
      */
     public Block(Kind kind, int heads, Weights w, Tensor... extraOwners) {
         this.kind = Objects.requireNonNull(kind, "kind");
@@ -128,6 +140,7 @@ public final class Block implements AutoCloseable {
         Tensor h, mean2, rstd2;        // residual stream after attention [B, Nq, W], LN2 statistics
         Tensor fc1;                    // MLP pre-activation [B, Nq, M] (for the activation's derivative)
 
+        /** An empty record, filled by {@link #forward}. */
         public Saved() {}
 
         @Override
@@ -141,6 +154,13 @@ public final class Block implements AutoCloseable {
     /**
      * Runs the block on x [B, T, W]; returns [B, T, W], or [B, 1, W] (the CLS row) in CLS-only mode,
      * as a new tensor in the current scope. Fills save (nullable) with what the backward needs.
+     *
+     * @param be the backend
+     * @param x input [B, T, W]
+     * @param prompt the layer's prompt (or {@link LayerPrompt#NONE})
+     * @param clsOnly whether to compute the CLS row only
+     * @param save what the backward needs is kept here, or null
+     * @return the output
      */
     public Tensor forward(Backend be, Tensor x, LayerPrompt prompt, boolean clsOnly, Saved save) {
         if (clsOnly && kind.causal()) throw new IllegalArgumentException("forward: CLS-only mode of a causal block");
@@ -192,6 +212,15 @@ public final class Block implements AutoCloseable {
      * gradients into dResidual / dPrefixKeys / dPrefixValues (given iff the layer is prompted) and
      * returns the gradient of the block input [B, T, W] as a new tensor in the current scope, or
      * null when needInputGrad is false (the lowest layer that matters: stop after its prompt).
+     *
+     * @param be the backend
+     * @param s what the forward kept
+     * @param dOut gradient of the output
+     * @param needInputGrad whether the input's gradient is wanted
+     * @param dResidual gradient of the residual prompt, or null
+     * @param dPrefixKeys gradient of the prefix keys, or null
+     * @param dPrefixValues gradient of the prefix values, or null
+     * @return the input's gradient, or null
      */
     public Tensor backward(Backend be, Saved s, Tensor dOut, boolean needInputGrad, Tensor dResidual, Tensor dPrefixKeys,
             Tensor dPrefixValues) {

@@ -7,7 +7,15 @@ import io.starprompt.tensor.Tensor;
 public final class Dense {
     private Dense() {}
 
-    /** y [..., out] ← x [..., in] · wᵀ + b (b nullable); a new tensor in the current scope. */
+    /**
+     * y [..., out] ← x [..., in] · wᵀ + b (b nullable); a new tensor in the current scope.
+     *
+     * @param be the backend
+     * @param x input [..., in]
+     * @param w weight [out, in]
+     * @param b bias [out], or null
+     * @return the output
+     */
     public static Tensor forward(Backend be, Tensor x, Tensor w, Tensor b) {
         long in = w.dim(1), out = w.dim(0), rows = x.numel() / in;
         long[] shape = x.shape();
@@ -18,13 +26,28 @@ public final class Dense {
         return y;
     }
 
-    /** dx [..., in] ← dy [..., out] · w, or dx += that when accumulate (weights are frozen: no dW, db). */
+    /**
+     * dx [..., in] ← dy [..., out] · w, or dx += that when accumulate (weights are frozen: no dW, db).
+     *
+     * @param be the backend
+     * @param dy gradient of the output
+     * @param w the weight
+     * @param dx gradient of the input
+     * @param accumulate whether to add to dx instead of overwriting it
+     */
     public static void backwardInto(Backend be, Tensor dy, Tensor w, Tensor dx, boolean accumulate) {
         long in = w.dim(1), out = w.dim(0), rows = dy.numel() / out;
         be.gemm(dy.reshape(rows, out), false, w, false, dx.reshape(rows, in), 1f, accumulate ? 1f : 0f);
     }
 
-    /** dx [..., in] ← dy [..., out] · w; a new tensor in the current scope. */
+    /**
+     * dx [..., in] ← dy [..., out] · w; a new tensor in the current scope.
+     *
+     * @param be the backend
+     * @param dy gradient of the output
+     * @param w the weight
+     * @return the gradient of the input
+     */
     public static Tensor backward(Backend be, Tensor dy, Tensor w) {
         long[] shape = dy.shape();
         shape[shape.length - 1] = w.dim(1);

@@ -38,6 +38,14 @@ public final class PatchEmbedding implements AutoCloseable {
      * An embedding over an uploaded conv weight [W, C, p, p] (owned from now on) and host copies of
      * the conv bias [W] (null: none, as in CLIP), the class token [W] and the positional table
      * [T, W]; only the geometry of cfg is used. The bias table it uploads is tracked by r.
+     *
+     * @param r the reader of the checkpoint
+     * @param cfg the geometry
+     * @param conv the conv weight
+     * @param convBias the conv bias, or null
+     * @param cls the class token
+     * @param pos the positional table
+     * @return the embedding
      */
     public static PatchEmbedding create(WeightReader r, VitConfig cfg, Tensor conv, float[] convBias, float[] cls,
             float[] pos) {
@@ -52,7 +60,13 @@ public final class PatchEmbedding implements AutoCloseable {
         return new PatchEmbedding(cfg, conv, r.track(r.backend().fromArray(bias, (long) t * w)));
     }
 
-    /** images [B, C, H, W] → token sequence [B, T, W] (a new tensor in the current scope). */
+    /**
+     * images [B, C, H, W] → token sequence [B, T, W] (a new tensor in the current scope).
+     *
+     * @param be the backend
+     * @param images the images
+     * @return the tokens
+     */
     public Tensor forward(Backend be, Tensor images) {
         int batch = (int) images.dim(0);
         long rows = (long) batch * cfg.tokens();

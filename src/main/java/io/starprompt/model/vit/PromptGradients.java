@@ -24,27 +24,50 @@ public final class PromptGradients implements AutoCloseable {
         prefixValues = new Tensor[depth];
     }
 
-    /** d loss / d residual prompt of that layer [B, W], or null when the layer had none. */
+    /**
+     * d loss / d residual prompt of that layer [B, W], or null when the layer had none.
+     *
+     * @param layer the layer
+     * @return the gradient, or null
+     */
     public Tensor residual(int layer) {
         return residual[layer];
     }
 
-    /** d loss / d prefix keys of that layer [B, Lp, W], or null. */
+    /**
+     * d loss / d prefix keys of that layer [B, Lp, W], or null.
+     *
+     * @param layer the layer
+     * @return the gradient, or null
+     */
     public Tensor prefixKeys(int layer) {
         return prefixKeys[layer];
     }
 
-    /** d loss / d prefix values of that layer [B, Lp, W], or null. */
+    /**
+     * d loss / d prefix values of that layer [B, Lp, W], or null.
+     *
+     * @param layer the layer
+     * @return the gradient, or null
+     */
     public Tensor prefixValues(int layer) {
         return prefixValues[layer];
     }
 
-    /** d loss / d input images [B, C, H, W], or null when the image gradient was not requested. */
+    /**
+     * d loss / d input images [B, C, H, W], or null when the image gradient was not requested.
+     *
+     * @return the gradient, or null
+     */
     public Tensor image() {
         return image;
     }
 
-    /** Number of layers covered. */
+    /**
+     * Number of layers covered.
+     *
+     * @return the number of layers
+     */
     public int layers() {
         return residual.length;
     }

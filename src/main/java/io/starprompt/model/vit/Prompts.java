@@ -18,7 +18,14 @@ import java.util.Objects;
  */
 public final class Prompts {
     /** How prompts enter the attention. */
-    public enum Kind { NONE, RESIDUAL, PREFIX }
+    public enum Kind {
+        /** No prompts. */
+        NONE,
+        /** A vector per sample added to the values of every token. */
+        RESIDUAL,
+        /** Prefix keys and values per sample, read before the tokens' keys and values. */
+        PREFIX
+    }
 
     private static final Prompts NONE = new Prompts(Kind.NONE, List.of(), List.of(), List.of());
 
@@ -34,23 +41,43 @@ public final class Prompts {
         this.prefixValues = prefixValues;
     }
 
-    /** No prompts: the plain frozen ViT. */
+    /**
+     * No prompts: the plain frozen ViT.
+     *
+     * @return the empty prompts
+     */
     public static Prompts none() {
         return NONE;
     }
 
-    /** Residual prompts, one [B, W] tensor (or null) per layer. */
+    /**
+     * Residual prompts, one [B, W] tensor (or null) per layer.
+     *
+     * @param perLayer one tensor or null per layer
+     * @return the prompts
+     */
     public static Prompts residual(List<Tensor> perLayer) {
         Objects.requireNonNull(perLayer, "perLayer");
         return new Prompts(Kind.RESIDUAL, copy(perLayer), List.of(), List.of());
     }
 
-    /** Residual prompts, one [B, W] tensor (or null) per layer. */
+    /**
+     * Residual prompts, one [B, W] tensor (or null) per layer.
+     *
+     * @param perLayer one tensor or null per layer
+     * @return the prompts
+     */
     public static Prompts residual(Tensor... perLayer) {
         return residual(Arrays.asList(perLayer));
     }
 
-    /** Prefix prompts: keys and values [B, Lp, W] per layer, both null where a layer has none. */
+    /**
+     * Prefix prompts: keys and values [B, Lp, W] per layer, both null where a layer has none.
+     *
+     * @param keys one tensor or null per layer
+     * @param values one tensor or null per layer
+     * @return the prompts
+     */
     public static Prompts prefix(List<Tensor> keys, List<Tensor> values) {
         Objects.requireNonNull(keys, "keys");
         Objects.requireNonNull(values, "values");
@@ -65,31 +92,60 @@ public final class Prompts {
         return Collections.unmodifiableList(new ArrayList<>(list));
     }
 
+    /**
+     * How these prompts enter the attention.
+     *
+     * @return the kind
+     */
     public Kind kind() {
         return kind;
     }
 
-    /** Number of layers the lists cover (0 for {@link #none()}). */
+    /**
+     * Number of layers the lists cover (0 for {@link #none()}).
+     *
+     * @return the number of layers
+     */
     public int layers() {
         return Math.max(residual.size(), prefixKeys.size());
     }
 
-    /** The residual prompt of that layer, or null. */
+    /**
+     * The residual prompt of that layer, or null.
+     *
+     * @param layer the layer
+     * @return the prompt, or null
+     */
     public Tensor residual(int layer) {
         return kind == Kind.RESIDUAL ? residual.get(layer) : null;
     }
 
-    /** The prefix keys of that layer, or null. */
+    /**
+     * The prefix keys of that layer, or null.
+     *
+     * @param layer the layer
+     * @return the keys, or null
+     */
     public Tensor prefixKeys(int layer) {
         return kind == Kind.PREFIX ? prefixKeys.get(layer) : null;
     }
 
-    /** The prefix values of that layer, or null. */
+    /**
+     * The prefix values of that layer, or null.
+     *
+     * @param layer the layer
+     * @return the values, or null
+     */
     public Tensor prefixValues(int layer) {
         return kind == Kind.PREFIX ? prefixValues.get(layer) : null;
     }
 
-    /** Whether that layer receives a prompt (and so a prompt gradient). */
+    /**
+     * Whether that layer receives a prompt (and so a prompt gradient).
+     *
+     * @param layer the layer
+     * @return whether it is prompted
+     */
     public boolean hasPrompt(int layer) {
         return residual(layer) != null || prefixKeys(layer) != null;
     }

@@ -1,6 +1,7 @@
 package io.starprompt.model.vit;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.Profiler;
 import io.starprompt.model.ExclusiveUse;
 import io.starprompt.model.ImageBatch;
 import io.starprompt.model.TensorArguments;
@@ -68,8 +69,13 @@ public final class VisionTransformer implements AutoCloseable {
      * width, depth, patch and image size, MLP width and channels are read off the tensors, the
      * number of heads (not recorded in a state dict) is given. {@code head.*} tensors are ignored.
      *
+     * @param be the backend to load onto
+     * @param safetensors the weights
+     * @param heads the number of attention heads
+     * @return the model; close it
      * @throws IllegalArgumentException naming the file and tensor when one is missing, has the
      *     wrong shape or is not part of a plain timm ViT, or when heads does not divide the width
+     * @throws IOException if the file cannot be read
      */
     public static VisionTransformer load(Backend be, Path safetensors, int heads) throws IOException {
         Objects.requireNonNull(be, "backend");
@@ -143,10 +149,20 @@ public final class VisionTransformer implements AutoCloseable {
 
     // ------------------------------------------------------------------ accessors
 
+    /**
+     * The model's sizes.
+     *
+     * @return the configuration
+     */
     public VitConfig config() {
         return cfg;
     }
 
+    /**
+     * The backend the weights live on.
+     *
+     * @return the backend
+     */
     public Backend backend() {
         return be;
     }
@@ -155,6 +171,9 @@ public final class VisionTransformer implements AutoCloseable {
      * Host images as this model's input: {@code batch} planar images [C][S][S] at the model's
      * channels and image size become a tensor [batch, C, S, S] in the current scope.
      *
+     * @param values the images, planar
+     * @param batch how many
+     * @return the input tensor
      * @throws IllegalArgumentException naming both image sizes if the values are not {@code batch}
      *     images of this model's size
      */
@@ -168,6 +187,10 @@ public final class VisionTransformer implements AutoCloseable {
     /**
      * Training forward: images [B, C, H, W] → {@link Activations} holding the final-normed tokens
      * [B, T, W] ({@link Activations#tokens()}) and what {@link #backward} needs.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer ({@link Prompts#none()} for none)
+     * @return the activations; close them
      */
     public Activations forward(Tensor images, Prompts prompts) {
         return use.call("forward", () -> train(images, prompts, false));
@@ -176,17 +199,33 @@ public final class VisionTransformer implements AutoCloseable {
     /**
      * Training forward for a loss on the CLS feature only: the last block computes only the CLS
      * row (exact, ALGORITHM.md §10.4); {@link Activations#pooled()} is [B, W]; use {@link #backwardPooled}.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer
+     * @return the activations; close them
      */
     public Activations forwardPooled(Tensor images, Prompts prompts) {
         return use.call("forwardPooled", () -> train(images, prompts, true));
     }
 
-    /** Inference: the final-normed tokens [B, T, W] without keeping anything for a backward pass. */
+    /**
+     * Inference: the final-normed tokens [B, T, W] without keeping anything for a backward pass.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer
+     * @return the tokens, in the current scope
+     */
     public Tensor encode(Tensor images, Prompts prompts) {
         return use.call("encode", () -> infer(images, prompts, false));
     }
 
-    /** Inference: the pooled CLS feature [B, W] (last block on the CLS row only), nothing kept. */
+    /**
+     * Inference: the pooled CLS feature [B, W] (last block on the CLS row only), nothing kept.
+     *
+     * @param images [B, C, H, W]
+     * @param prompts the prompts per layer
+     * @return the feature, in the current scope
+     */
     public Tensor encodePooled(Tensor images, Prompts prompts) {
         return use.call("encodePooled", () -> infer(images, prompts, true));
     }
@@ -194,19 +233,26 @@ public final class VisionTransformer implements AutoCloseable {
     private Activations train(Tensor images, Prompts prompts, boolean clsOnly) {
         int batch = checkInputs(images, prompts);
         Activations act = new Activations(this, batch, clsOnly, prompts);
-        try {
-            Tensor x = embedding.forward(be, images);
+        try (Profiler.Scope vitScope = be.profiler().scope("vit")) {
+            Tensor x;
+            try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
+                x = embedding.forward(be, images);
+            }
             act.streams.add(x);
             for (int l = 0; l < blocks.length; l++) {
                 Block.Saved saved = new Block.Saved();
                 act.blocks.add(saved);
-                x = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, saved);
+                try (Profiler.Scope s = be.profiler().scope("block", l)) {
+                    x = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, saved);
+                }
                 act.streams.add(x);
             }
             act.output = be.empty(x.shape());
             act.finalMean = be.empty(batch, x.dim(1));
             act.finalRstd = be.empty(batch, x.dim(1));
-            be.layerNorm(x, normW, normB, VitConfig.LAYER_NORM_EPS, act.output, act.finalMean, act.finalRstd);
+            try (Profiler.Scope s = be.profiler().scope("norm")) {
+                be.layerNorm(x, normW, normB, VitConfig.LAYER_NORM_EPS, act.output, act.finalMean, act.finalRstd);
+            }
             return act;
         } catch (RuntimeException | Error e) {
             act.close();
@@ -216,10 +262,16 @@ public final class VisionTransformer implements AutoCloseable {
 
     private Tensor infer(Tensor images, Prompts prompts, boolean clsOnly) {
         int batch = checkInputs(images, prompts);
-        try (TensorScope scope = TensorScope.open()) {
-            Tensor x = embedding.forward(be, images);
+        try (TensorScope scope = TensorScope.open(); Profiler.Scope vitScope = be.profiler().scope("vit")) {
+            Tensor x;
+            try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
+                x = embedding.forward(be, images);
+            }
             for (int l = 0; l < blocks.length; l++) {
-                Tensor next = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, null);
+                Tensor next;
+                try (Profiler.Scope s = be.profiler().scope("block", l)) {
+                    next = blocks[l].forward(be, x, layerPrompt(prompts, l), clsOnly && l == blocks.length - 1, null);
+                }
                 x.close(); // the stream is not needed any more: keep memory at one layer's worth
                 x = next;
             }
@@ -227,7 +279,9 @@ public final class VisionTransformer implements AutoCloseable {
             Tensor in = clsOnly ? x.reshape(batch, cfg.width()) : x;
             Tensor out = be.empty(in.shape());
             long rows = in.numel() / cfg.width();
-            be.layerNorm(in, normW, normB, VitConfig.LAYER_NORM_EPS, out, be.empty(rows), be.empty(rows));
+            try (Profiler.Scope s = be.profiler().scope("norm")) {
+                be.layerNorm(in, normW, normB, VitConfig.LAYER_NORM_EPS, out, be.empty(rows), be.empty(rows));
+            }
             return scope.retain(out);
         }
     }
@@ -242,6 +296,11 @@ public final class VisionTransformer implements AutoCloseable {
      * Backward from the gradient of the final-normed tokens dTokens [B, T, W] (activations from
      * {@link #forward}). Returns the prompt gradients of every prompted layer and, if imageGradient,
      * the gradient of the images. Without image gradient the pass stops at the lowest prompted layer.
+     *
+     * @param act the activations of {@link #forward}
+     * @param dTokens gradient of the tokens
+     * @param imageGradient whether the images' gradient is wanted
+     * @return the gradients; close them
      */
     public PromptGradients backward(Activations act, Tensor dTokens, boolean imageGradient) {
         return use.call("backward", () -> backwardTokens(act, dTokens, imageGradient));
@@ -257,7 +316,14 @@ public final class VisionTransformer implements AutoCloseable {
         return backpropagate(act, dTokens, imageGradient);
     }
 
-    /** Backward from the gradient of the pooled CLS feature dPooled [B, W] only. */
+    /**
+     * Backward from the gradient of the pooled CLS feature dPooled [B, W] only.
+     *
+     * @param act the activations of {@link #forwardPooled} or {@link #forward}
+     * @param dPooled gradient of the pooled feature
+     * @param imageGradient whether the images' gradient is wanted
+     * @return the gradients; close them
+     */
     public PromptGradients backwardPooled(Activations act, Tensor dPooled, boolean imageGradient) {
         return use.call("backwardPooled", () -> backwardFromPooled(act, dPooled, imageGradient));
     }
@@ -281,18 +347,27 @@ public final class VisionTransformer implements AutoCloseable {
         if (lowest < 0) return grads; // nothing depends on anything trainable
         try {
             Tensor dImage = null;
-            try (TensorScope scope = TensorScope.open()) {
+            try (TensorScope scope = TensorScope.open(); Profiler.Scope vitScope = be.profiler().scope("vit")) {
                 Tensor last = act.streams.get(blocks.length);
                 Tensor d = be.empty(last.shape());
-                be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
+                try (Profiler.Scope s = be.profiler().scope("norm")) {
+                    be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
+                }
                 for (int l = blocks.length - 1; l >= lowest; l--) {
                     boolean needInputGrad = imageGradient || l > lowest;
-                    Tensor next = blocks[l].backward(be, act.blocks.get(l), d, needInputGrad, grads.residual(l),
-                            grads.prefixKeys(l), grads.prefixValues(l));
+                    Tensor next;
+                    try (Profiler.Scope s = be.profiler().scope("block", l)) {
+                        next = blocks[l].backward(be, act.blocks.get(l), d, needInputGrad, grads.residual(l),
+                                grads.prefixKeys(l), grads.prefixValues(l));
+                    }
                     d.close(); // free each layer's stream gradient as soon as the layer below has it
                     d = next;
                 }
-                if (imageGradient) dImage = scope.retain(embedding.backward(be, d));
+                if (imageGradient) {
+                    try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
+                        dImage = scope.retain(embedding.backward(be, d));
+                    }
+                }
             }
             if (dImage != null) grads.setImage(dImage);
             return grads;

@@ -17,6 +17,17 @@ public record VitConfig(int channels, int imageSize, int patchSize, int width, i
     /** LayerNorm epsilon of timm's ViT (partial(nn.LayerNorm, eps=1e-6)). */
     public static final float LAYER_NORM_EPS = 1e-6f;
 
+    /**
+     * Validates that every size is positive and the image a multiple of the patch.
+     *
+     * @param channels image channels C
+     * @param imageSize image side S
+     * @param patchSize patch side p
+     * @param width token width W
+     * @param depth the number of blocks
+     * @param heads attention heads
+     * @param mlpHidden the MLP's hidden width
+     */
     public VitConfig {
         if (channels <= 0 || patchSize <= 0 || width <= 0 || depth <= 0 || mlpHidden <= 0) {
             throw new IllegalArgumentException("ViT sizes must be positive: " + describe(channels, imageSize,
@@ -36,26 +47,47 @@ public record VitConfig(int channels, int imageSize, int patchSize, int width, i
         }
     }
 
-    /** Patches per image side. */
+    /**
+     * Patches per image side.
+     *
+     * @return the grid side
+     */
     public int grid() {
         return imageSize / patchSize;
     }
 
-    /** Patches per image. */
+    /**
+     * Patches per image.
+     *
+     * @return the number of patches
+     */
     public int patches() {
         return grid() * grid();
     }
 
-    /** Sequence length: CLS token plus patches. */
+    /**
+     * Sequence length: CLS token plus patches.
+     *
+     * @return T
+     */
     public int tokens() {
         return patches() + 1;
     }
 
+    /**
+     * The width of one attention head.
+     *
+     * @return width / heads
+     */
     public int headDim() {
         return width / heads;
     }
 
-    /** Length of one flattened patch, in the conv weight's (channel, ky, kx) order. */
+    /**
+     * Length of one flattened patch, in the conv weight's (channel, ky, kx) order.
+     *
+     * @return C·p·p
+     */
     public int patchDim() {
         return channels * patchSize * patchSize;
     }

@@ -73,20 +73,38 @@ public final class WeightReader {
         return backend;
     }
 
-    /** Shape of a tensor that must be present. */
+    /**
+     * Shape of a tensor that must be present.
+     *
+     * @param name the tensor's name
+     * @return its shape
+     */
     public long[] shape(String name) {
         requirePresent(name);
         return file.info(name).shape();
     }
 
-    /** Shape of a tensor that must be present and have the given rank. */
+    /**
+     * Shape of a tensor that must be present and have the given rank.
+     *
+     * @param name the tensor's name
+     * @param rank the rank it must have
+     * @param layout its expected layout, for the message
+     * @return its shape
+     */
     public long[] shape(String name, int rank, String layout) {
         long[] s = shape(name);
         if (s.length != rank) throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + layout);
         return s;
     }
 
-    /** Uploads a tensor after checking it exists and has exactly the expected shape. */
+    /**
+     * Uploads a tensor after checking it exists and has exactly the expected shape.
+     *
+     * @param name the tensor's name
+     * @param expected its shape
+     * @return the uploaded tensor
+     */
     public Tensor load(String name, long... expected) {
         long[] s = shape(name);
         if (!Arrays.equals(s, expected)) {
@@ -97,7 +115,13 @@ public final class WeightReader {
         return t;
     }
 
-    /** Host copy of a tensor after the same checks. */
+    /**
+     * Host copy of a tensor after the same checks.
+     *
+     * @param name the tensor's name
+     * @param expected its shape
+     * @return its values
+     */
     public float[] read(String name, long... expected) {
         long[] s = shape(name);
         if (!Arrays.equals(s, expected)) {
@@ -106,28 +130,51 @@ public final class WeightReader {
         return file.readFloats(name);
     }
 
-    /** Registers a tensor made from checkpoint data, so that a failed load frees it too. */
+    /**
+     * Registers a tensor made from checkpoint data, so that a failed load frees it too.
+     *
+     * @param t the tensor
+     * @return t
+     */
     public Tensor track(Tensor t) {
         loaded.add(t);
         return t;
     }
 
-    /** Throws the "is missing" error naming the file and tensor unless the tensor exists. */
+    /**
+     * Throws the "is missing" error naming the file and tensor unless the tensor exists.
+     *
+     * @param name the tensor's name
+     */
     public void requirePresent(String name) {
         if (!file.contains(name)) throw bad(name, "is missing (expected " + format + ")");
     }
 
-    /** An error naming the file and the tensor. */
+    /**
+     * An error naming the file and the tensor.
+     *
+     * @param name the tensor's name
+     * @param problem what is wrong
+     * @return the exception, to throw
+     */
     public IllegalArgumentException bad(String name, String problem) {
         return new IllegalArgumentException(path + ": tensor '" + name + "' " + problem);
     }
 
-    /** The checkpoint file, as named in error messages. */
+    /**
+     * The checkpoint file, as named in error messages.
+     *
+     * @return the path
+     */
     public Path path() {
         return path;
     }
 
-    /** Names of all tensors in the file. */
+    /**
+     * Names of all tensors in the file.
+     *
+     * @return the names
+     */
     public Iterable<String> names() {
         return file.names();
     }

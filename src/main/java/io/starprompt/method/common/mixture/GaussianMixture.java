@@ -62,7 +62,16 @@ public final class GaussianMixture {
      */
     public record Options(int components, int maxIterations, Density density, int restarts, double epsilon,
             double delta) {
-        /** Validates every setting. */
+        /**
+         * Validates every setting.
+         *
+         * @param components K
+         * @param maxIterations the EM iteration limit
+         * @param density the E-step density
+         * @param restarts k-means restarts
+         * @param epsilon ε, the variance floor
+         * @param delta δ, the stopping threshold of the score gain
+         */
         public Options {
             if (components < 1) throw new IllegalArgumentException("gaussian mixture: components must be ≥ 1, got " + components);
             if (maxIterations < 0) throw new IllegalArgumentException("gaussian mixture: maxIterations must be ≥ 0, got " + maxIterations);
@@ -74,12 +83,21 @@ public final class GaussianMixture {
             if (Double.isNaN(delta)) throw new IllegalArgumentException("gaussian mixture: delta is NaN");
         }
 
-        /** The reference settings (K = 5, reference density, 50 restarts, ε = 1e-6, δ = 1e-3). */
+        /**
+         * The reference settings (K = 5, reference density, 50 restarts, ε = 1e-6, δ = 1e-3).
+         *
+         * @param maxIterations the EM iteration limit
+         * @return the settings
+         */
         public static Options reference(int maxIterations) {
             return new Options(5, maxIterations, Density.REFERENCE, 50, 1e-6, 1e-3);
         }
 
-        /** {@link #reference} with 500 EM iterations (stage-2 and stand-alone stage-1 default). */
+        /**
+         * {@link #reference} with 500 EM iterations (stage-2 and stand-alone stage-1 default).
+         *
+         * @return the settings
+         */
         public static Options defaults() {
             return reference(500);
         }
@@ -138,8 +156,11 @@ public final class GaussianMixture {
     /**
      * Fits a mixture to x [n, d] (copied; float64).
      *
+     * @param x the data [n][d]
+     * @param opts the fit settings
      * @param seed seeds the k-means restarts (and any re-initialisation); equal seeds and inputs
      *             give bit-identical mixtures
+     * @return the mixture
      * @throws IllegalArgumentException for the degenerate inputs listed in the class comment
      * @throws IllegalStateException    when 10 attempts all end with a non-finite score
      */
@@ -147,7 +168,16 @@ public final class GaussianMixture {
         return fit(GaussianMixtureData.of(x), opts, seed);
     }
 
-    /** As {@link #fit(double[][], Options, long)} for a row-major float matrix [n, d]. */
+    /**
+     * As {@link #fit(double[][], Options, long)} for a row-major float matrix [n, d].
+     *
+     * @param x the data, row-major
+     * @param n the rows
+     * @param d the dimension
+     * @param opts the fit settings
+     * @param seed seeds the k-means restarts
+     * @return the mixture
+     */
     public static GaussianMixture fit(float[] x, int n, int d, Options opts, long seed) {
         return fit(GaussianMixtureData.of(x, n, d), opts, seed);
     }
@@ -170,6 +200,8 @@ public final class GaussianMixture {
      *                  for sampling, like torch's Multinomial)
      * @param means     [K][d]
      * @param variances [K][d], all &gt; 0
+     * @param density the density
+     * @return the mixture
      */
     public static GaussianMixture of(double[] weights, double[][] means, double[][] variances, Density density) {
         if (weights == null || means == null || variances == null || density == null) {
@@ -201,13 +233,22 @@ public final class GaussianMixture {
      * unbiased (n − 1) standard deviation; samples N(mean, std²). Its density is the textbook one;
      * a constant column has std 0 (samples equal the mean, the density there is degenerate).
      *
+     * @param x the data [n][d]
+     * @return the Gaussian
      * @throws IllegalArgumentException for n &lt; 2 (no unbiased std) or the inputs {@link #fit} refuses
      */
     public static GaussianMixture singleGaussian(double[][] x) {
         return singleGaussian(GaussianMixtureData.of(x));
     }
 
-    /** As {@link #singleGaussian(double[][])} for a row-major float matrix [n, d]. */
+    /**
+     * As {@link #singleGaussian(double[][])} for a row-major float matrix [n, d].
+     *
+     * @param x the data, row-major
+     * @param n the rows
+     * @param d the dimension
+     * @return the Gaussian
+     */
     public static GaussianMixture singleGaussian(float[] x, int n, int d) {
         return singleGaussian(GaussianMixtureData.of(x, n, d));
     }
@@ -240,6 +281,9 @@ public final class GaussianMixture {
      * Stores this mixture in a method state under {@code prefix}: weights [K], means and
      * variances [K, d] as float64, the density and the fit statistics as properties. Restoring
      * gives a mixture that samples and scores bit-identically.
+     *
+     * @param state the state to add to
+     * @param prefix the names' prefix
      */
     public void saveTo(MethodState state, String prefix) {
         state.putDoubles(prefix + "weights", weights, k);
@@ -252,6 +296,10 @@ public final class GaussianMixture {
     /**
      * The mixture {@link #saveTo} stored under prefix, of dimension d.
      *
+     * @param state the state to read
+     * @param prefix the names' prefix
+     * @param d the dimension
+     * @return the mixture
      * @throws CheckpointException if an entry is missing, has another shape or holds values no
      *     mixture can have (negative or non-finite weights or variances, non-finite means)
      */
@@ -303,52 +351,93 @@ public final class GaussianMixture {
 
     // ---------------------------------------------------------------- accessors
 
-    /** K. */
+    /**
+     * K.
+     *
+     * @return K
+     */
     public int components() {
         return k;
     }
 
-    /** d. */
+    /**
+     * d.
+     *
+     * @return d
+     */
     public int dimension() {
         return d;
     }
 
-    /** π [K] (a copy); after a fit these are S_k / n and sum to 1 + Kε/n, as in the reference. */
+    /**
+     * π [K] (a copy); after a fit these are S_k / n and sum to 1 + Kε/n, as in the reference.
+     *
+     * @return the weights
+     */
     public double[] weights() {
         return weights.clone();
     }
 
-    /** μ [K][d] (a copy). */
+    /**
+     * μ [K][d] (a copy).
+     *
+     * @return the means
+     */
     public double[][] means() {
         return unflatten(means);
     }
 
-    /** Diagonal variances [K][d] (a copy), all ≥ ε after a fit. */
+    /**
+     * Diagonal variances [K][d] (a copy), all ≥ ε after a fit.
+     *
+     * @return the variances
+     */
     public double[][] variances() {
         return unflatten(variances);
     }
 
-    /** The density of the E-step and of {@link #logLikelihood}. */
+    /**
+     * The density of the E-step and of {@link #logLikelihood}.
+     *
+     * @return the density
+     */
     public Density density() {
         return density;
     }
 
-    /** EM steps of the successful attempt (1 … maxIterations + 1); 0 for hand-set or single Gaussians. */
+    /**
+     * EM steps of the successful attempt (1 … maxIterations + 1); 0 for hand-set or single Gaussians.
+     *
+     * @return the number of EM steps
+     */
     public int iterations() {
         return iterations;
     }
 
-    /** Whether the loop stopped because the score gain fell below δ rather than at the step cap. */
+    /**
+     * Whether the loop stopped because the score gain fell below δ rather than at the step cap.
+     *
+     * @return whether it converged
+     */
     public boolean converged() {
         return converged;
     }
 
-    /** Which attempt (1 … 10) succeeded; 0 for hand-set or single Gaussians. */
+    /**
+     * Which attempt (1 … 10) succeeded; 0 for hand-set or single Gaussians.
+     *
+     * @return the attempt
+     */
     public int attempts() {
         return attempts;
     }
 
-    /** The training score (mean log-likelihood under {@link #density()}) after the last EM step; NaN if not fitted. */
+    /**
+     * The training score (mean log-likelihood under {@link #density()}) after the last EM step; NaN if not
+     * fitted.
+     *
+     * @return the score
+     */
     public double trainingScore() {
         return trainingScore;
     }
@@ -361,7 +450,12 @@ public final class GaussianMixture {
 
     // ---------------------------------------------------------------- density
 
-    /** log Σ_k π_k p̃(x|k) under {@link #density()}. */
+    /**
+     * log Σ_k π_k p̃(x|k) under {@link #density()}.
+     *
+     * @param x a point [d]
+     * @return its log-likelihood
+     */
     public double logLikelihood(double[] x) {
         if (x == null || x.length != d) {
             throw new IllegalArgumentException("gaussian mixture: point has " + (x == null ? "no" : x.length)
@@ -379,7 +473,12 @@ public final class GaussianMixture {
         return GaussianMixtureEm.logSumExp(terms, 0, k);
     }
 
-    /** Mean {@link #logLikelihood} over the rows of data (the reference's {@code __score}). */
+    /**
+     * Mean {@link #logLikelihood} over the rows of data (the reference's {@code __score}).
+     *
+     * @param data the points [n][d]
+     * @return the mean log-likelihood
+     */
     public double score(double[][] data) {
         if (data == null || data.length == 0) throw new IllegalArgumentException("gaussian mixture: no rows to score");
         double total = 0;
@@ -389,7 +488,13 @@ public final class GaussianMixture {
 
     // ---------------------------------------------------------------- sampling
 
-    /** n samples as rows [n][d]; see {@link #sampleInto}. */
+    /**
+     * n samples as rows [n][d]; see {@link #sampleInto}.
+     *
+     * @param n how many samples
+     * @param rnd the randomness
+     * @return the samples
+     */
     public float[][] sample(int n, RandomGenerator rnd) {
         float[] flat = new float[Math.multiplyExact(n, d)];
         sampleInto(flat, 0, n, rnd);
@@ -402,6 +507,11 @@ public final class GaussianMixture {
      * Writes n samples row-major into out[offset … offset + n·d) (§3.6(e)): counts ~ Multinomial(n, π)
      * (π normalised), then for each component in order its count rows μ_k + z ⊙ √var_k, z ~ N(0, I).
      * The rows are therefore grouped by component; callers shuffle.
+     *
+     * @param out where to write
+     * @param offset the first element to write
+     * @param n how many samples
+     * @param rnd the randomness
      */
     public void sampleInto(float[] out, int offset, int n, RandomGenerator rnd) {
         if (n < 0) throw new IllegalArgumentException("gaussian mixture: cannot draw " + n + " samples");

@@ -144,7 +144,7 @@ public final class FirstStageTrainer {
             }
             TrainingListener.Epoch result = meter.end(stage.config().lr());
             epochLosses[e] = result.meanLoss();
-            LOG.info("task {} stage 1 epoch {}/{}: loss {}", task, e + 1, epochs, String.format("%.4f", epochLosses[e]));
+            LOG.info("task {} stage 1 epoch {}/{}: loss {}", task + 1, e + 1, epochs, String.format("%.4f", epochLosses[e]));
             return result;
         }
 

@@ -128,7 +128,7 @@ public final class SecondStageTrainer {
     public void recallHead(int t) {
         if (t <= 0) return;
         if (backup == null) {
-            LOG.warn("task {}: no head backup to recall (was the previous task learned by this trainer?)", t);
+            LOG.warn("task {}: no head backup to recall (was the previous task learned by this trainer?)", t + 1);
             return;
         }
         backup.restoreInto(be, model.head());
@@ -238,7 +238,7 @@ public final class SecondStageTrainer {
     public TrainingListener.Epoch trainEpoch(PromptedTraining session, int t, int e, TaskData data, Tensor keys) {
         float lr = learningRate(e);
         TrainingListener.Epoch r = session.epoch(e, data.trainBatches(t, cfg.batchSize(), Seeds.mix(seed, t, e)), keys, lr);
-        LOG.info("task {} stage 2 epoch {}/{}: loss {} (lr {}, {} steps)", t, e + 1, cfg.stage2().epochs(),
+        LOG.info("task {} stage 2 epoch {}/{}: loss {} (lr {}, {} steps)", t + 1, e + 1, cfg.stage2().epochs(),
                 String.format("%.4f", r.meanLoss()), lr, r.steps());
         return r;
     }
@@ -285,7 +285,7 @@ public final class SecondStageTrainer {
             replayModels[c] = cfg.replay().model() == StarPromptConfig.ReplayModel.GAUSSIAN
                     ? GaussianMixture.singleGaussian(x, rows.size(), width)
                     : GaussianMixture.fit(x, rows.size(), width, cfg.replay().mixtureOptions(), Seeds.mix(seed ^ 0x6A55L, c, 0));
-            LOG.debug("task {} class {}: replay model from {} features: {}", t, c, rows.size(), replayModels[c]);
+            LOG.debug("task {} class {}: replay model from {} features: {}", t + 1, c, rows.size(), replayModels[c]);
         }
     }
 
@@ -304,7 +304,7 @@ public final class SecondStageTrainer {
         double[] losses = HeadAlignment.align(be, model.head(), replayModels, seen, s,
                 new SplittableRandom(Seeds.mix(seed ^ 0xA11CL, t, 0)), t, listener);
         if (losses.length > 0) {
-            LOG.info("task {} head alignment: {} epochs, loss {} → {}", t, losses.length,
+            LOG.info("task {} head alignment: {} epochs, loss {} → {}", t + 1, losses.length,
                     String.format("%.4f", losses[0]), String.format("%.4f", losses[losses.length - 1]));
         }
         return losses;

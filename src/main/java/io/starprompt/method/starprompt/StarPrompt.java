@@ -685,7 +685,7 @@ public final class StarPrompt implements ContinualMethod {
             results.add(learnTask(t, data));
             acc.setRow(t, accuracyRow(data, t));
             acc1.setRow(t, evaluateFirstStage(data, t));
-            LOG.info("after task {}: accuracy {} (stage 1 only {})", t, Arrays.toString(acc.row(t)),
+            LOG.info("after task {}: accuracy {} (stage 1 only {})", t + 1, Arrays.toString(acc.row(t)),
                     Arrays.toString(acc1.row(t)));
         }
         return new RunResult(acc, acc1, results);

@@ -105,7 +105,7 @@ class FuzzerTest {
     void aHangIsReportedAndTheRunGoesOn() {
         CountDownLatch never = new CountDownLatch(1);
         AtomicInteger calls = new AtomicInteger();
-        Fuzzer.Report r = Fuzzer.target("self-test hang").seeds(SEEDS).cases(4).seed(1).timeoutMillis(100)
+        Fuzzer.Report r = Fuzzer.target("self-test hang").seeds(SEEDS).cases(4).seed(1).timeoutMillis(3000)
                 .parse(b -> {
                     if (calls.getAndIncrement() == 1) {
                         try {

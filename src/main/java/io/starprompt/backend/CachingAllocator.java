@@ -61,6 +61,8 @@ public final class CachingAllocator {
      * A block of at least bytes; a cached one of the same rounded size if there is one. When the
      * system refuses, the cache is returned to it and the request retried once.
      *
+     * @param bytes the size wanted
+     * @return the block's address
      * @throws DeviceOutOfMemoryException naming the device, the requested size and what is in use,
      *     with the hint to use a smaller batch; nothing is left half-allocated, so the caller may
      *     recover

@@ -108,7 +108,12 @@ public final class AccuracyMatrix {
         return acc[i] == null || j > i ? Double.NaN : acc[i][j];
     }
 
-    /** Row i, entries 0…i (NaN while the row is not filled). */
+    /**
+     * Row i, entries 0…i (NaN while the row is not filled).
+     *
+     * @param i the row
+     * @return a copy of its i + 1 entries
+     */
     public double[] row(int i) {
         if (acc[i] == null) {
             double[] empty = new double[i + 1];
@@ -141,7 +146,12 @@ public final class AccuracyMatrix {
         return s / (r + 1);
     }
 
-    /** Average accuracy after learning task i (mean of row i; NaN while the row is not filled). */
+    /**
+     * Average accuracy after learning task i (mean of row i; NaN while the row is not filled).
+     *
+     * @param i the row
+     * @return the mean of row i, in %
+     */
     public double averageAccuracy(int i) {
         if (acc[i] == null) return Double.NaN;
         double s = 0;

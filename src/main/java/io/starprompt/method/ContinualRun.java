@@ -136,6 +136,9 @@ public final class ContinualRun {
     /**
      * Task t from begin to end.
      *
+     * @param method the method
+     * @param data the benchmark
+     * @param t the task, which must be the next one
      * @throws TrainingDivergedException naming the method, task, epoch, step and tensor if a loss
      *     or gradient holds NaN or infinity; the method made no update with it and nothing of the
      *     task is saved, so the checkpoint of the task before stays the latest

@@ -16,13 +16,21 @@ package io.starprompt.method;
 public final class TrainingDivergedException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    /** The method's name, or null. */
     private final String method;
+    /** The phase in words, or null. */
     private final String phase;
+    /** The 0-based task, or -1. */
     private final int task;
+    /** The 0-based epoch, or -1. */
     private final int epoch;
+    /** The 0-based step, or -1. */
     private final int step;
+    /** The tensor that holds the value, in words. */
     private final String tensor;
+    /** What was found. */
     private final String found;
+    /** What the message adds after the finding, or null. */
     private final String note;
 
     private TrainingDivergedException(String method, String phase, int task, int epoch, int step, String tensor,
@@ -109,37 +117,65 @@ public final class TrainingDivergedException extends RuntimeException {
         return sb.append(": ").append(tensor).append(" holds ").append(found).toString();
     }
 
-    /** The method's name, or null if not known where this was thrown. */
+    /**
+     * The method's name, or null if not known where this was thrown.
+     *
+     * @return the method's name, or null
+     */
     public String method() {
         return method;
     }
 
-    /** The phase in words ("first stage", "second stage", "head alignment"...), or null. */
+    /**
+     * The phase in words ("first stage", "second stage", "head alignment"...), or null.
+     *
+     * @return the phase, or null
+     */
     public String phase() {
         return phase;
     }
 
-    /** The 0-based task, or -1. */
+    /**
+     * The 0-based task, or -1.
+     *
+     * @return the task, or -1
+     */
     public int task() {
         return task;
     }
 
-    /** The 0-based epoch of the phase, or -1. */
+    /**
+     * The 0-based epoch of the phase, or -1.
+     *
+     * @return the epoch, or -1
+     */
     public int epoch() {
         return epoch;
     }
 
-    /** The 0-based step of the epoch, or -1. */
+    /**
+     * The 0-based step of the epoch, or -1.
+     *
+     * @return the step, or -1
+     */
     public int step() {
         return step;
     }
 
-    /** The tensor that holds the value, in words. */
+    /**
+     * The tensor that holds the value, in words.
+     *
+     * @return the tensor's description
+     */
     public String tensor() {
         return tensor;
     }
 
-    /** What was found, and where in the tensor when it has elements. */
+    /**
+     * What was found, and where in the tensor when it has elements.
+     *
+     * @return the finding
+     */
     public String found() {
         return found;
     }

@@ -71,7 +71,11 @@ abstract class PromptedBaseline extends Baseline {
         return cfg.stage2().epochs();
     }
 
-    /** The prompted classifier it trains. */
+    /**
+     * The prompted classifier it trains.
+     *
+     * @return the classifier
+     */
     public PromptedClassifier model() {
         return model;
     }

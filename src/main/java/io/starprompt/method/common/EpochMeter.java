@@ -69,6 +69,8 @@ public final class EpochMeter {
     /**
      * Records one optimiser step with its batch loss and batch size.
      *
+     * @param loss the step's loss
+     * @param batchSamples the images in its batch
      * @throws TrainingDivergedException if the loss is NaN or infinite (a loop that updates before
      *     calling this should check the loss itself first, with {@link FiniteCheck#loss})
      */
@@ -90,7 +92,11 @@ public final class EpochMeter {
         return phase.name().toLowerCase(Locale.ROOT).replace('_', ' ');
     }
 
-    /** Steps recorded so far. */
+    /**
+     * Steps recorded so far.
+     *
+     * @return the number of steps
+     */
     public int steps() {
         return steps;
     }

@@ -81,6 +81,10 @@ public final class TaskProgress {
     /**
      * A new method state holding the count of finished tasks and the run's identity (the config's
      * text and the seed), for the method to add its own tensors to.
+     *
+     * @param config the method's configuration
+     * @param seed the run's seed
+     * @return the state
      */
     public MethodState newState(Object config, long seed) {
         return new MethodState().put(TASKS_LEARNED, learned).put("config", config.toString()).put("seed", seed);
@@ -90,6 +94,9 @@ public final class TaskProgress {
      * Checks that nothing was learned yet and that a state made by {@link #newState} belongs to this
      * run (the same config and seed).
      *
+     * @param s the state to restore
+     * @param config the method's configuration
+     * @param seed the run's seed
      * @return the state's count of finished tasks, for {@link #restore} once the method has read
      *     the rest of the state
      * @throws IllegalStateException if tasks were already learned
@@ -102,7 +109,11 @@ public final class TaskProgress {
         return s.intProperty(TASKS_LEARNED);
     }
 
-    /** Sets the count of finished tasks of restored state; no task may be in progress. */
+    /**
+     * Sets the count of finished tasks of restored state; no task may be in progress.
+     *
+     * @param tasksLearned the number of finished tasks
+     */
     public void restore(int tasksLearned) {
         if (current >= 0) throw new IllegalStateException(method + ": cannot restore while task " + current + " is in progress");
         if (tasksLearned < 0) throw new IllegalArgumentException(method + ": " + tasksLearned + " learned tasks");

@@ -104,25 +104,75 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
             super(c);
         }
 
-        /** E_S1. */
+        /**
+         * E_S1.
+         *
+         * @param v the epochs
+         * @return this builder
+         */
         public Builder epochs(int v) { return set("epochs", v); }
-        /** MC1. */
+        /**
+         * MC1.
+         *
+         * @param v the number of passes
+         * @return this builder
+         */
         public Builder monteCarlo(int v) { return set("monteCarlo", v); }
-        /** The training learning rate. */
+        /**
+         * The training learning rate.
+         *
+         * @param v the learning rate
+         * @return this builder
+         */
         public Builder lr(float v) { return set("lr", v); }
-        /** λ1. */
+        /**
+         * λ1.
+         *
+         * @param v λ1
+         * @return this builder
+         */
         public Builder lambdaOrtho(float v) { return set("lambdaOrtho", v); }
-        /** lr_gr1. */
+        /**
+         * lr_gr1.
+         *
+         * @param v the alignment learning rate
+         * @return this builder
+         */
         public Builder alignLr(float v) { return set("alignLr", v); }
-        /** E1. */
+        /**
+         * E1.
+         *
+         * @param v the alignment epochs
+         * @return this builder
+         */
         public Builder alignEpochs(int v) { return set("alignEpochs", v); }
-        /** Replay samples per class and alignment epoch. */
+        /**
+         * Replay samples per class and alignment epoch.
+         *
+         * @param v the samples
+         * @return this builder
+         */
         public Builder samplesPerClass(int v) { return set("samplesPerClass", v); }
-        /** The alignment batch size. */
+        /**
+         * The alignment batch size.
+         *
+         * @param v the batch size
+         * @return this builder
+         */
         public Builder replayBatch(int v) { return set("replayBatch", v); }
-        /** The EM iteration limit. */
+        /**
+         * The EM iteration limit.
+         *
+         * @param v the iteration limit
+         * @return this builder
+         */
         public Builder mogIterations(int v) { return set("mogIterations", v); }
-        /** Mixture components per class. */
+        /**
+         * Mixture components per class.
+         *
+         * @param v the components
+         * @return this builder
+         */
         public Builder mogComponents(int v) { return set("mogComponents", v); }
     }
 

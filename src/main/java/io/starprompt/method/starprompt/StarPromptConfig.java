@@ -104,19 +104,54 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
                 super(s);
             }
 
-            /** Training epochs per task. */
+            /**
+             * Training epochs per task.
+             *
+             * @param v the epochs
+             * @return this builder
+             */
             public Builder epochs(int v) { return set("epochs", v); }
-            /** The Adam learning rate. */
+            /**
+             * The Adam learning rate.
+             *
+             * @param v the learning rate
+             * @return this builder
+             */
             public Builder lr(float v) { return set("lr", v); }
-            /** λ2. */
+            /**
+             * λ2.
+             *
+             * @param v λ2
+             * @return this builder
+             */
             public Builder lambdaOrtho(float v) { return set("lambdaOrtho", v); }
-            /** The cosine schedule on or off. */
+            /**
+             * The cosine schedule on or off.
+             *
+             * @param v whether to use it
+             * @return this builder
+             */
             public Builder cosineSchedule(boolean v) { return set("cosineSchedule", v); }
-            /** Confidence modulation on or off. */
+            /**
+             * Confidence modulation on or off.
+             *
+             * @param v whether to use it
+             * @return this builder
+             */
             public Builder confidenceModulation(boolean v) { return set("confidenceModulation", v); }
-            /** Residual or prefix prompts. */
+            /**
+             * Residual or prefix prompts.
+             *
+             * @param v the mode
+             * @return this builder
+             */
             public Builder promptMode(PromptMode v) { return set("promptMode", v); }
-            /** L_p of prefix prompts. */
+            /**
+             * L_p of prefix prompts.
+             *
+             * @param v the prefix length
+             * @return this builder
+             */
             public Builder prefixLength(int v) { return set("prefixLength", v); }
         }
     }
@@ -178,19 +213,54 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
                 super(a);
             }
 
-            /** The alignment on or off. */
+            /**
+             * The alignment on or off.
+             *
+             * @param v whether to align
+             * @return this builder
+             */
             public Builder enabled(boolean v) { return set("enabled", v); }
-            /** lr_gr2. */
+            /**
+             * lr_gr2.
+             *
+             * @param v the learning rate
+             * @return this builder
+             */
             public Builder lr(float v) { return set("lr", v); }
-            /** E2. */
+            /**
+             * E2.
+             *
+             * @param v the epochs
+             * @return this builder
+             */
             public Builder epochs(int v) { return set("epochs", v); }
-            /** Extra epochs per task index. */
+            /**
+             * Extra epochs per task index.
+             *
+             * @param v the extra epochs per task
+             * @return this builder
+             */
             public Builder epochsPerTask(int v) { return set("epochsPerTask", v); }
-            /** Replay samples per class and epoch. */
+            /**
+             * Replay samples per class and epoch.
+             *
+             * @param v the samples
+             * @return this builder
+             */
             public Builder samplesPerClass(int v) { return set("samplesPerClass", v); }
-            /** The alignment batch size. */
+            /**
+             * The alignment batch size.
+             *
+             * @param v the batch size
+             * @return this builder
+             */
             public Builder batchSize(int v) { return set("batchSize", v); }
-            /** τ. */
+            /**
+             * τ.
+             *
+             * @param v the temperature
+             * @return this builder
+             */
             public Builder logitTemperature(float v) { return set("logitTemperature", v); }
         }
     }
@@ -246,15 +316,40 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
                 super(r);
             }
 
-            /** Mixture or single Gaussian (stage 2). */
+            /**
+             * Mixture or single Gaussian (stage 2).
+             *
+             * @param v the replay model
+             * @return this builder
+             */
             public Builder model(ReplayModel v) { return set("model", v); }
-            /** The mixture density of both stages. */
+            /**
+             * The mixture density of both stages.
+             *
+             * @param v the density
+             * @return this builder
+             */
             public Builder density(GaussianMixture.Density v) { return set("density", v); }
-            /** K of the stage-2 mixtures. */
+            /**
+             * K of the stage-2 mixtures.
+             *
+             * @param v the components
+             * @return this builder
+             */
             public Builder components(int v) { return set("components", v); }
-            /** EM iterations of the stage-2 mixtures. */
+            /**
+             * EM iterations of the stage-2 mixtures.
+             *
+             * @param v the iterations
+             * @return this builder
+             */
             public Builder iterations(int v) { return set("iterations", v); }
-            /** MC2. */
+            /**
+             * MC2.
+             *
+             * @param v the number of passes
+             * @return this builder
+             */
             public Builder monteCarlo(int v) { return set("monteCarlo", v); }
         }
     }
@@ -386,9 +481,19 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             return stage1(s -> s.epochs(v)).stage2(s -> s.epochs(v));
         }
 
-        /** The training batch size of both stages. */
+        /**
+         * The training batch size of both stages.
+         *
+         * @param v the batch size
+         * @return this builder
+         */
         public Builder batchSize(int v) { return set("batchSize", v); }
-        /** The inference and feature-pass batch size. */
+        /**
+         * The inference and feature-pass batch size.
+         *
+         * @param v the batch size
+         * @return this builder
+         */
         public Builder evalBatchSize(int v) { return set("evalBatchSize", v); }
     }
 

@@ -84,6 +84,11 @@ public final class SafetensorsWriter {
      * the whole file from its first byte, written in order.
      *
      * @param out where the bytes go
+     * @param floats F32 values by tensor name, row-major
+     * @param doubles F64 values by tensor name, row-major
+     * @param shapes shapes by tensor name
+     * @param metadata the metadata
+     * @throws IOException if the channel cannot be written
      */
     public static void write(WritableByteChannel out, Map<String, float[]> floats, Map<String, double[]> doubles,
             Map<String, long[]> shapes, Map<String, String> metadata) throws IOException {

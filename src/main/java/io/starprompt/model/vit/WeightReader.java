@@ -69,6 +69,11 @@ public final class WeightReader {
         }
     }
 
+    /**
+     * The backend tensors are uploaded to.
+     *
+     * @return the backend
+     */
     public Backend backend() {
         return backend;
     }

@@ -102,17 +102,47 @@ public final class GaussianMixture {
             return reference(500);
         }
 
-        /** A copy with K components. */
+        /**
+         * A copy with K components.
+         *
+         * @param k K
+         * @return the copy
+         */
         public Options withComponents(int k) { return RecordBuilder.with(this, "components", k); }
-        /** A copy with another EM iteration limit. */
+        /**
+         * A copy with another EM iteration limit.
+         *
+         * @param n the limit
+         * @return the copy
+         */
         public Options withMaxIterations(int n) { return RecordBuilder.with(this, "maxIterations", n); }
-        /** A copy with another density. */
+        /**
+         * A copy with another density.
+         *
+         * @param d the density
+         * @return the copy
+         */
         public Options withDensity(Density d) { return RecordBuilder.with(this, "density", d); }
-        /** A copy with another number of k-means restarts. */
+        /**
+         * A copy with another number of k-means restarts.
+         *
+         * @param r the restarts
+         * @return the copy
+         */
         public Options withRestarts(int r) { return RecordBuilder.with(this, "restarts", r); }
-        /** A copy with another ε. */
+        /**
+         * A copy with another ε.
+         *
+         * @param eps ε
+         * @return the copy
+         */
         public Options withEpsilon(double eps) { return RecordBuilder.with(this, "epsilon", eps); }
-        /** A copy with another stopping threshold δ. */
+        /**
+         * A copy with another stopping threshold δ.
+         *
+         * @param dl δ
+         * @return the copy
+         */
         public Options withDelta(double dl) { return RecordBuilder.with(this, "delta", dl); }
     }
 

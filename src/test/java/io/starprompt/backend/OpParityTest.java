@@ -57,7 +57,8 @@ class OpParityTest {
         }
     }
 
-    private static Map<String, float[]> run(Backend backend, long seed, OpCases.Case c) {
+    /** Runs a case on a backend and returns its named outputs. */
+    static Map<String, float[]> run(Backend backend, long seed, OpCases.Case c) {
         try (TensorScope scope = TensorScope.open()) {
             OpHarness h = new OpHarness(backend, seed);
             c.body().run(h);
@@ -65,7 +66,8 @@ class OpParityTest {
         }
     }
 
-    private static void compare(OpCases.Case c, String output, float[] ref, float[] ours, long seed) {
+    /** Fails naming the case, output, element and seed where ours leaves the case's tolerance. */
+    static void compare(OpCases.Case c, String output, float[] ref, float[] ours, long seed) {
         assertEquals(ref.length, ours.length, output + " length");
         for (int i = 0; i < ref.length; i++) {
             double allowed = c.tol() + c.eps() * Math.abs(ref[i]);

@@ -134,9 +134,9 @@ class UserKernelTest {
             be.kernels().select("attention", "java-reference");
 
             long seed = SEED ^ c.name().hashCode();
-            Map<String, float[]> expected = run(REFERENCE, seed, c);
+            Map<String, float[]> expected = OpParityTest.run(REFERENCE, seed, c);
             be.profiler().start();
-            Map<String, float[]> actual = run(be, seed, c);
+            Map<String, float[]> actual = OpParityTest.run(be, seed, c);
             Profiler.Report report = be.profiler().stop();
 
             boolean isGemm = c.name().startsWith("gemm");
@@ -149,7 +149,7 @@ class UserKernelTest {
             assertTrue(report.rows("copy").isEmpty(), report.table());
 
             assertEquals(expected.keySet(), actual.keySet());
-            for (String output : expected.keySet()) compare(c, output, expected.get(output), actual.get(output), seed);
+            for (String output : expected.keySet()) OpParityTest.compare(c, output, expected.get(output), actual.get(output), seed);
         }
     }
 
@@ -220,24 +220,6 @@ class UserKernelTest {
         }
     }
 
-    private static Map<String, float[]> run(Backend backend, long seed, OpCases.Case c) {
-        try (TensorScope scope = TensorScope.open()) {
-            OpHarness h = new OpHarness(backend, seed);
-            c.body().run(h);
-            return h.outputs;
-        }
-    }
-
-    private static void compare(OpCases.Case c, String output, float[] ref, float[] ours, long seed) {
-        assertEquals(ref.length, ours.length, output + " length");
-        for (int i = 0; i < ref.length; i++) {
-            double allowed = c.tol() + c.eps() * Math.abs(ref[i]);
-            if (Double.isNaN(ours[i]) || Double.isNaN(ref[i]) || Math.abs((double) ours[i] - ref[i]) > allowed) {
-                fail(String.format("%s: %s[%d] = %s, reference %s (allowed error %.3g); seed %d", c.name(), output, i,
-                        ours[i], ref[i], allowed, seed));
-            }
-        }
-    }
 
     private static Tensor rand(Backend be, Random rnd, long... shape) {
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];

@@ -117,8 +117,8 @@ final class Demo implements Callable<Integer> {
         SyntheticTaskData data = SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
                 .testPerClass(16).vitImageSize(vit.config().imageSize())
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
-        StarPromptConfig cfg = StarPromptConfig.builder().epochs(o.epochs()).batchSize(o.batch())
-                .evalBatchSize(Math.max(o.batch(), 64)).build();
+        StarPromptConfig cfg = StarPromptConfig.builder().epochs(o.epochs()).set(StarPromptConfig::batchSize, o.batch())
+                .set(StarPromptConfig::evalBatchSize, Math.max(o.batch(), 64)).build();
         out.info(data + " on the " + be.name() + " backend");
         Runner runner = new Runner(out);
         List<MethodResult> results = new ArrayList<>();

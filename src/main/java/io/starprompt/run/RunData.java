@@ -6,6 +6,10 @@ import io.starprompt.data.Normalize;
 import io.starprompt.data.sets.Dataset;
 import io.starprompt.data.sets.DatasetOptions;
 import io.starprompt.data.sets.ImageTaskData;
+import io.starprompt.method.starprompt.FirstStageConfig;
+import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
+import io.starprompt.method.starprompt.StarPromptConfig.Replay;
+import io.starprompt.method.starprompt.StarPromptConfig.Stage2;
 import io.starprompt.method.starprompt.StarPromptConfig;
 import java.nio.file.Path;
 
@@ -116,15 +120,22 @@ public final class RunData {
      */
     public static StarPromptConfig starPromptConfig(RunSettings s) {
         return StarPromptConfig.builder()
-                .stage1(b -> b.epochs(s.getInt("stage1.epochs")).lr(s.getFloat("stage1.lr"))
-                        .lambdaOrtho(s.getFloat("stage1.lambda")).alignLr(s.getFloat("stage1.gr-lr"))
-                        .alignEpochs(s.getInt("stage1.gr-epochs")).monteCarlo(s.getInt("stage1.mc"))
-                        .mogIterations(s.getInt("stage1.em-iters")))
-                .stage2(b -> b.epochs(s.getInt("stage2.epochs")).lr(s.getFloat("stage2.lr"))
-                        .lambdaOrtho(s.getFloat("stage2.lambda")))
-                .alignment(b -> b.lr(s.getFloat("stage2.gr-lr")).epochs(s.getInt("stage2.gr-epochs")))
-                .replay(b -> b.monteCarlo(s.getInt("stage2.mc")).iterations(s.getInt("stage2.em-iters")))
-                .batchSize(s.getInt("batch")).evalBatchSize(s.getInt("eval-batch")).build();
+                .change(StarPromptConfig::stage1, b -> b
+                        .set(FirstStageConfig::epochs, s.getInt("stage1.epochs"))
+                        .set(FirstStageConfig::lr, s.getFloat("stage1.lr"))
+                        .set(FirstStageConfig::lambdaOrtho, s.getFloat("stage1.lambda"))
+                        .set(FirstStageConfig::alignLr, s.getFloat("stage1.gr-lr"))
+                        .set(FirstStageConfig::alignEpochs, s.getInt("stage1.gr-epochs"))
+                        .set(FirstStageConfig::monteCarlo, s.getInt("stage1.mc"))
+                        .set(FirstStageConfig::mogIterations, s.getInt("stage1.em-iters")))
+                .change(StarPromptConfig::stage2, b -> b.set(Stage2::epochs, s.getInt("stage2.epochs"))
+                        .set(Stage2::lr, s.getFloat("stage2.lr")).set(Stage2::lambdaOrtho, s.getFloat("stage2.lambda")))
+                .change(StarPromptConfig::alignment, b -> b.set(Alignment::lr, s.getFloat("stage2.gr-lr"))
+                        .set(Alignment::epochs, s.getInt("stage2.gr-epochs")))
+                .change(StarPromptConfig::replay, b -> b.set(Replay::monteCarlo, s.getInt("stage2.mc"))
+                        .set(Replay::iterations, s.getInt("stage2.em-iters")))
+                .set(StarPromptConfig::batchSize, s.getInt("batch"))
+                .set(StarPromptConfig::evalBatchSize, s.getInt("eval-batch")).build();
     }
 
     /**

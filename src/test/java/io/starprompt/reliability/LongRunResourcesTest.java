@@ -123,7 +123,8 @@ class LongRunResourcesTest {
         RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), tower, 3);
         RandomCheckpoints.writeClip(dir.resolve("clip.safetensors"), dir.resolve("config.json"), tower, 100, 48, 2, 4, 32, 4);
         int stepsPerEpoch = CLASSES * PER_CLASS / BATCH;
-        StarPromptConfig cfg = StarPromptConfig.builder().epochs(STEPS / stepsPerEpoch).batchSize(BATCH).build();
+        StarPromptConfig cfg = StarPromptConfig.builder().epochs(STEPS / stepsPerEpoch)
+                .set(StarPromptConfig::batchSize, BATCH).build();
         int[] steps = {0};
         try (Backend be = new CpuBackend();
                 VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"), tower.heads());

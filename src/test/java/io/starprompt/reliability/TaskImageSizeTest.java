@@ -30,7 +30,8 @@ class TaskImageSizeTest {
     private StarPrompt starPrompt(Backend be, VisionTransformer vit, Clip clip) {
         int[][] ids = new int[CLASSES][];
         for (int c = 0; c < CLASSES; c++) ids[c] = new int[] {98, 5, 20 + 3 * c, 21 + 3 * c, 99};
-        StarPromptConfig cfg = StarPromptConfig.builder().epochs(1).batchSize(4).evalBatchSize(24).build();
+        StarPromptConfig cfg = StarPromptConfig.builder().epochs(1).set(StarPromptConfig::batchSize, 4)
+                .set(StarPromptConfig::evalBatchSize, 24).build();
         return StarPrompt.builder().backend(be).vit(vit).clip(clip).promptIds(ids).config(cfg).seed(1).build();
     }
 

@@ -5,7 +5,8 @@ import io.starprompt.util.RecordBuilder;
 
 /**
  * Hyper-parameters of the first stage (ALGORITHM.md §3.3–§3.6, §8). Build with {@link #builder()}
- * (starts from {@link #defaults()}) or change a copy with {@link #toBuilder()}.
+ * (starts from {@link #defaults()}) or change a copy with {@link #toBuilder()}, setting components by
+ * their accessors: {@code FirstStageConfig.builder().set(FirstStageConfig::lr, 0.01f).build()}.
  *
  * @param epochs          E_S1, training epochs per task (end-to-end default 5)
  * @param monteCarlo      MC1: passes over the task's (deterministic) clip_preprocess features
@@ -67,7 +68,7 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
      * @return the stand-alone defaults
      */
     public static FirstStageConfig standAloneDefaults() {
-        return builder().mogIterations(500).build();
+        return builder().set(FirstStageConfig::mogIterations, 500).build();
     }
 
     /**
@@ -75,7 +76,7 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
      *
      * @return a new builder
      */
-    public static Builder builder() {
+    public static RecordBuilder.Of<FirstStageConfig> builder() {
         return defaults().toBuilder();
     }
 
@@ -84,8 +85,8 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
      *
      * @return a new builder
      */
-    public Builder toBuilder() {
-        return new Builder(this);
+    public RecordBuilder.Of<FirstStageConfig> toBuilder() {
+        return RecordBuilder.of(this);
     }
 
     /**
@@ -96,84 +97,6 @@ public record FirstStageConfig(int epochs, int monteCarlo, float lr, float lambd
      */
     public GaussianMixture.Options mixtureOptions(GaussianMixture.Density density) {
         return GaussianMixture.Options.reference(mogIterations).withComponents(mogComponents).withDensity(density);
-    }
-
-    /** Changes some settings of a {@link FirstStageConfig}; {@link #build()} validates. */
-    public static final class Builder extends RecordBuilder<FirstStageConfig, Builder> {
-        private Builder(FirstStageConfig c) {
-            super(c);
-        }
-
-        /**
-         * E_S1.
-         *
-         * @param v the epochs
-         * @return this builder
-         */
-        public Builder epochs(int v) { return set("epochs", v); }
-        /**
-         * MC1.
-         *
-         * @param v the number of passes
-         * @return this builder
-         */
-        public Builder monteCarlo(int v) { return set("monteCarlo", v); }
-        /**
-         * The training learning rate.
-         *
-         * @param v the learning rate
-         * @return this builder
-         */
-        public Builder lr(float v) { return set("lr", v); }
-        /**
-         * λ1.
-         *
-         * @param v λ1
-         * @return this builder
-         */
-        public Builder lambdaOrtho(float v) { return set("lambdaOrtho", v); }
-        /**
-         * lr_gr1.
-         *
-         * @param v the alignment learning rate
-         * @return this builder
-         */
-        public Builder alignLr(float v) { return set("alignLr", v); }
-        /**
-         * E1.
-         *
-         * @param v the alignment epochs
-         * @return this builder
-         */
-        public Builder alignEpochs(int v) { return set("alignEpochs", v); }
-        /**
-         * Replay samples per class and alignment epoch.
-         *
-         * @param v the samples
-         * @return this builder
-         */
-        public Builder samplesPerClass(int v) { return set("samplesPerClass", v); }
-        /**
-         * The alignment batch size.
-         *
-         * @param v the batch size
-         * @return this builder
-         */
-        public Builder replayBatch(int v) { return set("replayBatch", v); }
-        /**
-         * The EM iteration limit.
-         *
-         * @param v the iteration limit
-         * @return this builder
-         */
-        public Builder mogIterations(int v) { return set("mogIterations", v); }
-        /**
-         * Mixture components per class.
-         *
-         * @param v the components
-         * @return this builder
-         */
-        public Builder mogComponents(int v) { return set("mogComponents", v); }
     }
 
     private static void requireFinite(String name, float v) {

@@ -2,7 +2,6 @@ package io.starprompt.method.starprompt;
 
 import io.starprompt.method.common.mixture.GaussianMixture;
 import io.starprompt.util.RecordBuilder;
-import java.util.function.UnaryOperator;
 
 /**
  * Every switch of the end-to-end STAR-Prompt run (ALGORITHM.md §3–§5, §8, §11), grouped by stage:
@@ -13,11 +12,13 @@ import java.util.function.UnaryOperator;
  *
  * <pre>{@code
  * StarPromptConfig cfg = StarPromptConfig.builder()        // starts from defaults()
- *         .epochs(4).batchSize(16)                        // both stages
- *         .stage1(s -> s.mogIterations(50))
- *         .alignment(a -> a.epochs(3).epochsPerTask(1))
+ *         .epochs(4)                                      // both stages
+ *         .set(StarPromptConfig::batchSize, 16)
+ *         .change(StarPromptConfig::stage1, s -> s.set(FirstStageConfig::mogIterations, 50))
+ *         .change(StarPromptConfig::alignment, a -> a.set(Alignment::epochs, 3).set(Alignment::epochsPerTask, 1))
  *         .build();
- * StarPromptConfig noAlignment = cfg.toBuilder().alignment(a -> a.enabled(false)).build();
+ * StarPromptConfig noAlignment = cfg.toBuilder()
+ *         .change(StarPromptConfig::alignment, a -> a.set(Alignment::enabled, false)).build();
  * }</pre>
  *
  * @param stage1        stage-1 hyper-parameters (epochs, MC1, lr 0.002, λ1, lr_gr1, E1, mixtures …)
@@ -89,71 +90,6 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             return cosineSchedule ? SecondStageTrainer.cosineLr(lr, epoch, epochs) : lr;
         }
 
-        /**
-         * A builder starting from this group.
-         *
-         * @return a new builder
-         */
-        public Builder toBuilder() {
-            return new Builder(this);
-        }
-
-        /** Changes some settings of a {@link Stage2}. */
-        public static final class Builder extends RecordBuilder<Stage2, Builder> {
-            private Builder(Stage2 s) {
-                super(s);
-            }
-
-            /**
-             * Training epochs per task.
-             *
-             * @param v the epochs
-             * @return this builder
-             */
-            public Builder epochs(int v) { return set("epochs", v); }
-            /**
-             * The Adam learning rate.
-             *
-             * @param v the learning rate
-             * @return this builder
-             */
-            public Builder lr(float v) { return set("lr", v); }
-            /**
-             * λ2.
-             *
-             * @param v λ2
-             * @return this builder
-             */
-            public Builder lambdaOrtho(float v) { return set("lambdaOrtho", v); }
-            /**
-             * The cosine schedule on or off.
-             *
-             * @param v whether to use it
-             * @return this builder
-             */
-            public Builder cosineSchedule(boolean v) { return set("cosineSchedule", v); }
-            /**
-             * Confidence modulation on or off.
-             *
-             * @param v whether to use it
-             * @return this builder
-             */
-            public Builder confidenceModulation(boolean v) { return set("confidenceModulation", v); }
-            /**
-             * Residual or prefix prompts.
-             *
-             * @param v the mode
-             * @return this builder
-             */
-            public Builder promptMode(PromptMode v) { return set("promptMode", v); }
-            /**
-             * L_p of prefix prompts.
-             *
-             * @param v the prefix length
-             * @return this builder
-             */
-            public Builder prefixLength(int v) { return set("prefixLength", v); }
-        }
     }
 
     /**
@@ -198,71 +134,6 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             return epochs + epochsPerTask * t;
         }
 
-        /**
-         * A builder starting from this group.
-         *
-         * @return a new builder
-         */
-        public Builder toBuilder() {
-            return new Builder(this);
-        }
-
-        /** Changes some settings of an {@link Alignment}. */
-        public static final class Builder extends RecordBuilder<Alignment, Builder> {
-            private Builder(Alignment a) {
-                super(a);
-            }
-
-            /**
-             * The alignment on or off.
-             *
-             * @param v whether to align
-             * @return this builder
-             */
-            public Builder enabled(boolean v) { return set("enabled", v); }
-            /**
-             * lr_gr2.
-             *
-             * @param v the learning rate
-             * @return this builder
-             */
-            public Builder lr(float v) { return set("lr", v); }
-            /**
-             * E2.
-             *
-             * @param v the epochs
-             * @return this builder
-             */
-            public Builder epochs(int v) { return set("epochs", v); }
-            /**
-             * Extra epochs per task index.
-             *
-             * @param v the extra epochs per task
-             * @return this builder
-             */
-            public Builder epochsPerTask(int v) { return set("epochsPerTask", v); }
-            /**
-             * Replay samples per class and epoch.
-             *
-             * @param v the samples
-             * @return this builder
-             */
-            public Builder samplesPerClass(int v) { return set("samplesPerClass", v); }
-            /**
-             * The alignment batch size.
-             *
-             * @param v the batch size
-             * @return this builder
-             */
-            public Builder batchSize(int v) { return set("batchSize", v); }
-            /**
-             * τ.
-             *
-             * @param v the temperature
-             * @return this builder
-             */
-            public Builder logitTemperature(float v) { return set("logitTemperature", v); }
-        }
     }
 
     /**
@@ -301,57 +172,6 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
             return GaussianMixture.Options.reference(iterations).withComponents(components).withDensity(density);
         }
 
-        /**
-         * A builder starting from this group.
-         *
-         * @return a new builder
-         */
-        public Builder toBuilder() {
-            return new Builder(this);
-        }
-
-        /** Changes some settings of a {@link Replay}. */
-        public static final class Builder extends RecordBuilder<Replay, Builder> {
-            private Builder(Replay r) {
-                super(r);
-            }
-
-            /**
-             * Mixture or single Gaussian (stage 2).
-             *
-             * @param v the replay model
-             * @return this builder
-             */
-            public Builder model(ReplayModel v) { return set("model", v); }
-            /**
-             * The mixture density of both stages.
-             *
-             * @param v the density
-             * @return this builder
-             */
-            public Builder density(GaussianMixture.Density v) { return set("density", v); }
-            /**
-             * K of the stage-2 mixtures.
-             *
-             * @param v the components
-             * @return this builder
-             */
-            public Builder components(int v) { return set("components", v); }
-            /**
-             * EM iterations of the stage-2 mixtures.
-             *
-             * @param v the iterations
-             * @return this builder
-             */
-            public Builder iterations(int v) { return set("iterations", v); }
-            /**
-             * MC2.
-             *
-             * @param v the number of passes
-             * @return this builder
-             */
-            public Builder monteCarlo(int v) { return set("monteCarlo", v); }
-        }
     }
 
     /**
@@ -393,8 +213,11 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      * @return that configuration
      */
     public static StarPromptConfig cropDiseaseBest() {
-        return builder().stage1(s -> s.alignLr(0.01f).mogIterations(500).monteCarlo(2)).stage2(s -> s.lambdaOrtho(5f))
-                .replay(r -> r.monteCarlo(5)).build();
+        return builder()
+                .change(StarPromptConfig::stage1, s -> s.set(FirstStageConfig::alignLr, 0.01f)
+                        .set(FirstStageConfig::mogIterations, 500).set(FirstStageConfig::monteCarlo, 2))
+                .change(StarPromptConfig::stage2, s -> s.set(Stage2::lambdaOrtho, 5f))
+                .change(StarPromptConfig::replay, r -> r.set(Replay::monteCarlo, 5)).build();
     }
 
     /**
@@ -425,50 +248,15 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
         return alignment.epochsOfTask(t);
     }
 
-    /** Changes some settings of a {@link StarPromptConfig}, group by group. */
+    /**
+     * Changes some settings of a {@link StarPromptConfig}: any component with
+     * {@link #set(RecordBuilder.Component, Object) set}, a group's settings with
+     * {@link #change(RecordBuilder.Component, java.util.function.UnaryOperator) change}, and the epochs of
+     * both stages at once.
+     */
     public static final class Builder extends RecordBuilder<StarPromptConfig, Builder> {
         private Builder(StarPromptConfig c) {
             super(c);
-        }
-
-        /**
-         * Changes stage-1 settings.
-         *
-         * @param change what to change
-         * @return this builder
-         */
-        public Builder stage1(UnaryOperator<FirstStageConfig.Builder> change) {
-            return set("stage1", change.apply(this.<FirstStageConfig>get("stage1").toBuilder()).build());
-        }
-
-        /**
-         * Changes stage-2 training settings.
-         *
-         * @param change what to change
-         * @return this builder
-         */
-        public Builder stage2(UnaryOperator<Stage2.Builder> change) {
-            return set("stage2", change.apply(this.<Stage2>get("stage2").toBuilder()).build());
-        }
-
-        /**
-         * Changes head-alignment settings.
-         *
-         * @param change what to change
-         * @return this builder
-         */
-        public Builder alignment(UnaryOperator<Alignment.Builder> change) {
-            return set("alignment", change.apply(this.<Alignment>get("alignment").toBuilder()).build());
-        }
-
-        /**
-         * Changes replay settings.
-         *
-         * @param change what to change
-         * @return this builder
-         */
-        public Builder replay(UnaryOperator<Replay.Builder> change) {
-            return set("replay", change.apply(this.<Replay>get("replay").toBuilder()).build());
         }
 
         /**
@@ -478,23 +266,9 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
          * @return this builder
          */
         public Builder epochs(int v) {
-            return stage1(s -> s.epochs(v)).stage2(s -> s.epochs(v));
+            return change(StarPromptConfig::stage1, s -> s.set(FirstStageConfig::epochs, v))
+                    .change(StarPromptConfig::stage2, s -> s.set(Stage2::epochs, v));
         }
-
-        /**
-         * The training batch size of both stages.
-         *
-         * @param v the batch size
-         * @return this builder
-         */
-        public Builder batchSize(int v) { return set("batchSize", v); }
-        /**
-         * The inference and feature-pass batch size.
-         *
-         * @param v the batch size
-         * @return this builder
-         */
-        public Builder evalBatchSize(int v) { return set("evalBatchSize", v); }
     }
 
     private static void requireFinite(String name, float v) {

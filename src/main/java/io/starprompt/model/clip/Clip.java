@@ -45,12 +45,14 @@ public final class Clip implements AutoCloseable {
     private final ExclusiveUse use = new ExclusiveUse("Clip");
     private volatile boolean closed;
 
-    private Clip(Backend be, ClipConfig cfg, ClipVision vision, ClipText text, float logitScale) {
-        this.be = be;
+    /** Loads both towers and logit_scale; the reader frees whatever was loaded if a later tensor fails. */
+    private Clip(WeightReader r, ClipConfig cfg) {
+        rejectExtraLayers(r, cfg);
+        this.be = r.backend();
         this.cfg = cfg;
-        this.vision = vision;
-        this.text = text;
-        this.logitScale = logitScale;
+        this.vision = new ClipVision(r, cfg);
+        this.text = new ClipText(r, cfg);
+        this.logitScale = readLogitScale(r);
     }
 
     // ------------------------------------------------------------------ loading
@@ -74,12 +76,7 @@ public final class Clip implements AutoCloseable {
         Objects.requireNonNull(safetensors, "safetensors");
         Objects.requireNonNull(configJson, "configJson");
         ClipConfig cfg = ClipConfig.read(configJson);
-        return WeightReader.read(safetensors, be, "an HF CLIPModel state dict", r -> {
-            rejectExtraLayers(r, cfg);
-            ClipVision vision = ClipVision.load(r, cfg);
-            ClipText text = ClipText.load(r, cfg);
-            return new Clip(be, cfg, vision, text, readLogitScale(r));
-        });
+        return WeightReader.read(safetensors, be, "an HF CLIPModel state dict", r -> new Clip(r, cfg));
     }
 
     /** A checkpoint deeper than its config would otherwise load as a silently truncated model. */

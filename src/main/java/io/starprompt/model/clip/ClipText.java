@@ -24,28 +24,17 @@ final class ClipText implements AutoCloseable {
     private final Tensor finalW, finalB;
     private final Tensor projection;        // [projection_dim, D]
 
-    private ClipText(ClipConfig.Text cfg, Tensor tokenEmbedding, Tensor positionEmbedding, ClipEncoder encoder,
-            Tensor finalW, Tensor finalB, Tensor projection) {
-        this.cfg = cfg;
-        this.tokenEmbedding = tokenEmbedding;
-        this.positionEmbedding = positionEmbedding;
-        this.encoder = encoder;
-        this.finalW = finalW;
-        this.finalB = finalB;
-        this.projection = projection;
-    }
-
-    static ClipText load(WeightReader r, ClipConfig config) {
-        ClipConfig.Text c = config.text();
-        int d = c.width();
-        Tensor tokens = r.load(P + "embeddings.token_embedding.weight", c.vocabSize(), d);
-        Tensor positions = r.load(P + "embeddings.position_embedding.weight", c.maxPositions(), d);
-        ClipEncoder encoder = ClipEncoder.load(r, P, c.layers(), d, c.mlpHidden(), c.heads(), c.layerNormEps(),
-                c.activation(), true);
-        Tensor finalW = r.load(P + "final_layer_norm.weight", d);
-        Tensor finalB = r.load(P + "final_layer_norm.bias", d);
-        Tensor projection = r.load("text_projection.weight", config.projectionDim(), d);
-        return new ClipText(c, tokens, positions, encoder, finalW, finalB, projection);
+    /** Loads the tower's weights; names and shapes follow HF's CLIPTextTransformer. */
+    ClipText(WeightReader r, ClipConfig config) {
+        cfg = config.text();
+        int d = cfg.width();
+        tokenEmbedding = r.load(P + "embeddings.token_embedding.weight", cfg.vocabSize(), d);
+        positionEmbedding = r.load(P + "embeddings.position_embedding.weight", cfg.maxPositions(), d);
+        encoder = ClipEncoder.load(r, P, cfg.layers(), d, cfg.mlpHidden(), cfg.heads(), cfg.layerNormEps(),
+                cfg.activation(), true);
+        finalW = r.load(P + "final_layer_norm.weight", d);
+        finalB = r.load(P + "final_layer_norm.bias", d);
+        projection = r.load("text_projection.weight", config.projectionDim(), d);
     }
 
     /**

@@ -22,33 +22,21 @@ final class ClipVision implements AutoCloseable {
     private final ClipEncoder encoder;
     private final Tensor projection; // [projection_dim, width]
 
-    private ClipVision(ClipConfig.Vision cfg, PatchEmbedding embedding, Tensor preW, Tensor preB, ClipEncoder encoder,
-            Tensor postW, Tensor postB, Tensor projection) {
-        this.cfg = cfg;
-        this.embedding = embedding;
-        this.preW = preW;
-        this.preB = preB;
-        this.encoder = encoder;
-        this.postW = postW;
-        this.postB = postB;
-        this.projection = projection;
-    }
-
-    static ClipVision load(WeightReader r, ClipConfig config) {
-        ClipConfig.Vision c = config.vision();
-        int w = c.width(), t = c.tokens(), p = c.patchSize();
-        Tensor conv = r.load(P + "embeddings.patch_embedding.weight", w, c.channels(), p, p);
+    /** Loads the tower's weights; names and shapes follow HF's CLIPVisionTransformer. */
+    ClipVision(WeightReader r, ClipConfig config) {
+        cfg = config.vision();
+        int w = cfg.width(), t = cfg.tokens(), p = cfg.patchSize();
+        Tensor conv = r.load(P + "embeddings.patch_embedding.weight", w, cfg.channels(), p, p);
         float[] cls = r.read(P + "embeddings.class_embedding", w);
         float[] pos = r.read(P + "embeddings.position_embedding.weight", t, w);
-        PatchEmbedding embedding = PatchEmbedding.create(r, c.asVit(), conv, null, cls, pos);
-        Tensor preW = r.load(P + "pre_layrnorm.weight", w); // sic: HF's spelling
-        Tensor preB = r.load(P + "pre_layrnorm.bias", w);
-        ClipEncoder encoder = ClipEncoder.load(r, P, c.layers(), w, c.mlpHidden(), c.heads(), c.layerNormEps(),
-                c.activation(), false);
-        Tensor postW = r.load(P + "post_layernorm.weight", w);
-        Tensor postB = r.load(P + "post_layernorm.bias", w);
-        Tensor projection = r.load("visual_projection.weight", config.projectionDim(), w);
-        return new ClipVision(c, embedding, preW, preB, encoder, postW, postB, projection);
+        embedding = PatchEmbedding.create(r, cfg.asVit(), conv, null, cls, pos);
+        preW = r.load(P + "pre_layrnorm.weight", w); // sic: HF's spelling
+        preB = r.load(P + "pre_layrnorm.bias", w);
+        encoder = ClipEncoder.load(r, P, cfg.layers(), w, cfg.mlpHidden(), cfg.heads(), cfg.layerNormEps(),
+                cfg.activation(), false);
+        postW = r.load(P + "post_layernorm.weight", w);
+        postB = r.load(P + "post_layernorm.bias", w);
+        projection = r.load("visual_projection.weight", config.projectionDim(), w);
     }
 
     /** pixels [B, C, S, S] → the encoder output [B, T, W] before post_layernorm (HF last_hidden_state). */

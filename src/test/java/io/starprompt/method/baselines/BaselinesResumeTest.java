@@ -10,6 +10,7 @@ import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.ContinualRun;
 import io.starprompt.method.RunIdentity;
 import io.starprompt.method.TinyBackbones;
+import io.starprompt.method.starprompt.FirstStageConfig;
 import io.starprompt.method.starprompt.StarPromptConfig;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -23,8 +24,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 class BaselinesResumeTest {
     private static final long SEED = 5;
     private static final int CLASSES = 6;
-    private static final StarPromptConfig CFG = StarPromptConfig.builder().epochs(2).batchSize(16).evalBatchSize(64)
-            .stage1(s -> s.mogIterations(30).alignEpochs(2)).build();
+    private static final StarPromptConfig CFG = StarPromptConfig.builder().epochs(2)
+            .set(StarPromptConfig::batchSize, 16).set(StarPromptConfig::evalBatchSize, 64)
+            .change(StarPromptConfig::stage1, s -> s.set(FirstStageConfig::mogIterations, 30)
+                    .set(FirstStageConfig::alignEpochs, 2)).build();
 
     private static ContinualMethod create(String name, TinyBackbones m) {
         Map<String, Function<TinyBackbones, ContinualMethod>> methods = Map.of(

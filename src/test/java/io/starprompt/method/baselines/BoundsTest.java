@@ -10,6 +10,7 @@ import io.starprompt.data.SyntheticTaskData;
 import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.ContinualRun;
 import io.starprompt.method.TinyBackbones;
+import io.starprompt.method.starprompt.SmallConfigs;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.method.starprompt.StarPromptConfig;
 import java.util.ArrayList;
@@ -30,8 +31,7 @@ import org.junit.jupiter.api.Test;
  */
 class BoundsTest {
     private static final long SEED = 7;
-    private static final StarPromptConfig CFG = StarPromptConfig.builder().epochs(3).batchSize(16).evalBatchSize(64)
-            .replay(r -> r.iterations(100)).stage1(s -> s.mogIterations(50)).build();
+    private static final StarPromptConfig CFG = SmallConfigs.small(3, 16, 50, 100);
     private static final int CLASSES = 8;
 
     private static TinyBackbones m;

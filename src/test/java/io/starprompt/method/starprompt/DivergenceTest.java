@@ -11,6 +11,7 @@ import io.starprompt.method.ContinualRun;
 import io.starprompt.method.RunIdentity;
 import io.starprompt.method.TinyBackbones;
 import io.starprompt.method.TrainingDivergedException;
+import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,9 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DivergenceTest {
     private static final long SEED = 5;
-    private static final StarPromptConfig CFG = StarPromptConfig.builder().epochs(1).batchSize(8).evalBatchSize(64)
-            .replay(r -> r.iterations(20)).stage1(s -> s.mogIterations(10).alignEpochs(1))
-            .alignment(a -> a.epochs(1).epochsPerTask(0)).build();
+    private static final StarPromptConfig CFG = SmallConfigs.small(1, 8, 10, 20).toBuilder()
+            .change(StarPromptConfig::stage1, s -> s.set(FirstStageConfig::alignEpochs, 1))
+            .change(StarPromptConfig::alignment, a -> a.set(Alignment::epochs, 1).set(Alignment::epochsPerTask, 0))
+            .build();
 
     /** The images the CLIP tower sees (first stage) or the ViT sees (second stage) in one task's first batch, a NaN pixel in each. */
     private record Poisoned(TaskData data, int task, boolean vit) implements TaskData {

@@ -152,7 +152,8 @@ class FirstStageTest extends GoldenTest {
         FirstStageConfig cfg = FirstStageConfig.defaults();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
                 FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, ctx0);
-                FirstStage plain = new FirstStage(clip, ids, cfg.toBuilder().lambdaOrtho(0f).build(), REFERENCE, ctx0);
+                FirstStage plain = new FirstStage(clip, ids, cfg.toBuilder().set(FirstStageConfig::lambdaOrtho, 0f)
+                        .build(), REFERENCE, ctx0);
                 TensorScope scope = TensorScope.open()) {
             Tensor q = stage.imageFeatures(upload(be, "clip.pixel_values"));
             FirstStage.Gradient g = stage.gradient(q, labels, past, classes);
@@ -290,7 +291,7 @@ class FirstStageTest extends GoldenTest {
         int classes = ids.length, perClass = 16;
         int[] labels = new int[classes * perClass];
         for (int i = 0; i < labels.length; i++) labels[i] = i % classes;
-        FirstStageConfig cfg = FirstStageConfig.builder().lr(0.5f).build();
+        FirstStageConfig cfg = FirstStageConfig.builder().set(FirstStageConfig::lr, 0.5f).build();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
                 FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, 7L); TensorScope scope = TensorScope.open()) {
             int d = stage.featureDim();
@@ -343,8 +344,10 @@ class FirstStageTest extends GoldenTest {
         int classes = ids.length, split = classes / 2, perClass = 24;
         int width = (int) golden.shape("clip.coop.ctx")[2];
         // 2 epochs of 3 × 16 or 6 × 16 samples in batches of 20: the last batch is partial
-        FirstStageConfig cfg = FirstStageConfig.builder().lr(0.1f).alignLr(0.5f).alignEpochs(2)
-                .samplesPerClass(16).replayBatch(20).mogIterations(20).build();
+        FirstStageConfig cfg = FirstStageConfig.builder().set(FirstStageConfig::lr, 0.1f)
+                .set(FirstStageConfig::alignLr, 0.5f).set(FirstStageConfig::alignEpochs, 2)
+                .set(FirstStageConfig::samplesPerClass, 16).set(FirstStageConfig::replayBatch, 20)
+                .set(FirstStageConfig::mogIterations, 20).build();
         SplittableRandom rnd = new SplittableRandom(5);
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
                 FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, 9L); TensorScope scope = TensorScope.open()) {
@@ -468,8 +471,9 @@ class FirstStageTest extends GoldenTest {
     void keyStoreOfATrainedStageRoundTrips(String backendName, @TempDir Path dir) throws IOException {
         int[][] ids = golden.clipInputIds();
         int classes = ids.length;
-        FirstStageConfig cfg = FirstStageConfig.builder().alignEpochs(1).samplesPerClass(8)
-                .mogIterations(5).build();
+        FirstStageConfig cfg = FirstStageConfig.builder().set(FirstStageConfig::alignEpochs, 1)
+                .set(FirstStageConfig::samplesPerClass, 8)
+                .set(FirstStageConfig::mogIterations, 5).build();
         try (Backend be = Backends.create(backendName); Clip clip = load(be);
                 FirstStage stage = new FirstStage(clip, ids, cfg, REFERENCE, 1L); TensorScope scope = TensorScope.open()) {
             stage.endTask(featuresByClass(0, classes, 10, classes, stage.featureDim(), 4), 0, classes,
@@ -495,8 +499,8 @@ class FirstStageTest extends GoldenTest {
         assertEquals(200, c.mogIterations());
         assertEquals(5, c.mogComponents());
         assertEquals(500, FirstStageConfig.standAloneDefaults().mogIterations());
-        assertThrows(IllegalArgumentException.class, () -> c.toBuilder().replayBatch(0).build());
-        assertThrows(IllegalArgumentException.class, () -> c.toBuilder().lr(Float.NaN).build());
+        assertThrows(IllegalArgumentException.class, () -> c.toBuilder().set(FirstStageConfig::replayBatch, 0).build());
+        assertThrows(IllegalArgumentException.class, () -> c.toBuilder().set(FirstStageConfig::lr, Float.NaN).build());
     }
 
     @ParameterizedTest(name = "{0}")

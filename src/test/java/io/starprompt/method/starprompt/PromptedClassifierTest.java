@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.starprompt.GoldenSet;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
+import io.starprompt.method.starprompt.StarPromptConfig.Stage2;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
@@ -35,7 +36,8 @@ class PromptedClassifierTest {
     /** The second-stage model over vit in the given prompt mode (prefix length 2), initialised from seed. */
     private static PromptedClassifier model(VisionTransformer vit, StarPromptConfig.PromptMode mode, long seed) {
         return PromptedClassifier.initialised(vit, CLASSES, QUERY_DIM,
-                StarPromptConfig.builder().stage2(s -> s.promptMode(mode).prefixLength(2)).build(), seed);
+                StarPromptConfig.builder().change(StarPromptConfig::stage2, s -> s.set(Stage2::promptMode, mode)
+                        .set(Stage2::prefixLength, 2)).build(), seed);
     }
 
     @ParameterizedTest

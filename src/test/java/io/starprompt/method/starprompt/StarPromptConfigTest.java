@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.method.common.mixture.GaussianMixture;
+import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
+import io.starprompt.method.starprompt.StarPromptConfig.Replay;
+import io.starprompt.method.starprompt.StarPromptConfig.Stage2;
+import io.starprompt.util.RecordBuilder;
 import org.junit.jupiter.api.Test;
 
 /** The grouped configuration: the §8.4 defaults, group-wise changes, validation. */
@@ -28,16 +32,18 @@ class StarPromptConfigTest {
     @Test
     void cropDiseaseBestChangesOnlyWhatItsYamlSets() {
         StarPromptConfig best = StarPromptConfig.cropDiseaseBest(), d = StarPromptConfig.defaults();
-        assertEquals(d.stage1().toBuilder().alignLr(0.01f).mogIterations(500).monteCarlo(2).build(), best.stage1());
-        assertEquals(d.stage2().toBuilder().lambdaOrtho(5f).build(), best.stage2());
-        assertEquals(d.replay().toBuilder().monteCarlo(5).build(), best.replay());
+        assertEquals(d.stage1().toBuilder().set(FirstStageConfig::alignLr, 0.01f)
+                .set(FirstStageConfig::mogIterations, 500).set(FirstStageConfig::monteCarlo, 2).build(), best.stage1());
+        assertEquals(RecordBuilder.with(d.stage2(), Stage2::lambdaOrtho, 5f), best.stage2());
+        assertEquals(RecordBuilder.with(d.replay(), Replay::monteCarlo, 5), best.replay());
         assertEquals(d.alignment(), best.alignment());
     }
 
     @Test
     void builderChangesOneGroupAndKeepsTheRest() {
-        StarPromptConfig c = StarPromptConfig.builder().epochs(3).batchSize(16)
-                .alignment(a -> a.enabled(false).epochs(2)).replay(r -> r.density(GaussianMixture.Density.TEXTBOOK))
+        StarPromptConfig c = StarPromptConfig.builder().epochs(3).set(StarPromptConfig::batchSize, 16)
+                .change(StarPromptConfig::alignment, a -> a.set(Alignment::enabled, false).set(Alignment::epochs, 2))
+                .change(StarPromptConfig::replay, r -> r.set(Replay::density, GaussianMixture.Density.TEXTBOOK))
                 .build();
         assertEquals(3, c.stage1().epochs());
         assertEquals(3, c.stage2().epochs());
@@ -45,24 +51,28 @@ class StarPromptConfigTest {
         assertEquals(2, c.alignment().epochs());
         assertTrue(!c.alignment().enabled());
         assertEquals(GaussianMixture.Density.TEXTBOOK, c.replay().density());
-        StarPromptConfig again = c.toBuilder().stage2(s -> s.lr(0.5f)).build();
+        StarPromptConfig again = c.toBuilder().change(StarPromptConfig::stage2, s -> s.set(Stage2::lr, 0.5f)).build();
         assertEquals(0.5f, again.stage2().lr());
         assertEquals(c.stage1(), again.stage1());
         assertEquals(c.alignment(), again.alignment());
         assertEquals(c.replay(), again.replay());
-        assertEquals(c, again.toBuilder().stage2(s -> s.lr(c.stage2().lr())).build());
+        assertEquals(c, again.toBuilder().change(StarPromptConfig::stage2, s -> s.set(Stage2::lr, c.stage2().lr()))
+                .build());
     }
 
     @Test
     void invalidValuesAreRefusedNamingTheSetting() {
         var b = StarPromptConfig.builder();
-        assertThrows(IllegalArgumentException.class, () -> b.batchSize(0).build());
+        assertThrows(IllegalArgumentException.class, () -> b.set(StarPromptConfig::batchSize, 0).build());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> StarPromptConfig.builder().replay(r -> r.monteCarlo(0)));
+                () -> StarPromptConfig.builder().change(StarPromptConfig::replay, r -> r.set(Replay::monteCarlo, 0)));
         assertTrue(e.getMessage().contains("MC2"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> StarPromptConfig.builder().stage2(s -> s.lr(Float.NaN)));
+        assertThrows(IllegalArgumentException.class, () -> StarPromptConfig.builder()
+                .change(StarPromptConfig::stage2, s -> s.set(Stage2::lr, Float.NaN)));
         assertThrows(IllegalArgumentException.class,
-                () -> StarPromptConfig.builder().alignment(a -> a.logitTemperature(0f)));
-        assertThrows(IllegalArgumentException.class, () -> StarPromptConfig.builder().stage1(s -> s.monteCarlo(0)));
+                () -> StarPromptConfig.builder()
+                        .change(StarPromptConfig::alignment, a -> a.set(Alignment::logitTemperature, 0f)));
+        assertThrows(IllegalArgumentException.class, () -> StarPromptConfig.builder()
+                .change(StarPromptConfig::stage1, s -> s.set(FirstStageConfig::monteCarlo, 0)));
     }
 }

@@ -13,6 +13,8 @@ import io.starprompt.method.ContinualRun;
 import io.starprompt.method.MethodState;
 import io.starprompt.method.RunIdentity;
 import io.starprompt.method.TinyBackbones;
+import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
+import io.starprompt.method.starprompt.StarPromptConfig.Stage2;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -30,9 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 class StarPromptResumeTest {
     private static final long SEED = 11;
     private static final int CLASSES = 6;
-    private static final StarPromptConfig CFG = StarPromptConfig.builder().epochs(2).batchSize(16).evalBatchSize(64)
-            .replay(r -> r.iterations(50)).stage1(s -> s.mogIterations(30).alignEpochs(2))
-            .alignment(a -> a.epochs(2).epochsPerTask(1)).build();
+    private static final StarPromptConfig CFG = SmallConfigs.small(2, 16, 30, 50).toBuilder()
+            .change(StarPromptConfig::stage1, s -> s.set(FirstStageConfig::alignEpochs, 2))
+            .change(StarPromptConfig::alignment, a -> a.set(Alignment::epochs, 2).set(Alignment::epochsPerTask, 1))
+            .build();
 
     private static TaskData data(int imageSize) {
         return SyntheticTaskData.builder().classes(CLASSES).tasks(3).trainPerClass(12).testPerClass(6).noise(0.2)
@@ -110,7 +113,8 @@ class StarPromptResumeTest {
                 CheckpointException e = assertThrows(CheckpointException.class, () -> other.restoreState(saved));
                 assertTrue(e.getMessage().contains("'keys' has shape [6, 32], this model needs [8, 32]"), e.getMessage());
             }
-            try (StarPrompt other = starPrompt(m, CLASSES, CFG.toBuilder().stage2(s -> s.lr(0.5f)).build())) {
+            try (StarPrompt other = starPrompt(m, CLASSES, CFG.toBuilder()
+                    .change(StarPromptConfig::stage2, s -> s.set(Stage2::lr, 0.5f)).build())) {
                 CheckpointException e = assertThrows(CheckpointException.class, () -> other.restoreState(saved));
                 assertTrue(e.getMessage().startsWith("state config differs"), e.getMessage());
             }

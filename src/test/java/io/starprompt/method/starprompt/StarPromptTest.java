@@ -13,6 +13,7 @@ import io.starprompt.method.TinyBackbones;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.Adam;
 import io.starprompt.method.common.HeadSnapshot;
+import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,8 +30,7 @@ class StarPromptTest {
     private static final long SEED = 7;
 
     private static StarPromptConfig smallConfig(int epochs) {
-        return StarPromptConfig.builder().epochs(epochs).batchSize(16).evalBatchSize(64)
-                .replay(r -> r.iterations(100)).stage1(s -> s.mogIterations(50)).build();
+        return SmallConfigs.small(epochs, 16, 50, 100);
     }
 
     /** A synthetic benchmark at the backbones' own image sizes, whatever the golden set's. */
@@ -93,7 +93,8 @@ class StarPromptTest {
                 assertEquals(1 + cfg.alignEpochsOfTask(1) - 1, aligned.tasks().get(1).headAlignmentLosses().length);
                 assertEquals(0, aligned.tasks().get(0).headAlignmentLosses().length); // no alignment at t = 0
             }
-            try (StarPrompt sp = build(m, 8, cfg.toBuilder().alignment(a -> a.enabled(false)).build(), null)) {
+            try (StarPrompt sp = build(m, 8, cfg.toBuilder()
+                    .change(StarPromptConfig::alignment, a -> a.set(Alignment::enabled, false)).build(), null)) {
                 unaligned = sp.runSecondStageFromKeys(keys, data);
                 biasUnaligned = newClassBias(sp, data);
                 assertEquals(0, unaligned.tasks().get(1).headAlignmentLosses().length);
@@ -121,7 +122,9 @@ class StarPromptTest {
     /** (e) backup/recall: the head at the start of task t + 1 is the un-aligned head of task t. */
     @Test
     void headAtTheStartOfTheNextTaskIsTheUnalignedBackup() {
-        StarPromptConfig cfg = smallConfig(2).toBuilder().alignment(a -> a.epochs(3).epochsPerTask(1)).build();
+        StarPromptConfig cfg = smallConfig(2).toBuilder()
+                .change(StarPromptConfig::alignment, a -> a.set(Alignment::epochs, 3)
+                        .set(Alignment::epochsPerTask, 1)).build();
         List<HeadSnapshot> atStart = new ArrayList<>();
         StarPrompt[] holder = new StarPrompt[1];
         TrainingListener capture = new TrainingListener() {
@@ -182,7 +185,8 @@ class StarPromptTest {
     /** The two-run variant through a saved key file reproduces the end-to-end run exactly. */
     @Test
     void twoRunVariantFromSavedKeysEqualsEndToEnd(@TempDir Path dir) throws Exception {
-        StarPromptConfig cfg = smallConfig(2).toBuilder().alignment(a -> a.epochs(2)).build();
+        StarPromptConfig cfg = smallConfig(2).toBuilder()
+                .change(StarPromptConfig::alignment, a -> a.set(Alignment::epochs, 2)).build();
         try (TinyBackbones m = TinyBackbones.open()) {
             SyntheticTaskData data = sizedFor(m).classes(4).tasks(2).trainPerClass(12).testPerClass(6)
                     .noise(0.2).seed(SEED).build();

@@ -108,42 +108,42 @@ public final class GaussianMixture {
          * @param k K
          * @return the copy
          */
-        public Options withComponents(int k) { return RecordBuilder.with(this, "components", k); }
+        public Options withComponents(int k) { return RecordBuilder.with(this, Options::components, k); }
         /**
          * A copy with another EM iteration limit.
          *
          * @param n the limit
          * @return the copy
          */
-        public Options withMaxIterations(int n) { return RecordBuilder.with(this, "maxIterations", n); }
+        public Options withMaxIterations(int n) { return RecordBuilder.with(this, Options::maxIterations, n); }
         /**
          * A copy with another density.
          *
          * @param d the density
          * @return the copy
          */
-        public Options withDensity(Density d) { return RecordBuilder.with(this, "density", d); }
+        public Options withDensity(Density d) { return RecordBuilder.with(this, Options::density, d); }
         /**
          * A copy with another number of k-means restarts.
          *
          * @param r the restarts
          * @return the copy
          */
-        public Options withRestarts(int r) { return RecordBuilder.with(this, "restarts", r); }
+        public Options withRestarts(int r) { return RecordBuilder.with(this, Options::restarts, r); }
         /**
          * A copy with another ε.
          *
          * @param eps ε
          * @return the copy
          */
-        public Options withEpsilon(double eps) { return RecordBuilder.with(this, "epsilon", eps); }
+        public Options withEpsilon(double eps) { return RecordBuilder.with(this, Options::epsilon, eps); }
         /**
          * A copy with another stopping threshold δ.
          *
          * @param dl δ
          * @return the copy
          */
-        public Options withDelta(double dl) { return RecordBuilder.with(this, "delta", dl); }
+        public Options withDelta(double dl) { return RecordBuilder.with(this, Options::delta, dl); }
     }
 
     private final int k;

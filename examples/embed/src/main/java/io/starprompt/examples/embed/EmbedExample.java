@@ -83,7 +83,8 @@ public final class EmbedExample {
             SyntheticTaskData data = SyntheticTaskData.builder().classes(CLASSES).tasks(TASKS).trainPerClass(32)
                     .testPerClass(16).vitImageSize(vit.config().imageSize())
                     .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(SEED).build();
-            StarPromptConfig config = StarPromptConfig.builder().epochs(2).batchSize(16).evalBatchSize(32).build();
+            StarPromptConfig config = StarPromptConfig.builder().epochs(2).set(StarPromptConfig::batchSize, 16)
+                    .set(StarPromptConfig::evalBatchSize, 32).build();
 
             // Train, with a checkpoint after every task, and classify with the trained model.
             Predictions trained;

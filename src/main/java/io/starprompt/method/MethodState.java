@@ -29,11 +29,7 @@ public final class MethodState {
      * @return this state
      */
     public MethodState putFloats(String name, float[] values, long... shape) {
-        checkShape(name, values.length, shape);
-        doubles.remove(name);
-        floats.put(name, values.clone());
-        shapes.put(name, shape.clone());
-        return this;
+        return put(floats, doubles, name, values.clone(), values.length, shape);
     }
 
     /**
@@ -45,9 +41,15 @@ public final class MethodState {
      * @return this state
      */
     public MethodState putDoubles(String name, double[] values, long... shape) {
-        checkShape(name, values.length, shape);
-        floats.remove(name);
-        doubles.put(name, values.clone());
+        return put(doubles, floats, name, values.clone(), values.length, shape);
+    }
+
+    /** Stores a copied array in the map of its precision, replacing an entry of that name of either. */
+    private <A> MethodState put(Map<String, A> kind, Map<String, ?> otherKind, String name, A copy, int length,
+            long[] shape) {
+        checkShape(name, length, shape);
+        otherKind.remove(name);
+        kind.put(name, copy);
         shapes.put(name, shape.clone());
         return this;
     }
@@ -133,10 +135,7 @@ public final class MethodState {
      * @throws CheckpointException if it is missing, float64 or of another shape
      */
     public float[] floats(String name, long... expectedShape) {
-        checkExpected(name, expectedShape);
-        float[] v = floats.get(name);
-        if (v == null) throw new CheckpointException("state entry '" + name + "' is float64, float32 expected");
-        return v.clone();
+        return get(floats, name, expectedShape, "float64", "float32").clone();
     }
 
     /**
@@ -148,10 +147,7 @@ public final class MethodState {
      * @throws CheckpointException if it is missing, float32 or of another shape
      */
     public double[] doubles(String name, long... expectedShape) {
-        checkExpected(name, expectedShape);
-        double[] v = doubles.get(name);
-        if (v == null) throw new CheckpointException("state entry '" + name + "' is float32, float64 expected");
-        return v.clone();
+        return get(doubles, name, expectedShape, "float32", "float64").clone();
     }
 
     /**
@@ -221,6 +217,14 @@ public final class MethodState {
 
     Map<String, long[]> shapes() {
         return shapes;
+    }
+
+    /** The stored array (not a copy) after checking its shape and that it has the wanted precision. */
+    private <A> A get(Map<String, A> kind, String name, long[] expectedShape, String stored, String wanted) {
+        checkExpected(name, expectedShape);
+        A v = kind.get(name);
+        if (v == null) throw new CheckpointException("state entry '" + name + "' is " + stored + ", " + wanted + " expected");
+        return v;
     }
 
     private long[] require(String name) {

@@ -1,8 +1,10 @@
 package io.starprompt.run;
 
+import java.lang.reflect.RecordComponent;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -16,58 +18,61 @@ public final class Presets {
 
     private static final Map<String, Map<String, Object>> PRESETS = new LinkedHashMap<>();
 
-    /** Shorthand: stage-1 epochs, λ1, lr_gr1, E1, MC1, EM iterations. */
+    /** Shorthand: stage-1 epochs, λ1, lr_gr1, E1, MC1, EM iterations; each the setting stage1.&lt;name&gt;. */
     private record Stage1(int epochs, double lambda, double grLr, int grEpochs, int mc, int emIters) {}
 
-    /** Shorthand: stage-2 epochs, batch, λ2, lr_gr2, E2, MC2. */
-    private record Stage2(int epochs, int batch, double lambda, double grLr, int grEpochs, int mc) {}
+    /** Shorthand: stage-2 epochs, λ2, lr_gr2, E2, MC2; each the setting stage2.&lt;name&gt;. */
+    private record Stage2(int epochs, double lambda, double grLr, int grEpochs, int mc) {}
 
-    private static void preset(String name, String benchmark, int tasks, String norm, String train, String test,
-            Stage1 s1, Stage2 s2) {
+    /** Shorthand: benchmark, task count, normalisation, transforms, batch size; each the setting &lt;name&gt;. */
+    private record Data(String benchmark, int tasks, String norm, String trainTransform, String testTransform,
+            int batch) {}
+
+    private static void preset(String name, Data data, Stage1 s1, Stage2 s2) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("benchmark", benchmark);
-        m.put("tasks", tasks);
-        m.put("norm", norm);
-        m.put("train-transform", train);
-        m.put("test-transform", test);
-        m.put("stage1.epochs", s1.epochs());
-        m.put("stage1.lambda", s1.lambda());
-        m.put("stage1.gr-lr", s1.grLr());
-        m.put("stage1.gr-epochs", s1.grEpochs());
-        m.put("stage1.mc", s1.mc());
-        m.put("stage1.em-iters", s1.emIters());
-        m.put("stage2.epochs", s2.epochs());
-        m.put("batch", s2.batch());
-        m.put("stage2.lambda", s2.lambda());
-        m.put("stage2.gr-lr", s2.grLr());
-        m.put("stage2.gr-epochs", s2.grEpochs());
-        m.put("stage2.mc", s2.mc());
+        putSettings(m, "", data);
+        putSettings(m, "stage1.", s1);
+        putSettings(m, "stage2.", s2);
         PRESETS.put(name, Collections.unmodifiableMap(m));
+    }
+
+    /** Each component as the setting prefix + its name in the settings' spelling (grEpochs → gr-epochs). */
+    private static void putSettings(Map<String, Object> m, String prefix, Record settings) {
+        for (RecordComponent c : settings.getClass().getRecordComponents()) {
+            String key = prefix + c.getName().replaceAll("([A-Z])", "-$1").toLowerCase(Locale.ROOT);
+            try {
+                m.put(key, c.getAccessor().invoke(settings));
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("cannot read preset setting " + key, e);
+            }
+        }
     }
 
     private static final String RRC = "random-resized-crop,flip";
 
     static {
-        preset("seq-cifar100", "seq-cifar100-224", 10, "imagenet", RRC, "resize",
-                new Stage1(20, 10, 0.05, 10, 1, 500), new Stage2(20, 128, 2, 0.001, 10, 1));
-        preset("seq-imagenet-r", "seq-imagenet-r", 10, "none", RRC, "resize:256,center-crop",
-                new Stage1(20, 30, 0.05, 10, 2, 200), new Stage2(5, 16, 10, 0.001, 10, 1));
-        preset("seq-cub200", "seq-cub200", 10, "imagenet", "resize:300,random-crop,flip", "resize-short:256,center-crop",
-                new Stage1(50, 30, 0.05, 50, 5, 500), new Stage2(50, 128, 30, 0.01, 10, 5));
+        preset("seq-cifar100", new Data("seq-cifar100-224", 10, "imagenet", RRC, "resize", 128),
+                new Stage1(20, 10, 0.05, 10, 1, 500), new Stage2(20, 2, 0.001, 10, 1));
+        preset("seq-imagenet-r", new Data("seq-imagenet-r", 10, "none", RRC, "resize:256,center-crop", 16),
+                new Stage1(20, 30, 0.05, 10, 2, 200), new Stage2(5, 10, 0.001, 10, 1));
+        preset("seq-cub200", new Data("seq-cub200", 10, "imagenet", "resize:300,random-crop,flip",
+                        "resize-short:256,center-crop", 128),
+                new Stage1(50, 30, 0.05, 50, 5, 500), new Stage2(50, 30, 0.01, 10, 5));
         // Cars images are stored pre-resized (shorter side 224, centre crop); raw images get that first.
-        preset("seq-cars196", "seq-cars196", 10, "none", "resize-short:224,center-crop,flip",
-                "resize-short:224,center-crop",
-                new Stage1(50, 30, 0.01, 10, 2, 500), new Stage2(50, 128, 10, 0.01, 10, 1));
-        preset("seq-eurosat-rgb", "seq-eurosat-rgb", 5, "clip", RRC, "resize-short:224,center-crop",
-                new Stage1(5, 30, 0.05, 10, 2, 200), new Stage2(5, 32, 5, 0.1, 10, 2));
-        preset("seq-isic", "seq-isic", 3, "imagenet", "resize-short:256,random-crop,flip", "resize:256,center-crop",
-                new Stage1(30, 5, 0.01, 50, 2, 500), new Stage2(30, 128, 50, 0.01, 50, 5));
-        preset("seq-chestx", "seq-chestx", 2, "imagenet", "resize", "resize",
-                new Stage1(10, 30, 0.05, 10, 2, 500), new Stage2(30, 128, 5, 0.05, 10, 1));
-        preset("seq-cropdisease", "seq-cropdisease", 7, "imagenet", RRC, "resize",
-                new Stage1(5, 30, 0.01, 10, 2, 500), new Stage2(5, 128, 5, 0.001, 10, 5));
-        preset("seq-resisc45", "seq-resisc45", 9, "imagenet", RRC, "resize:256,center-crop",
-                new Stage1(30, 10, 0.05, 10, 2, 500), new Stage2(30, 128, 5, 0.01, 50, 1));
+        preset("seq-cars196", new Data("seq-cars196", 10, "none", "resize-short:224,center-crop,flip",
+                        "resize-short:224,center-crop", 128),
+                new Stage1(50, 30, 0.01, 10, 2, 500), new Stage2(50, 10, 0.01, 10, 1));
+        preset("seq-eurosat-rgb", new Data("seq-eurosat-rgb", 5, "clip", RRC, "resize-short:224,center-crop", 32),
+                new Stage1(5, 30, 0.05, 10, 2, 200), new Stage2(5, 5, 0.1, 10, 2));
+        preset("seq-isic", new Data("seq-isic", 3, "imagenet", "resize-short:256,random-crop,flip",
+                        "resize:256,center-crop", 128),
+                new Stage1(30, 5, 0.01, 50, 2, 500), new Stage2(30, 50, 0.01, 50, 5));
+        preset("seq-chestx", new Data("seq-chestx", 2, "imagenet", "resize", "resize", 128),
+                new Stage1(10, 30, 0.05, 10, 2, 500), new Stage2(30, 5, 0.05, 10, 1));
+        preset("seq-cropdisease", new Data("seq-cropdisease", 7, "imagenet", RRC, "resize", 128),
+                new Stage1(5, 30, 0.01, 10, 2, 500), new Stage2(5, 5, 0.001, 10, 5));
+        preset("seq-resisc45", new Data("seq-resisc45", 9, "imagenet", RRC, "resize:256,center-crop", 128),
+                new Stage1(30, 10, 0.05, 10, 2, 500), new Stage2(30, 5, 0.01, 50, 1));
     }
 
     /**

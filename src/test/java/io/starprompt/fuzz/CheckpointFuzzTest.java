@@ -107,16 +107,15 @@ class CheckpointFuzzTest {
         }
     }
 
+    /** A checkpoint file target: refusals are CheckpointExceptions, reported by their reason. */
+    private static Fuzzer checkpointTarget(String name, byte[][] seeds, Path file, Consumer<Path> read) {
+        return Fuzzer.target(name).seeds(seeds).parseFile(file, read).documented(CheckpointException.class)
+                .kindAfter("refused: ");
+    }
+
     @Test
     void checkpointReader() throws IOException {
-        Path file = dir.resolve("task-002.ckpt");
-        Fuzzer.target("checkpoint")
-                .seeds(seeds())
-                .parse(bytes -> readEverything(Fuzzer.write(file, bytes)))
-                .documented(CheckpointException.class)
-                .source(file.toString())
-                .kindAfter("refused: ")
-                .run();
+        checkpointTarget("checkpoint", seeds(), dir.resolve("task-002.ckpt"), CheckpointFuzzTest::readEverything).run();
     }
 
     @Test
@@ -128,13 +127,7 @@ class CheckpointFuzzTest {
             Checkpoints.read(resigned(file));
             if (!Arrays.equals(seed, Files.readAllBytes(file))) throw new AssertionError("re-signing changed a valid file");
         }
-        Fuzzer.target("checkpoint re-signed")
-                .seeds(seeds)
-                .parse(bytes -> readEverything(resigned(Fuzzer.write(file, bytes))))
-                .documented(CheckpointException.class)
-                .source(file.toString())
-                .kindAfter("refused: ")
-                .run();
+        checkpointTarget("checkpoint re-signed", seeds, file, f -> readEverything(resigned(f))).run();
     }
 
     /** Found by the re-signed target: sizes behind a valid checksum are refused before anything is allocated for them. */

@@ -60,8 +60,7 @@ class ClipConfigFuzzTest {
         Path file = dir.resolve("config.json");
         Fuzzer.target("clip config.json")
                 .seeds(seeds())
-                .parse(bytes -> readEverything(Fuzzer.write(file, bytes)))
-                .source(file.toString())
+                .parseFile(file, ClipConfigFuzzTest::readEverything)
                 .run();
     }
 }

@@ -51,9 +51,8 @@ import org.junit.jupiter.api.io.TempDirFactory;
  * <pre>{@code
  * Fuzzer.Report r = Fuzzer.target("checkpoint")
  *         .seeds(validFile1, validFile2)
- *         .parse(bytes -> Checkpoint.read(writeTo(file, bytes)))
+ *         .parseFile(file, Checkpoints::read)  // each case written to file; messages must name it
  *         .documented(CheckpointException.class)
- *         .source(file.toString())             // every message must name the file
  *         .run();                              // prints the report, throws AssertionError on failures
  * }</pre>
  *
@@ -205,6 +204,18 @@ public final class Fuzzer {
     public Fuzzer source(String source) {
         this.source = source;
         return this;
+    }
+
+    /**
+     * A parser under test that reads a file: each case is written to {@code file} first, and every
+     * rejection message must name that file (as {@link #source}).
+     *
+     * @param file the file each case is written to (overwritten)
+     * @param read reads the file as the format's file
+     * @return this
+     */
+    public Fuzzer parseFile(Path file, Consumer<Path> read) {
+        return parse(bytes -> read.accept(write(file, bytes))).source(file.toString());
     }
 
     /**

@@ -101,8 +101,7 @@ public final class FirstStageOnly extends Baseline {
     @Override
     public TaskAccuracy evaluate(TaskData data, int testTask) {
         TaskSplit split = checkData(data);
-        progress.requireLearned(testTask);
-        int seen = split.seen(progress.learned() - 1);
+        int seen = split.seen(progress.requireLearned(testTask));
         return CosineClassifier.evaluateTask(clip, stage.cachedKeys(seen), data, split, testTask, seen,
                 cfg.evalBatchSize());
     }
@@ -110,17 +109,12 @@ public final class FirstStageOnly extends Baseline {
     /** The first stage's ctx, fixed keys and mixtures, the number of finished tasks, the config and the seed. */
     @Override
     public MethodState saveState() {
-        if (task != null) throw new IllegalStateException(NAME + ": cannot save while a task is in progress");
-        MethodState s = progress.newState(cfg, seed);
-        stage.saveTo(s, "stage1.");
-        return s;
+        return progress.save(cfg, seed, s -> stage.saveTo(s, "stage1."));
     }
 
     @Override
     public void restoreState(MethodState s) {
-        int learned = progress.checkRestorable(s, cfg, seed);
-        stage.restoreFrom(s, "stage1.");
-        progress.restore(learned);
+        progress.restore(s, cfg, seed, state -> stage.restoreFrom(state, "stage1."));
     }
 
     private TaskSplit checkData(TaskData data) {

@@ -128,25 +128,19 @@ abstract class PromptedBaseline extends Baseline {
     @Override
     public TaskAccuracy evaluate(TaskData d, int testTask) {
         TaskSplit split = checkData(d);
-        progress.requireLearned(testTask);
-        int known = trainedClasses(split, progress.learned() - 1);
+        int known = trainedClasses(split, progress.requireLearned(testTask));
         return inference.evaluateTask(d, split, testTask, known, cfg.evalBatchSize());
     }
 
     /** The prompts and the head, the number of finished tasks, the config and the seed. */
     @Override
     public MethodState saveState() {
-        if (training != null) throw new IllegalStateException(name() + ": cannot save while a task is in progress");
-        MethodState s = progress.newState(cfg, seed);
-        model.saveTo(s, "model.");
-        return s;
+        return progress.save(cfg, seed, s -> model.saveTo(s, "model."));
     }
 
     @Override
     public void restoreState(MethodState s) {
-        int learned = progress.checkRestorable(s, cfg, seed);
-        model.restoreFrom(s, "model.");
-        progress.restore(learned);
+        progress.restore(s, cfg, seed, state -> model.restoreFrom(state, "model."));
     }
 
     /** The zero-shot keys of classes [0, seen) as a tensor in the current scope. */

@@ -98,10 +98,9 @@ public final class ZeroShotClip extends Baseline {
 
     @Override
     public TaskAccuracy evaluate(TaskData data, int testTask) {
-        progress.requireLearned(testTask);
+        int last = progress.requireLearned(testTask);
         TaskSplit split = data.split();
-        return CosineClassifier.evaluateTask(clip, keys, data, split, testTask, split.seen(progress.learned() - 1),
-                evalBatch);
+        return CosineClassifier.evaluateTask(clip, keys, data, split, testTask, split.seen(last), evalBatch);
     }
 
     /** Only the number of finished tasks: the keys follow from the prompts. */

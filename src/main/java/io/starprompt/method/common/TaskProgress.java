@@ -1,6 +1,7 @@
 package io.starprompt.method.common;
 
 import io.starprompt.method.MethodState;
+import java.util.function.Consumer;
 
 /**
  * The task bookkeeping every {@link io.starprompt.method.ContinualMethod} needs: tasks start in
@@ -70,12 +71,14 @@ public final class TaskProgress {
      * Checks that task t has been learned and may be tested.
      *
      * @param t the task
+     * @return the last learned task, whose classes the method has seen when it is tested
      */
-    public void requireLearned(int t) {
+    public int requireLearned(int t) {
         if (t < 0 || t >= learned) {
             throw new IllegalArgumentException(method + ": task " + t + " cannot be tested after " + learned
                     + " learned tasks");
         }
+        return learned - 1;
     }
 
     /**
@@ -88,6 +91,40 @@ public final class TaskProgress {
      */
     public MethodState newState(Object config, long seed) {
         return new MethodState().put(TASKS_LEARNED, learned).put("config", config.toString()).put("seed", seed);
+    }
+
+    /**
+     * The whole state of a method between tasks: {@link #newState} plus what {@code parts} adds.
+     *
+     * @param config the method's configuration
+     * @param seed the run's seed
+     * @param parts adds the method's own tensors to the state
+     * @return the state
+     * @throws IllegalStateException if a task is in progress
+     */
+    public MethodState save(Object config, long seed, Consumer<MethodState> parts) {
+        if (current >= 0) throw new IllegalStateException(method + ": cannot save while task " + current + " is in progress");
+        MethodState s = newState(config, seed);
+        parts.accept(s);
+        return s;
+    }
+
+    /**
+     * Restores a state made by {@link #save}: checks it ({@link #checkRestorable}), lets {@code parts}
+     * read the method's own tensors, then takes its count of finished tasks.
+     *
+     * @param s the state to restore
+     * @param config the method's configuration
+     * @param seed the run's seed
+     * @param parts reads the method's own tensors from the state
+     * @throws IllegalStateException if tasks were already learned
+     * @throws io.starprompt.method.CheckpointException if the config or the seed differs, or a part is
+     *     missing or malformed
+     */
+    public void restore(MethodState s, Object config, long seed, Consumer<MethodState> parts) {
+        int tasksLearned = checkRestorable(s, config, seed);
+        parts.accept(s);
+        restore(tasksLearned);
     }
 
     /**

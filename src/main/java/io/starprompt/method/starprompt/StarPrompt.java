@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.IntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -678,11 +679,15 @@ public final class StarPrompt implements ContinualMethod {
      * @return the accuracy matrices and the per-task losses
      */
     public RunResult run(TaskData data) {
-        TaskSplit split = checkData(data);
+        return learnAndEvaluate(data, checkData(data), t -> learnTask(t, data));
+    }
+
+    /** Every task in order: learnt by {@code learn}, then STAR-Prompt and stage 1 alone evaluated. */
+    private RunResult learnAndEvaluate(TaskData data, TaskSplit split, IntFunction<TaskResult> learn) {
         AccuracyMatrix acc = new AccuracyMatrix(split.tasks()), acc1 = new AccuracyMatrix(split.tasks());
         List<TaskResult> results = new ArrayList<>();
         for (int t = 0; t < split.tasks(); t++) {
-            results.add(learnTask(t, data));
+            results.add(learn.apply(t));
             acc.setRow(t, accuracyRow(data, t));
             acc1.setRow(t, evaluateFirstStage(data, t));
             LOG.info("after task {}: accuracy {} (stage 1 only {})", t + 1, Arrays.toString(acc.row(t)),
@@ -725,14 +730,7 @@ public final class StarPrompt implements ContinualMethod {
                     + split.classes() + " classes");
         }
         installKeys(keys);
-        AccuracyMatrix acc = new AccuracyMatrix(split.tasks()), acc1 = new AccuracyMatrix(split.tasks());
-        List<TaskResult> results = new ArrayList<>();
-        for (int t = 0; t < split.tasks(); t++) {
-            results.add(learnSecondStage(t, data));
-            acc.setRow(t, accuracyRow(data, t));
-            acc1.setRow(t, evaluateFirstStage(data, t));
-        }
-        return new RunResult(acc, acc1, results);
+        return learnAndEvaluate(data, split, t -> learnSecondStage(t, data));
     }
 
     // ------------------------------------------------------------------ inference

@@ -111,26 +111,14 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
     public static ClipConfig parse(String json, String source) {
         Object root = Json.parse(json, source);
         Fields f = new Fields(root, source);
-        Vision vision = new Vision(
-                f.hasField("vision_config", "num_channels") ? f.positive("vision_config", "num_channels") : 3,
-                f.positive("vision_config", "image_size"),
-                f.positive("vision_config", "patch_size"),
-                f.positive("vision_config", "hidden_size"),
-                f.positive("vision_config", "num_hidden_layers"),
-                f.positive("vision_config", "num_attention_heads"),
-                f.positive("vision_config", "intermediate_size"),
-                f.eps("vision_config"),
-                f.activation("vision_config"));
-        Text text = new Text(
-                f.positive("text_config", "vocab_size"),
-                f.positive("text_config", "hidden_size"),
-                f.positive("text_config", "num_hidden_layers"),
-                f.positive("text_config", "num_attention_heads"),
-                f.positive("text_config", "intermediate_size"),
-                f.positive("text_config", "max_position_embeddings"),
-                f.eps("text_config"),
-                f.activation("text_config"),
-                f.integer("text_config", "eos_token_id"));
+        String v = "vision_config", t = "text_config";
+        Encoder ve = f.encoder(v);
+        Vision vision = new Vision(f.hasField(v, "num_channels") ? f.positive(v, "num_channels") : 3,
+                f.positive(v, "image_size"), f.positive(v, "patch_size"), ve.width, ve.layers, ve.heads, ve.mlpHidden,
+                ve.eps, ve.activation);
+        Encoder te = f.encoder(t);
+        Text text = new Text(f.positive(t, "vocab_size"), te.width, te.layers, te.heads, te.mlpHidden,
+                f.positive(t, "max_position_embeddings"), te.eps, te.activation, f.integer(t, "eos_token_id"));
         ClipConfig cfg = new ClipConfig(vision, text, f.positive("projection_dim"));
         cfg.check(f);
         return cfg;
@@ -138,14 +126,6 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
 
     /** Relations between the sizes that the weights cannot catch by shape alone. */
     private void check(Fields f) {
-        if (vision.width() % vision.heads() != 0) {
-            throw f.bad("vision_config.num_attention_heads", "= " + vision.heads() + " does not divide hidden_size "
-                    + vision.width());
-        }
-        if (text.width() % text.heads() != 0) {
-            throw f.bad("text_config.num_attention_heads", "= " + text.heads() + " does not divide hidden_size "
-                    + text.width());
-        }
         if (vision.imageSize() % vision.patchSize() != 0) {
             throw f.bad("vision_config.image_size", "= " + vision.imageSize() + " is not a multiple of patch_size "
                     + vision.patchSize());
@@ -164,8 +144,22 @@ public record ClipConfig(Vision vision, Text text, int projectionDim) {
         }
     }
 
+    /** The encoder sizes both towers' sections share, read and checked once for each. */
+    private record Encoder(int width, int layers, int heads, int mlpHidden, float eps, Activation activation) {}
+
     /** Field access with errors naming the file and the dotted field path. */
     private record Fields(Object root, String source) {
+        /** The shared encoder fields of one tower's section; the heads must divide the width. */
+        Encoder encoder(String section) {
+            int width = positive(section, "hidden_size"), layers = positive(section, "num_hidden_layers");
+            int heads = positive(section, "num_attention_heads"), mlpHidden = positive(section, "intermediate_size");
+            Encoder e = new Encoder(width, layers, heads, mlpHidden, eps(section), activation(section));
+            if (width % heads != 0) {
+                throw bad(section + ".num_attention_heads", "= " + heads + " does not divide hidden_size " + width);
+            }
+            return e;
+        }
+
         boolean hasField(String... path) {
             return Json.path(root, (Object[]) path) != null;
         }

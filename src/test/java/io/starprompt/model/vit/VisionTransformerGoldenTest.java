@@ -92,13 +92,11 @@ class VisionTransformerGoldenTest extends GoldenTest {
     @MethodSource("backends")
     void residualPromptsAndGradientsMatchTimm(String backendName) throws IOException {
         try (Backend be = backend(backendName); VisionTransformer vit = load(be); TensorScope scope = TensorScope.open()) {
-            int depth = vit.config().depth();
             Tensor x = upload(be, "vit.x");
-            Prompts prompts = residualPrompts(be, vit);
-            Activations act = vit.forward(x, prompts);
-            GoldenSet.assertForward("resid tokens", golden.get("vit.resid.tokens"), be.toFloatArray(act.tokens()));
+            Activations act = promptedForward(be, vit, x, residualPrompts(be, vit), "resid");
             GoldenSet.assertForward("resid encode", golden.get("vit.resid.tokens"),
-                    be.toFloatArray(vit.encode(x, prompts)));
+                    be.toFloatArray(vit.encode(x, act.prompts())));
+            int depth = vit.config().depth();
 
             Tensor g = upload(be, "vit.resid.G");
             PromptGradients withImage = vit.backward(act, g, true);
@@ -123,11 +121,8 @@ class VisionTransformerGoldenTest extends GoldenTest {
     @MethodSource("backends")
     void prefixPromptsAndGradientsMatchTimm(String backendName) throws IOException {
         try (Backend be = backend(backendName); VisionTransformer vit = load(be); TensorScope scope = TensorScope.open()) {
+            Activations act = promptedForward(be, vit, upload(be, "vit.x"), prefixPrompts(be, vit), "prefix");
             int depth = vit.config().depth();
-            Tensor x = upload(be, "vit.x");
-            Prompts prompts = prefixPrompts(be, vit);
-            Activations act = vit.forward(x, prompts);
-            GoldenSet.assertForward("prefix tokens", golden.get("vit.prefix.tokens"), be.toFloatArray(act.tokens()));
 
             Tensor g = upload(be, "vit.prefix.G");
             for (boolean image : new boolean[] {false, true}) {
@@ -143,6 +138,13 @@ class VisionTransformerGoldenTest extends GoldenTest {
                 assertEquals(image, grads.image() != null);
             }
         }
+    }
+
+    /** The training forward pass with prompts, its tokens checked against the golden vit.&lt;variant&gt;.tokens. */
+    private Activations promptedForward(Backend be, VisionTransformer vit, Tensor x, Prompts prompts, String variant) {
+        Activations act = vit.forward(x, prompts);
+        GoldenSet.assertForward(variant + " tokens", golden.get("vit." + variant + ".tokens"), be.toFloatArray(act.tokens()));
+        return act;
     }
 
     /**

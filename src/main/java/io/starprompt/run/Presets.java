@@ -55,8 +55,7 @@ public final class Presets {
                 new Stage1(20, 10, 0.05, 10, 1, 500), new Stage2(20, 2, 0.001, 10, 1));
         preset("seq-imagenet-r", new Data("seq-imagenet-r", 10, "none", RRC, "resize:256,center-crop", 16),
                 new Stage1(20, 30, 0.05, 10, 2, 200), new Stage2(5, 10, 0.001, 10, 1));
-        preset("seq-cub200", new Data("seq-cub200", 10, "imagenet", "resize:300,random-crop,flip",
-                        "resize-short:256,center-crop", 128),
+        preset("seq-cub200", new Data("seq-cub200", 10, "imagenet", "resize:300,random-crop,flip", "resize-short:256,center-crop", 128),
                 new Stage1(50, 30, 0.05, 50, 5, 500), new Stage2(50, 30, 0.01, 10, 5));
         // Cars images are stored pre-resized (shorter side 224, centre crop); raw images get that first.
         preset("seq-cars196", new Data("seq-cars196", 10, "none", "resize-short:224,center-crop,flip",
@@ -64,8 +63,7 @@ public final class Presets {
                 new Stage1(50, 30, 0.01, 10, 2, 500), new Stage2(50, 10, 0.01, 10, 1));
         preset("seq-eurosat-rgb", new Data("seq-eurosat-rgb", 5, "clip", RRC, "resize-short:224,center-crop", 32),
                 new Stage1(5, 30, 0.05, 10, 2, 200), new Stage2(5, 5, 0.1, 10, 2));
-        preset("seq-isic", new Data("seq-isic", 3, "imagenet", "resize-short:256,random-crop,flip",
-                        "resize:256,center-crop", 128),
+        preset("seq-isic", new Data("seq-isic", 3, "imagenet", "resize-short:256,random-crop,flip", "resize:256,center-crop", 128),
                 new Stage1(30, 5, 0.01, 50, 2, 500), new Stage2(30, 50, 0.01, 50, 5));
         preset("seq-chestx", new Data("seq-chestx", 2, "imagenet", "resize", "resize", 128),
                 new Stage1(10, 30, 0.05, 10, 2, 500), new Stage2(30, 5, 0.05, 10, 1));

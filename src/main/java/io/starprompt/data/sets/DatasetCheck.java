@@ -151,44 +151,26 @@ public final class DatasetCheck {
         }
     }
 
-    /** Everything wrong with a dataset; immutable. */
-    public static final class Report {
-        private final List<Problem> problems;
-        private final List<Path> badImages;
-        private final int checkedImages;
-
-        Report(List<Problem> problems, List<Path> badImages, int checkedImages) {
-            this.problems = List.copyOf(problems);
-            this.badImages = List.copyOf(badImages);
-            this.checkedImages = checkedImages;
-        }
-
+    /**
+     * Everything wrong with a dataset; immutable.
+     *
+     * @param problems      every problem: index entries first, then classes without images, then bad
+     *                      images by path
+     * @param badImages     the image files that are missing, unreadable or not decodable, sorted (for
+     *                      {@link ImageTaskData.Builder#exclude})
+     * @param checkedImages how many image files the header pass looked at (0 for in-memory formats)
+     */
+    public record Report(List<Problem> problems, List<Path> badImages, int checkedImages) {
         /**
-         * Every problem: index entries first, then classes without images, then bad images by path.
+         * Copies the lists.
          *
-         * @return the problems
+         * @param problems      every problem
+         * @param badImages     the bad image files
+         * @param checkedImages the image files looked at
          */
-        public List<Problem> problems() {
-            return problems;
-        }
-
-        /**
-         * The image files that are missing, unreadable or not decodable, sorted (for {@link
-         * ImageTaskData.Builder#exclude}).
-         *
-         * @return the files
-         */
-        public List<Path> badImages() {
-            return badImages;
-        }
-
-        /**
-         * How many image files the header pass looked at (0 for in-memory formats).
-         *
-         * @return the count
-         */
-        public int checkedImages() {
-            return checkedImages;
+        public Report {
+            problems = List.copyOf(problems);
+            badImages = List.copyOf(badImages);
         }
 
         /**

@@ -3,34 +3,65 @@ package io.starprompt.method.starprompt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
-import java.lang.reflect.Method;
+import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
+import io.starprompt.method.starprompt.StarPromptConfig.Replay;
+import io.starprompt.method.starprompt.StarPromptConfig.Stage2;
+import io.starprompt.util.RecordBuilder;
 import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every typed setter of the configuration builders names its own component: setting each component
- * of every group to another value changes that component and no other. A setter that passes a wrong
- * name to the shared record builder fails here.
+ * Every component of the configuration groups is set through its accessor: setting each component
+ * of every group to another value changes that component and no other, and the accessors listed here
+ * reach every component that is not a group of its own (a new component must be added here).
  */
 class ConfigBuildersTest {
     @Test
-    void everySetterChangesItsOwnComponentOnly() throws Exception {
+    void everyAccessorSetsItsOwnComponentOnly() throws Exception {
         StarPromptConfig d = StarPromptConfig.defaults();
-        for (Record group : List.of(d.stage1(), d.stage2(), d.alignment(), d.replay(), d)) {
-            for (RecordComponent c : group.getClass().getRecordComponents()) {
-                Object now = c.getAccessor().invoke(group), other = another(now);
-                if (other == null) continue; // a whole group: changed through its own builder
-                Object builder = group.getClass().getMethod("toBuilder").invoke(group);
-                Method setter = builder.getClass().getMethod(c.getName(), c.getType());
-                Object changed = builder.getClass().getMethod("build").invoke(setter.invoke(builder, other));
-                for (RecordComponent k : group.getClass().getRecordComponents()) {
-                    Object expected = k.getName().equals(c.getName()) ? other : k.getAccessor().invoke(group);
-                    assertEquals(expected, k.getAccessor().invoke(changed), c.getName() + " → " + k.getName());
-                }
-                assertNotEquals(group, changed, c.getName());
-            }
+        checkSetters(d.stage1(), FirstStageConfig::epochs, FirstStageConfig::monteCarlo, FirstStageConfig::lr,
+                FirstStageConfig::lambdaOrtho, FirstStageConfig::alignLr, FirstStageConfig::alignEpochs,
+                FirstStageConfig::samplesPerClass, FirstStageConfig::replayBatch, FirstStageConfig::mogIterations,
+                FirstStageConfig::mogComponents);
+        checkSetters(d.stage2(), Stage2::epochs, Stage2::lr, Stage2::lambdaOrtho, Stage2::cosineSchedule,
+                Stage2::confidenceModulation, Stage2::promptMode, Stage2::prefixLength);
+        checkSetters(d.alignment(), Alignment::enabled, Alignment::lr, Alignment::epochs, Alignment::epochsPerTask,
+                Alignment::samplesPerClass, Alignment::batchSize, Alignment::logitTemperature);
+        checkSetters(d.replay(), Replay::model, Replay::density, Replay::components, Replay::iterations,
+                Replay::monteCarlo);
+        checkSetters(d, StarPromptConfig::batchSize, StarPromptConfig::evalBatchSize);
+    }
+
+    @SafeVarargs
+    private static <R extends Record> void checkSetters(R group, RecordBuilder.Component<R, ?>... accessors)
+            throws Exception {
+        Set<String> reached = new TreeSet<>(), settable = new TreeSet<>();
+        for (RecordComponent k : group.getClass().getRecordComponents()) {
+            if (another(k.getAccessor().invoke(group)) != null) settable.add(k.getName());
         }
+        for (RecordBuilder.Component<R, ?> c : accessors) {
+            Object other = another(c.apply(group));
+            R changed = with(group, c, other);
+            List<String> differing = new ArrayList<>();
+            for (RecordComponent k : group.getClass().getRecordComponents()) {
+                if (!k.getAccessor().invoke(group).equals(k.getAccessor().invoke(changed))) differing.add(k.getName());
+            }
+            assertEquals(1, differing.size(), "changed by one setting: " + differing);
+            assertEquals(other, c.apply(changed), differing.get(0));
+            assertNotEquals(group, changed, differing.get(0));
+            reached.add(differing.get(0));
+        }
+        assertEquals(settable, reached, group.getClass().getSimpleName());
+    }
+
+    /** The value comes from {@link #another} on the component's own value, so it has the component's type. */
+    @SuppressWarnings("unchecked")
+    private static <R extends Record> R with(R group, RecordBuilder.Component<R, ?> component, Object value) {
+        return RecordBuilder.with(group, (RecordBuilder.Component<R, Object>) component, value);
     }
 
     /** A valid value other than v, or null for a component that is a group of its own. */

@@ -61,12 +61,17 @@ public final class SafetensorsFile implements AutoCloseable {
     private final int maxMapBytes;
     private volatile boolean closed;
 
-    private SafetensorsFile(Path path, FileChannel channel, long dataStart, SafetensorsHeader header, int maxMapBytes) {
+    /** Reads and validates the header of an open file; the caller closes the channel if this throws. */
+    private SafetensorsFile(Path path, FileChannel channel, int maxMapBytes) throws IOException {
         this.path = path;
         this.channel = channel;
-        this.dataStart = dataStart;
-        this.header = header;
-        this.maxMapBytes = maxMapBytes;
+        long fileSize = channel.size();
+        long headerLength = readHeaderLength(path, channel, fileSize);
+        byte[] headerBytes = readFully(channel, LENGTH_PREFIX_BYTES, (int) headerLength);
+        this.dataStart = LENGTH_PREFIX_BYTES + headerLength;
+        this.header = SafetensorsHeader.parse(path, headerBytes, fileSize - dataStart);
+        // Round down to a multiple of 8 so that a window never splits an element.
+        this.maxMapBytes = maxMapBytes & ~7;
     }
 
     // ------------------------------------------------------------------ opening
@@ -89,13 +94,7 @@ public final class SafetensorsFile implements AutoCloseable {
         if (maxMapBytes < 8) throw new IllegalArgumentException("maxMapBytes must be at least 8, got " + maxMapBytes);
         FileChannel channel = FileChannel.open(path, StandardOpenOption.READ);
         try {
-            long fileSize = channel.size();
-            long headerLength = readHeaderLength(path, channel, fileSize);
-            byte[] headerBytes = readFully(channel, LENGTH_PREFIX_BYTES, (int) headerLength);
-            long dataStart = LENGTH_PREFIX_BYTES + headerLength;
-            SafetensorsHeader header = SafetensorsHeader.parse(path, headerBytes, fileSize - dataStart);
-            // Round down to a multiple of 8 so that a window never splits an element.
-            return new SafetensorsFile(path, channel, dataStart, header, maxMapBytes & ~7);
+            return new SafetensorsFile(path, channel, maxMapBytes);
         } catch (IOException | RuntimeException e) {
             channel.close();
             throw e;

@@ -71,7 +71,7 @@ public final class KernelRegistry {
     public KernelRegistry applyProperties(Properties props) {
         for (String key : props.stringPropertyNames()) {
             if (key.startsWith(PROPERTY_PREFIX)) {
-                select(key.substring(PROPERTY_PREFIX.length()), props.getProperty(key).trim());
+                new BackendSpec.Choice(key.substring(PROPERTY_PREFIX.length()), props.getProperty(key).trim()).applyTo(this);
             }
         }
         return this;
@@ -244,6 +244,11 @@ public final class KernelRegistry {
     /** The selected user retrieval, or null while a built-in variant is selected. */
     OpKernel.Retrieval userRetrieval() {
         return retrieval;
+    }
+
+    /** The backend's name, for messages. */
+    String backend() {
+        return backend;
     }
 
     /** The selected variant of op, or "-" if the backend offers no choice for it (for the profiler). */

@@ -21,7 +21,7 @@ public class AttentionBenchmark extends CpuBenchmark {
     static final int B = 4, N = 197, H = 12, HD = 64, W = H * HD, LP = 8;
     public static final double FORWARD_FLOP = 4.0 * B * N * (N + LP) * W;
 
-    @Param({"cpu", "cpu-naive", "reference"})
+    @Param({"cpu", "cpu:attention=naive", "reference"})
     public String backend;
 
     private Backend be;
@@ -31,8 +31,7 @@ public class AttentionBenchmark extends CpuBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        be = Backends.create(backend.replace("-naive", ""));
-        if (backend.endsWith("-naive")) be.kernels().select("attention", "naive");
+        be = Backends.create(backend);
         Random rnd = new Random(1);
         Tensor q = Bench.uniform(be, rnd, B, N, W), k = Bench.uniform(be, rnd, B, N, W), v = Bench.uniform(be, rnd, B, N, W);
         in = new AttentionInputs(q, k, v, Bench.uniform(be, rnd, B, LP, W), Bench.uniform(be, rnd, B, LP, W), null, H,

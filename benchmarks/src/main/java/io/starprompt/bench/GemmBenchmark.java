@@ -20,7 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
 public class GemmBenchmark extends CpuBenchmark {
     public static final double FLOP = 2.0 * 788 * 768 * 768;
 
-    @Param({"cpu", "cpu-naive", "reference"})
+    @Param({"cpu", "cpu:gemm=naive", "reference"})
     public String backend;
 
     private Backend be;
@@ -28,8 +28,7 @@ public class GemmBenchmark extends CpuBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        be = Backends.create(backend.replace("-naive", ""));
-        if (backend.endsWith("-naive")) be.kernels().select("gemm", "naive");
+        be = Backends.create(backend);
         Random rnd = new Random(1);
         x = be.fromArray(Bench.uniform(rnd, 788 * 768), 788, 768);
         w = be.fromArray(Bench.uniform(rnd, 768 * 768), 768, 768);

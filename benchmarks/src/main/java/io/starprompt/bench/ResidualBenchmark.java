@@ -31,8 +31,7 @@ public class ResidualBenchmark extends CpuBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        be = Backends.create("cpu");
-        be.kernels().select("residual", residual);
+        be = Backends.create("cpu:residual=" + residual);
         Random rnd = new Random(1);
         in = new AttentionInputs(Bench.uniform(be, rnd, B, N, W), Bench.uniform(be, rnd, B, N, W), Bench.uniform(be, rnd, B, N, W), null, null,
                 Bench.uniform(be, rnd, B, W), H, (float) (1 / Math.sqrt(HD)), false);

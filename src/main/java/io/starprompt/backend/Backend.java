@@ -1309,6 +1309,17 @@ public abstract class Backend implements AutoCloseable {
      */
     protected abstract void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx);
     /**
+     * The rows of a tensor read as a matrix over its last dimension (every dimension but the last,
+     * multiplied out), as the row-wise kernels take it.
+     *
+     * @param t a tensor of rank ≥ 1
+     * @return numel / last dimension (0 for an empty tensor)
+     */
+    protected static long rows(Tensor t) {
+        return t.numel() / Math.max(t.dim(-1), 1);
+    }
+
+    /**
      * Implements {@link #attention} on checked arguments (the residual, if any, included).
      *
      * @param in the attention inputs

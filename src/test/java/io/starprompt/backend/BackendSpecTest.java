@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -39,25 +40,26 @@ class BackendSpecTest {
         assertEquals(BackendSpec.parse(spec), BackendSpec.parse(BackendSpec.parse(spec).toString()));
     }
 
+    /** The variant each op of {@link #registry()} has selected after the spec is applied. */
+    private static Map<String, String> selectedAfter(String spec) {
+        KernelRegistry r = registry();
+        BackendSpec.parse(spec).applyTo(r);
+        Map<String, String> selected = new TreeMap<>();
+        r.variants().keySet().forEach(op -> selected.put(op, r.selected(op)));
+        return selected;
+    }
+
     @Test
     void bareVariantSwitchesEveryOpOfferingIt() {
-        KernelRegistry r = registry();
-        BackendSpec.parse("cpu:naive").applyTo(r);
-        assertEquals("naive", r.selected("gemm"));
-        assertEquals("naive", r.selected("attention"));
-        assertEquals("naive", r.selected("residual"));
+        assertEquals(Map.of("gemm", "naive", "attention", "naive", "residual", "naive"), selectedAfter("cpu:naive"));
     }
 
     @Test
     void laterChoiceWinsAndOthersKeepTheirDefault() {
-        KernelRegistry r = registry();
-        BackendSpec.parse("cpu:naive,attention=tiled").applyTo(r);
-        assertEquals("naive", r.selected("gemm"));
-        assertEquals("tiled", r.selected("attention"));
-        KernelRegistry s = registry();
-        BackendSpec.parse("cpu:residual=naive").applyTo(s);
-        assertEquals("openblas", s.selected("gemm"));
-        assertEquals("naive", s.selected("residual"));
+        assertEquals(Map.of("gemm", "naive", "attention", "tiled", "residual", "naive"),
+                selectedAfter("cpu:naive,attention=tiled"));
+        assertEquals(Map.of("gemm", "openblas", "attention", "tiled", "residual", "naive"),
+                selectedAfter("cpu:residual=naive"));
     }
 
     @Test

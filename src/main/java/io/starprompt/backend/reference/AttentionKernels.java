@@ -42,25 +42,20 @@ public final class AttentionKernels {
             boolean causal) {
         AttentionShape s = new AttentionShape(batch, nq, nk, lp, heads, headDim);
 
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                double[][] qh = s.queryRows(q, b, h);
-                double[][] kh = s.logicalRows(pk, k, b, h);
-                double[][] vh = s.logicalRows(pv, v, b, h);
-                double[][] scores = s.scaledScores(qh, kh, scale, causal);
-                for (int i = 0; i < nq; i++) {
-                    double logSumExp = Numerics.logSumExp(scores[i]);
-                    if (lse != null) lse[(b * heads + h) * nq + i] = (float) logSumExp;
-                    double[] probs = Numerics.softmaxFromLse(scores[i], logSumExp);
-                    for (int e = 0; e < headDim; e++) {
-                        double acc = 0.0;
-                        for (int j = 0; j < s.keyRows; j++) acc += probs[j] * vh[j][e];
-                        if (r != null) acc += r[b * s.width + h * headDim + e];
-                        out[s.queryIndex(b, i, h, e)] = (float) acc;
-                    }
+        s.forEachHead(q, k, v, pk, pv, (b, h, qh, kh, vh) -> {
+            double[][] scores = s.scaledScores(qh, kh, scale, causal);
+            for (int i = 0; i < nq; i++) {
+                double logSumExp = Numerics.logSumExp(scores[i]);
+                if (lse != null) lse[(b * heads + h) * nq + i] = (float) logSumExp;
+                double[] probs = Numerics.softmaxFromLse(scores[i], logSumExp);
+                for (int e = 0; e < headDim; e++) {
+                    double acc = 0.0;
+                    for (int j = 0; j < s.keyRows; j++) acc += probs[j] * vh[j][e];
+                    if (r != null) acc += r[b * s.width + h * headDim + e];
+                    out[s.queryIndex(b, i, h, e)] = (float) acc;
                 }
             }
-        }
+        });
     }
 
     /**
@@ -98,26 +93,21 @@ public final class AttentionKernels {
             float[] dr, int batch, int nq, int nk, int lp, int heads, int headDim, float scale, boolean causal) {
         AttentionShape s = new AttentionShape(batch, nq, nk, lp, heads, headDim);
 
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                double[][] qh = s.queryRows(q, b, h);
-                double[][] kh = s.logicalRows(pk, k, b, h);
-                double[][] vh = s.logicalRows(pv, v, b, h);
-                double[][] dOut = s.queryRows(dout, b, h);
-                double[][] probs = s.scaledScores(qh, kh, scale, causal);
-                for (int i = 0; i < nq; i++) probs[i] = Numerics.softmaxFromLse(probs[i], Numerics.logSumExp(probs[i]));
+        s.forEachHead(q, k, v, pk, pv, (b, h, qh, kh, vh) -> {
+            double[][] dOut = s.queryRows(dout, b, h);
+            double[][] probs = s.scaledScores(qh, kh, scale, causal);
+            for (int i = 0; i < nq; i++) probs[i] = Numerics.softmaxFromLse(probs[i], Numerics.logSumExp(probs[i]));
 
-                double[][] dProbs = multiplyTransposed(dOut, vh);             // dP = dO Vᵀ   [Nq, Lk]
-                double[][] dScores = softmaxRowsBackward(probs, dProbs);      // dS           [Nq, Lk]
-                double[][] dQh = Numerics.scaled(multiply(dScores, kh), scale);        // dQ = s dS K  [Nq, hd]
-                double[][] dKh = Numerics.scaled(multiply(transpose(dScores), qh), scale); // dK = s dSᵀ Q [Lk, hd]
-                double[][] dVh = multiply(transpose(probs), dOut);            // dV = Pᵀ dO   [Lk, hd]
+            double[][] dProbs = multiplyTransposed(dOut, vh);             // dP = dO Vᵀ   [Nq, Lk]
+            double[][] dScores = softmaxRowsBackward(probs, dProbs);      // dS           [Nq, Lk]
+            double[][] dQh = Numerics.scaled(multiply(dScores, kh), scale);        // dQ = s dS K  [Nq, hd]
+            double[][] dKh = Numerics.scaled(multiply(transpose(dScores), qh), scale); // dK = s dSᵀ Q [Lk, hd]
+            double[][] dVh = multiply(transpose(probs), dOut);            // dV = Pᵀ dO   [Lk, hd]
 
-                s.storeQueryRows(dq, b, h, dQh);
-                s.storeLogicalRows(dpk, dk, b, h, dKh);
-                s.storeLogicalRows(dpv, dv, b, h, dVh);
-            }
-        }
+            s.storeQueryRows(dq, b, h, dQh);
+            s.storeLogicalRows(dpk, dk, b, h, dKh);
+            s.storeLogicalRows(dpv, dv, b, h, dVh);
+        });
         if (dr != null) EmbeddingKernels.tokenSum(dout, dr, batch, nq, s.width);
     }
 
@@ -178,6 +168,21 @@ public final class AttentionKernels {
             this.headDim = headDim;
             this.width = heads * headDim;
             this.keyRows = lp + nk;
+        }
+
+        /** The rows one (sample, head) pair attends with. */
+        @FunctionalInterface
+        interface HeadBody {
+            void run(int b, int h, double[][] qh, double[][] kh, double[][] vh);
+        }
+
+        /** Runs body for every sample and head with its query rows and logical key and value rows. */
+        void forEachHead(float[] q, float[] k, float[] v, float[] pk, float[] pv, HeadBody body) {
+            for (int b = 0; b < batch; b++) {
+                for (int h = 0; h < heads; h++) {
+                    body.run(b, h, queryRows(q, b, h), logicalRows(pk, k, b, h), logicalRows(pv, v, b, h));
+                }
+            }
         }
 
         int queryIndex(int b, int i, int h, int e) {

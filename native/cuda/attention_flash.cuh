@@ -56,23 +56,23 @@ struct BwdParams {
 // Asynchronous global -> shared copies (cp.async, sm_80+): a tile's loads are all in flight at
 // once and overlap the compute on the previous tile. `valid == false` zero-fills the
 // destination (src must still be a mapped address; callers pass a row that exists).
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+// BYTES is 16 (cached in L2 only: .cg) or 4 (.ca, the one cache mode a 4-byte copy has).
+template <int BYTES>
+__device__ __forceinline__ void cp_async(void* dst, const void* src, bool valid) {
+  static_assert(BYTES == 16 || BYTES == 4, "cp.async copies 4, 8 or 16 bytes; we use 4 and 16");
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src),
-               "r"(valid ? 16 : 0));
+  if constexpr (BYTES == 16) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
+  } else {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 4 : 0));
+  }
 #else
-  *static_cast<uint4*>(dst) = valid ? *static_cast<const uint4*>(src) : make_uint4(0u, 0u, 0u, 0u);
-#endif
-}
-
-__device__ __forceinline__ void cp_async4(void* dst, const void* src, bool valid) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src),
-               "r"(valid ? 4 : 0));
-#else
-  *static_cast<float*>(dst) = valid ? *static_cast<const float*>(src) : 0.f;
+  if constexpr (BYTES == 16) {
+    *static_cast<uint4*>(dst) = valid ? *static_cast<const uint4*>(src) : make_uint4(0u, 0u, 0u, 0u);
+  } else {
+    *static_cast<float*>(dst) = valid ? *static_cast<const float*>(src) : 0.f;
+  }
 #endif
 }
 
@@ -102,7 +102,7 @@ __device__ __forceinline__ void load_tile_async(T* dst, int stride, int valid, R
     const int idx = threadIdx.x + it * kThreads;
     const int row = idx / kChunks, ch = idx % kChunks;
     const bool ok = row < valid;
-    cp_async16(dst + row * stride + ch * kVec, row_ptr(ok ? row : 0) + ch * kVec, ok);
+    cp_async<16>(dst + row * stride + ch * kVec, row_ptr(ok ? row : 0) + ch * kVec, ok);
   }
 }
 
@@ -118,8 +118,8 @@ __device__ __forceinline__ void load_row_stats_async(float* lse_s, float* dvec_s
   const int i = threadIdx.x & (kTileQ - 1);
   const bool ok = i < q_valid;
   static_assert(kThreads == 2 * kTileQ, "one statistic per thread");
-  if (threadIdx.x < kTileQ) cp_async4(lse_s + i, lse + row0 + (ok ? i : 0), ok);
-  else cp_async4(dvec_s + i, dvec + row0 + (ok ? i : 0), ok);
+  if (threadIdx.x < kTileQ) cp_async<4>(lse_s + i, lse + row0 + (ok ? i : 0), ok);
+  else cp_async<4>(dvec_s + i, dvec + row0 + (ok ? i : 0), ok);
 }
 
 __device__ __forceinline__ float comp(const float4& v, int e) {

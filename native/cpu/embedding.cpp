@@ -22,6 +22,16 @@ int64_t row_grain(int64_t rows, int64_t dim) {
 }
 
 
+// The arguments of a token gather or scatter: tokens [batch, tokens, dim], one index in
+// [0, tokens) per batch item, rows [batch, dim].
+bool token_rows_ok(const float* tokens_array, const int32_t* idx, const float* rows, int batch,
+                   int tokens, int64_t dim) {
+  return batch >= 0 && tokens >= 0 && dim >= 0 &&
+         present_or_empty(tokens_array, int64_t(batch) * tokens * dim) &&
+         present_or_empty(idx, batch) && present_or_empty(rows, int64_t(batch) * dim) &&
+         all_in_range(idx, batch, tokens);
+}
+
 }  // namespace
 }  // namespace sp
 
@@ -76,10 +86,7 @@ SP_EXPORT int sp_cpu_token_sum(const float* x, float* out, int batch, int tokens
 
 SP_EXPORT int sp_cpu_token_gather(const float* x, const int32_t* idx, float* out, int batch,
                                   int tokens, int64_t dim) {
-  SP_CHECK(batch >= 0 && tokens >= 0 && dim >= 0);
-  SP_CHECK(sp::present_or_empty(x, int64_t(batch) * tokens * dim));
-  SP_CHECK(sp::present_or_empty(idx, batch) && sp::present_or_empty(out, int64_t(batch) * dim));
-  SP_CHECK(sp::all_in_range(idx, batch, tokens));
+  SP_CHECK(sp::token_rows_ok(x, idx, out, batch, tokens, dim));
   for (int64_t b = 0; b < batch; ++b)
     std::memcpy(out + b * dim, x + (b * tokens + idx[b]) * dim, sizeof(float) * size_t(dim));
   return SP_OK;
@@ -87,10 +94,7 @@ SP_EXPORT int sp_cpu_token_gather(const float* x, const int32_t* idx, float* out
 
 SP_EXPORT int sp_cpu_token_scatter_add(const float* dout, const int32_t* idx, float* dx, int batch,
                                        int tokens, int64_t dim) {
-  SP_CHECK(batch >= 0 && tokens >= 0 && dim >= 0);
-  SP_CHECK(sp::present_or_empty(dx, int64_t(batch) * tokens * dim));
-  SP_CHECK(sp::present_or_empty(idx, batch) && sp::present_or_empty(dout, int64_t(batch) * dim));
-  SP_CHECK(sp::all_in_range(idx, batch, tokens));
+  SP_CHECK(sp::token_rows_ok(dx, idx, dout, batch, tokens, dim));
   for (int64_t b = 0; b < batch; ++b) {
     const float* src = dout + b * dim;
     float* dst = dx + (b * tokens + idx[b]) * dim;

@@ -14,16 +14,6 @@ struct PatchGeometry {
   int64_t image_elems() const { return static_cast<int64_t>(channels) * size * size; }
 };
 
-int check_geometry(const char* fn, const void* a, const void* b, int batch, int channels, int size,
-                   int patch) {
-  if (a == nullptr || b == nullptr || batch < 0 || channels <= 0 || patch <= 0 || size <= 0 ||
-      size % patch != 0) {
-    return sp_fail(SP_ERR_ARG, "%s: bad geometry batch=%d channels=%d size=%d patch=%d", fn, batch,
-                   channels, size, patch);
-  }
-  return SP_OK;
-}
-
 // Copies (or, when to_image, scatters back) the patch rows of one image, one kernel row (patch
 // floats, contiguous on both sides) at a time.
 void permute_image(const PatchGeometry& g, float* image, float* rows, bool to_image) {
@@ -46,29 +36,32 @@ void permute_image(const PatchGeometry& g, float* image, float* rows, bool to_im
   }
 }
 
-}  // namespace
-
-SP_EXPORT int sp_cpu_patchify(const float* images, float* patches, int batch, int channels,
-                              int size, int patch) {
-  if (int rc = check_geometry(__func__, images, patches, batch, channels, size, patch)) return rc;
-  const PatchGeometry g{channels, size, patch, size / patch};
+// Copies every image of the batch into its patch rows (zeroing the class-token slot), or with
+// to_images scatters the patch rows back into the images.
+int permute_batch(float* images, float* patches, int batch, const PatchGeometry& g, bool to_images) {
   return sp::parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
       float* rows = patches + b * g.tokens() * g.patch_dim();
-      std::memset(rows, 0, sizeof(float) * g.patch_dim());  // the class-token slot
-      permute_image(g, const_cast<float*>(images) + b * g.image_elems(), rows, false);
+      if (!to_images) std::memset(rows, 0, sizeof(float) * g.patch_dim());
+      permute_image(g, images + b * g.image_elems(), rows, to_images);
     }
   });
 }
 
+}  // namespace
+
+SP_EXPORT int sp_cpu_patchify(const float* images, float* patches, int batch, int channels,
+                              int size, int patch) {
+  if (int rc = sp_check_patch_geometry(__func__, images, patches, batch, channels, size, patch)) return rc;
+  // The images are only read on this path.
+  return permute_batch(const_cast<float*>(images), patches, batch,
+                       PatchGeometry{channels, size, patch, size / patch}, false);
+}
+
 SP_EXPORT int sp_cpu_unpatchify(const float* patches, float* images, int batch, int channels,
                                 int size, int patch) {
-  if (int rc = check_geometry(__func__, patches, images, batch, channels, size, patch)) return rc;
-  const PatchGeometry g{channels, size, patch, size / patch};
-  return sp::parallel_for(batch, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      permute_image(g, images + b * g.image_elems(),
-                    const_cast<float*>(patches) + b * g.tokens() * g.patch_dim(), true);
-    }
-  });
+  if (int rc = sp_check_patch_geometry(__func__, patches, images, batch, channels, size, patch)) return rc;
+  // The patches are only read on this path.
+  return permute_batch(images, const_cast<float*>(patches), batch,
+                       PatchGeometry{channels, size, patch, size / patch}, true);
 }

@@ -39,21 +39,11 @@ __global__ void unpatchify_kernel(const float* patches, float* images, PatchGeom
   }
 }
 
-int check_geometry(const char* fn, const void* a, const void* b, int batch, int channels, int size,
-                   int patch) {
-  if (a == nullptr || b == nullptr || batch < 0 || channels <= 0 || patch <= 0 || size <= 0 ||
-      size % patch != 0) {
-    return sp_fail(SP_ERR_ARG, "%s: bad geometry batch=%d channels=%d size=%d patch=%d", fn, batch,
-                   channels, size, patch);
-  }
-  return SP_OK;
-}
-
 }  // namespace
 
 SP_EXPORT int sp_cuda_patchify(const float* images, float* patches, int batch, int channels,
                                int size, int patch, void* stream) {
-  if (int rc = check_geometry(__func__, images, patches, batch, channels, size, patch)) return rc;
+  if (int rc = sp_check_patch_geometry(__func__, images, patches, batch, channels, size, patch)) return rc;
   const PatchGeometry g{channels, size, patch, size / patch};
   const int64_t total = batch * g.tokens() * g.patch_dim();
   if (total == 0) return SP_OK;
@@ -64,7 +54,7 @@ SP_EXPORT int sp_cuda_patchify(const float* images, float* patches, int batch, i
 
 SP_EXPORT int sp_cuda_unpatchify(const float* patches, float* images, int batch, int channels,
                                  int size, int patch, void* stream) {
-  if (int rc = check_geometry(__func__, patches, images, batch, channels, size, patch)) return rc;
+  if (int rc = sp_check_patch_geometry(__func__, patches, images, batch, channels, size, patch)) return rc;
   const PatchGeometry g{channels, size, patch, size / patch};
   const int64_t total = batch * g.tokens() * g.patch_dim();
   if (total == 0) return SP_OK;

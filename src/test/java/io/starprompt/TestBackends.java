@@ -3,7 +3,7 @@ package io.starprompt;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
+import io.starprompt.backend.BackendSpec;
 import io.starprompt.backend.cuda.CudaBackend;
 import java.util.stream.Stream;
 
@@ -17,21 +17,15 @@ public final class TestBackends {
     }
 
     /**
-     * Opens "name" or "name:variant" (every selectable op of the backend that offers the variant
-     * is switched to it, e.g. "cpu:naive"); aborts the test when CUDA is asked for but unusable.
+     * Opens a {@link BackendSpec}, e.g. "cpu" or "cpu:naive" (every selectable op of the backend
+     * that offers the variant is switched to it); aborts the test when CUDA is asked for but unusable.
      */
     public static Backend open(String spec) {
-        String[] parts = spec.split(":");
-        if (parts[0].equals("cuda")) {
+        BackendSpec parsed = BackendSpec.parse(spec);
+        if (parsed.backend().equals("cuda")) {
             assumeTrue(CudaBackend.unavailableReason().isEmpty(),
                     () -> "CUDA backend skipped: " + CudaBackend.unavailableReason().orElse(""));
         }
-        Backend be = Backends.create(parts[0]);
-        if (parts.length > 1) {
-            be.kernels().variants().forEach((op, variants) -> {
-                if (variants.contains(parts[1])) be.kernels().select(op, parts[1]);
-            });
-        }
-        return be;
+        return parsed.open();
     }
 }

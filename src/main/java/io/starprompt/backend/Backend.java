@@ -654,38 +654,11 @@ public abstract class Backend implements AutoCloseable {
     }
 
     private void attentionImpl(AttentionInputs in, Tensor out, Tensor lse) {
-        OpKernel.Attention user = kernels.userAttention();
-        if (user != null) {
-            user.forward(this, in, out, lse);
-        } else if (unfusedResidual("attention", in)) {
-            doAttention(in.withoutResidual(), out, lse);
-            addToEveryToken(out, in.residual(), 1f);
+        OpKernel.Attention kernel = kernels.attentionKernel(in);
+        if (kernel != null) {
+            kernel.forward(this, in, out, lse);
         } else {
             doAttention(in, out, lse);
-        }
-    }
-
-    /**
-     * The {@code residual=naive} kernel choice: the value residual as its own passes over the
-     * B×N×D output (a broadcast add after attention, a token sum in the backward) instead of
-     * the attention kernels' fused epilogue. Kept for comparison and profiling.
-     */
-    private boolean unfusedResidual(String op, AttentionInputs in) {
-        if (in.residual() == null || !kernels.has("residual")
-                || !kernels.selected("residual").equals("naive")) {
-            return false;
-        }
-        if (in.q().dtype() != DType.F32) throw Check.bad(op, "residual=naive supports f32 only");
-        return true;
-    }
-
-    /** out[b, n, :] += alpha·r[b, :] for every token n, as a batched rank-1 GEMM. */
-    private void addToEveryToken(Tensor out, Tensor r, float alpha) {
-        long b = out.dim(0), n = out.dim(1), w = out.dim(2);
-        float[] ones = new float[Math.toIntExact(n)];
-        java.util.Arrays.fill(ones, 1f);
-        try (Tensor column = fromArray(ones, n, 1)) {
-            doGemm(new GemmShape((int) n, (int) w, 1, (int) b, false, false, 0, w, n * w), column, r, out, alpha, 1f);
         }
     }
 
@@ -721,17 +694,9 @@ public abstract class Backend implements AutoCloseable {
     }
 
     private void attentionBackwardImpl(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
-        OpKernel.Attention user = kernels.userAttention();
-        if (user != null) {
-            user.backward(this, in, out, lse, dOut, g);
-        } else if (unfusedResidual("attentionBackward", in)) {
-            try (Tensor attnOut = empty(out.shape())) {
-                doCopy(out, attnOut);
-                addToEveryToken(attnOut, in.residual(), -1f);
-                doAttentionBackward(in.withoutResidual(), attnOut, lse, dOut,
-                        new AttentionGrads(g.dq(), g.dk(), g.dv(), g.dPrefixK(), g.dPrefixV(), null));
-            }
-            doTokenSum(dOut, g.dResidual());
+        OpKernel.Attention kernel = kernels.attentionKernel(in);
+        if (kernel != null) {
+            kernel.backward(this, in, out, lse, dOut, g);
         } else {
             doAttentionBackward(in, out, lse, dOut, g);
         }
@@ -1146,12 +1111,9 @@ public abstract class Backend implements AutoCloseable {
      * inputs say so through {@link #attentionVariant}.
      */
     private String attentionLabel(AttentionInputs in) {
-        String v = kernels.userAttention() != null ? kernels.selected("attention") : attentionVariant(in);
-        if (in.residual() != null && kernels.userAttention() == null && kernels.has("residual")
-                && kernels.selected("residual").equals("naive")) {
-            v += "+residual:naive";
-        }
-        return v;
+        OpKernel.Attention kernel = kernels.attentionKernel(in);
+        if (kernel == UnfusedResidual.KERNEL) return attentionVariant(in) + "+residual:" + UnfusedResidual.VARIANT;
+        return kernel != null ? kernels.selected("attention") : attentionVariant(in);
     }
 
     /**
@@ -1346,6 +1308,17 @@ public abstract class Backend implements AutoCloseable {
      * @param dx gradient of the input
      */
     protected abstract void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx);
+    /**
+     * The rows of a tensor read as a matrix over its last dimension (every dimension but the last,
+     * multiplied out), as the row-wise kernels take it.
+     *
+     * @param t a tensor of rank ≥ 1
+     * @return numel / last dimension (0 for an empty tensor)
+     */
+    protected static long rows(Tensor t) {
+        return t.numel() / Math.max(t.dim(-1), 1);
+    }
+
     /**
      * Implements {@link #attention} on checked arguments (the residual, if any, included).
      *

@@ -4,18 +4,18 @@ import io.starprompt.backend.cpu.CpuBackend;
 import io.starprompt.backend.cuda.CudaBackend;
 import io.starprompt.backend.reference.ReferenceBackend;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates backends by name. {@code -Dstarprompt.backend=reference|cpu|cuda} picks one; without
+ * Creates backends by name. {@code -Dstarprompt.backend=reference|cpu|cuda}, optionally with
+ * kernel choices ({@link BackendSpec}, e.g. {@code cpu:naive}), picks one; without
  * it the CUDA backend is used when a device is usable, else the CPU backend. One log line
  * says which backend was chosen and why.
  */
 public final class Backends {
-    /** The system property that picks the backend: {@code -Dstarprompt.backend=reference|cpu|cuda}. */
+    /** The system property that picks the backend, a {@link BackendSpec}: {@code -Dstarprompt.backend=cpu:naive}. */
     public static final String PROPERTY = "starprompt.backend";
     /** The backends' names. */
     public static final List<String> NAMES = List.of("reference", "cpu", "cuda");
@@ -45,22 +45,40 @@ public final class Backends {
     }
 
     /**
-     * The backend of that name; an unknown name is an IllegalArgumentException listing the choices.
+     * The backend a spec names, with its kernel choices applied: {@code cpu}, {@code cpu:naive},
+     * {@code cuda:attention=naive,residual=naive} ({@link BackendSpec} gives the grammar). A
+     * malformed spec or an unknown backend, op or variant is an IllegalArgumentException listing
+     * the choices.
      *
-     * @param name "reference", "cpu" or "cuda" (case and surrounding blanks ignored)
+     * @param spec the backend's name, optionally followed by kernel choices
      * @return a new backend; the caller closes it
      */
-    public static Backend create(String name) {
-        switch (name.trim().toLowerCase(Locale.ROOT)) {
-            case "reference":
-                return new ReferenceBackend();
-            case "cpu":
-                return new CpuBackend();
-            case "cuda":
-                return new CudaBackend();
-            default:
-                throw new IllegalArgumentException("unknown backend '" + name + "'; choose one of " + NAMES);
+    public static Backend create(String spec) {
+        return create(BackendSpec.parse(spec));
+    }
+
+    /**
+     * The backend a parsed spec names, with its kernel choices applied.
+     *
+     * @param spec the backend and kernel choices
+     * @return a new backend; the caller closes it
+     * @throws IllegalArgumentException if a choice names an op or variant the backend lacks (the
+     *                                  backend is closed again)
+     */
+    public static Backend create(BackendSpec spec) {
+        Backend b = switch (spec.backend()) {
+            case "reference" -> new ReferenceBackend();
+            case "cpu" -> new CpuBackend();
+            case "cuda" -> new CudaBackend();
+            default -> throw new IllegalArgumentException("unknown backend '" + spec.backend() + "'; choose one of " + NAMES);
+        };
+        try {
+            spec.applyTo(b.kernels());
+        } catch (RuntimeException e) {
+            b.close();
+            throw e;
         }
+        return b;
     }
 
     /**

@@ -71,7 +71,7 @@ public final class KernelRegistry {
     public KernelRegistry applyProperties(Properties props) {
         for (String key : props.stringPropertyNames()) {
             if (key.startsWith(PROPERTY_PREFIX)) {
-                select(key.substring(PROPERTY_PREFIX.length()), props.getProperty(key).trim());
+                new BackendSpec.Choice(key.substring(PROPERTY_PREFIX.length()), props.getProperty(key).trim()).applyTo(this);
             }
         }
         return this;
@@ -236,14 +236,26 @@ public final class KernelRegistry {
         return gemm;
     }
 
-    /** The selected user attention, or null while a built-in variant is selected. */
-    OpKernel.Attention userAttention() {
-        return attention;
+    /**
+     * The kernel that runs attention on these inputs in place of the backend's own: the selected
+     * user kernel; else, for inputs with a residual while {@code residual=naive} is selected, the
+     * unfused residual composition; else null (the backend's built-in attention kernel).
+     */
+    OpKernel.Attention attentionKernel(AttentionInputs in) {
+        OpKernel.Attention user = attention;
+        if (user != null) return user;
+        if (in.residual() != null && UnfusedResidual.VARIANT.equals(selected.get("residual"))) return UnfusedResidual.KERNEL;
+        return null;
     }
 
     /** The selected user retrieval, or null while a built-in variant is selected. */
     OpKernel.Retrieval userRetrieval() {
         return retrieval;
+    }
+
+    /** The backend's name, for messages. */
+    String backend() {
+        return backend;
     }
 
     /** The selected variant of op, or "-" if the backend offers no choice for it (for the profiler). */

@@ -5,7 +5,6 @@ import io.starprompt.nativeapi.StarPromptNative;
 import io.starprompt.tensor.Tensor;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -183,66 +182,28 @@ public final class Profiler {
         }
     }
 
-    /** What one recording produced: every op call, and the calls summed per op, variant and shapes. */
-    public static final class Report {
-        private final String backend;
-        private final String timing;
-        private final List<Event> events;
-        private final int dropped;
-        private final double wallMs;
-
-        Report(String backend, String timing, List<Event> events, int dropped, double wallMs) {
-            this.backend = backend;
-            this.timing = timing;
-            this.events = Collections.unmodifiableList(events);
-            this.dropped = dropped;
-            this.wallMs = wallMs;
-        }
-
+    /**
+     * What one recording produced: every op call, and the calls summed per op, variant and shapes.
+     *
+     * @param backend the backend profiled, e.g. "cpu"
+     * @param timing  how the op times were taken: a description of the backend's timing
+     * @param events  every recorded op call, in order (unmodifiable)
+     * @param dropped op calls beyond {@link #MAX_EVENTS} that were not recorded (0 normally)
+     * @param wallMs  wall milliseconds from {@link Profiler#start()} to the end of the recording
+     *                (or to this report, if still recording)
+     */
+    public record Report(String backend, String timing, List<Event> events, int dropped, double wallMs) {
         /**
-         * The backend profiled.
+         * A report over a copy of the events.
          *
-         * @return its name, e.g. "cpu"
+         * @param backend the backend profiled
+         * @param timing  how the op times were taken
+         * @param events  the recorded op calls, in order
+         * @param dropped op calls that were not recorded
+         * @param wallMs  wall milliseconds of the recording
          */
-        public String backend() {
-            return backend;
-        }
-
-        /**
-         * How the op times were taken.
-         *
-         * @return a description of the backend's timing
-         */
-        public String timing() {
-            return timing;
-        }
-
-        /**
-         * Every recorded op call, in order.
-         *
-         * @return an unmodifiable list
-         */
-        public List<Event> events() {
-            return events;
-        }
-
-        /**
-         * Op calls beyond {@link #MAX_EVENTS} that were not recorded.
-         *
-         * @return their number (0 normally)
-         */
-        public int dropped() {
-            return dropped;
-        }
-
-        /**
-         * Wall time from {@link Profiler#start()} to the end of the recording (or to this
-         * report, if still recording).
-         *
-         * @return milliseconds
-         */
-        public double wallMs() {
-            return wallMs;
+        public Report {
+            events = List.copyOf(events);
         }
 
         /**

@@ -4,6 +4,7 @@ import io.starprompt.backend.AttentionGrads;
 import io.starprompt.backend.AttentionInputs;
 import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.Backend;
+import io.starprompt.backend.BackendSpec;
 import io.starprompt.backend.Profiler;
 import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.demo.RandomCheckpoints;
@@ -179,7 +180,7 @@ final class Bench implements Callable<Integer> {
                 String what = String.format(Locale.ROOT, "ViT %d px, %d layers × %d, prompted forward + backward", s,
                         tower.depth(), w);
                 for (String variant : variants(be, "attention")) {
-                    rows.add(new Row(what, "attention=" + variant, timed(be, "attention", variant, () -> {
+                    rows.add(new Row(what, new BackendSpec.Choice("attention", variant).toString(), timed(be, "attention", variant, () -> {
                         try (TensorScope step = TensorScope.open();
                                 Activations act = vit.forwardPooled(images, Prompts.residual(prompts));
                                 PromptGradients grads = vit.backwardPooled(act, dPooled, false)) {
@@ -249,7 +250,7 @@ final class Bench implements Callable<Integer> {
                             be.profiler().start();
                             step.run();
                             Profiler.Report report = be.profiler().stop();
-                            out.printf("%nsecond-stage step, attention=%s%n", variant);
+                            out.printf("%nsecond-stage step, %s%n", new BackendSpec.Choice("attention", variant));
                             out.print(byShape ? report.table() : report.summary());
                             double ms = 0;
                             for (Profiler.Row r : report.rows()) {

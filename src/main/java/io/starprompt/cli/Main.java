@@ -29,8 +29,8 @@ public final class Main implements Callable<Integer> {
     /** Options every command has. */
     static final class Common {
         @Option(names = "--backend", paramLabel = "NAME",
-                description = "reference, cpu or cuda, with an optional variant list, e.g. cpu:naive "
-                        + "(default: cuda when usable, else cpu)")
+                description = "reference, cpu or cuda, with optional kernel choices, e.g. cpu:naive or "
+                        + "cpu:attention=naive,residual=naive (default: cuda when usable, else cpu)")
         String backend;
 
         @Option(names = {"-q", "--quiet"}, description = "print results only, no progress")

@@ -24,7 +24,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -42,10 +41,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>{@link #everyPublicOpHasBoundaryCases} fails when an op is added without cases here.
  */
 class NativeBoundaryTest {
-    /** Public methods of Backend that are not ops on tensors. */
-    private static final Set<String> NOT_OPS = Set.of("name()", "device()", "kernels()", "supports(DType)",
-            "synchronize()", "close()", "isClosed()", "memoryStats()", "toString()", "profiler()");
-
     /** Kinds of bad input that every op taking tensors must have a case for. */
     private static final Set<String> TENSOR_KINDS = Set.of("dtype", "device", "closed");
 
@@ -907,24 +902,6 @@ class NativeBoundaryTest {
 
     // ------------------------------------------------------------------ the public ops
 
-    /** "gemm(Tensor, boolean, Tensor, boolean, Tensor, float, float)" and so on, for every public method. */
-    private static String signature(Method m) {
-        return m.getName() + "(" + Arrays.stream(m.getParameterTypes()).map(Class::getSimpleName)
-                .map(n -> n.replace("[]", "[]")).collect(Collectors.joining(", ")) + ")";
-    }
-
-    private static List<Method> publicOps() {
-        List<Method> ops = new ArrayList<>();
-        for (Method m : Backend.class.getDeclaredMethods()) {
-            if (Modifier.isPublic(m.getModifiers()) && !Modifier.isStatic(m.getModifiers()) && !m.isSynthetic()
-                    && !NOT_OPS.contains(signature(m))) {
-                ops.add(m);
-            }
-        }
-        ops.sort((a, b) -> signature(a).compareTo(signature(b)));
-        return ops;
-    }
-
     /**
      * The kinds of case an op needs: dtype, device and closed if it takes tensors; shape if it
      * takes a shape or more than one tensor (a single tensor of any shape is valid).
@@ -943,23 +920,13 @@ class NativeBoundaryTest {
     void everyPublicOpHasBoundaryCases() {
         Map<String, Set<String>> kinds = new LinkedHashMap<>();
         for (Bad b : cases()) kinds.computeIfAbsent(b.op(), k -> new TreeSet<>()).add(b.kind());
-        List<String> missing = new ArrayList<>();
-        Set<String> ops = new TreeSet<>();
-        for (Method m : publicOps()) {
-            String sig = signature(m);
-            ops.add(sig);
-            Set<String> have = kinds.getOrDefault(sig, Set.of());
-            Set<String> lacking = new TreeSet<>(requiredKinds(m));
-            lacking.removeAll(have);
-            if (have.isEmpty()) missing.add(sig + ": no case at all");
-            else if (!lacking.isEmpty()) missing.add(sig + ": no " + lacking + " case");
-            assertTrue(Modifier.isFinal(m.getModifiers()), sig + " must be final so that no backend can skip its checks");
+        List<String> gaps = PublicOps.uncovered(PublicOps::signature, kinds, NativeBoundaryTest::requiredKinds);
+        assertTrue(gaps.isEmpty(), "public Backend ops without boundary cases in NativeBoundaryTest.cases():\n  "
+                + String.join("\n  ", gaps));
+        for (Method m : PublicOps.all()) {
+            assertTrue(Modifier.isFinal(m.getModifiers()),
+                    PublicOps.signature(m) + " must be final so that no backend can skip its checks");
         }
-        assertTrue(missing.isEmpty(), "public Backend ops without boundary cases in NativeBoundaryTest.cases():\n  "
-                + String.join("\n  ", missing));
-        Set<String> stale = new TreeSet<>(kinds.keySet());
-        stale.removeAll(ops);
-        assertTrue(stale.isEmpty(), "cases for ops that do not exist (renamed?): " + stale);
     }
 
     static Stream<String> backends() {
@@ -1035,12 +1002,12 @@ class NativeBoundaryTest {
     void nullsAreRefusedByNameNotWithANullPointerException(String backend) {
         try (Backend be = open(backend)) {
             TrapBackend trap = be instanceof TrapBackend t ? t : null;
-            for (Method m : publicOps()) {
+            for (Method m : PublicOps.all()) {
                 if (m.getParameterCount() == 0) continue;
                 if (trap != null) trap.armed = true;
                 Throwable t = invoke(be, m, blanks(m));
                 if (trap != null) trap.armed = false;
-                String sig = signature(m);
+                String sig = PublicOps.signature(m);
                 if (!(t instanceof IllegalArgumentException || t instanceof IllegalStateException)) {
                     fail(sig + " with null arguments threw " + t + " instead of an IllegalArgumentException");
                 }
@@ -1058,9 +1025,9 @@ class NativeBoundaryTest {
         be.close();
         be.close();
         assertTrue(be.isClosed());
-        for (Method m : publicOps()) {
+        for (Method m : PublicOps.all()) {
             Throwable t = invoke(be, m, blanks(m));
-            String sig = signature(m);
+            String sig = PublicOps.signature(m);
             assertTrue(t instanceof IllegalStateException, sig + " on a closed backend threw " + t);
             assertTrue(t.getMessage().contains(m.getName()) && t.getMessage().contains("closed"), sig + ": " + t.getMessage());
         }

@@ -18,6 +18,7 @@ final class OpCases {
 
     static List<Case> all() {
         List<Case> cases = new ArrayList<>();
+        memory(cases);
         gemm(cases);
         elementwise(cases);
         attention(cases);
@@ -25,6 +26,59 @@ final class OpCases {
         lossAndOptimisers(cases);
         retrieval(cases);
         return cases;
+    }
+
+    private static void memory(List<Case> cases) {
+        cases.add(new Case("copy + zero + zeros", 0, 0, h -> {
+            Tensor src = h.rand(3, 37), dst = h.poisoned(3, 37), cleared = h.rand(41), fresh = h.backend.zeros(5, 7);
+            h.backend.copy(src, dst);
+            h.backend.zero(cleared);
+            h.record("dst", dst);
+            h.record("cleared", cleared);
+            h.record("fresh", fresh);
+            Tensor ints = h.backend.fromArray(h.ints(13, -50, 50), 13), intsCopy = h.poisonedInts(13);
+            h.backend.copy(ints, intsCopy);
+            h.record("intsCopy", intsCopy);
+        }));
+        cases.add(new Case("convert f32 -> f32", 0, 0, h -> {
+            Tensor src = h.rand(2, 29), dst = h.poisoned(2, 29);
+            h.backend.convert(src, dst);
+            h.record("dst", dst);
+        }));
+        cases.add(new Case("convert f32 -> bf16 -> f32", 0, 0, OpCases::bf16RoundTrip));
+    }
+
+    /**
+     * f32 → bf16 → f32 on a backend with bf16; on the reference backend, which has none, the same
+     * values rounded to bf16 in Java (round to nearest, ties to even). The inputs include exact ties
+     * (1 + 2⁻⁸ rounds down to 1, 1 + 3·2⁻⁸ up to 1 + 2⁻⁶) and values whose rounding carries into
+     * the exponent.
+     */
+    private static void bf16RoundTrip(OpHarness h) {
+        float[] ties = {1f + 0x1p-8f, 1f + 3 * 0x1p-8f, -(1f + 0x1p-8f), 0x1.ffp0f, 0x1.fffp0f, 0f, -0f};
+        float[] random = h.values(301, 1e3);
+        float[] values = java.util.Arrays.copyOf(ties, ties.length + random.length);
+        System.arraycopy(random, 0, values, ties.length, random.length);
+        if (h.backend instanceof io.starprompt.backend.reference.ReferenceBackend) {
+            float[] rounded = new float[values.length];
+            for (int i = 0; i < values.length; i++) rounded[i] = roundToBf16(values[i]);
+            h.outputs.put("roundTrip", rounded);
+            return;
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(h.backend.supports(io.starprompt.tensor.DType.BF16),
+                () -> h.backend.name() + " has no bf16");
+        Tensor src = h.backend.fromArray(values, values.length);
+        Tensor half = h.backend.empty(io.starprompt.tensor.DType.BF16, values.length), back = h.poisoned(values.length);
+        h.backend.convert(src, half);
+        h.backend.convert(half, back);
+        h.record("roundTrip", back);
+    }
+
+    /** The nearest bf16 value (ties to even) of a finite float, as a float. */
+    static float roundToBf16(float x) {
+        int bits = Float.floatToRawIntBits(x);
+        bits += 0x7FFF + ((bits >>> 16) & 1);
+        return Float.intBitsToFloat(bits & 0xFFFF0000);
     }
 
     private static void gemm(List<Case> cases) {

@@ -1,16 +1,22 @@
 package io.starprompt.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.starprompt.TestBackends;
 import io.starprompt.backend.reference.ReferenceBackend;
 import io.starprompt.tensor.TensorScope;
+import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -55,6 +61,29 @@ class OpParityTest {
         for (String output : expected.keySet()) {
             compare(c, output, expected.get(output), actual.get(output), seed);
         }
+    }
+
+    /**
+     * Every public op is run by some parity case: each case is run once on the reference backend
+     * under the profiler, which records every public op by name. {@code empty} is the one op left
+     * out: it allocates without writing, so it has no values to compare.
+     */
+    @Test
+    void everyPublicOpHasAParityCase() {
+        Map<String, Set<String>> casesByOp = new TreeMap<>();
+        for (OpCases.Case c : OpCases.all()) {
+            REFERENCE.profiler().start();
+            try {
+                run(REFERENCE, 1, c);
+            } finally {
+                for (Profiler.Event e : REFERENCE.profiler().stop().events()) {
+                    casesByOp.computeIfAbsent(e.op(), k -> new TreeSet<>()).add(c.name());
+                }
+            }
+        }
+        casesByOp.put("empty", Set.of("(allocation only)"));
+        List<String> gaps = PublicOps.uncovered(Method::getName, casesByOp, m -> Set.of());
+        assertTrue(gaps.isEmpty(), "public Backend ops without a case in OpCases.all():\n  " + String.join("\n  ", gaps));
     }
 
     /** Runs a case on a backend and returns its named outputs. */

@@ -197,6 +197,21 @@ class ProfilerTest {
         }
     }
 
+    /** The unfused residual kernel is named beside the attention kernel it wraps, and only where it runs. */
+    @Test
+    void unfusedResidualIsNamedInTheProfile() {
+        try (Backend be = Backends.create("cpu:attention=naive,residual=naive"); TensorScope scope = TensorScope.open()) {
+            Random rnd = new Random(6);
+            Tensor q = rand(be, rnd, 1, 3, 8), out = be.empty(1, 3, 8), lse = be.empty(1, 2, 3);
+            be.profiler().start();
+            be.attention(new AttentionInputs(q, q, q, null, null, rand(be, rnd, 1, 8), 2, 0.5f, false), out, lse);
+            be.attention(new AttentionInputs(q, q, q, null, null, null, 2, 0.5f, false), out, lse);
+            List<String> variants = be.profiler().stop().rows("attention").stream().map(Profiler.Row::variant).sorted()
+                    .toList();
+            assertEquals(List.of("naive", "naive+residual:naive"), variants);
+        }
+    }
+
     @Test
     void nvtxRangesAreBalancedAndHarmless() {
         try (Backend be = Backends.create("cpu"); TensorScope scope = TensorScope.open()) {

@@ -8,7 +8,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.starprompt.TestBackends;
 import io.starprompt.backend.reference.ReferenceBackend;
-import io.starprompt.backend.reference.ReferenceKernels;
+import io.starprompt.backend.reference.AttentionKernels;
+import io.starprompt.backend.reference.DenseKernels;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.List;
@@ -74,7 +75,7 @@ class UserKernelTest {
         public void forward(Backend be, AttentionInputs in, Tensor out, Tensor lse) {
             calls++;
             float[] o = new float[(int) out.numel()], l = new float[(int) lse.numel()];
-            ReferenceKernels.attentionForward(read(be, in.q()), read(be, in.k()), read(be, in.v()), read(be, in.prefixK()),
+            AttentionKernels.attentionForward(read(be, in.q()), read(be, in.k()), read(be, in.v()), read(be, in.prefixK()),
                     read(be, in.prefixV()), read(be, in.residual()), o, l, in.batch(), in.queries(), in.keys(),
                     in.prefixLength(), in.heads(), in.headDim(), in.scale(), in.causal());
             write(be, out, o);
@@ -86,7 +87,7 @@ class UserKernelTest {
             calls++;
             float[] dq = zeros(g.dq()), dk = zeros(g.dk()), dv = zeros(g.dv());
             float[] dpk = zeros(g.dPrefixK()), dpv = zeros(g.dPrefixV()), dr = zeros(g.dResidual());
-            ReferenceKernels.attentionBackward(read(be, in.q()), read(be, in.k()), read(be, in.v()),
+            AttentionKernels.attentionBackward(read(be, in.q()), read(be, in.k()), read(be, in.v()),
                     read(be, in.prefixK()), read(be, in.prefixV()), read(be, in.residual()), null, null,
                     read(be, dOut), dq, dk, dv, dpk, dpv, dr, in.batch(), in.queries(), in.keys(), in.prefixLength(),
                     in.heads(), in.headDim(), in.scale(), in.causal());
@@ -186,7 +187,7 @@ class UserKernelTest {
             be.gemm(a, false, b, false, c, 1f, 0f);
             assertEquals(1, gemm.calls);
             float[] want = new float[12];
-            ReferenceKernels.gemm(false, false, 4, 3, 5, 1f, be.toFloatArray(a), 0, be.toFloatArray(b), 0, 0f, want, 0, 1);
+            DenseKernels.gemm(false, false, 4, 3, 5, 1f, be.toFloatArray(a), 0, be.toFloatArray(b), 0, 0f, want, 0, 1);
             float[] got = be.toFloatArray(c);
             for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], 1e-5);
         } finally {

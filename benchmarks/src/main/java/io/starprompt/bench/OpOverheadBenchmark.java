@@ -1,24 +1,13 @@
 package io.starprompt.bench;
 
 import io.starprompt.backend.AttentionInputs;
-import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
 import io.starprompt.tensor.Tensor;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The fixed cost of a Backend op: ops so small (16 floats, an 8×8 GEMM) that the time is the
@@ -27,26 +16,17 @@ import org.openjdk.jmh.annotations.Warmup;
  * and after the profiler was added (an A/B of two builds, see RESULTS.md) shows what the
  * profiler costs while it is off.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(2)
-public class OpOverheadBenchmark {
+public class OpOverheadBenchmark extends OpCostBenchmark {
     @Param({"cpu", "reference"})
     public String backend;
 
-    private Backend be;
-    private Tensor x16, y16, row, a8, b8, c8, ln, gamma, beta, lnOut, mean, rstd, out, lse;
+    private Tensor row, a8, b8, c8, ln, gamma, beta, lnOut, mean, rstd, out, lse;
     private AttentionInputs attention;
 
     @Setup(Level.Trial)
     public void setUp() {
-        be = Backends.create(backend);
         Random rnd = new Random(1);
-        x16 = be.fromArray(Bench.uniform(rnd, 16), 16);
-        y16 = be.fromArray(Bench.uniform(rnd, 16), 16);
+        open(backend, rnd);
         row = be.fromArray(Bench.uniform(rnd, 16), 1, 16);
         a8 = be.fromArray(Bench.uniform(rnd, 64), 8, 8);
         b8 = be.fromArray(Bench.uniform(rnd, 64), 8, 8);
@@ -71,13 +51,6 @@ public class OpOverheadBenchmark {
             t.close();
         }
         be.close();
-    }
-
-    /** y ← y + 0·x on 16 floats (alpha 0 keeps the values fixed over billions of calls). */
-    @Benchmark
-    public Tensor axpy16() {
-        be.axpy(y16, x16, 0f);
-        return y16;
     }
 
     /** Softmax of one row of 16, in place. */

@@ -1,7 +1,5 @@
 package io.starprompt.bench;
 
-import io.starprompt.backend.Backend;
-import io.starprompt.backend.Backends;
 import io.starprompt.demo.RandomCheckpoints;
 import io.starprompt.model.vit.Activations;
 import io.starprompt.model.vit.PromptGradients;
@@ -15,20 +13,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The profiler's cost on the CPU backend, off and recording: a tiny op (16 floats, where any
@@ -36,28 +25,19 @@ import org.openjdk.jmh.annotations.Warmup;
  * 64, batch 2: 60 ops, all small). "on" starts the profiler once per iteration, so the recording
  * never grows past one iteration's calls.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-@Fork(2)
-public class ProfilerBenchmark {
+public class ProfilerBenchmark extends OpCostBenchmark {
     @Param({"off", "on"})
     public String profiler;
 
-    private Backend be;
-    private Tensor x16, y16, images, dPooled;
+    private Tensor images, dPooled;
     private List<Tensor> prompts;
     private VisionTransformer vit;
     private Path dir;
 
     @Setup(Level.Trial)
     public void setUp() throws IOException {
-        be = Backends.create("cpu");
         Random rnd = new Random(1);
-        x16 = be.fromArray(Bench.uniform(rnd, 16), 16);
-        y16 = be.fromArray(Bench.uniform(rnd, 16), 16);
+        open("cpu", rnd);
         RandomCheckpoints.Tower tower = new RandomCheckpoints.Tower(32, 8, 64, 2, 4);
         dir = Files.createTempDirectory("starprompt-jmh");
         RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), tower, 1);
@@ -87,13 +67,6 @@ public class ProfilerBenchmark {
         be.close();
         Files.deleteIfExists(dir.resolve("vit.safetensors"));
         Files.deleteIfExists(dir);
-    }
-
-    /** y ← y + 0·x on 16 floats. */
-    @Benchmark
-    public Tensor axpy16() {
-        be.axpy(y16, x16, 0f);
-        return y16;
     }
 
     /** Prompted forward and backward to the prompts of the small ViT. */

@@ -19,7 +19,7 @@ import org.openjdk.jmh.annotations.TearDown;
 public class RetrievalBenchmark extends CpuBenchmark {
     static final int B = 32, C = 100, D = 768, L = 12, PAST = 50;
 
-    @Param({"cpu", "cpu-naive", "reference"})
+    @Param({"cpu", "cpu:retrieval=naive", "reference"})
     public String backend;
 
     private Backend be;
@@ -28,8 +28,7 @@ public class RetrievalBenchmark extends CpuBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        be = Backends.create(backend.replace("-naive", ""));
-        if (backend.endsWith("-naive")) be.kernels().select("retrieval", "naive");
+        be = Backends.create(backend);
         Random rnd = new Random(1);
         float[] q = Bench.uniform(rnd, B * D);
         for (int i = 0; i < q.length; i++) q[i] = Math.abs(q[i]) + 0.05f;

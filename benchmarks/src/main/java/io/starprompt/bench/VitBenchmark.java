@@ -17,15 +17,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
-import org.bytedeco.openblas.global.openblas;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -58,12 +52,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * The weights (86 M parameters, 344 MB) are written to a temporary safetensors file at setup and
  * deleted at teardown.
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 3, time = 4)
-@Fork(1)
-public class VitBenchmark {
+public class VitBenchmark extends CpuBenchmark {
     static final int B = 4, IMAGE = 224, PATCH = 16, W = 768, DEPTH = 12, HEADS = 12, MLP = 3072, CHANNELS = 3;
     static final int TOKENS = (IMAGE / PATCH) * (IMAGE / PATCH) + 1;
     /** Issue figure: forward GFLOP per image (multiply-adds counted once). */
@@ -106,26 +97,21 @@ public class VitBenchmark {
         }
     }
 
-    /** The baseline's operands. */
+    /** The baseline's operands (a 788×768·768ᵀ product is B·TOKENS × W · Wᵀ). */
     @State(Scope.Benchmark)
     public static class Gemm {
         Backend be;
-        Tensor x, w, y;
+        GemmOperands ops;
 
         @Setup(Level.Trial)
         public void setUp() {
             be = Backends.create("cpu");
-            Random rnd = new Random(1);
-            x = be.fromArray(Bench.uniform(rnd, B * TOKENS * W), B * TOKENS, W);
-            w = be.fromArray(Bench.uniform(rnd, W * W), W, W);
-            y = be.empty(B * TOKENS, W);
+            ops = new GemmOperands(be);
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
-            x.close();
-            w.close();
-            y.close();
+            ops.close();
             be.close();
         }
     }
@@ -226,8 +212,6 @@ public class VitBenchmark {
     /** OpenBLAS sgemm called directly on a 788×768·768ᵀ product: the rate to compare with. */
     @Benchmark
     public Tensor openblasSgemm(Gemm g) {
-        openblas.cblas_sgemm(openblas.CblasRowMajor, openblas.CblasNoTrans, openblas.CblasTrans, B * TOKENS, W, W, 1f,
-                g.x.floatPointer(), W, g.w.floatPointer(), W, 0f, g.y.floatPointer(), W);
-        return g.y;
+        return g.ops.openblasSgemm();
     }
 }

@@ -92,8 +92,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doAddBias(Tensor x, Tensor bias) {
-        long cols = x.dim(-1);
-        check(sp_cpu_add_bias(x.floatPointer(), bias.floatPointer(), x.numel() / Math.max(cols, 1), cols), "addBias");
+        check(sp_cpu_add_bias(x.floatPointer(), bias.floatPointer(), rows(x), x.dim(-1)), "addBias");
     }
 
     @Override
@@ -103,17 +102,15 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
-        long cols = x.dim(-1);
         check(sp_cpu_layernorm_fwd(x.floatPointer(), gamma.floatPointer(), beta.floatPointer(), eps, y.floatPointer(),
-                mean.floatPointer(), rstd.floatPointer(), x.numel() / Math.max(cols, 1), cols), "layerNorm");
+                mean.floatPointer(), rstd.floatPointer(), rows(x), x.dim(-1)), "layerNorm");
     }
 
     @Override
     protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
-        long cols = x.dim(-1);
         check(sp_cpu_layernorm_bwd(dy.floatPointer(), x.floatPointer(), gamma.floatPointer(), mean.floatPointer(),
-                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), x.numel() / Math.max(cols, 1), cols),
+                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), rows(x), x.dim(-1)),
                 "layerNormBackward");
     }
 
@@ -135,15 +132,13 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doSoftmax(Tensor x, Tensor y) {
-        long cols = x.dim(-1);
-        check(sp_cpu_softmax_fwd(x.floatPointer(), y.floatPointer(), x.numel() / Math.max(cols, 1), cols), "softmax");
+        check(sp_cpu_softmax_fwd(x.floatPointer(), y.floatPointer(), rows(x), x.dim(-1)), "softmax");
     }
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
-        long cols = y.dim(-1);
-        check(sp_cpu_softmax_bwd(y.floatPointer(), dy.floatPointer(), dx.floatPointer(), y.numel() / Math.max(cols, 1),
-                cols), "softmaxBackward");
+        check(sp_cpu_softmax_bwd(y.floatPointer(), dy.floatPointer(), dx.floatPointer(), rows(y), y.dim(-1)),
+                "softmaxBackward");
     }
 
     @Override

@@ -257,9 +257,7 @@ public final class CudaBackend extends Backend {
         }
         float[] out = new float[Math.toIntExact(t.numel())];
         try (FloatPointer host = new FloatPointer(out.length)) {
-            check(sp_cuda_memcpy_d2h(host, t.pointer(), t.bytes(), stream), "download");
-            synchronize();
-            host.get(out);
+            download(t, host).get(out);
         }
         return out;
     }
@@ -268,11 +266,16 @@ public final class CudaBackend extends Backend {
     protected int[] doReadInts(Tensor t) {
         int[] out = new int[Math.toIntExact(t.numel())];
         try (IntPointer host = new IntPointer(out.length)) {
-            check(sp_cuda_memcpy_d2h(host, t.pointer(), t.bytes(), stream), "download");
-            synchronize();
-            host.get(out);
+            download(t, host).get(out);
         }
         return out;
+    }
+
+    /** Copies t's bytes into host memory and waits for them. */
+    private <P extends Pointer> P download(Tensor t, P host) {
+        check(sp_cuda_memcpy_d2h(host, t.pointer(), t.bytes(), stream), "download");
+        synchronize();
+        return host;
     }
 
     @Override
@@ -344,9 +347,7 @@ public final class CudaBackend extends Backend {
 
     @Override
     protected void doAddBias(Tensor x, Tensor bias) {
-        long cols = x.dim(-1);
-        check(sp_cuda_add_bias(x.floatPointer(), bias.floatPointer(), x.numel() / Math.max(cols, 1), cols, stream),
-                "addBias");
+        check(sp_cuda_add_bias(x.floatPointer(), bias.floatPointer(), rows(x), x.dim(-1), stream), "addBias");
     }
 
     @Override
@@ -356,17 +357,15 @@ public final class CudaBackend extends Backend {
 
     @Override
     protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
-        long cols = x.dim(-1);
         check(sp_cuda_layernorm_fwd(x.floatPointer(), gamma.floatPointer(), beta.floatPointer(), eps, y.floatPointer(),
-                mean.floatPointer(), rstd.floatPointer(), x.numel() / Math.max(cols, 1), cols, stream), "layerNorm");
+                mean.floatPointer(), rstd.floatPointer(), rows(x), x.dim(-1), stream), "layerNorm");
     }
 
     @Override
     protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
-        long cols = x.dim(-1);
         check(sp_cuda_layernorm_bwd(dy.floatPointer(), x.floatPointer(), gamma.floatPointer(), mean.floatPointer(),
-                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), x.numel() / Math.max(cols, 1), cols,
+                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), rows(x), x.dim(-1),
                 stream), "layerNormBackward");
     }
 
@@ -388,16 +387,13 @@ public final class CudaBackend extends Backend {
 
     @Override
     protected void doSoftmax(Tensor x, Tensor y) {
-        long cols = x.dim(-1);
-        check(sp_cuda_softmax_fwd(x.floatPointer(), y.floatPointer(), x.numel() / Math.max(cols, 1), cols, stream),
-                "softmax");
+        check(sp_cuda_softmax_fwd(x.floatPointer(), y.floatPointer(), rows(x), x.dim(-1), stream), "softmax");
     }
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
-        long cols = y.dim(-1);
         check(sp_cuda_softmax_bwd(y.floatPointer(), dy.floatPointer(), dx.floatPointer(),
-                y.numel() / Math.max(cols, 1), cols, stream), "softmaxBackward");
+                rows(y), y.dim(-1), stream), "softmaxBackward");
     }
 
     @Override

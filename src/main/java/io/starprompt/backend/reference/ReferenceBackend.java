@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The oracle: every op as plain Java loops with float64 accumulation ({@link ReferenceKernels}).
+ * The oracle: every op as plain Java loops with float64 accumulation (the kernels of this package).
  * Tensors live in host memory; each op copies its inputs to Java arrays, computes, and writes
  * its outputs back. Slow by design; use it to check the other backends, not to train.
  */
@@ -37,7 +37,7 @@ public final class ReferenceBackend extends HostBackend {
     @Override
     protected void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
         float[] cv = read(c);
-        ReferenceKernels.gemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), alpha, read(a), s.strideA(), read(b),
+        DenseKernels.gemm(s.transA(), s.transB(), s.m(), s.n(), s.k(), alpha, read(a), s.strideA(), read(b),
                 s.strideB(), beta, cv, s.strideC(), s.batch());
         write(c, cv);
     }
@@ -46,14 +46,14 @@ public final class ReferenceBackend extends HostBackend {
     protected void doAddBias(Tensor x, Tensor bias) {
         float[] xv = read(x);
         long cols = x.dim(-1);
-        ReferenceKernels.addBias(xv, read(bias), xv.length / Math.max(cols, 1), cols);
+        DenseKernels.addBias(xv, read(bias), xv.length / Math.max(cols, 1), cols);
         write(x, xv);
     }
 
     @Override
     protected void doAxpy(Tensor y, Tensor x, float alpha) {
         float[] yv = read(y);
-        ReferenceKernels.axpy(yv, read(x), alpha, yv.length);
+        DenseKernels.axpy(yv, read(x), alpha, yv.length);
         write(y, yv);
     }
 
@@ -62,7 +62,7 @@ public final class ReferenceBackend extends HostBackend {
         float[] xv = read(x), yv = new float[xv.length];
         long cols = x.dim(-1), rows = xv.length / Math.max(cols, 1);
         float[] mv = new float[(int) rows], rv = new float[(int) rows];
-        ReferenceKernels.layerNormForward(xv, read(gamma), read(beta), eps, yv, mv, rv, rows, cols);
+        NormKernels.layerNormForward(xv, read(gamma), read(beta), eps, yv, mv, rv, rows, cols);
         write(y, yv);
         write(mean, mv);
         write(rstd, rv);
@@ -73,7 +73,7 @@ public final class ReferenceBackend extends HostBackend {
             Tensor dgamma, Tensor dbeta) {
         float[] xv = read(x), dxv = new float[xv.length], dg = read(dgamma), db = read(dbeta);
         long cols = x.dim(-1);
-        ReferenceKernels.layerNormBackward(read(dy), xv, read(gamma), read(mean), read(rstd), dxv, dg, db,
+        NormKernels.layerNormBackward(read(dy), xv, read(gamma), read(mean), read(rstd), dxv, dg, db,
                 xv.length / Math.max(cols, 1), cols);
         write(dx, dxv);
         write(dgamma, dg);
@@ -83,16 +83,16 @@ public final class ReferenceBackend extends HostBackend {
     @Override
     protected void doActivation(Activation act, Tensor x, Tensor y) {
         float[] xv = read(x), yv = new float[xv.length];
-        if (act == Activation.GELU) ReferenceKernels.geluForward(xv, yv, xv.length);
-        else ReferenceKernels.quickGeluForward(xv, yv, xv.length);
+        if (act == Activation.GELU) DenseKernels.geluForward(xv, yv, xv.length);
+        else DenseKernels.quickGeluForward(xv, yv, xv.length);
         write(y, yv);
     }
 
     @Override
     protected void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
         float[] xv = read(x), dxv = new float[xv.length];
-        if (act == Activation.GELU) ReferenceKernels.geluBackward(xv, read(dy), dxv, xv.length);
-        else ReferenceKernels.quickGeluBackward(xv, read(dy), dxv, xv.length);
+        if (act == Activation.GELU) DenseKernels.geluBackward(xv, read(dy), dxv, xv.length);
+        else DenseKernels.quickGeluBackward(xv, read(dy), dxv, xv.length);
         write(dx, dxv);
     }
 
@@ -100,7 +100,7 @@ public final class ReferenceBackend extends HostBackend {
     protected void doSoftmax(Tensor x, Tensor y) {
         float[] xv = read(x), yv = new float[xv.length];
         long cols = x.dim(-1);
-        ReferenceKernels.softmaxForward(xv, yv, xv.length / Math.max(cols, 1), cols);
+        NormKernels.softmaxForward(xv, yv, xv.length / Math.max(cols, 1), cols);
         write(y, yv);
     }
 
@@ -108,14 +108,14 @@ public final class ReferenceBackend extends HostBackend {
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
         float[] yv = read(y), dxv = new float[yv.length];
         long cols = y.dim(-1);
-        ReferenceKernels.softmaxBackward(yv, read(dy), dxv, yv.length / Math.max(cols, 1), cols);
+        NormKernels.softmaxBackward(yv, read(dy), dxv, yv.length / Math.max(cols, 1), cols);
         write(dx, dxv);
     }
 
     @Override
     protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
         float[] o = new float[(int) out.numel()], l = new float[(int) lse.numel()];
-        ReferenceKernels.attentionForward(read(in.q()), read(in.k()), read(in.v()), read(in.prefixK()),
+        AttentionKernels.attentionForward(read(in.q()), read(in.k()), read(in.v()), read(in.prefixK()),
                 read(in.prefixV()), read(in.residual()), o, l, in.batch(), in.queries(), in.keys(), in.prefixLength(),
                 in.heads(), in.headDim(), in.scale(), in.causal());
         write(out, o);
@@ -126,7 +126,7 @@ public final class ReferenceBackend extends HostBackend {
     protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
         float[] dq = alloc(in.q()), dk = alloc(in.k()), dv = alloc(in.v());
         float[] dpk = alloc(g.dPrefixK()), dpv = alloc(g.dPrefixV()), dr = alloc(g.dResidual());
-        ReferenceKernels.attentionBackward(read(in.q()), read(in.k()), read(in.v()), read(in.prefixK()),
+        AttentionKernels.attentionBackward(read(in.q()), read(in.k()), read(in.v()), read(in.prefixK()),
                 read(in.prefixV()), read(in.residual()), read(out), read(lse), read(dOut), dq, dk, dv, dpk, dpv, dr,
                 in.batch(), in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(),
                 in.causal());
@@ -145,42 +145,42 @@ public final class ReferenceBackend extends HostBackend {
     @Override
     protected void doEmbeddingGather(Tensor table, int[] ids, Tensor out) {
         float[] o = new float[(int) out.numel()];
-        ReferenceKernels.embeddingGather(read(table), ids, o, ids.length, table.dim(1), table.dim(0));
+        EmbeddingKernels.embeddingGather(read(table), ids, o, ids.length, table.dim(1), table.dim(0));
         write(out, o);
     }
 
     @Override
     protected void doEmbeddingScatterAdd(Tensor dOut, int[] ids, Tensor dTable) {
         float[] t = read(dTable);
-        ReferenceKernels.embeddingScatterAdd(read(dOut), ids, t, ids.length, dTable.dim(1), dTable.dim(0));
+        EmbeddingKernels.embeddingScatterAdd(read(dOut), ids, t, ids.length, dTable.dim(1), dTable.dim(0));
         write(dTable, t);
     }
 
     @Override
     protected void doTokenSum(Tensor x, Tensor out) {
         float[] o = new float[(int) out.numel()];
-        ReferenceKernels.tokenSum(read(x), o, (int) x.dim(0), (int) x.dim(1), x.dim(2));
+        EmbeddingKernels.tokenSum(read(x), o, (int) x.dim(0), (int) x.dim(1), x.dim(2));
         write(out, o);
     }
 
     @Override
     protected void doTokenGather(Tensor x, int[] idx, Tensor out) {
         float[] o = new float[(int) out.numel()];
-        ReferenceKernels.tokenGather(read(x), idx, o, (int) x.dim(0), (int) x.dim(1), x.dim(2));
+        EmbeddingKernels.tokenGather(read(x), idx, o, (int) x.dim(0), (int) x.dim(1), x.dim(2));
         write(out, o);
     }
 
     @Override
     protected void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
         float[] d = read(dx);
-        ReferenceKernels.tokenScatterAdd(read(dOut), idx, d, (int) dx.dim(0), (int) dx.dim(1), dx.dim(2));
+        EmbeddingKernels.tokenScatterAdd(read(dOut), idx, d, (int) dx.dim(0), (int) dx.dim(1), dx.dim(2));
         write(dx, d);
     }
 
     @Override
     protected void doPatchify(Tensor images, int patch, Tensor patches) {
         float[] out = alloc(patches);
-        ReferenceKernels.patchify(read(images), out, (int) images.dim(0), (int) images.dim(1), (int) images.dim(2),
+        EmbeddingKernels.patchify(read(images), out, (int) images.dim(0), (int) images.dim(1), (int) images.dim(2),
                 patch, false);
         write(patches, out);
     }
@@ -188,7 +188,7 @@ public final class ReferenceBackend extends HostBackend {
     @Override
     protected void doUnpatchify(Tensor dPatches, int patch, Tensor dImages) {
         float[] out = alloc(dImages);
-        ReferenceKernels.patchify(out, read(dPatches), (int) dImages.dim(0), (int) dImages.dim(1),
+        EmbeddingKernels.patchify(out, read(dPatches), (int) dImages.dim(0), (int) dImages.dim(1),
                 (int) dImages.dim(2), patch, true);
         write(dImages, out);
     }
@@ -196,7 +196,7 @@ public final class ReferenceBackend extends HostBackend {
     @Override
     protected float doCrossEntropy(Tensor logits, int[] labels, int lo, int hi, Tensor dlogits) {
         float[] d = alloc(dlogits);
-        float loss = ReferenceKernels.crossEntropy(read(logits), labels, (int) logits.dim(0), (int) logits.dim(1), lo,
+        float loss = LossOptimKernels.crossEntropy(read(logits), labels, (int) logits.dim(0), (int) logits.dim(1), lo,
                 hi, d);
         write(dlogits, d);
         return loss;
@@ -205,7 +205,7 @@ public final class ReferenceBackend extends HostBackend {
     @Override
     protected void doAdamStep(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig c, int step) {
         float[] p = read(param), mv = read(m), vv = read(v);
-        ReferenceKernels.adamStep(p, read(grad), mv, vv, p.length, c.lr(), c.beta1(), c.beta2(), c.eps(),
+        LossOptimKernels.adamStep(p, read(grad), mv, vv, p.length, c.lr(), c.beta1(), c.beta2(), c.eps(),
                 c.weightDecay(), step);
         write(param, p);
         write(m, mv);
@@ -215,7 +215,7 @@ public final class ReferenceBackend extends HostBackend {
     @Override
     protected void doSgdStep(Tensor param, Tensor grad, float lr, float weightDecay) {
         float[] p = read(param);
-        ReferenceKernels.sgdStep(p, read(grad), p.length, lr, weightDecay);
+        LossOptimKernels.sgdStep(p, read(grad), p.length, lr, weightDecay);
         write(param, p);
     }
 
@@ -223,7 +223,7 @@ public final class ReferenceBackend extends HostBackend {
     protected void doRetrieval(RetrievalInputs in, Tensor sims, Tensor sel, Tensor sp) {
         float[] s = alloc(sims), p = alloc(sp);
         int[] c = new int[Math.toIntExact(sel.numel())];
-        ReferenceKernels.retrievalForward(read(in.queries()), read(in.keys()), read(in.modulation()),
+        RetrievalKernels.retrievalForward(read(in.queries()), read(in.keys()), read(in.modulation()),
                 read(in.prompts()), in.batch(), in.seen(), in.classes(), in.queryDim(), in.promptDim(), in.layers(),
                 in.modulate(), s, c, p);
         write(sims, s);
@@ -235,7 +235,7 @@ public final class ReferenceBackend extends HostBackend {
     protected void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past, Tensor dA,
             Tensor dP) {
         float[] da = alloc(dA), dp = alloc(dP);
-        ReferenceKernels.retrievalBackward(read(in.queries()), read(in.keys()), read(in.modulation()),
+        RetrievalKernels.retrievalBackward(read(in.queries()), read(in.keys()), read(in.modulation()),
                 read(in.prompts()), read(sims), doReadInts(sel), read(dsp), in.batch(), in.seen(), in.classes(), past,
                 in.queryDim(), in.promptDim(), in.layers(), in.modulate(), da, dp);
         write(dA, da);

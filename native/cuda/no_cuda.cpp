@@ -148,3 +148,14 @@ SP_EXPORT int sp_cuda_retrieval_bwd_fused(const float*, const float*, const floa
                                           float*, float*, void*) {
   SP_NO_CUDA;
 }
+
+SP_EXPORT int sp_cuda_component_weighting_fwd(const float*, const float*, const float*,
+                                              const float*, int, int, int, int, int, int,
+                                              float*, float*, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_component_weighting_bwd(const float*, const float*, const float*,
+                                              const float*, const float*, int, int, int, int,
+                                              int, int, int, float*, float*, float*, void*) {
+  SP_NO_CUDA;
+}

@@ -295,6 +295,36 @@ int sp_cuda_retrieval_bwd_fused(const float* q, const float* keys, const float* 
                                 int d, int dp, int layers, int modulate, float* da,
                                 float* dp_grad, void* stream);
 
+/* ------------------------------------------------- CODA-Prompt component weighting -- */
+/* methods/coda-prompt.md §3 for `layers` layers at once. q: [batch, d] raw queries shared by the
+ * layers; keys, attn: [layers, components, d]; comps: [layers, components, row]. Only the first
+ * `used` components of each layer take part (1 <= used <= components). For layer l, image b and
+ * component k < used:
+ *   u = q[b] * attn[l, k]   (elementwise)
+ *   alpha[l, b, k] = <u / max(|u|, 1e-12), keys[l, k] / max(|keys[l, k]|, 1e-12)>
+ *   out[l, b, :] = sum_{k < used} alpha[l, b, k] * comps[l, k, :]
+ * alpha: [layers, batch, used]; out: [layers, batch, row]. */
+int sp_cpu_component_weighting_fwd(const float* q, const float* keys, const float* attn,
+                                   const float* comps, int batch, int components, int used, int d,
+                                   int row, int layers, float* alpha, float* out);
+/* Backward given dout [layers, batch, row]: dkeys, dattn ([layers, components, d]) and dcomps
+ * ([layers, components, row]) are overwritten; rows of components k < from (frozen) and
+ * k >= used (unused) are zero. 0 <= from <= used. */
+int sp_cpu_component_weighting_bwd(const float* q, const float* keys, const float* attn,
+                                   const float* comps, const float* dout, int batch,
+                                   int components, int used, int from, int d, int row, int layers,
+                                   float* dkeys, float* dattn, float* dcomps);
+/* Same contracts on device pointers, asynchronous on the stream. */
+int sp_cuda_component_weighting_fwd(const float* q, const float* keys, const float* attn,
+                                    const float* comps, int batch, int components, int used,
+                                    int d, int row, int layers, float* alpha, float* out,
+                                    void* stream);
+int sp_cuda_component_weighting_bwd(const float* q, const float* keys, const float* attn,
+                                    const float* comps, const float* dout, int batch,
+                                    int components, int used, int from, int d, int row,
+                                    int layers, float* dkeys, float* dattn, float* dcomps,
+                                    void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1104,6 +1104,96 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "prompts", in.prompts(), in.layers(), in.classes(), in.promptDim());
     }
 
+    // ------------------------------------------------------------------ CODA-Prompt component weighting
+
+    /**
+     * CODA-Prompt's component weighting (methods/coda-prompt.md §3) for every layer l, image b and
+     * used component k &lt; f: u = q_b ⊙ A[l,k], α[l,b,k] = ⟨u / max(‖u‖, 1e-12), K[l,k] /
+     * max(‖K[l,k]‖, 1e-12)⟩ (a signed cosine, no softmax, no selection), and
+     * out[l,b] = Σ_{k&lt;f} α[l,b,k]·P[l,k]. alpha [L, B, f] and out [L, B, R] are overwritten.
+     *
+     * @param in queries, keys, attention vectors, components and the used count f
+     * @param alpha the weights [L, B, f]
+     * @param out the weighted sums [L, B, R]
+     */
+    public final void componentWeighting(ComponentInputs in, Tensor alpha, Tensor out) {
+        String op = "componentWeighting";
+        checkComponents(op, in);
+        Check.shape(op, "alpha", f32(op, "alpha", alpha), in.layers(), in.batch(), in.used());
+        Check.shape(op, "out", f32(op, "out", out), in.layers(), in.batch(), in.rowWidth());
+        if (profiler.active) {
+            run(op, () -> doComponentWeighting(in, alpha, out), () -> info(op, () -> componentShapes(in),
+                    componentBytes(in) + Profiler.bytes(alpha, out), componentFlops(in)));
+        } else {
+            doComponentWeighting(in, alpha, out);
+        }
+    }
+
+    /**
+     * Gradients of {@link #componentWeighting} given dOut [L, B, R]: dKeys, dAttention [L, M, D]
+     * and dComponents [L, M, R] are overwritten. Only the trained components [from, f) get
+     * gradient (methods/coda-prompt.md §6): earlier ones are frozen but were used, later ones
+     * were not used; both get zero rows.
+     *
+     * @param in the forward's inputs
+     * @param dOut gradient of the weighted sums [L, B, R]
+     * @param from first trained component (s_t), in [0, f]
+     * @param dKeys gradient of K [L, M, D], overwritten
+     * @param dAttention gradient of A [L, M, D], overwritten
+     * @param dComponents gradient of P [L, M, R], overwritten
+     */
+    public final void componentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+            Tensor dAttention, Tensor dComponents) {
+        String op = "componentWeightingBackward";
+        checkComponents(op, in);
+        Check.shape(op, "dOut", f32(op, "dOut", dOut), in.layers(), in.batch(), in.rowWidth());
+        Check.sameShape(op, "dKeys", f32(op, "dKeys", dKeys), "keys", in.keys());
+        Check.sameShape(op, "dAttention", f32(op, "dAttention", dAttention), "attention", in.attention());
+        Check.sameShape(op, "dComponents", f32(op, "dComponents", dComponents), "components", in.components());
+        if (from < 0 || from > in.used()) throw Check.bad(op, "from = " + from + " outside [0, used = " + in.used() + "]");
+        if (profiler.active) {
+            run(op, () -> doComponentWeightingBackward(in, dOut, from, dKeys, dAttention, dComponents),
+                    () -> info(op, () -> componentShapes(in) + " from=" + from, componentBytes(in)
+                            + Profiler.bytes(dOut, dKeys, dAttention, dComponents), 2 * componentFlops(in)));
+        } else {
+            doComponentWeightingBackward(in, dOut, from, dKeys, dAttention, dComponents);
+        }
+    }
+
+    private void checkComponents(String op, ComponentInputs in) {
+        ensureOpen(op);
+        if (in == null) throw Check.bad(op, "inputs are null");
+        Check.rank(op, "queries", f32(op, "queries", in.queries()), 2);
+        Check.rank(op, "keys", f32(op, "keys", in.keys()), 3);
+        f32(op, "attention", in.attention());
+        Check.rank(op, "components", f32(op, "components", in.components()), 3);
+        Check.shape(op, "keys", in.keys(), in.keys().dim(0), in.keys().dim(1), in.queryDim());
+        Check.sameShape(op, "attention", in.attention(), "keys", in.keys());
+        Check.shape(op, "components", in.components(), in.layers(), in.components().dim(1), in.rowWidth());
+        if (in.components().dim(1) != in.keys().dim(1)) {
+            throw Check.bad(op, "components " + in.components() + " and keys " + in.keys() + " hold different counts");
+        }
+        if (in.used() < 1 || in.used() > in.components().dim(1)) {
+            throw Check.bad(op, "used = " + in.used() + " outside [1, components = " + in.components().dim(1) + "]");
+        }
+        Check.toInt(op, "components", in.components().dim(1));
+        Check.toInt(op, "row width", in.components().dim(2));
+    }
+
+    private static String componentShapes(ComponentInputs in) {
+        return Profiler.shapes("queries", in.queries(), "K,A", in.keys(), "P", in.components()) + " used=" + in.used();
+    }
+
+    /** Queries and the used rows of K, A and P. */
+    private static long componentBytes(ComponentInputs in) {
+        return Profiler.bytes(in.queries()) + 4L * in.layers() * in.used() * (2L * in.queryDim() + in.rowWidth());
+    }
+
+    /** The two cosine terms over D and the weighted sum over R, per layer, image and used component. */
+    private static double componentFlops(ComponentInputs in) {
+        return 2.0 * in.layers() * in.batch() * in.used() * (2.0 * in.queryDim() + in.rowWidth());
+    }
+
     // ------------------------------------------------------------------ profiling
 
     /** Runs an op's kernel while the profiler is active: timed, and recorded if outermost. */
@@ -1473,4 +1563,25 @@ public abstract class Backend implements AutoCloseable {
      */
     protected abstract void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past,
             Tensor dA, Tensor dP);
+
+    /**
+     * Implements {@link #componentWeighting} on checked arguments.
+     *
+     * @param in the inputs
+     * @param alpha the weights [L, B, f], overwritten
+     * @param out the weighted sums [L, B, R], overwritten
+     */
+    protected abstract void doComponentWeighting(ComponentInputs in, Tensor alpha, Tensor out);
+    /**
+     * Implements {@link #componentWeightingBackward} on checked arguments.
+     *
+     * @param in the forward's inputs
+     * @param dOut gradient of the weighted sums
+     * @param from first trained component
+     * @param dKeys gradient of K, overwritten
+     * @param dAttention gradient of A, overwritten
+     * @param dComponents gradient of P, overwritten
+     */
+    protected abstract void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+            Tensor dAttention, Tensor dComponents);
 }

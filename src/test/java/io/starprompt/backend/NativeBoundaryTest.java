@@ -261,6 +261,19 @@ class NativeBoundaryTest {
             hook("doRetrievalBackward");
             throw compute("doRetrievalBackward");
         }
+
+        @Override
+        protected void doComponentWeighting(ComponentInputs in, Tensor alpha, Tensor out) {
+            hook("doComponentWeighting");
+            throw compute("doComponentWeighting");
+        }
+
+        @Override
+        protected void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+                Tensor dAttention, Tensor dComponents) {
+            hook("doComponentWeightingBackward");
+            throw compute("doComponentWeightingBackward");
+        }
     }
 
     // ------------------------------------------------------------------ fixtures for bad inputs
@@ -902,7 +915,93 @@ class NativeBoundaryTest {
             Tensor sims = x.closed(2, 2, 3), sel = x.i(2, 2), dsp = x.f(2, 2, 6), dA = x.f(2, 3, 4), dP = x.f(2, 3, 6);
             return () -> x.be.retrievalBackward(in, sims, sel, dsp, 1, dA, dP);
         }));
+        componentWeightingCases(c);
         return c;
+    }
+
+    private static final String CW = "componentWeighting(ComponentInputs, Tensor, Tensor)";
+    private static final String CWB = "componentWeightingBackward(ComponentInputs, Tensor, int, Tensor, Tensor, Tensor)";
+
+    /** Component weighting over 2 layers of 4 components (3 used), width 5, rows of 6, batch 2. */
+    private static ComponentInputs cw(Tensor queries, Tensor keys, Tensor attention, Tensor components, int used) {
+        return new ComponentInputs(queries, keys, attention, components, used);
+    }
+
+    private static ComponentInputs cw(Fixture x) {
+        return cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 3);
+    }
+
+    private static void componentWeightingCases(List<Bad> c) {
+        c.add(new Bad(CW, "shape", "used beyond the components", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 5);
+            Tensor alpha = x.f(2, 2, 5), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "no component used", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 0);
+            Tensor alpha = x.f(2, 2, 0), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "attention of another width", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 6), x.f(2, 4, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "components of another count", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 3, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "alpha over all components", x -> {
+            ComponentInputs in = cw(x);
+            Tensor alpha = x.f(2, 2, 4), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "dtype", "i32 queries", x -> {
+            ComponentInputs in = cw(x.i(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "device", "keys on the other device", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.foreign(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "closed", "closed output", x -> {
+            ComponentInputs in = cw(x);
+            Tensor alpha = x.f(2, 2, 3), out = x.closed(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CWB, "shape", "from beyond used", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 4, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "shape", "negative from", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, -1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "shape", "dComponents of the used rows only", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 3, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "dtype", "i32 dOut", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.i(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "device", "dAttention on the other device", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.foreign(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "closed", "closed attention", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.closed(2, 4, 5), x.f(2, 4, 6), 3);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
     }
 
     // ------------------------------------------------------------------ the public ops
@@ -931,7 +1030,7 @@ class NativeBoundaryTest {
      */
     private static Set<String> requiredKinds(Method m) {
         long tensors = Arrays.stream(m.getParameterTypes()).filter(t -> t == Tensor.class || t == AttentionInputs.class
-                || t == RetrievalInputs.class || t == AttentionGrads.class).count();
+                || t == RetrievalInputs.class || t == AttentionGrads.class || t == ComponentInputs.class).count();
         boolean shape = Arrays.asList(m.getParameterTypes()).contains(long[].class);
         Set<String> kinds = new TreeSet<>();
         if (tensors > 0) kinds.addAll(TENSOR_KINDS);

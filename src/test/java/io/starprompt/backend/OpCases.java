@@ -24,6 +24,7 @@ final class OpCases {
         gathers(cases);
         lossAndOptimisers(cases);
         retrieval(cases);
+        componentWeighting(cases);
         return cases;
     }
 
@@ -245,6 +246,49 @@ final class OpCases {
         h.record("sp", sp);
         h.record("dA", dA);
         h.record("dP", dP);
+    }
+
+
+    /**
+     * Component weighting configurations: batch, components M, used f, from s_t, width D, row R,
+     * layers; the last has a zero query and a zero trained key, so both norms sit at the floor.
+     */
+    private static void componentWeighting(List<Case> cases) {
+        int[][] configs = {
+            {5, 6, 4, 2, 16, 24, 3, 0},
+            {3, 5, 5, 0, 32, 40, 2, 0},
+            {1, 1, 1, 0, 8, 8, 1, 0},
+            {7, 12, 9, 9, 24, 48, 2, 0},
+            {4, 6, 6, 3, 16, 24, 2, 1},
+        };
+        for (int[] c : configs) {
+            String name = String.format("componentWeighting B=%d M=%d used=%d from=%d D=%d R=%d L=%d%s", c[0], c[1],
+                    c[2], c[3], c[4], c[5], c[6], c[7] == 1 ? " zero norms" : "");
+            cases.add(new Case(name, 1e-4, 1e-4, h -> componentWeightingCase(h, c[0], c[1], c[2], c[3], c[4], c[5],
+                    c[6], c[7] == 1)));
+        }
+    }
+
+    private static void componentWeightingCase(OpHarness h, int b, int m, int used, int from, int d, int row,
+            int layers, boolean zeroNorms) {
+        float[] q = h.values(b * d, 2), keys = h.values(layers * m * d, 1);
+        if (zeroNorms) {
+            for (int i = 0; i < d; i++) q[i] = 0f;
+            for (int i = 0; i < d; i++) keys[from * d + i] = 0f;
+        }
+        Tensor queries = h.backend.fromArray(q, b, d);
+        ComponentInputs in = new ComponentInputs(queries, h.backend.fromArray(keys, layers, m, d),
+                h.rand(layers, m, d), h.rand(layers, m, row), used);
+        Tensor alpha = h.poisoned(layers, b, used), out = h.poisoned(layers, b, row);
+        h.backend.componentWeighting(in, alpha, out);
+        Tensor dKeys = h.poisoned(layers, m, d), dAttention = h.poisoned(layers, m, d);
+        Tensor dComponents = h.poisoned(layers, m, row);
+        h.backend.componentWeightingBackward(in, h.rand(layers, b, row), from, dKeys, dAttention, dComponents);
+        h.record("alpha", alpha);
+        h.record("out", out);
+        h.record("dKeys", dKeys);
+        h.record("dAttention", dAttention);
+        h.record("dComponents", dComponents);
     }
 
     private static Tensor unitRows(OpHarness h, int rows, int cols) {

@@ -7,6 +7,7 @@ import io.starprompt.backend.Activation;
 import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.AttentionGrads;
 import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.ComponentInputs;
 import io.starprompt.backend.HostBackend;
 import io.starprompt.backend.KernelRegistry;
 import io.starprompt.backend.RetrievalInputs;
@@ -275,5 +276,23 @@ public final class CpuBackend extends HostBackend {
                         in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0, dA.floatPointer(),
                         dP.floatPointer());
         check(status, "retrievalBackward");
+    }
+
+    @Override
+    protected void doComponentWeighting(ComponentInputs in, Tensor alpha, Tensor out) {
+        check(sp_cpu_component_weighting_fwd(in.queries().floatPointer(), in.keys().floatPointer(),
+                in.attention().floatPointer(), in.components().floatPointer(), in.batch(), in.componentCount(),
+                in.used(), in.queryDim(), in.rowWidth(), in.layers(), alpha.floatPointer(), out.floatPointer()),
+                "componentWeighting");
+    }
+
+    @Override
+    protected void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+            Tensor dAttention, Tensor dComponents) {
+        check(sp_cpu_component_weighting_bwd(in.queries().floatPointer(), in.keys().floatPointer(),
+                in.attention().floatPointer(), in.components().floatPointer(), dOut.floatPointer(), in.batch(),
+                in.componentCount(), in.used(), from, in.queryDim(), in.rowWidth(), in.layers(),
+                dKeys.floatPointer(), dAttention.floatPointer(), dComponents.floatPointer()),
+                "componentWeightingBackward");
     }
 }

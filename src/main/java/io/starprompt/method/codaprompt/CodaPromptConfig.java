@@ -1,0 +1,168 @@
+package io.starprompt.method.codaprompt;
+
+import io.starprompt.util.RecordBuilder;
+
+/**
+ * The settings of a CODA-Prompt run (methods/coda-prompt.md §1, §8, §9). {@link #defaults()} is
+ * the CIFAR-100 reference row; change them with {@link #builder()} or {@link #toBuilder()}:
+ *
+ * <pre>{@code
+ * CodaPromptConfig cfg = CodaPromptConfig.builder().epochs(50).build();   // ImageNet-R
+ * }</pre>
+ *
+ * @param epochs         training epochs per task (20)
+ * @param batchSize      training batch size (128)
+ * @param evalBatchSize  test batch size (128)
+ * @param lr             Adam learning rate, not rescaled by the batch size (0.001)
+ * @param components     M, prompt components per layer (100); task t owns ⌊M/T⌋ of them
+ * @param promptLength   L_p, rows per component: L_p/2 prefix keys then L_p/2 prefix values (8)
+ * @param promptedLayers the prompted layers 0 … promptedLayers − 1 (5)
+ * @param mu             μ, weight of the orthogonality loss of §6 (0: off)
+ * @param cosineSchedule per-epoch cosine restarted every task (§8); false: constant lr (§11.3)
+ */
+public record CodaPromptConfig(int epochs, int batchSize, int evalBatchSize, float lr, int components, int promptLength,
+        int promptedLayers, float mu, boolean cosineSchedule) {
+    /**
+     * Validates.
+     *
+     * @param epochs training epochs per task
+     * @param batchSize training batch size
+     * @param evalBatchSize test batch size
+     * @param lr Adam learning rate
+     * @param components M
+     * @param promptLength L_p (even)
+     * @param promptedLayers prompted layers from layer 0
+     * @param mu orthogonality weight
+     * @param cosineSchedule whether the per-epoch cosine applies
+     */
+    public CodaPromptConfig {
+        if (epochs < 0) throw new IllegalArgumentException("coda-prompt: epochs " + epochs + " < 0");
+        if (batchSize < 1 || evalBatchSize < 1) {
+            throw new IllegalArgumentException("coda-prompt: batch sizes " + batchSize + ", " + evalBatchSize + " must be ≥ 1");
+        }
+        if (!(lr > 0) || Float.isInfinite(lr)) throw new IllegalArgumentException("coda-prompt: lr " + lr + " must be positive");
+        if (components < 1) throw new IllegalArgumentException("coda-prompt: " + components + " components");
+        if (promptLength < 2 || promptLength % 2 != 0) {
+            throw new IllegalArgumentException("coda-prompt: prompt length " + promptLength + " must be even and ≥ 2");
+        }
+        if (promptedLayers < 1) throw new IllegalArgumentException("coda-prompt: " + promptedLayers + " prompted layers");
+        if (!(mu >= 0) || Float.isInfinite(mu)) throw new IllegalArgumentException("coda-prompt: μ " + mu + " must be ≥ 0");
+    }
+
+    /**
+     * The reference settings: 20 epochs, batch 128, lr 0.001 with the cosine, M = 100, L_p = 8,
+     * layers 0–4, μ = 0.
+     *
+     * @return the defaults
+     */
+    public static CodaPromptConfig defaults() {
+        return new CodaPromptConfig(20, 128, 128, 1e-3f, 100, 8, 5, 0f, true);
+    }
+
+    /**
+     * A builder starting from {@link #defaults()}.
+     *
+     * @return the builder
+     */
+    public static Builder builder() {
+        return defaults().toBuilder();
+    }
+
+    /**
+     * A builder starting from this config.
+     *
+     * @return the builder
+     */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /**
+     * The learning rate of epoch e.
+     *
+     * @param epoch e
+     * @return lr, or its cosine-scheduled value
+     */
+    public float learningRate(int epoch) {
+        return cosineSchedule ? io.starprompt.method.common.CosineSchedule.lr(lr, epoch, epochs) : lr;
+    }
+
+    /** Changes components of a {@link CodaPromptConfig}; {@link #build()} validates. */
+    public static final class Builder extends RecordBuilder<CodaPromptConfig, Builder> {
+        private Builder(CodaPromptConfig c) {
+            super(c);
+        }
+
+        /**
+         * Sets the epochs per task.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder epochs(int v) { return set("epochs", v); }
+
+        /**
+         * Sets the training batch size.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder batchSize(int v) { return set("batchSize", v); }
+
+        /**
+         * Sets the test batch size.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder evalBatchSize(int v) { return set("evalBatchSize", v); }
+
+        /**
+         * Sets the learning rate.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder lr(float v) { return set("lr", v); }
+
+        /**
+         * Sets M, the components per layer.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder components(int v) { return set("components", v); }
+
+        /**
+         * Sets L_p, the rows per component.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder promptLength(int v) { return set("promptLength", v); }
+
+        /**
+         * Sets how many layers from layer 0 are prompted.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder promptedLayers(int v) { return set("promptedLayers", v); }
+
+        /**
+         * Sets μ, the orthogonality weight.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder mu(float v) { return set("mu", v); }
+
+        /**
+         * Turns the per-epoch cosine on or off.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public Builder cosineSchedule(boolean v) { return set("cosineSchedule", v); }
+    }
+}

@@ -325,6 +325,33 @@ int sp_cuda_component_weighting_bwd(const float* q, const float* keys, const flo
                                     int layers, float* dkeys, float* dattn, float* dcomps,
                                     void* stream);
 
+/* ------------------------------------------------------ input prompts (L2P) ---- */
+/* Cosine top-N prompt match (methods/l2p.md §3). q: [batch, d] queries; keys: [pool, d].
+ * With |x| = sqrt(max(<x, x>, 1e-12)):
+ *   scores[b, j] = <q[b], keys[j]> / (|q[b]| |keys[j]|)                      [batch, pool]
+ *   sel[b, :]    = the top_n indices j of scores[b, :] in decreasing score; ties (equal
+ *                  scores) go to the lower index. 1 <= top_n <= pool.
+ * batchwise != 0: each id is counted over all batch * top_n choices and every row of sel is
+ * replaced by the top_n most frequent ids, in decreasing count, ties to the lower id. */
+int sp_cpu_cosine_match(const float* q, const float* keys, int batch, int pool, int d,
+                        int top_n, int batchwise, float* scores, int32_t* sel);
+/* Gradient of R = sum_b sum_n w[b, n] * scores[b, sel[b, n]] (w: [batch, top_n]):
+ *   dkeys[j] = sum over (b, n) with sel[b, n] = j of w[b, n] (q^[b] - s k^[j]) / |keys[j]|
+ *   dq[b]    = sum over n of w[b, n] (k^[sel] - s q^[b]) / |q[b]|
+ * (x^ = x / |x|; below the clamp the projection term is absent). dkeys [pool, d] is
+ * overwritten (zero for unchosen keys); dq [batch, d] may be NULL, else overwritten.
+ * sel entries outside [0, pool): SP_ERR_ARG on the CPU, nothing written. */
+int sp_cpu_cosine_match_bwd(const float* q, const float* keys, const int32_t* sel,
+                            const float* w, int batch, int pool, int d, int top_n,
+                            float* dkeys, float* dq);
+/* Same contracts on device pointers; sel entries outside [0, pool) are skipped (callers check
+ * them on the host: the Java layer always does). */
+int sp_cuda_cosine_match(const float* q, const float* keys, int batch, int pool, int d,
+                         int top_n, int batchwise, float* scores, int32_t* sel, void* stream);
+int sp_cuda_cosine_match_bwd(const float* q, const float* keys, const int32_t* sel,
+                             const float* w, int batch, int pool, int d, int top_n,
+                             float* dkeys, float* dq, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1194,6 +1194,92 @@ public abstract class Backend implements AutoCloseable {
         return 2.0 * in.layers() * in.batch() * in.used() * (2.0 * in.queryDim() + in.rowWidth());
     }
 
+    // ------------------------------------------------------------------ input prompts (methods/l2p.md)
+
+    /**
+     * Cosine top-N prompt match (methods/l2p.md §3). With x̂ = x / sqrt(max(‖x‖², 1e-12)):
+     * scores[b, j] ← ⟨q̂_b, k̂_j⟩, and selected[b] ← the topN indices of scores[b] in decreasing
+     * score; equal scores go to the lower index. With batchwise, every id is counted over all
+     * B·topN choices and every row of selected becomes the topN most frequent ids, in decreasing
+     * count, equal counts to the lower id (the batch-wise vote of methods/l2p.md §3). No gradient
+     * flows through the choice; {@link #cosineMatchBackward} differentiates the chosen scores.
+     *
+     * @param queries the queries [B, D]
+     * @param keys the keys [M, D], M ≥ 1
+     * @param topN how many keys each row chooses, 1 ≤ topN ≤ M
+     * @param batchwise whether the batch votes one choice for all rows
+     * @param scores the cosine similarities [B, M], overwritten
+     * @param selected the chosen key indices [B, topN] (i32), overwritten
+     */
+    public final void cosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected) {
+        String op = "cosineMatch";
+        checkQueriesAndKeys(op, queries, keys);
+        long batch = queries.dim(0), pool = keys.dim(0);
+        if (topN < 1 || topN > pool) throw Check.bad(op, "topN = " + topN + " outside [1, M = " + pool + "]");
+        Check.shape(op, "scores", f32(op, "scores", scores), batch, pool);
+        Check.shape(op, "selected", Check.tensor(op, "selected", selected, device, DType.I32), batch, topN);
+        dispatch(op, () -> doCosineMatch(queries, keys, topN, batchwise, scores, selected),
+                () -> Profiler.shapes("queries", queries, "keys", keys) + " topN=" + topN
+                        + (batchwise ? " batchwise" : ""), Profiler.bytes(queries, keys, scores, selected));
+    }
+
+    /**
+     * Gradient of R = Σ_b Σ_n dSelected[b, n] · scores[b, selected[b, n]] (the scores of
+     * {@link #cosineMatch}) to the keys and, optionally, the queries. With n_x the clamped norm:
+     * dKeys[j] ← Σ over (b, n) choosing j of dSelected[b, n] · (q̂_b − s·k̂_j) / n_{k_j}, and
+     * dQueries[b] ← Σ_n dSelected[b, n] · (k̂_j − s·q̂_b) / n_{q_b}; a vector whose squared norm is
+     * clamped has a constant normaliser, so its projection term is absent. Keys no row chose get
+     * zero. The indices are checked on the host (a short wait on asynchronous backends).
+     *
+     * @param queries the forward's queries [B, D]
+     * @param keys the forward's keys [M, D]
+     * @param selected the chosen indices [B, N] (i32), each in [0, M)
+     * @param dSelected the gradient of the loss to each chosen score [B, N]
+     * @param dKeys gradient of the keys [M, D], overwritten
+     * @param dQueries gradient of the queries [B, D], overwritten; null when not wanted
+     */
+    public final void cosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries) {
+        String op = "cosineMatchBackward";
+        checkQueriesAndKeys(op, queries, keys);
+        Check.rank(op, "selected", Check.tensor(op, "selected", selected, device, DType.I32), 2);
+        long batch = queries.dim(0), pool = keys.dim(0), topN = selected.dim(1);
+        if (selected.dim(0) != batch || topN < 1) {
+            throw Check.bad(op, "selected " + selected + " must be [B = " + batch + ", N ≥ 1]");
+        }
+        Check.shape(op, "dSelected", f32(op, "dSelected", dSelected), batch, topN);
+        Check.sameShape(op, "dKeys", f32(op, "dKeys", dKeys), "keys", keys);
+        if (dQueries != null) Check.sameShape(op, "dQueries", f32(op, "dQueries", dQueries), "queries", queries);
+        checkIndexTensor(op, "selected", selected, (int) pool);
+        dispatch(op, () -> doCosineMatchBackward(queries, keys, selected, dSelected, dKeys, dQueries),
+                () -> Profiler.shapes("queries", queries, "keys", keys, "selected", selected),
+                Profiler.bytes(queries, keys, selected, dSelected, dKeys, dQueries));
+    }
+
+    /** queries [B, D] and keys [M ≥ 1, D], f32 on this device, B and M·D within the 32-bit kernel sizes. */
+    private void checkQueriesAndKeys(String op, Tensor queries, Tensor keys) {
+        Check.rank(op, "queries", f32(op, "queries", queries), 2);
+        Check.rank(op, "keys", f32(op, "keys", keys), 2);
+        if (keys.dim(0) < 1 || keys.dim(1) != queries.dim(1)) {
+            throw Check.bad(op, "keys " + keys + " must be [M ≥ 1, D = " + queries.dim(1) + "]");
+        }
+        Check.toInt(op, "queries element count", queries.numel());
+        Check.toInt(op, "keys element count", keys.numel());
+    }
+
+    /** Reads an index tensor back to the host and checks every entry lies in [0, hi). */
+    private void checkIndexTensor(String op, String name, Tensor idx, int hi) {
+        int[] values = doReadInts(idx);
+        Check.indices(op, name, values, values.length, 0, hi);
+    }
+
+    /** Runs an op's kernel, through the profiler when it is active. */
+    private void dispatch(String op, Runnable kernel, Supplier<String> shapes, long bytes) {
+        if (profiler.active) run(op, kernel, () -> info(op, shapes, bytes, 0));
+        else kernel.run();
+    }
+
     // ------------------------------------------------------------------ profiling
 
     /** Runs an op's kernel while the profiler is active: timed, and recorded if outermost. */
@@ -1584,4 +1670,29 @@ public abstract class Backend implements AutoCloseable {
      */
     protected abstract void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
             Tensor dAttention, Tensor dComponents);
+
+    /**
+     * Implements {@link #cosineMatch} on checked arguments.
+     *
+     * @param queries the queries [B, D]
+     * @param keys the keys [M, D]
+     * @param topN keys chosen per row
+     * @param batchwise whether the batch votes one choice
+     * @param scores the similarities [B, M]
+     * @param selected the chosen indices [B, topN]
+     */
+    protected abstract void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected);
+    /**
+     * Implements {@link #cosineMatchBackward} on checked arguments (indices in range).
+     *
+     * @param queries the queries [B, D]
+     * @param keys the keys [M, D]
+     * @param selected the chosen indices [B, N]
+     * @param dSelected the gradient of each chosen score [B, N]
+     * @param dKeys gradient of the keys, overwritten
+     * @param dQueries gradient of the queries, overwritten, or null
+     */
+    protected abstract void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries);
 }

@@ -283,4 +283,18 @@ public final class StarPromptNative {
     public static native int sp_cuda_component_weighting_bwd(FloatPointer q, FloatPointer keys, FloatPointer attn,
             FloatPointer comps, FloatPointer dout, int batch, int components, int used, int from, int d, int row,
             int layers, FloatPointer dkeys, FloatPointer dattn, FloatPointer dcomps, Pointer stream);
+
+    // ---------------------------------------------------------------- input prompts (L2P)
+    /** {@code sp_cpu_cosine_match} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_cosine_match(FloatPointer q, FloatPointer keys, int batch, int pool, int d,
+            int topN, int batchwise, FloatPointer scores, IntPointer sel);
+    /** {@code sp_cpu_cosine_match_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_cosine_match_bwd(FloatPointer q, FloatPointer keys, IntPointer sel,
+            FloatPointer w, int batch, int pool, int d, int topN, FloatPointer dkeys, FloatPointer dq);
+    /** {@code sp_cuda_cosine_match} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_cosine_match(FloatPointer q, FloatPointer keys, int batch, int pool, int d,
+            int topN, int batchwise, FloatPointer scores, IntPointer sel, Pointer stream);
+    /** {@code sp_cuda_cosine_match_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_cosine_match_bwd(FloatPointer q, FloatPointer keys, IntPointer sel,
+            FloatPointer w, int batch, int pool, int d, int topN, FloatPointer dkeys, FloatPointer dq, Pointer stream);
 }

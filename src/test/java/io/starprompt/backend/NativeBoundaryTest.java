@@ -274,6 +274,20 @@ class NativeBoundaryTest {
             hook("doComponentWeightingBackward");
             throw compute("doComponentWeightingBackward");
         }
+
+        @Override
+        protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+                Tensor selected) {
+            hook("doCosineMatch");
+            throw compute("doCosineMatch");
+        }
+
+        @Override
+        protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+                Tensor dKeys, Tensor dQueries) {
+            hook("doCosineMatchBackward");
+            throw compute("doCosineMatchBackward");
+        }
     }
 
     // ------------------------------------------------------------------ fixtures for bad inputs
@@ -914,6 +928,62 @@ class NativeBoundaryTest {
             RetrievalInputs in = ret(x);
             Tensor sims = x.closed(2, 2, 3), sel = x.i(2, 2), dsp = x.f(2, 2, 6), dA = x.f(2, 3, 4), dP = x.f(2, 3, 6);
             return () -> x.be.retrievalBackward(in, sims, sel, dsp, 1, dA, dP);
+        }));
+        // cosine top-N prompt match
+        String cm = "cosineMatch(Tensor, Tensor, int, boolean, Tensor, Tensor)";
+        c.add(new Bad(cm, "shape", "keys of another width", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 5), s = x.f(2, 3), sel = x.i(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        c.add(new Bad(cm, "shape", "topN beyond the pool", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 4);
+            return () -> x.be.cosineMatch(q, k, 4, false, s, sel);
+        }));
+        c.add(new Bad(cm, "shape", "selected with the wrong width", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 1);
+            return () -> x.be.cosineMatch(q, k, 2, true, s, sel);
+        }));
+        c.add(new Bad(cm, "dtype", "f32 selected", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.f(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        c.add(new Bad(cm, "device", "keys on the other device", x -> {
+            Tensor q = x.f(2, 4), k = x.foreign(3, 4), s = x.f(2, 3), sel = x.i(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        c.add(new Bad(cm, "closed", "closed queries", x -> {
+            Tensor q = x.closed(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        String cmb = "cosineMatchBackward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)";
+        c.add(new Bad(cmb, "shape", "dKeys of another shape", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.f(2, 2), dk = x.f(3, 5);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
+        }));
+        c.add(new Bad(cmb, "shape", "dSelected of another shape", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.f(2, 1), dk = x.f(3, 4), dq = x.f(2, 4);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, dq);
+        }));
+        c.add(new Bad(cmb, "argument", "a selected index beyond the pool", x -> {
+            if (x.be instanceof TrapBackend) return null; // the check reads the indices, a hook the trap forbids
+            Tensor q = x.f(2, 4), k = x.f(3, 4), w = x.f(2, 2), dk = x.f(3, 4);
+            Tensor sel = x.be.fromArray(new int[] {0, 1, 2, 3}, 2, 2);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
+        }));
+        c.add(new Bad(cmb, "dtype", "i32 dSelected", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.i(2, 2), dk = x.f(3, 4);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
+        }));
+        c.add(new Bad(cmb, "device", "dQueries on the other device", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.f(2, 2), dk = x.f(3, 4);
+            Tensor dq = x.foreign(2, 4);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, dq);
+        }));
+        c.add(new Bad(cmb, "closed", "closed selected", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), w = x.f(2, 2), dk = x.f(3, 4);
+            Tensor sel = x.i(2, 2);
+            sel.close();
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
         }));
         componentWeightingCases(c);
         return c;

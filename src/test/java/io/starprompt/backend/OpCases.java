@@ -25,6 +25,7 @@ final class OpCases {
         lossAndOptimisers(cases);
         retrieval(cases);
         componentWeighting(cases);
+        promptMatch(cases);
         return cases;
     }
 
@@ -299,5 +300,38 @@ final class OpCases {
             for (int j = 0; j < cols; j++) v[r * cols + j] /= (float) Math.sqrt(norm);
         }
         return h.backend.fromArray(v, rows, cols);
+    }
+
+    /** Cosine top-N match configurations: batch, pool, width, topN, batch-wise vote, a zero key. */
+    private static void promptMatch(List<Case> cases) {
+        int[][] configs = {
+            {5, 10, 48, 5, 0, 0},
+            {7, 10, 33, 3, 1, 0},
+            {4, 10, 769, 5, 0, 0},
+            {3, 1, 16, 1, 0, 1},
+            {6, 12, 8, 4, 1, 1},
+        };
+        for (int[] c : configs) {
+            String name = String.format("cosineMatch fwd+bwd B=%d M=%d D=%d N=%d%s%s", c[0], c[1], c[2], c[3],
+                    c[4] == 1 ? " batchwise" : "", c[5] == 1 ? " zero key" : "");
+            cases.add(new Case(name, 1e-5, 1e-4, h -> cosineMatchCase(h, c[0], c[1], c[2], c[3], c[4] == 1,
+                    c[5] == 1)));
+        }
+    }
+
+    private static void cosineMatchCase(OpHarness h, int b, int pool, int d, int topN, boolean batchwise,
+            boolean zeroKey) {
+        Tensor q = h.randScaled(3, b, d);
+        float[] k = h.values(pool * d, 0.5);
+        if (zeroKey) java.util.Arrays.fill(k, 0, d, 0f); // below the norm clamp: no projection term
+        Tensor keys = h.backend.fromArray(k, pool, d);
+        Tensor scores = h.poisoned(b, pool), sel = h.poisonedInts(b, topN);
+        h.backend.cosineMatch(q, keys, topN, batchwise, scores, sel);
+        Tensor dKeys = h.poisoned(pool, d), dq = h.poisoned(b, d);
+        h.backend.cosineMatchBackward(q, keys, sel, h.rand(b, topN), dKeys, dq);
+        h.record("scores", scores);
+        h.record("selected", sel);
+        h.record("dKeys", dKeys);
+        h.record("dQueries", dq);
     }
 }

@@ -295,4 +295,20 @@ public final class CpuBackend extends HostBackend {
                 dKeys.floatPointer(), dAttention.floatPointer(), dComponents.floatPointer()),
                 "componentWeightingBackward");
     }
+
+    @Override
+    protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected) {
+        check(sp_cpu_cosine_match(queries.floatPointer(), keys.floatPointer(), (int) queries.dim(0),
+                (int) keys.dim(0), (int) keys.dim(1), topN, batchwise ? 1 : 0, scores.floatPointer(),
+                selected.intPointer()), "cosineMatch");
+    }
+
+    @Override
+    protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries) {
+        check(sp_cpu_cosine_match_bwd(queries.floatPointer(), keys.floatPointer(), selected.intPointer(),
+                dSelected.floatPointer(), (int) queries.dim(0), (int) keys.dim(0), (int) keys.dim(1),
+                (int) selected.dim(1), dKeys.floatPointer(), fp(dQueries)), "cosineMatchBackward");
+    }
 }

@@ -553,4 +553,20 @@ public final class CudaBackend extends Backend {
                 dKeys.floatPointer(), dAttention.floatPointer(), dComponents.floatPointer(), stream),
                 "componentWeightingBackward");
     }
+
+    @Override
+    protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected) {
+        check(sp_cuda_cosine_match(queries.floatPointer(), keys.floatPointer(), (int) queries.dim(0),
+                (int) keys.dim(0), (int) keys.dim(1), topN, batchwise ? 1 : 0, scores.floatPointer(),
+                selected.intPointer(), stream), "cosineMatch");
+    }
+
+    @Override
+    protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries) {
+        check(sp_cuda_cosine_match_bwd(queries.floatPointer(), keys.floatPointer(), selected.intPointer(),
+                dSelected.floatPointer(), (int) queries.dim(0), (int) keys.dim(0), (int) keys.dim(1),
+                (int) selected.dim(1), dKeys.floatPointer(), fp(dQueries), stream), "cosineMatchBackward");
+    }
 }

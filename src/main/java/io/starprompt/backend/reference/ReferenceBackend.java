@@ -267,4 +267,25 @@ public final class ReferenceBackend extends HostBackend {
         return new ComponentWeightingKernels.Shape(in.batch(), in.componentCount(), in.used(), in.queryDim(),
                 in.rowWidth(), in.layers());
     }
+
+    @Override
+    protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected) {
+        float[] s = alloc(scores);
+        int[] sel = new int[Math.toIntExact(selected.numel())];
+        PromptKernels.cosineMatch(read(queries), read(keys), (int) queries.dim(0), (int) keys.dim(0),
+                (int) keys.dim(1), topN, batchwise, s, sel);
+        write(scores, s);
+        doWrite(selected, sel);
+    }
+
+    @Override
+    protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries) {
+        float[] dk = alloc(dKeys), dq = alloc(dQueries);
+        PromptKernels.cosineMatchBackward(read(queries), read(keys), doReadInts(selected), read(dSelected),
+                (int) queries.dim(0), (int) keys.dim(0), (int) keys.dim(1), (int) selected.dim(1), dk, dq);
+        write(dKeys, dk);
+        write(dQueries, dq);
+    }
 }

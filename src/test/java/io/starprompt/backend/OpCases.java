@@ -250,30 +250,29 @@ final class OpCases {
     }
 
 
-    /**
-     * Component weighting configurations: batch, components M, used f, from s_t, width D, row R,
-     * layers; the last has a zero query and a zero trained key, so both norms sit at the floor.
-     */
-    private static void componentWeighting(List<Case> cases) {
-        int[][] configs = {
-            {5, 6, 4, 2, 16, 24, 3, 0},
-            {3, 5, 5, 0, 32, 40, 2, 0},
-            {1, 1, 1, 0, 8, 8, 1, 0},
-            {7, 12, 9, 9, 24, 48, 2, 0},
-            {4, 6, 6, 3, 16, 24, 2, 1},
-        };
-        for (int[] c : configs) {
-            String name = String.format("componentWeighting B=%d M=%d used=%d from=%d D=%d R=%d L=%d%s", c[0], c[1],
-                    c[2], c[3], c[4], c[5], c[6], c[7] == 1 ? " zero norms" : "");
-            cases.add(new Case(name, 1e-4, 1e-4, h -> componentWeightingCase(h, c[0], c[1], c[2], c[3], c[4], c[5],
-                    c[6], c[7] == 1)));
+    /** One component weighting configuration; zeroNorms puts a zero query and a zero trained key at the floor. */
+    private record Weighting(int batch, int components, int used, int from, int width, int row, int layers,
+            boolean zeroNorms) {
+        @Override
+        public String toString() {
+            return String.format("componentWeighting B=%d M=%d used=%d from=%d D=%d R=%d L=%d%s", batch, components, used,
+                    from, width, row, layers, zeroNorms ? " zero norms" : "");
         }
     }
 
-    private static void componentWeightingCase(OpHarness h, int b, int m, int used, int from, int d, int row,
-            int layers, boolean zeroNorms) {
+    private static void componentWeighting(List<Case> cases) {
+        for (Weighting w : List.of(new Weighting(5, 6, 4, 2, 16, 24, 3, false), new Weighting(3, 5, 5, 0, 32, 40, 2, false),
+                new Weighting(1, 1, 1, 0, 8, 8, 1, false), new Weighting(7, 12, 9, 9, 24, 48, 2, false),
+                new Weighting(4, 6, 6, 3, 16, 24, 2, true))) {
+            cases.add(new Case(w.toString(), 1e-4, 1e-4, h -> componentWeightingCase(h, w)));
+        }
+    }
+
+    private static void componentWeightingCase(OpHarness h, Weighting w) {
+        int b = w.batch(), m = w.components(), used = w.used(), from = w.from(), d = w.width(), row = w.row();
+        int layers = w.layers();
         float[] q = h.values(b * d, 2), keys = h.values(layers * m * d, 1);
-        if (zeroNorms) {
+        if (w.zeroNorms()) {
             for (int i = 0; i < d; i++) q[i] = 0f;
             for (int i = 0; i < d; i++) keys[from * d + i] = 0f;
         }

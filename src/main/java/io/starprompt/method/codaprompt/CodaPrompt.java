@@ -52,7 +52,7 @@ public final class CodaPrompt extends PrefixPromptMethod {
      * @param seed the run's seed
      */
     public CodaPrompt(VisionTransformer vit, List<String> classNames, CodaPromptConfig cfg, long seed) {
-        super(NAME, vit, classNames.size(), seed);
+        super(NAME, vit, classNames.size(), seed, new Batches(cfg.epochs(), cfg.batchSize(), cfg.evalBatchSize()));
         int depth = vit.config().depth(), width = vit.config().width();
         if (cfg.promptedLayers() > depth) {
             throw new IllegalArgumentException(NAME + ": " + cfg.promptedLayers() + " prompted layers, the ViT has " + depth);
@@ -98,21 +98,6 @@ public final class CodaPrompt extends PrefixPromptMethod {
                     + " tasks");
         }
         return perTask;
-    }
-
-    @Override
-    public int epochs(int task) {
-        return cfg.epochs();
-    }
-
-    @Override
-    protected int batchSize() {
-        return cfg.batchSize();
-    }
-
-    @Override
-    protected int evalBatchSize() {
-        return cfg.evalBatchSize();
     }
 
     @Override

@@ -40,10 +40,20 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     protected final int classes;
     /** The run's seed; every random choice derives from it and the task. */
     protected final long seed;
+    private final Batches batches;
     private final TaskProgress progress;
     private TrainingListener listener = TrainingListener.NONE;
     private TaskData data;
     private Adam adam;
+
+    /**
+     * How a method goes over the data: epochs per task, training and test batch sizes.
+     *
+     * @param epochs the epochs of every task
+     * @param batchSize images per training step
+     * @param evalBatchSize images per test batch (a batch-wise vote sees one such batch)
+     */
+    public record Batches(int epochs, int batchSize, int evalBatchSize) {}
 
     /**
      * A method of that name over vit for C classes.
@@ -52,10 +62,12 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
      * @param vit the frozen ViT (borrowed)
      * @param classes C
      * @param seed the run's seed
+     * @param batches epochs and batch sizes
      */
-    protected PrefixPromptMethod(String name, VisionTransformer vit, int classes, long seed) {
+    protected PrefixPromptMethod(String name, VisionTransformer vit, int classes, long seed, Batches batches) {
         if (classes < 1) throw new IllegalArgumentException(name + ": " + classes + " classes");
         this.name = name;
+        this.batches = batches;
         this.vit = vit;
         this.be = vit.backend();
         this.classes = classes;
@@ -71,20 +83,6 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
      * @return the configuration
      */
     protected abstract Object config();
-
-    /**
-     * Images per training step.
-     *
-     * @return the batch size
-     */
-    protected abstract int batchSize();
-
-    /**
-     * Images per test batch (a batch-wise vote sees one such batch).
-     *
-     * @return the test batch size
-     */
-    protected abstract int evalBatchSize();
 
     /**
      * The learning rate of epoch e of task t.
@@ -223,6 +221,12 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         return name;
     }
 
+    /** The configured epochs, the same for every task. */
+    @Override
+    public final int epochs(int task) {
+        return batches.epochs();
+    }
+
     @Override
     public String modelIdentity() {
         StringBuilder sb = new StringBuilder("ViT " + vit.config() + "; " + classes + " classes;");
@@ -258,7 +262,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         List<String> names = parameters().keySet().stream().map(n -> "the gradient of " + n).toList();
         EpochMeter meter = new EpochMeter(listener, TrainingListener.Phase.TRAINING, t, epoch);
         try {
-            for (TaskData.Batch batch : data.trainBatches(t, batchSize(), Seeds.mix(seed, t, epoch))) {
+            for (TaskData.Batch batch : data.trainBatches(t, batches.batchSize(), Seeds.mix(seed, t, epoch))) {
                 meter.step(batch.size(), () -> update(t, batch, range, names, lr));
             }
         } catch (TrainingDivergedException e) {
@@ -299,7 +303,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         progress.requireLearned(testTask);
         int learned = progress.learned(), seen = split.seen(learned - 1);
         AccuracyCounter counter = new AccuracyCounter(testTask, split.past(testTask), split.seen(testTask));
-        for (TaskData.Batch b : d.testBatches(testTask, evalBatchSize())) {
+        for (TaskData.Batch b : d.testBatches(testTask, batches.evalBatchSize())) {
             float[] all;
             try (TensorScope scope = TensorScope.open()) {
                 Tensor images = vit.images(requireVit(b), b.size());

@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.IntPredicate;
 
@@ -208,6 +209,26 @@ public final class PrefixPromptChecks {
     public static TaskData stream(int tasks, int classes, long seed) {
         return SyntheticTaskData.builder().classes(classes).tasks(tasks).trainPerClass(12).testPerClass(8).noise(0.2)
                 .seed(seed).imageSize(TOWER.imageSize()).build();
+    }
+
+    /**
+     * A method learns a synthetic stream of 2 tasks of 2 classes on the CPU backend: the final
+     * average class-IL accuracy is above 50 % (chance: 25 %).
+     *
+     * @param build builds the method over a ViT, for the stream's class names
+     * @param dir a folder for the ViT checkpoint
+     * @param seed the data's seed
+     */
+    public static void learnsAboveChance(BiFunction<VisionTransformer, List<String>, ContinualMethod> build, Path dir,
+            long seed) {
+        TaskData data = stream(2, 4, seed);
+        ContinualRun.Result r;
+        try (Backend be = Backends.create("cpu"); VisionTransformer vit = vit(be, dir);
+                ContinualMethod m = build.apply(vit, data.classNames())) {
+            r = ContinualRun.run(m, data);
+        }
+        double accuracy = r.classIl().finalAverageAccuracy();
+        assertTrue(accuracy > 50, "final average class-IL accuracy " + accuracy + " % (chance 25 %)");
     }
 
     /**

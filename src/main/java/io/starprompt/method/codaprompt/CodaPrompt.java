@@ -1,7 +1,6 @@
 package io.starprompt.method.codaprompt;
 
 import io.starprompt.backend.ComponentInputs;
-import io.starprompt.method.common.LinearHead;
 import io.starprompt.method.common.PrefixInjection;
 import io.starprompt.method.common.PrefixPromptMethod;
 import io.starprompt.method.common.Seeds;
@@ -10,7 +9,6 @@ import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -41,22 +39,20 @@ public final class CodaPrompt extends PrefixPromptMethod {
     private final Tensor keys;
     private final Tensor attention;
     private final Tensor components;
-    private final LinearHead head;
 
     /**
-     * A fresh CODA-Prompt over a frozen ViT.
+     * A fresh CODA-Prompt over a frozen ViT: keys, attention vectors and components uniform on
+     * [0, 1) until their task re-draws them, the head uniform.
      *
-     * @param vit the frozen ViT (borrowed), with more layers than the prompted ones
+     * @param vit the frozen ViT (borrowed)
      * @param classNames the benchmark's class names in label order (their number sizes the head)
      * @param cfg the settings
      * @param seed the run's seed
+     * @throws IllegalArgumentException if the ViT has fewer layers than cfg.promptedLayers()
      */
     public CodaPrompt(VisionTransformer vit, List<String> classNames, CodaPromptConfig cfg, long seed) {
-        super(NAME, vit, classNames.size(), seed, new Batches(cfg.epochs(), cfg.batchSize(), cfg.evalBatchSize()));
-        int depth = vit.config().depth(), width = vit.config().width();
-        if (cfg.promptedLayers() > depth) {
-            throw new IllegalArgumentException(NAME + ": " + cfg.promptedLayers() + " prompted layers, the ViT has " + depth);
-        }
+        super(NAME, vit, classNames.size(), seed, cfg, cfg.promptedLayers(), HeadInit.UNIFORM);
+        int width = vit.config().width();
         this.cfg = cfg;
         this.layers = PrefixInjection.consecutive(0, cfg.promptedLayers());
         this.injection = new PrefixInjection(be, width, cfg.promptLength() / 2);
@@ -65,7 +61,6 @@ public final class CodaPrompt extends PrefixPromptMethod {
         this.keys = TensorScope.detach(uniform(rnd, l, m, width));
         this.attention = TensorScope.detach(uniform(rnd, l, m, width));
         this.components = TensorScope.detach(uniform(rnd, l, m, injection.rowWidth()));
-        this.head = LinearHead.uniform(be, classes, width, Seeds.mix(seed, 2, 0));
     }
 
     /** Entries uniform on [0, 1), as the reference creates them; none is used before it is re-drawn (§2). */
@@ -105,16 +100,10 @@ public final class CodaPrompt extends PrefixPromptMethod {
         return cfg.learningRate(epoch);
     }
 
-    /** K, A and P of the prompted layers, then the head. */
+    /** K, A and P of the prompted layers (the head follows). */
     @Override
-    protected Map<String, Tensor> parameters() {
-        Map<String, Tensor> p = new LinkedHashMap<>();
-        p.put("keys", keys);
-        p.put("attention", attention);
-        p.put("components", components);
-        p.put("head.weight", head.weight());
-        p.put("head.bias", head.bias());
-        return p;
+    protected Map<String, Tensor> promptParameters() {
+        return inOrder("keys", keys, "attention", attention, "components", components);
     }
 
     /** Re-draws task t's components of K, A and P in every layer (§2). */
@@ -145,7 +134,7 @@ public final class CodaPrompt extends PrefixPromptMethod {
         int perTask = componentsPerTask(tasks), from = task * perTask, used = from + perTask;
         ComponentInputs in = new ComponentInputs(queries, keys, attention, components, used);
         Tensor rows = weightedRows(in);
-        HeadPass pass = headPass(images, prompts(rows), labels, range, head);
+        HeadPass pass = headPass(images, prompts(rows), labels, range);
         Tensor dRows = be.empty(rows.shape());
         injection.rowGradients(pass.prompts(), layers, dRows);
         Tensor dKeys = be.empty(keys.shape()), dAttention = be.empty(attention.shape());
@@ -188,6 +177,5 @@ public final class CodaPrompt extends PrefixPromptMethod {
         keys.close();
         attention.close();
         components.close();
-        head.close();
     }
 }

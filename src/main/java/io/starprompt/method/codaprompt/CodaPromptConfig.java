@@ -1,6 +1,6 @@
 package io.starprompt.method.codaprompt;
 
-import io.starprompt.util.RecordBuilder;
+import io.starprompt.method.common.PrefixPromptMethod;
 
 /**
  * The settings of a CODA-Prompt run (methods/coda-prompt.md §1, §8, §9). {@link #defaults()} is
@@ -21,7 +21,8 @@ import io.starprompt.util.RecordBuilder;
  * @param cosineSchedule per-epoch cosine restarted every task (§8); false: constant lr (§11.3)
  */
 public record CodaPromptConfig(int epochs, int batchSize, int evalBatchSize, float lr, int components, int promptLength,
-        int promptedLayers, float mu, boolean cosineSchedule) {
+        int promptedLayers, float mu, boolean cosineSchedule)
+        implements PrefixPromptMethod.Settings {
     /**
      * Validates.
      *
@@ -88,42 +89,14 @@ public record CodaPromptConfig(int epochs, int batchSize, int evalBatchSize, flo
     }
 
     /** Changes components of a {@link CodaPromptConfig}; {@link #build()} validates. */
-    public static final class Builder extends RecordBuilder<CodaPromptConfig, Builder> {
+    public static final class Builder extends PrefixPromptMethod.ConfigBuilder<CodaPromptConfig, Builder> {
         private Builder(CodaPromptConfig c) {
             super(c);
         }
 
-        /**
-         * Sets the epochs per task.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder epochs(int v) { return set("epochs", v); }
 
-        /**
-         * Sets the training batch size.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder batchSize(int v) { return set("batchSize", v); }
 
-        /**
-         * Sets the test batch size.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder evalBatchSize(int v) { return set("evalBatchSize", v); }
 
-        /**
-         * Sets the learning rate.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder lr(float v) { return set("lr", v); }
 
         /**
          * Sets M, the components per layer.

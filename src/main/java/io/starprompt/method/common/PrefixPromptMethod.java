@@ -15,6 +15,7 @@ import io.starprompt.model.vit.Prompts;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
+import io.starprompt.util.RecordBuilder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,20 +41,96 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     protected final int classes;
     /** The run's seed; every random choice derives from it and the task. */
     protected final long seed;
-    private final Batches batches;
+    private final Settings batches;
+    /** The classifier over all C classes on the prompted [CLS] feature. */
+    protected final LinearHead head;
     private final TaskProgress progress;
     private TrainingListener listener = TrainingListener.NONE;
     private TaskData data;
     private Adam adam;
 
+    /** How a method goes over the data; a method's config record implements it with its components. */
+    public interface Settings {
+        /**
+         * Training epochs of every task.
+         *
+         * @return the epochs
+         */
+        int epochs();
+
+        /**
+         * Images per training step.
+         *
+         * @return the batch size
+         */
+        int batchSize();
+
+        /**
+         * Images per test batch (a batch-wise vote sees one such batch).
+         *
+         * @return the test batch size
+         */
+        int evalBatchSize();
+    }
+
     /**
-     * How a method goes over the data: epochs per task, training and test batch sizes.
+     * The builder of a prefix-prompt method's config record, with the setters of the components
+     * every such config has: epochs, batchSize, evalBatchSize and lr.
      *
-     * @param epochs the epochs of every task
-     * @param batchSize images per training step
-     * @param evalBatchSize images per test batch (a batch-wise vote sees one such batch)
+     * @param <R> the config record
+     * @param <B> the concrete builder
      */
-    public record Batches(int epochs, int batchSize, int evalBatchSize) {}
+    public abstract static class ConfigBuilder<R extends Record, B extends ConfigBuilder<R, B>>
+            extends RecordBuilder<R, B> {
+        /**
+         * A builder holding the components of a config.
+         *
+         * @param from the config to start from
+         */
+        protected ConfigBuilder(R from) {
+            super(from);
+        }
+
+        /**
+         * Sets the epochs per task.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public B epochs(int v) { return set("epochs", v); }
+
+        /**
+         * Sets the training batch size.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public B batchSize(int v) { return set("batchSize", v); }
+
+        /**
+         * Sets the test batch size.
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public B evalBatchSize(int v) { return set("evalBatchSize", v); }
+
+        /**
+         * Sets the learning rate (as the config reads it).
+         *
+         * @param v the value
+         * @return this builder
+         */
+        public B lr(float v) { return set("lr", v); }
+    }
+
+    /** How the head starts. */
+    public enum HeadInit {
+        /** W, b uniform on (−1/√D, 1/√D), PyTorch's default ({@link LinearHead#uniform}). */
+        UNIFORM,
+        /** W ~ N(0, 0.02²), b = 0 ({@link LinearHead#initialised}). */
+        GAUSSIAN
+    }
 
     /**
      * A method of that name over vit for C classes.
@@ -62,10 +139,17 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
      * @param vit the frozen ViT (borrowed)
      * @param classes C
      * @param seed the run's seed
-     * @param batches epochs and batch sizes
+     * @param batches epochs and batch sizes (the method's config)
+     * @param promptedLayers how many layers from layer 0 the method prompts (the ViT must have them)
+     * @param headInit how the head starts
      */
-    protected PrefixPromptMethod(String name, VisionTransformer vit, int classes, long seed, Batches batches) {
+    protected PrefixPromptMethod(String name, VisionTransformer vit, int classes, long seed, Settings batches,
+            int promptedLayers, HeadInit headInit) {
         if (classes < 1) throw new IllegalArgumentException(name + ": " + classes + " classes");
+        if (promptedLayers > vit.config().depth()) {
+            throw new IllegalArgumentException(name + ": " + promptedLayers + " prompted layers, the ViT has "
+                    + vit.config().depth());
+        }
         this.name = name;
         this.batches = batches;
         this.vit = vit;
@@ -73,6 +157,10 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         this.classes = classes;
         this.seed = seed;
         this.progress = new TaskProgress(name);
+        long headSeed = Seeds.mix(seed, 2, 0);
+        int width = vit.config().width();
+        this.head = headInit == HeadInit.UNIFORM ? LinearHead.uniform(be, classes, width, headSeed)
+                : LinearHead.initialised(be, classes, width, headSeed);
     }
 
     // ------------------------------------------------------------------ what a method supplies
@@ -94,12 +182,36 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     protected abstract float learningRate(int task, int epoch);
 
     /**
-     * Every trainable tensor by name, in optimiser order, the head's included: what Adam updates
-     * and what a checkpoint holds.
+     * The method's own trainable tensors by name, in optimiser order (the head comes after them).
      *
      * @return the named tensors (owned by the method)
      */
-    protected abstract Map<String, Tensor> parameters();
+    protected abstract Map<String, Tensor> promptParameters();
+
+    /**
+     * Names and tensors in the given order, for {@link #promptParameters()}.
+     *
+     * @param namesAndTensors a name, its tensor, the next name, …
+     * @return the map, in that order
+     */
+    protected static Map<String, Tensor> inOrder(Object... namesAndTensors) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndTensors.length; i += 2) m.put((String) namesAndTensors[i], (Tensor) namesAndTensors[i + 1]);
+        return m;
+    }
+
+    /**
+     * Every trainable tensor by name, in optimiser order: the method's own, then the head's
+     * ({@code head.weight}, {@code head.bias}); what Adam updates and what a checkpoint holds.
+     *
+     * @return the named tensors (owned by the method)
+     */
+    public final Map<String, Tensor> parameters() {
+        Map<String, Tensor> p = new LinkedHashMap<>(promptParameters());
+        p.put("head.weight", head.weight());
+        p.put("head.bias", head.bias());
+        return p;
+    }
 
     /**
      * Called at the start of task t, before its optimiser is built (re-initialisations, copies).
@@ -188,10 +300,9 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
      * @param prompts the batch's prompts
      * @param labels the labels
      * @param range the classes of the loss
-     * @param head the head
      * @return the loss and gradients
      */
-    protected final HeadPass headPass(Tensor images, Prompts prompts, int[] labels, ClassRange range, LinearHead head) {
+    protected final HeadPass headPass(Tensor images, Prompts prompts, int[] labels, ClassRange range) {
         try (Activations act = vit.forwardPooled(images, prompts)) {
             Tensor logits = head.forward(act.pooled());
             Tensor dLogits = be.empty(logits.shape());
@@ -351,9 +462,10 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         adam = null;
     }
 
-    /** Frees the optimiser; a subclass frees its own tensors and calls this. */
+    /** Frees the optimiser and the head; a subclass frees its own tensors and calls this. */
     @Override
     public void close() {
         closeOptimiser();
+        head.close();
     }
 }

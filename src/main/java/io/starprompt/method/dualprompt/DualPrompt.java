@@ -1,7 +1,6 @@
 package io.starprompt.method.dualprompt;
 
 import io.starprompt.method.common.GradientClipping;
-import io.starprompt.method.common.LinearHead;
 import io.starprompt.method.common.PrefixInjection;
 import io.starprompt.method.common.PrefixPromptMethod;
 import io.starprompt.method.common.Seeds;
@@ -13,7 +12,6 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -46,23 +44,19 @@ public final class DualPrompt extends PrefixPromptMethod {
     private final Tensor gPrompt;
     private final Tensor ePrompts;
     private final Tensor keys;
-    private final LinearHead head;
 
     /**
      * A fresh DualPrompt over a frozen ViT.
      *
      * @param vit the frozen ViT (borrowed), with at least gLayers + eLayers layers
-     * @param classNames the benchmark's class names in label order (their number sizes the head)
+     * @param classNames the benchmark's class names in label order; their number is the head's
+     *     count of classes
      * @param cfg the settings
      * @param seed the run's seed
      */
     public DualPrompt(VisionTransformer vit, List<String> classNames, DualPromptConfig cfg, long seed) {
-        super(NAME, vit, classNames.size(), seed, new Batches(cfg.epochs(), cfg.batchSize(), cfg.evalBatchSize()));
-        int depth = vit.config().depth(), width = vit.config().width();
-        if (cfg.gLayers() + cfg.eLayers() > depth) {
-            throw new IllegalArgumentException(NAME + ": " + (cfg.gLayers() + cfg.eLayers()) + " prompted layers, the ViT has "
-                    + depth);
-        }
+        super(NAME, vit, classNames.size(), seed, cfg, cfg.gLayers() + cfg.eLayers(), HeadInit.GAUSSIAN);
+        int width = vit.config().width();
         this.cfg = cfg;
         this.gLayers = PrefixInjection.consecutive(0, cfg.gLayers());
         this.eLayers = PrefixInjection.consecutive(cfg.gLayers(), cfg.eLayers());
@@ -72,7 +66,6 @@ public final class DualPrompt extends PrefixPromptMethod {
         this.gPrompt = TensorScope.detach(symmetric(rnd, cfg.gLayers(), gInjection.rowWidth()));
         this.ePrompts = TensorScope.detach(symmetric(rnd, cfg.eLayers(), cfg.poolSize(), eInjection.rowWidth()));
         this.keys = TensorScope.detach(symmetric(rnd, cfg.poolSize(), width));
-        this.head = LinearHead.initialised(be, classes, width, Seeds.mix(seed, 2, 0));
     }
 
     /** Entries uniform on (−1, 1), the reference's initialisation of prompts and keys (§1). */
@@ -96,16 +89,10 @@ public final class DualPrompt extends PrefixPromptMethod {
         return cfg.effectiveLr();
     }
 
-    /** G-prompt, E-prompts, E-keys, then the head. */
+    /** G-prompt, E-prompts, E-keys (the head follows). */
     @Override
-    protected Map<String, Tensor> parameters() {
-        Map<String, Tensor> p = new LinkedHashMap<>();
-        p.put("g-prompt", gPrompt);
-        p.put("e-prompts", ePrompts);
-        p.put("e-keys", keys);
-        p.put("head.weight", head.weight());
-        p.put("head.bias", head.bias());
-        return p;
+    protected Map<String, Tensor> promptParameters() {
+        return inOrder("g-prompt", gPrompt, "e-prompts", ePrompts, "e-keys", keys);
     }
 
     /** Task t &gt; 0 starts from a copy of E-prompt t − 1 in every E-layer; the key is not copied (§6). */
@@ -127,7 +114,7 @@ public final class DualPrompt extends PrefixPromptMethod {
         int batch = labels.length;
         int[] chosen = new int[batch];
         Arrays.fill(chosen, task);
-        HeadPass pass = headPass(images, prompts(chosen), labels, range, head);
+        HeadPass pass = headPass(images, prompts(chosen), labels, range);
         Tensor dG = rowGradients(pass.prompts(), gInjection, gLayers, gPrompt, new int[batch]);
         Tensor dE = rowGradients(pass.prompts(), eInjection, eLayers, ePrompts, chosen);
         Tensor dKeys = be.empty(keys.shape());
@@ -210,6 +197,5 @@ public final class DualPrompt extends PrefixPromptMethod {
         gPrompt.close();
         ePrompts.close();
         keys.close();
-        head.close();
     }
 }

@@ -1,6 +1,6 @@
 package io.starprompt.method.dualprompt;
 
-import io.starprompt.util.RecordBuilder;
+import io.starprompt.method.common.PrefixPromptMethod;
 
 /**
  * The settings of a DualPrompt run (methods/dualprompt.md §1, §3, §7, §8). {@link #defaults()} is
@@ -24,7 +24,8 @@ import io.starprompt.util.RecordBuilder;
  * @param clipNorm        global gradient norm clipped to before each step (1.0)
  */
 public record DualPromptConfig(int epochs, int batchSize, int evalBatchSize, float lr, int gLayers, int eLayers,
-        int gLength, int eLength, int poolSize, float pullWeight, boolean batchwisePrompt, float clipNorm) {
+        int gLength, int eLength, int poolSize, float pullWeight, boolean batchwisePrompt, float clipNorm)
+        implements PrefixPromptMethod.Settings {
     /**
      * Validates.
      *
@@ -100,42 +101,14 @@ public record DualPromptConfig(int epochs, int batchSize, int evalBatchSize, flo
     }
 
     /** Changes components of a {@link DualPromptConfig}; {@link #build()} validates. */
-    public static final class Builder extends RecordBuilder<DualPromptConfig, Builder> {
+    public static final class Builder extends PrefixPromptMethod.ConfigBuilder<DualPromptConfig, Builder> {
         private Builder(DualPromptConfig c) {
             super(c);
         }
 
-        /**
-         * Sets the epochs per task.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder epochs(int v) { return set("epochs", v); }
 
-        /**
-         * Sets the training batch size.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder batchSize(int v) { return set("batchSize", v); }
 
-        /**
-         * Sets the test batch size.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder evalBatchSize(int v) { return set("evalBatchSize", v); }
 
-        /**
-         * Sets the learning rate per 256 images.
-         *
-         * @param v the value
-         * @return this builder
-         */
-        public Builder lr(float v) { return set("lr", v); }
 
         /**
          * Sets the number of G-prompted layers.

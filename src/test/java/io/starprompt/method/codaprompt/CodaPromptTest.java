@@ -12,7 +12,6 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -37,12 +36,6 @@ class CodaPromptTest {
     @TempDir
     static Path dir;
 
-    private static List<String> names(int classes) {
-        List<String> n = new ArrayList<>();
-        for (int c = 0; c < classes; c++) n.add("class " + c);
-        return n;
-    }
-
     /** Task 1 of 3 over 6 classes: classes [2, 4), components [2, 4). */
     private static final int TASK = 1, TASKS = 3, CLASSES = 6, FROM = 2, USED = 4;
     private static final int[] LABELS = {2, 3, 3, 2};
@@ -53,7 +46,7 @@ class CodaPromptTest {
     void gradientsMatchFiniteDifferences(float mu) {
         CodaPromptConfig cfg = CFG.toBuilder().mu(mu).build();
         try (Backend be = Backends.create("reference"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                CodaPrompt m = new CodaPrompt(vit, names(CLASSES), cfg, SEED); TensorScope scope = TensorScope.open()) {
+                CodaPrompt m = new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), cfg, SEED); TensorScope scope = TensorScope.open()) {
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             // Unit rows move the cross-entropy little: larger components make K and A matter to it.
             // With μ > 0, noise instead takes the rows off orthonormality, so that the Gram term has a
@@ -86,14 +79,14 @@ class CodaPromptTest {
 
     @Test
     void cpuMatchesTheReference() {
-        PrefixPromptChecks.cpuMatchesReference(vit -> new CodaPrompt(vit, names(CLASSES), CFG.toBuilder().mu(0.5f).build(),
+        PrefixPromptChecks.cpuMatchesReference(vit -> new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG.toBuilder().mu(0.5f).build(),
                 SEED), dir, TASK, TASKS, LABELS, RANGE);
     }
 
     @Test
     void eachTaskRedrawsItsComponentsOrthonormalAndLeavesTheOthers() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                CodaPrompt m = new CodaPrompt(vit, names(CLASSES), CFG, SEED)) {
+                CodaPrompt m = new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED)) {
             float[] before = be.toFloatArray(m.parameters().get("keys"));
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             float[] after = be.toFloatArray(m.parameters().get("keys"));
@@ -122,8 +115,8 @@ class CodaPromptTest {
     void refusesMoreTasksThanComponentsAndMoreLayersThanTheVit() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
-                    () -> new CodaPrompt(vit, names(4), CFG.toBuilder().promptedLayers(7).build(), SEED));
-            try (CodaPrompt m = new CodaPrompt(vit, names(4), CFG, SEED)) {
+                    () -> new CodaPrompt(vit, PrefixPromptChecks.classNames(4), CFG.toBuilder().promptedLayers(7).build(), SEED));
+            try (CodaPrompt m = new CodaPrompt(vit, PrefixPromptChecks.classNames(4), CFG, SEED)) {
                 assertThrows(IllegalArgumentException.class, () -> m.componentsPerTask(7));
             }
         }
@@ -136,7 +129,7 @@ class CodaPromptTest {
 
     @Test
     void resumesToTheSameResult(@TempDir Path runs) throws IOException {
-        PrefixPromptChecks.resumesToTheSameResult(vit -> new CodaPrompt(vit, names(CLASSES), CFG, SEED),
+        PrefixPromptChecks.resumesToTheSameResult(vit -> new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED),
                 PrefixPromptChecks.stream(3, CLASSES, SEED), runs, SEED);
     }
 }

@@ -40,6 +40,18 @@ public final class PrefixPromptChecks {
     private PrefixPromptChecks() {}
 
     /**
+     * "class 0", "class 1", …: names for a head of C classes.
+     *
+     * @param classes C
+     * @return the names
+     */
+    public static List<String> classNames(int classes) {
+        List<String> n = new ArrayList<>();
+        for (int c = 0; c < classes; c++) n.add("class " + c);
+        return n;
+    }
+
+    /**
      * The tiny random ViT on a backend, written into dir once.
      *
      * @param be the backend

@@ -16,9 +16,7 @@ import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.function.IntPredicate;
 import org.junit.jupiter.api.Test;
@@ -42,16 +40,10 @@ class DualPromptTest {
     @TempDir
     static Path dir;
 
-    private static List<String> names(int classes) {
-        List<String> n = new ArrayList<>();
-        for (int c = 0; c < classes; c++) n.add("class " + c);
-        return n;
-    }
-
     @Test
     void gradientsMatchFiniteDifferences() {
         try (Backend be = Backends.create("reference"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, names(CLASSES), CFG, SEED); TensorScope scope = TensorScope.open()) {
+                DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED); TensorScope scope = TensorScope.open()) {
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             int width = vit.config().width(), eRow = 2 * CFG.eLength() * width;
             Map<String, IntPredicate> trained = Map.of(
@@ -67,14 +59,14 @@ class DualPromptTest {
 
     @Test
     void cpuMatchesTheReference() {
-        PrefixPromptChecks.cpuMatchesReference(vit -> new DualPrompt(vit, names(CLASSES), CFG, SEED), dir, TASK, TASKS,
+        PrefixPromptChecks.cpuMatchesReference(vit -> new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED), dir, TASK, TASKS,
                 LABELS, RANGE);
     }
 
     @Test
     void aTaskStartsFromTheLastEPromptButNotFromItsKey() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, names(CLASSES), CFG, SEED)) {
+                DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED)) {
             float[] keysBefore = be.toFloatArray(m.parameters().get("e-keys"));
             PrefixPromptChecks.prepareUpTo(m, 2, TASKS);
             Tensor e = m.parameters().get("e-prompts");
@@ -100,7 +92,7 @@ class DualPromptTest {
     @Test
     void theTestPromptIsTheOneOfTheClosestKey() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, names(CLASSES), CFG.toBuilder().batchwisePrompt(false).build(), SEED);
+                DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG.toBuilder().batchwisePrompt(false).build(), SEED);
                 TensorScope scope = TensorScope.open()) {
             Tensor images = PrefixPromptChecks.images(be, 4, 9), queries = vit.encodePooled(images, Prompts.none());
             Tensor keys = m.parameters().get("e-keys"), prompts = m.parameters().get("e-prompts");
@@ -137,8 +129,8 @@ class DualPromptTest {
     void refusesMoreTasksThanEPromptsAndMoreLayersThanTheVit() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
-                    () -> new DualPrompt(vit, names(4), CFG.toBuilder().eLayers(5).build(), SEED));
-            try (DualPrompt m = new DualPrompt(vit, names(4), CFG, SEED)) {
+                    () -> new DualPrompt(vit, PrefixPromptChecks.classNames(4), CFG.toBuilder().eLayers(5).build(), SEED));
+            try (DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(4), CFG, SEED)) {
                 assertThrows(IllegalArgumentException.class, () -> PrefixPromptChecks.prepareUpTo(m, 0, 5));
             }
         }
@@ -151,7 +143,7 @@ class DualPromptTest {
 
     @Test
     void resumesToTheSameResult(@TempDir Path runs) throws IOException {
-        PrefixPromptChecks.resumesToTheSameResult(vit -> new DualPrompt(vit, names(CLASSES), CFG, SEED),
+        PrefixPromptChecks.resumesToTheSameResult(vit -> new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED),
                 PrefixPromptChecks.stream(3, CLASSES, SEED), runs, SEED);
     }
 

@@ -41,7 +41,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     protected final int classes;
     /** The run's seed; every random choice derives from it and the task. */
     protected final long seed;
-    private final Settings batches;
+    private final Settings settings;
     /** The classifier over all C classes on the prompted [CLS] feature. */
     protected final LinearHead head;
     private final TaskProgress progress;
@@ -139,11 +139,11 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
      * @param vit the frozen ViT (borrowed)
      * @param classes C
      * @param seed the run's seed
-     * @param batches epochs and batch sizes (the method's config)
+     * @param settings epochs and batch sizes (the method's config)
      * @param promptedLayers how many layers from layer 0 the method prompts (the ViT must have them)
      * @param headInit how the head starts
      */
-    protected PrefixPromptMethod(String name, VisionTransformer vit, int classes, long seed, Settings batches,
+    protected PrefixPromptMethod(String name, VisionTransformer vit, int classes, long seed, Settings settings,
             int promptedLayers, HeadInit headInit) {
         if (classes < 1) throw new IllegalArgumentException(name + ": " + classes + " classes");
         if (promptedLayers > vit.config().depth()) {
@@ -151,7 +151,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
                     + vit.config().depth());
         }
         this.name = name;
-        this.batches = batches;
+        this.settings = settings;
         this.vit = vit;
         this.be = vit.backend();
         this.classes = classes;
@@ -196,7 +196,9 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
      */
     protected static Map<String, Tensor> inOrder(Object... namesAndTensors) {
         Map<String, Tensor> m = new LinkedHashMap<>();
-        for (int i = 0; i < namesAndTensors.length; i += 2) m.put((String) namesAndTensors[i], (Tensor) namesAndTensors[i + 1]);
+        for (int i = 0; i < namesAndTensors.length; i += 2) {
+            m.put((String) namesAndTensors[i], (Tensor) namesAndTensors[i + 1]);
+        }
         return m;
     }
 
@@ -335,7 +337,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     /** The configured epochs, the same for every task. */
     @Override
     public final int epochs(int task) {
-        return batches.epochs();
+        return settings.epochs();
     }
 
     @Override
@@ -373,7 +375,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         List<String> names = parameters().keySet().stream().map(n -> "the gradient of " + n).toList();
         EpochMeter meter = new EpochMeter(listener, TrainingListener.Phase.TRAINING, t, epoch);
         try {
-            for (TaskData.Batch batch : data.trainBatches(t, batches.batchSize(), Seeds.mix(seed, t, epoch))) {
+            for (TaskData.Batch batch : data.trainBatches(t, settings.batchSize(), Seeds.mix(seed, t, epoch))) {
                 meter.step(batch.size(), () -> update(t, batch, range, names, lr));
             }
         } catch (TrainingDivergedException e) {
@@ -414,7 +416,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         progress.requireLearned(testTask);
         int learned = progress.learned(), seen = split.seen(learned - 1);
         AccuracyCounter counter = new AccuracyCounter(testTask, split.past(testTask), split.seen(testTask));
-        for (TaskData.Batch b : d.testBatches(testTask, batches.evalBatchSize())) {
+        for (TaskData.Batch b : d.testBatches(testTask, settings.evalBatchSize())) {
             float[] all;
             try (TensorScope scope = TensorScope.open()) {
                 Tensor images = vit.images(requireVit(b), b.size());

@@ -38,6 +38,7 @@ class CodaPromptTest {
 
     /** Task 1 of 3 over 6 classes: classes [2, 4), components [2, 4). */
     private static final int TASK = 1, TASKS = 3, CLASSES = 6, FROM = 2, USED = 4;
+    private static final List<String> NAMES = PrefixPromptChecks.classNames(CLASSES);
     private static final int[] LABELS = {2, 3, 3, 2};
     private static final ClassRange RANGE = new ClassRange(2, 4);
 
@@ -46,7 +47,8 @@ class CodaPromptTest {
     void gradientsMatchFiniteDifferences(float mu) {
         CodaPromptConfig cfg = CFG.toBuilder().mu(mu).build();
         try (Backend be = Backends.create("reference"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                CodaPrompt m = new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), cfg, SEED); TensorScope scope = TensorScope.open()) {
+                CodaPrompt m = new CodaPrompt(vit, NAMES, cfg, SEED);
+                TensorScope scope = TensorScope.open()) {
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             // Unit rows move the cross-entropy little: larger components make K and A matter to it.
             // With μ > 0, noise instead takes the rows off orthonormality, so that the Gram term has a
@@ -79,14 +81,14 @@ class CodaPromptTest {
 
     @Test
     void cpuMatchesTheReference() {
-        PrefixPromptChecks.cpuMatchesReference(vit -> new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG.toBuilder().mu(0.5f).build(),
+        PrefixPromptChecks.cpuMatchesReference(vit -> new CodaPrompt(vit, NAMES, CFG.toBuilder().mu(0.5f).build(),
                 SEED), dir, TASK, TASKS, LABELS, RANGE);
     }
 
     @Test
     void eachTaskRedrawsItsComponentsOrthonormalAndLeavesTheOthers() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                CodaPrompt m = new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED)) {
+                CodaPrompt m = new CodaPrompt(vit, NAMES, CFG, SEED)) {
             float[] before = be.toFloatArray(m.parameters().get("keys"));
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             float[] after = be.toFloatArray(m.parameters().get("keys"));
@@ -115,8 +117,8 @@ class CodaPromptTest {
     void refusesMoreTasksThanComponentsAndMoreLayersThanTheVit() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
-                    () -> new CodaPrompt(vit, PrefixPromptChecks.classNames(4), CFG.toBuilder().promptedLayers(7).build(), SEED));
-            try (CodaPrompt m = new CodaPrompt(vit, PrefixPromptChecks.classNames(4), CFG, SEED)) {
+                    () -> new CodaPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().promptedLayers(7).build(), SEED));
+            try (CodaPrompt m = new CodaPrompt(vit, NAMES.subList(0, 4), CFG, SEED)) {
                 assertThrows(IllegalArgumentException.class, () -> m.componentsPerTask(7));
             }
         }
@@ -124,12 +126,13 @@ class CodaPromptTest {
 
     @Test
     void learnsASyntheticStreamAboveChance() {
-        PrefixPromptChecks.learnsAboveChance((vit, names) -> new CodaPrompt(vit, names, CFG.toBuilder().epochs(4).lr(0.01f).build(), SEED), dir, SEED);
+        PrefixPromptChecks.learnsAboveChance((vit, names) -> new CodaPrompt(vit, names,
+                CFG.toBuilder().epochs(4).lr(0.01f).build(), SEED), dir, SEED);
     }
 
     @Test
     void resumesToTheSameResult(@TempDir Path runs) throws IOException {
-        PrefixPromptChecks.resumesToTheSameResult(vit -> new CodaPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED),
+        PrefixPromptChecks.resumesToTheSameResult(vit -> new CodaPrompt(vit, NAMES, CFG, SEED),
                 PrefixPromptChecks.stream(3, CLASSES, SEED), runs, SEED);
     }
 }

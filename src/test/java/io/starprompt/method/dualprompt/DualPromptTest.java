@@ -17,6 +17,7 @@ import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntPredicate;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,7 @@ class DualPromptTest {
     private static final DualPromptConfig CFG = DualPromptConfig.builder().gLength(3).eLength(2).poolSize(4).epochs(2)
             .batchSize(8).evalBatchSize(16).build();
     private static final int TASK = 1, TASKS = 3, CLASSES = 6;
+    private static final List<String> NAMES = PrefixPromptChecks.classNames(CLASSES);
     private static final int[] LABELS = {2, 3, 3, 2};
     private static final ClassRange RANGE = new ClassRange(2, 4);
 
@@ -43,7 +45,8 @@ class DualPromptTest {
     @Test
     void gradientsMatchFiniteDifferences() {
         try (Backend be = Backends.create("reference"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED); TensorScope scope = TensorScope.open()) {
+                DualPrompt m = new DualPrompt(vit, NAMES, CFG, SEED);
+                TensorScope scope = TensorScope.open()) {
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             int width = vit.config().width(), eRow = 2 * CFG.eLength() * width;
             Map<String, IntPredicate> trained = Map.of(
@@ -59,14 +62,14 @@ class DualPromptTest {
 
     @Test
     void cpuMatchesTheReference() {
-        PrefixPromptChecks.cpuMatchesReference(vit -> new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED), dir, TASK, TASKS,
+        PrefixPromptChecks.cpuMatchesReference(vit -> new DualPrompt(vit, NAMES, CFG, SEED), dir, TASK, TASKS,
                 LABELS, RANGE);
     }
 
     @Test
     void aTaskStartsFromTheLastEPromptButNotFromItsKey() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED)) {
+                DualPrompt m = new DualPrompt(vit, NAMES, CFG, SEED)) {
             float[] keysBefore = be.toFloatArray(m.parameters().get("e-keys"));
             PrefixPromptChecks.prepareUpTo(m, 2, TASKS);
             Tensor e = m.parameters().get("e-prompts");
@@ -92,7 +95,7 @@ class DualPromptTest {
     @Test
     void theTestPromptIsTheOneOfTheClosestKey() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG.toBuilder().batchwisePrompt(false).build(), SEED);
+                DualPrompt m = new DualPrompt(vit, NAMES, CFG.toBuilder().batchwisePrompt(false).build(), SEED);
                 TensorScope scope = TensorScope.open()) {
             Tensor images = PrefixPromptChecks.images(be, 4, 9), queries = vit.encodePooled(images, Prompts.none());
             Tensor keys = m.parameters().get("e-keys"), prompts = m.parameters().get("e-prompts");
@@ -129,8 +132,8 @@ class DualPromptTest {
     void refusesMoreTasksThanEPromptsAndMoreLayersThanTheVit() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
-                    () -> new DualPrompt(vit, PrefixPromptChecks.classNames(4), CFG.toBuilder().eLayers(5).build(), SEED));
-            try (DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(4), CFG, SEED)) {
+                    () -> new DualPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().eLayers(5).build(), SEED));
+            try (DualPrompt m = new DualPrompt(vit, NAMES.subList(0, 4), CFG, SEED)) {
                 assertThrows(IllegalArgumentException.class, () -> PrefixPromptChecks.prepareUpTo(m, 0, 5));
             }
         }
@@ -138,12 +141,13 @@ class DualPromptTest {
 
     @Test
     void learnsASyntheticStreamAboveChance() {
-        PrefixPromptChecks.learnsAboveChance((vit, names) -> new DualPrompt(vit, names, CFG.toBuilder().epochs(4).build(), SEED), dir, SEED);
+        PrefixPromptChecks.learnsAboveChance((vit, names) -> new DualPrompt(vit, names,
+                CFG.toBuilder().epochs(4).build(), SEED), dir, SEED);
     }
 
     @Test
     void resumesToTheSameResult(@TempDir Path runs) throws IOException {
-        PrefixPromptChecks.resumesToTheSameResult(vit -> new DualPrompt(vit, PrefixPromptChecks.classNames(CLASSES), CFG, SEED),
+        PrefixPromptChecks.resumesToTheSameResult(vit -> new DualPrompt(vit, NAMES, CFG, SEED),
                 PrefixPromptChecks.stream(3, CLASSES, SEED), runs, SEED);
     }
 

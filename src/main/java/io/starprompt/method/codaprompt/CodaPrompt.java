@@ -48,10 +48,11 @@ public final class CodaPrompt extends PrefixPromptMethod {
      * @param classNames the benchmark's class names in label order (their number sizes the head)
      * @param cfg the settings
      * @param seed the run's seed
-     * @throws IllegalArgumentException if the ViT has fewer layers than cfg.promptedLayers()
+     * @throws IllegalArgumentException if the ViT has fewer layers than cfg.promptedLayers(), or is
+     *     narrower than the M components that Gram–Schmidt makes orthonormal
      */
     public CodaPrompt(VisionTransformer vit, List<String> classNames, CodaPromptConfig cfg, long seed) {
-        super(NAME, vit, classNames.size(), seed, cfg, cfg.promptedLayers(), HeadInit.UNIFORM);
+        super(NAME, vit, classNames.size(), seed, fitting(vit, cfg), cfg.promptedLayers(), HeadInit.UNIFORM);
         int width = vit.config().width();
         this.cfg = cfg;
         this.layers = PrefixInjection.consecutive(0, cfg.promptedLayers());
@@ -61,6 +62,15 @@ public final class CodaPrompt extends PrefixPromptMethod {
         this.keys = TensorScope.detach(uniform(rnd, l, m, width));
         this.attention = TensorScope.detach(uniform(rnd, l, m, width));
         this.components = TensorScope.detach(uniform(rnd, l, m, injection.rowWidth()));
+    }
+
+    /** cfg, if the ViT's width D leaves room for M orthonormal keys and attention vectors (§2). */
+    private static CodaPromptConfig fitting(VisionTransformer vit, CodaPromptConfig cfg) {
+        if (cfg.components() > vit.config().width()) {
+            throw new IllegalArgumentException(NAME + ": " + cfg.components() + " components cannot be orthonormal in "
+                    + vit.config().width() + " dimensions");
+        }
+        return cfg;
     }
 
     /** Entries uniform on [0, 1), as the reference creates them; none is used before it is re-drawn (§2). */
@@ -104,6 +114,12 @@ public final class CodaPrompt extends PrefixPromptMethod {
     @Override
     protected Map<String, Tensor> promptParameters() {
         return inOrder("keys", keys, "attention", attention, "components", components);
+    }
+
+    /** Every task needs at least one component: M ≥ T. */
+    @Override
+    protected void checkTasks(int tasks) {
+        componentsPerTask(tasks);
     }
 
     /** Re-draws task t's components of K, A and P in every layer (§2). */

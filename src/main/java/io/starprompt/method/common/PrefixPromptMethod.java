@@ -216,6 +216,15 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     }
 
     /**
+     * Refuses a benchmark of T tasks the method cannot split its prompts over; called before a
+     * task begins, so that nothing has changed when it throws. The default accepts any T.
+     *
+     * @param tasks T
+     * @throws IllegalArgumentException if the method cannot learn T tasks
+     */
+    protected void checkTasks(int tasks) {}
+
+    /**
      * Called at the start of task t, before its optimiser is built (re-initialisations, copies).
      *
      * @param task the task
@@ -355,6 +364,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     @Override
     public final void beginTask(int t, TaskData d) {
         checkData(d);
+        checkTasks(d.tasks());
         progress.begin(t);
         data = d;
         prepareTask(t, d.tasks());

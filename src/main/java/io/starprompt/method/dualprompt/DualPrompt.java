@@ -95,13 +95,19 @@ public final class DualPrompt extends PrefixPromptMethod {
         return inOrder("g-prompt", gPrompt, "e-prompts", ePrompts, "e-keys", keys);
     }
 
-    /** Task t &gt; 0 starts from a copy of E-prompt t − 1 in every E-layer; the key is not copied (§6). */
+    /** Training picks E-prompt t for task t (§3): T must not exceed the pool. */
     @Override
-    protected void prepareTask(int task, int tasks) {
+    protected void checkTasks(int tasks) {
         if (tasks > cfg.poolSize()) {
             throw new IllegalArgumentException(NAME + ": " + tasks + " tasks need as many E-prompts, the pool holds "
                     + cfg.poolSize());
         }
+    }
+
+    /** Task t &gt; 0 starts from a copy of E-prompt t − 1 in every E-layer; the key is not copied (§6). */
+    @Override
+    protected void prepareTask(int task, int tasks) {
+        checkTasks(tasks);
         if (task == 0) return;
         for (int l = 0; l < cfg.eLayers(); l++) {
             Tensor layer = ePrompts.rows(l, 1).reshape(cfg.poolSize(), eInjection.rowWidth());

@@ -114,10 +114,12 @@ class CodaPromptTest {
     }
 
     @Test
-    void refusesMoreTasksThanComponentsAndMoreLayersThanTheVit() {
+    void refusesMoreTasksThanComponentsAndMoreLayersOrComponentsThanTheVitHolds() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
                     () -> new CodaPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().promptedLayers(7).build(), SEED));
+            assertThrows(IllegalArgumentException.class,
+                    () -> new CodaPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().components(33).build(), SEED));
             try (CodaPrompt m = new CodaPrompt(vit, NAMES.subList(0, 4), CFG, SEED)) {
                 assertThrows(IllegalArgumentException.class, () -> m.componentsPerTask(7));
             }

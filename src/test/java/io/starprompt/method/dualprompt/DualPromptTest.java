@@ -133,8 +133,10 @@ class DualPromptTest {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
                     () -> new DualPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().eLayers(5).build(), SEED));
-            try (DualPrompt m = new DualPrompt(vit, NAMES.subList(0, 4), CFG, SEED)) {
-                assertThrows(IllegalArgumentException.class, () -> PrefixPromptChecks.prepareUpTo(m, 0, 5));
+            try (DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(5), CFG, SEED)) {
+                assertThrows(IllegalArgumentException.class, () -> m.beginTask(0, PrefixPromptChecks.stream(5, 5, SEED)));
+                assertEquals(0, m.tasksLearned());
+                m.saveState(); // no task was left in progress
             }
         }
     }

@@ -123,3 +123,24 @@ SP_EXPORT int sp_cuda_retrieval_fwd_naive SP_RETRIEVAL_FWD_PARAMS { SP_NO_CUDA; 
 SP_EXPORT int sp_cuda_retrieval_fwd_fused SP_RETRIEVAL_FWD_PARAMS { SP_NO_CUDA; }
 SP_EXPORT int sp_cuda_retrieval_bwd_naive SP_RETRIEVAL_BWD_PARAMS { SP_NO_CUDA; }
 SP_EXPORT int sp_cuda_retrieval_bwd_fused SP_RETRIEVAL_BWD_PARAMS { SP_NO_CUDA; }
+
+SP_EXPORT int sp_cuda_component_weighting_fwd(const float*, const float*, const float*,
+                                              const float*, int, int, int, int, int, int,
+                                              float*, float*, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_component_weighting_bwd(const float*, const float*, const float*,
+                                              const float*, const float*, int, int, int, int,
+                                              int, int, int, float*, float*, float*, void*) {
+  SP_NO_CUDA;
+}
+
+// Input prompts (L2P): cosine top-N match.
+SP_EXPORT int sp_cuda_cosine_match(const float*, const float*, int, int, int, int, int, float*,
+                                   int32_t*, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_cosine_match_bwd(const float*, const float*, const int32_t*, const float*,
+                                       int, int, int, int, float*, float*, void*) {
+  SP_NO_CUDA;
+}

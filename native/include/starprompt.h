@@ -295,6 +295,63 @@ int sp_cuda_retrieval_bwd_fused(const float* q, const float* keys, const float* 
                                 int d, int dp, int layers, int modulate, float* da,
                                 float* dp_grad, void* stream);
 
+/* ------------------------------------------------- CODA-Prompt component weighting -- */
+/* methods/coda-prompt.md §3 for `layers` layers at once. q: [batch, d] raw queries shared by the
+ * layers; keys, attn: [layers, components, d]; comps: [layers, components, row]. Only the first
+ * `used` components of each layer take part (1 <= used <= components). For layer l, image b and
+ * component k < used:
+ *   u = q[b] * attn[l, k]   (elementwise)
+ *   alpha[l, b, k] = <u / max(|u|, 1e-12), keys[l, k] / max(|keys[l, k]|, 1e-12)>
+ *   out[l, b, :] = sum_{k < used} alpha[l, b, k] * comps[l, k, :]
+ * alpha: [layers, batch, used]; out: [layers, batch, row]. */
+int sp_cpu_component_weighting_fwd(const float* q, const float* keys, const float* attn,
+                                   const float* comps, int batch, int components, int used, int d,
+                                   int row, int layers, float* alpha, float* out);
+/* Backward given dout [layers, batch, row]: dkeys, dattn ([layers, components, d]) and dcomps
+ * ([layers, components, row]) are overwritten; rows of components k < from (frozen) and
+ * k >= used (unused) are zero. 0 <= from <= used. */
+int sp_cpu_component_weighting_bwd(const float* q, const float* keys, const float* attn,
+                                   const float* comps, const float* dout, int batch,
+                                   int components, int used, int from, int d, int row, int layers,
+                                   float* dkeys, float* dattn, float* dcomps);
+/* Same contracts on device pointers, asynchronous on the stream. */
+int sp_cuda_component_weighting_fwd(const float* q, const float* keys, const float* attn,
+                                    const float* comps, int batch, int components, int used,
+                                    int d, int row, int layers, float* alpha, float* out,
+                                    void* stream);
+int sp_cuda_component_weighting_bwd(const float* q, const float* keys, const float* attn,
+                                    const float* comps, const float* dout, int batch,
+                                    int components, int used, int from, int d, int row,
+                                    int layers, float* dkeys, float* dattn, float* dcomps,
+                                    void* stream);
+
+/* ------------------------------------------------------ input prompts (L2P) ---- */
+/* Cosine top-N prompt match (methods/l2p.md §3). q: [batch, d] queries; keys: [pool, d].
+ * With |x| = sqrt(max(<x, x>, 1e-12)):
+ *   scores[b, j] = <q[b], keys[j]> / (|q[b]| |keys[j]|)                      [batch, pool]
+ *   sel[b, :]    = the top_n indices j of scores[b, :] in decreasing score; ties (equal
+ *                  scores) go to the lower index. 1 <= top_n <= pool.
+ * batchwise != 0: each id is counted over all batch * top_n choices and every row of sel is
+ * replaced by the top_n most frequent ids, in decreasing count, ties to the lower id. */
+int sp_cpu_cosine_match(const float* q, const float* keys, int batch, int pool, int d,
+                        int top_n, int batchwise, float* scores, int32_t* sel);
+/* Gradient of R = sum_b sum_n w[b, n] * scores[b, sel[b, n]] (w: [batch, top_n]):
+ *   dkeys[j] = sum over (b, n) with sel[b, n] = j of w[b, n] (q^[b] - s k^[j]) / |keys[j]|
+ *   dq[b]    = sum over n of w[b, n] (k^[sel] - s q^[b]) / |q[b]|
+ * (x^ = x / |x|; below the clamp the projection term is absent). dkeys [pool, d] is
+ * overwritten (zero for unchosen keys); dq [batch, d] may be NULL, else overwritten.
+ * sel entries outside [0, pool): SP_ERR_ARG on the CPU, nothing written. */
+int sp_cpu_cosine_match_bwd(const float* q, const float* keys, const int32_t* sel,
+                            const float* w, int batch, int pool, int d, int top_n,
+                            float* dkeys, float* dq);
+/* Same contracts on device pointers; sel entries outside [0, pool) are skipped (callers check
+ * them on the host: the Java layer always does). */
+int sp_cuda_cosine_match(const float* q, const float* keys, int batch, int pool, int d,
+                         int top_n, int batchwise, float* scores, int32_t* sel, void* stream);
+int sp_cuda_cosine_match_bwd(const float* q, const float* keys, const int32_t* sel,
+                             const float* w, int batch, int pool, int d, int top_n,
+                             float* dkeys, float* dq, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

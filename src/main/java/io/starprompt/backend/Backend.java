@@ -1069,6 +1069,182 @@ public abstract class Backend implements AutoCloseable {
         Check.shape(op, "prompts", in.prompts(), in.layers(), in.classes(), in.promptDim());
     }
 
+    // ------------------------------------------------------------------ CODA-Prompt component weighting
+
+    /**
+     * CODA-Prompt's component weighting (methods/coda-prompt.md §3) for every layer l, image b and
+     * used component k &lt; f: u = q_b ⊙ A[l,k], α[l,b,k] = ⟨u / max(‖u‖, 1e-12), K[l,k] /
+     * max(‖K[l,k]‖, 1e-12)⟩ (a signed cosine, no softmax, no selection), and
+     * out[l,b] = Σ_{k&lt;f} α[l,b,k]·P[l,k]. alpha [L, B, f] and out [L, B, R] are overwritten.
+     *
+     * @param in queries, keys, attention vectors, components and the used count f
+     * @param alpha the weights [L, B, f]
+     * @param out the weighted sums [L, B, R]
+     */
+    public final void componentWeighting(ComponentInputs in, Tensor alpha, Tensor out) {
+        String op = "componentWeighting";
+        checkComponents(op, in);
+        Check.shape(op, "alpha", f32(op, "alpha", alpha), in.layers(), in.batch(), in.used());
+        Check.shape(op, "out", f32(op, "out", out), in.layers(), in.batch(), in.rowWidth());
+        if (profiler.active) {
+            run(op, () -> doComponentWeighting(in, alpha, out), () -> info(op, () -> componentShapes(in),
+                    componentBytes(in) + Profiler.bytes(alpha, out), componentFlops(in)));
+        } else {
+            doComponentWeighting(in, alpha, out);
+        }
+    }
+
+    /**
+     * Gradients of {@link #componentWeighting} given dOut [L, B, R]: dKeys, dAttention [L, M, D]
+     * and dComponents [L, M, R] are overwritten. Only the trained components [from, f) get
+     * gradient (methods/coda-prompt.md §6): earlier ones are frozen but were used, later ones
+     * were not used; both get zero rows.
+     *
+     * @param in the forward's inputs
+     * @param dOut gradient of the weighted sums [L, B, R]
+     * @param from first trained component (s_t), in [0, f]
+     * @param dKeys gradient of K [L, M, D], overwritten
+     * @param dAttention gradient of A [L, M, D], overwritten
+     * @param dComponents gradient of P [L, M, R], overwritten
+     */
+    public final void componentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+            Tensor dAttention, Tensor dComponents) {
+        String op = "componentWeightingBackward";
+        checkComponents(op, in);
+        Check.shape(op, "dOut", f32(op, "dOut", dOut), in.layers(), in.batch(), in.rowWidth());
+        Check.sameShape(op, "dKeys", f32(op, "dKeys", dKeys), "keys", in.keys());
+        Check.sameShape(op, "dAttention", f32(op, "dAttention", dAttention), "attention", in.attention());
+        Check.sameShape(op, "dComponents", f32(op, "dComponents", dComponents), "components", in.components());
+        if (from < 0 || from > in.used()) throw Check.bad(op, "from = " + from + " outside [0, used = " + in.used() + "]");
+        if (profiler.active) {
+            run(op, () -> doComponentWeightingBackward(in, dOut, from, dKeys, dAttention, dComponents),
+                    () -> info(op, () -> componentShapes(in) + " from=" + from, componentBytes(in)
+                            + Profiler.bytes(dOut, dKeys, dAttention, dComponents), 2 * componentFlops(in)));
+        } else {
+            doComponentWeightingBackward(in, dOut, from, dKeys, dAttention, dComponents);
+        }
+    }
+
+    private void checkComponents(String op, ComponentInputs in) {
+        ensureOpen(op);
+        if (in == null) throw Check.bad(op, "inputs are null");
+        Check.rank(op, "queries", f32(op, "queries", in.queries()), 2);
+        Check.rank(op, "keys", f32(op, "keys", in.keys()), 3);
+        f32(op, "attention", in.attention());
+        Check.rank(op, "components", f32(op, "components", in.components()), 3);
+        Check.shape(op, "keys", in.keys(), in.keys().dim(0), in.keys().dim(1), in.queryDim());
+        Check.sameShape(op, "attention", in.attention(), "keys", in.keys());
+        Check.shape(op, "components", in.components(), in.layers(), in.components().dim(1), in.rowWidth());
+        if (in.components().dim(1) != in.keys().dim(1)) {
+            throw Check.bad(op, "components " + in.components() + " and keys " + in.keys() + " hold different counts");
+        }
+        if (in.used() < 1 || in.used() > in.components().dim(1)) {
+            throw Check.bad(op, "used = " + in.used() + " outside [1, components = " + in.components().dim(1) + "]");
+        }
+        Check.toInt(op, "components", in.components().dim(1));
+        Check.toInt(op, "row width", in.components().dim(2));
+    }
+
+    private static String componentShapes(ComponentInputs in) {
+        return Profiler.shapes("queries", in.queries(), "K,A", in.keys(), "P", in.components()) + " used=" + in.used();
+    }
+
+    /** Queries and the used rows of K, A and P. */
+    private static long componentBytes(ComponentInputs in) {
+        return Profiler.bytes(in.queries()) + 4L * in.layers() * in.used() * (2L * in.queryDim() + in.rowWidth());
+    }
+
+    /** The two cosine terms over D and the weighted sum over R, per layer, image and used component. */
+    private static double componentFlops(ComponentInputs in) {
+        return 2.0 * in.layers() * in.batch() * in.used() * (2.0 * in.queryDim() + in.rowWidth());
+    }
+
+    // ------------------------------------------------------------------ input prompts (methods/l2p.md)
+
+    /**
+     * Cosine top-N prompt match (methods/l2p.md §3). With x̂ = x / sqrt(max(‖x‖², 1e-12)):
+     * scores[b, j] ← ⟨q̂_b, k̂_j⟩, and selected[b] ← the topN indices of scores[b] in decreasing
+     * score; equal scores go to the lower index. With batchwise, every id is counted over all
+     * B·topN choices and every row of selected becomes the topN most frequent ids, in decreasing
+     * count, equal counts to the lower id (the batch-wise vote of methods/l2p.md §3). No gradient
+     * flows through the choice; {@link #cosineMatchBackward} differentiates the chosen scores.
+     *
+     * @param queries the queries [B, D]
+     * @param keys the keys [M, D], M ≥ 1
+     * @param topN how many keys each row chooses, 1 ≤ topN ≤ M
+     * @param batchwise whether the batch votes one choice for all rows
+     * @param scores the cosine similarities [B, M], overwritten
+     * @param selected the chosen key indices [B, topN] (i32), overwritten
+     */
+    public final void cosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected) {
+        String op = "cosineMatch";
+        checkQueriesAndKeys(op, queries, keys);
+        long batch = queries.dim(0), pool = keys.dim(0);
+        if (topN < 1 || topN > pool) throw Check.bad(op, "topN = " + topN + " outside [1, M = " + pool + "]");
+        Check.shape(op, "scores", f32(op, "scores", scores), batch, pool);
+        Check.shape(op, "selected", Check.tensor(op, "selected", selected, device, DType.I32), batch, topN);
+        dispatch(op, () -> doCosineMatch(queries, keys, topN, batchwise, scores, selected),
+                () -> Profiler.shapes("queries", queries, "keys", keys) + " topN=" + topN
+                        + (batchwise ? " batchwise" : ""), Profiler.bytes(queries, keys, scores, selected));
+    }
+
+    /**
+     * Gradient of R = Σ_b Σ_n dSelected[b, n] · scores[b, selected[b, n]] (the scores of
+     * {@link #cosineMatch}) to the keys and, optionally, the queries. With n_x the clamped norm:
+     * dKeys[j] ← Σ over (b, n) choosing j of dSelected[b, n] · (q̂_b − s·k̂_j) / n_{k_j}, and
+     * dQueries[b] ← Σ_n dSelected[b, n] · (k̂_j − s·q̂_b) / n_{q_b}; a vector whose squared norm is
+     * clamped has a constant normaliser, so its projection term is absent. Keys no row chose get
+     * zero. The indices are checked on the host (a short wait on asynchronous backends).
+     *
+     * @param queries the forward's queries [B, D]
+     * @param keys the forward's keys [M, D]
+     * @param selected the chosen indices [B, N] (i32), each in [0, M)
+     * @param dSelected the gradient of the loss to each chosen score [B, N]
+     * @param dKeys gradient of the keys [M, D], overwritten
+     * @param dQueries gradient of the queries [B, D], overwritten; null when not wanted
+     */
+    public final void cosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries) {
+        String op = "cosineMatchBackward";
+        checkQueriesAndKeys(op, queries, keys);
+        Check.rank(op, "selected", Check.tensor(op, "selected", selected, device, DType.I32), 2);
+        long batch = queries.dim(0), pool = keys.dim(0), topN = selected.dim(1);
+        if (selected.dim(0) != batch || topN < 1) {
+            throw Check.bad(op, "selected " + selected + " must be [B = " + batch + ", N ≥ 1]");
+        }
+        Check.shape(op, "dSelected", f32(op, "dSelected", dSelected), batch, topN);
+        Check.sameShape(op, "dKeys", f32(op, "dKeys", dKeys), "keys", keys);
+        if (dQueries != null) Check.sameShape(op, "dQueries", f32(op, "dQueries", dQueries), "queries", queries);
+        checkIndexTensor(op, "selected", selected, (int) pool);
+        dispatch(op, () -> doCosineMatchBackward(queries, keys, selected, dSelected, dKeys, dQueries),
+                () -> Profiler.shapes("queries", queries, "keys", keys, "selected", selected),
+                Profiler.bytes(queries, keys, selected, dSelected, dKeys, dQueries));
+    }
+
+    /** queries [B, D] and keys [M ≥ 1, D], f32 on this device, B and M·D within the 32-bit kernel sizes. */
+    private void checkQueriesAndKeys(String op, Tensor queries, Tensor keys) {
+        Check.rank(op, "queries", f32(op, "queries", queries), 2);
+        Check.rank(op, "keys", f32(op, "keys", keys), 2);
+        if (keys.dim(0) < 1 || keys.dim(1) != queries.dim(1)) {
+            throw Check.bad(op, "keys " + keys + " must be [M ≥ 1, D = " + queries.dim(1) + "]");
+        }
+        Check.toInt(op, "queries element count", queries.numel());
+        Check.toInt(op, "keys element count", keys.numel());
+    }
+
+    /** Reads an index tensor back to the host and checks every entry lies in [0, hi). */
+    private void checkIndexTensor(String op, String name, Tensor idx, int hi) {
+        int[] values = doReadInts(idx);
+        Check.indices(op, name, values, values.length, 0, hi);
+    }
+
+    /** Runs an op's kernel, through the profiler when it is active. */
+    private void dispatch(String op, Runnable kernel, Supplier<String> shapes, long bytes) {
+        if (profiler.active) run(op, kernel, () -> info(op, shapes, bytes, 0));
+        else kernel.run();
+    }
+
     // ------------------------------------------------------------------ profiling
 
     /** Runs an op's kernel while the profiler is active: timed, and recorded if outermost. */
@@ -1446,4 +1622,50 @@ public abstract class Backend implements AutoCloseable {
      */
     protected abstract void doRetrievalBackward(RetrievalInputs in, Tensor sims, Tensor sel, Tensor dsp, int past,
             Tensor dA, Tensor dP);
+
+    /**
+     * Implements {@link #componentWeighting} on checked arguments.
+     *
+     * @param in the inputs
+     * @param alpha the weights [L, B, f], overwritten
+     * @param out the weighted sums [L, B, R], overwritten
+     */
+    protected abstract void doComponentWeighting(ComponentInputs in, Tensor alpha, Tensor out);
+    /**
+     * Implements {@link #componentWeightingBackward} on checked arguments.
+     *
+     * @param in the forward's inputs
+     * @param dOut gradient of the weighted sums
+     * @param from first trained component
+     * @param dKeys gradient of K, overwritten
+     * @param dAttention gradient of A, overwritten
+     * @param dComponents gradient of P, overwritten
+     */
+    protected abstract void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+            Tensor dAttention, Tensor dComponents);
+
+    /**
+     * Implements {@link #cosineMatch} on checked arguments.
+     *
+     * @param queries the queries [B, D]
+     * @param keys the keys [M, D]
+     * @param topN keys chosen per row
+     * @param batchwise whether the batch votes one choice
+     * @param scores the similarities [B, M]
+     * @param selected the chosen indices [B, topN]
+     */
+    protected abstract void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected);
+    /**
+     * Implements {@link #cosineMatchBackward} on checked arguments (indices in range).
+     *
+     * @param queries the queries [B, D]
+     * @param keys the keys [M, D]
+     * @param selected the chosen indices [B, N]
+     * @param dSelected the gradient of each chosen score [B, N]
+     * @param dKeys gradient of the keys, overwritten
+     * @param dQueries gradient of the queries, overwritten, or null
+     */
+    protected abstract void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries);
 }

@@ -264,4 +264,37 @@ public final class StarPromptNative {
     public static native int sp_cuda_retrieval_bwd_fused(FloatPointer q, FloatPointer keys, FloatPointer a,
             FloatPointer p, FloatPointer sims, IntPointer sel, FloatPointer dsp, int batch, int seen, int classes,
             int past, int d, int dp, int layers, int modulate, FloatPointer da, FloatPointer dpGrad, Pointer stream);
+
+
+    // ---------------------------------------------------------------- CODA-Prompt component weighting
+    /** {@code sp_cpu_component_weighting_fwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_component_weighting_fwd(FloatPointer q, FloatPointer keys, FloatPointer attn,
+            FloatPointer comps, int batch, int components, int used, int d, int row, int layers, FloatPointer alpha,
+            FloatPointer out);
+    /** {@code sp_cpu_component_weighting_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_component_weighting_bwd(FloatPointer q, FloatPointer keys, FloatPointer attn,
+            FloatPointer comps, FloatPointer dout, int batch, int components, int used, int from, int d, int row,
+            int layers, FloatPointer dkeys, FloatPointer dattn, FloatPointer dcomps);
+    /** {@code sp_cuda_component_weighting_fwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_component_weighting_fwd(FloatPointer q, FloatPointer keys, FloatPointer attn,
+            FloatPointer comps, int batch, int components, int used, int d, int row, int layers, FloatPointer alpha,
+            FloatPointer out, Pointer stream);
+    /** {@code sp_cuda_component_weighting_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_component_weighting_bwd(FloatPointer q, FloatPointer keys, FloatPointer attn,
+            FloatPointer comps, FloatPointer dout, int batch, int components, int used, int from, int d, int row,
+            int layers, FloatPointer dkeys, FloatPointer dattn, FloatPointer dcomps, Pointer stream);
+
+    // ---------------------------------------------------------------- input prompts (L2P)
+    /** {@code sp_cpu_cosine_match} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_cosine_match(FloatPointer q, FloatPointer keys, int batch, int pool, int d,
+            int topN, int batchwise, FloatPointer scores, IntPointer sel);
+    /** {@code sp_cpu_cosine_match_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_cosine_match_bwd(FloatPointer q, FloatPointer keys, IntPointer sel,
+            FloatPointer w, int batch, int pool, int d, int topN, FloatPointer dkeys, FloatPointer dq);
+    /** {@code sp_cuda_cosine_match} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_cosine_match(FloatPointer q, FloatPointer keys, int batch, int pool, int d,
+            int topN, int batchwise, FloatPointer scores, IntPointer sel, Pointer stream);
+    /** {@code sp_cuda_cosine_match_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_cosine_match_bwd(FloatPointer q, FloatPointer keys, IntPointer sel,
+            FloatPointer w, int batch, int pool, int d, int topN, FloatPointer dkeys, FloatPointer dq, Pointer stream);
 }

@@ -256,6 +256,33 @@ class NativeBoundaryTest {
             hook("doRetrievalBackward");
             throw compute("doRetrievalBackward");
         }
+
+        @Override
+        protected void doComponentWeighting(ComponentInputs in, Tensor alpha, Tensor out) {
+            hook("doComponentWeighting");
+            throw compute("doComponentWeighting");
+        }
+
+        @Override
+        protected void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+                Tensor dAttention, Tensor dComponents) {
+            hook("doComponentWeightingBackward");
+            throw compute("doComponentWeightingBackward");
+        }
+
+        @Override
+        protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+                Tensor selected) {
+            hook("doCosineMatch");
+            throw compute("doCosineMatch");
+        }
+
+        @Override
+        protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+                Tensor dKeys, Tensor dQueries) {
+            hook("doCosineMatchBackward");
+            throw compute("doCosineMatchBackward");
+        }
     }
 
     // ------------------------------------------------------------------ fixtures for bad inputs
@@ -897,7 +924,149 @@ class NativeBoundaryTest {
             Tensor sims = x.closed(2, 2, 3), sel = x.i(2, 2), dsp = x.f(2, 2, 6), dA = x.f(2, 3, 4), dP = x.f(2, 3, 6);
             return () -> x.be.retrievalBackward(in, sims, sel, dsp, 1, dA, dP);
         }));
+        // cosine top-N prompt match
+        String cm = "cosineMatch(Tensor, Tensor, int, boolean, Tensor, Tensor)";
+        c.add(new Bad(cm, "shape", "keys of another width", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 5), s = x.f(2, 3), sel = x.i(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        c.add(new Bad(cm, "shape", "topN beyond the pool", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 4);
+            return () -> x.be.cosineMatch(q, k, 4, false, s, sel);
+        }));
+        c.add(new Bad(cm, "shape", "selected with the wrong width", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 1);
+            return () -> x.be.cosineMatch(q, k, 2, true, s, sel);
+        }));
+        c.add(new Bad(cm, "dtype", "f32 selected", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.f(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        c.add(new Bad(cm, "device", "keys on the other device", x -> {
+            Tensor q = x.f(2, 4), k = x.foreign(3, 4), s = x.f(2, 3), sel = x.i(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        c.add(new Bad(cm, "closed", "closed queries", x -> {
+            Tensor q = x.closed(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 2);
+            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
+        }));
+        String cmb = "cosineMatchBackward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)";
+        c.add(new Bad(cmb, "shape", "dKeys of another shape", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.f(2, 2), dk = x.f(3, 5);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
+        }));
+        c.add(new Bad(cmb, "shape", "dSelected of another shape", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.f(2, 1), dk = x.f(3, 4), dq = x.f(2, 4);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, dq);
+        }));
+        c.add(new Bad(cmb, "argument", "a selected index beyond the pool", x -> {
+            if (x.be instanceof TrapBackend) return null; // the check reads the indices, a hook the trap forbids
+            Tensor q = x.f(2, 4), k = x.f(3, 4), w = x.f(2, 2), dk = x.f(3, 4);
+            Tensor sel = x.be.fromArray(new int[] {0, 1, 2, 3}, 2, 2);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
+        }));
+        c.add(new Bad(cmb, "dtype", "i32 dSelected", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.i(2, 2), dk = x.f(3, 4);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
+        }));
+        c.add(new Bad(cmb, "device", "dQueries on the other device", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.f(2, 2), dk = x.f(3, 4);
+            Tensor dq = x.foreign(2, 4);
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, dq);
+        }));
+        c.add(new Bad(cmb, "closed", "closed selected", x -> {
+            Tensor q = x.f(2, 4), k = x.f(3, 4), w = x.f(2, 2), dk = x.f(3, 4);
+            Tensor sel = x.i(2, 2);
+            sel.close();
+            return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
+        }));
+        componentWeightingCases(c);
         return c;
+    }
+
+    private static final String CW = "componentWeighting(ComponentInputs, Tensor, Tensor)";
+    private static final String CWB = "componentWeightingBackward(ComponentInputs, Tensor, int, Tensor, Tensor, Tensor)";
+
+    /** Component weighting over 2 layers of 4 components (3 used), width 5, rows of 6, batch 2. */
+    private static ComponentInputs cw(Tensor queries, Tensor keys, Tensor attention, Tensor components, int used) {
+        return new ComponentInputs(queries, keys, attention, components, used);
+    }
+
+    private static ComponentInputs cw(Fixture x) {
+        return cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 3);
+    }
+
+    private static void componentWeightingCases(List<Bad> c) {
+        c.add(new Bad(CW, "shape", "used beyond the components", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 5);
+            Tensor alpha = x.f(2, 2, 5), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "no component used", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 0);
+            Tensor alpha = x.f(2, 2, 0), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "attention of another width", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 6), x.f(2, 4, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "components of another count", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 3, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "shape", "alpha over all components", x -> {
+            ComponentInputs in = cw(x);
+            Tensor alpha = x.f(2, 2, 4), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "dtype", "i32 queries", x -> {
+            ComponentInputs in = cw(x.i(2, 5), x.f(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "device", "keys on the other device", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.foreign(2, 4, 5), x.f(2, 4, 5), x.f(2, 4, 6), 3);
+            Tensor alpha = x.f(2, 2, 3), out = x.f(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CW, "closed", "closed output", x -> {
+            ComponentInputs in = cw(x);
+            Tensor alpha = x.f(2, 2, 3), out = x.closed(2, 2, 6);
+            return () -> x.be.componentWeighting(in, alpha, out);
+        }));
+        c.add(new Bad(CWB, "shape", "from beyond used", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 4, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "shape", "negative from", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, -1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "shape", "dComponents of the used rows only", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 3, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "dtype", "i32 dOut", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.i(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "device", "dAttention on the other device", x -> {
+            ComponentInputs in = cw(x);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.foreign(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
+        c.add(new Bad(CWB, "closed", "closed attention", x -> {
+            ComponentInputs in = cw(x.f(2, 5), x.f(2, 4, 5), x.closed(2, 4, 5), x.f(2, 4, 6), 3);
+            Tensor d = x.f(2, 2, 6), dk = x.f(2, 4, 5), da = x.f(2, 4, 5), dp = x.f(2, 4, 6);
+            return () -> x.be.componentWeightingBackward(in, d, 1, dk, da, dp);
+        }));
     }
 
     // ------------------------------------------------------------------ the public ops
@@ -908,7 +1077,7 @@ class NativeBoundaryTest {
      */
     private static Set<String> requiredKinds(Method m) {
         long tensors = Arrays.stream(m.getParameterTypes()).filter(t -> t == Tensor.class || t == AttentionInputs.class
-                || t == RetrievalInputs.class || t == AttentionGrads.class).count();
+                || t == RetrievalInputs.class || t == AttentionGrads.class || t == ComponentInputs.class).count();
         boolean shape = Arrays.asList(m.getParameterTypes()).contains(long[].class);
         Set<String> kinds = new TreeSet<>();
         if (tensors > 0) kinds.addAll(TENSOR_KINDS);

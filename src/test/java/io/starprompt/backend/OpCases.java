@@ -25,6 +25,8 @@ final class OpCases {
         gathers(cases);
         lossAndOptimisers(cases);
         retrieval(cases);
+        componentWeighting(cases);
+        promptMatch(cases);
         return cases;
     }
 
@@ -301,6 +303,48 @@ final class OpCases {
         h.record("dP", dP);
     }
 
+
+    /** One component weighting configuration; zeroNorms puts a zero query and a zero trained key at the floor. */
+    private record Weighting(int batch, int components, int used, int from, int width, int row, int layers,
+            boolean zeroNorms) {
+        @Override
+        public String toString() {
+            return String.format("componentWeighting B=%d M=%d used=%d from=%d D=%d R=%d L=%d%s", batch, components, used,
+                    from, width, row, layers, zeroNorms ? " zero norms" : "");
+        }
+    }
+
+    private static void componentWeighting(List<Case> cases) {
+        for (Weighting w : List.of(new Weighting(5, 6, 4, 2, 16, 24, 3, false), new Weighting(3, 5, 5, 0, 32, 40, 2, false),
+                new Weighting(1, 1, 1, 0, 8, 8, 1, false), new Weighting(7, 12, 9, 9, 24, 48, 2, false),
+                new Weighting(4, 6, 6, 3, 16, 24, 2, true))) {
+            cases.add(new Case(w.toString(), 1e-4, 1e-4, h -> componentWeightingCase(h, w)));
+        }
+    }
+
+    private static void componentWeightingCase(OpHarness h, Weighting w) {
+        int b = w.batch(), m = w.components(), used = w.used(), from = w.from(), d = w.width(), row = w.row();
+        int layers = w.layers();
+        float[] q = h.values(b * d, 2), keys = h.values(layers * m * d, 1);
+        if (w.zeroNorms()) {
+            for (int i = 0; i < d; i++) q[i] = 0f;
+            for (int i = 0; i < d; i++) keys[from * d + i] = 0f;
+        }
+        Tensor queries = h.backend.fromArray(q, b, d);
+        ComponentInputs in = new ComponentInputs(queries, h.backend.fromArray(keys, layers, m, d),
+                h.rand(layers, m, d), h.rand(layers, m, row), used);
+        Tensor alpha = h.poisoned(layers, b, used), out = h.poisoned(layers, b, row);
+        h.backend.componentWeighting(in, alpha, out);
+        Tensor dKeys = h.poisoned(layers, m, d), dAttention = h.poisoned(layers, m, d);
+        Tensor dComponents = h.poisoned(layers, m, row);
+        h.backend.componentWeightingBackward(in, h.rand(layers, b, row), from, dKeys, dAttention, dComponents);
+        h.record("alpha", alpha);
+        h.record("out", out);
+        h.record("dKeys", dKeys);
+        h.record("dAttention", dAttention);
+        h.record("dComponents", dComponents);
+    }
+
     private static Tensor unitRows(OpHarness h, int rows, int cols) {
         float[] v = h.values(rows * cols, 1);
         for (int r = 0; r < rows; r++) {
@@ -309,5 +353,38 @@ final class OpCases {
             for (int j = 0; j < cols; j++) v[r * cols + j] /= (float) Math.sqrt(norm);
         }
         return h.backend.fromArray(v, rows, cols);
+    }
+
+    /** Cosine top-N match configurations: batch, pool, width, topN, batch-wise vote, a zero key. */
+    private static void promptMatch(List<Case> cases) {
+        int[][] configs = {
+            {5, 10, 48, 5, 0, 0},
+            {7, 10, 33, 3, 1, 0},
+            {4, 10, 769, 5, 0, 0},
+            {3, 1, 16, 1, 0, 1},
+            {6, 12, 8, 4, 1, 1},
+        };
+        for (int[] c : configs) {
+            String name = String.format("cosineMatch fwd+bwd B=%d M=%d D=%d N=%d%s%s", c[0], c[1], c[2], c[3],
+                    c[4] == 1 ? " batchwise" : "", c[5] == 1 ? " zero key" : "");
+            cases.add(new Case(name, 1e-5, 1e-4, h -> cosineMatchCase(h, c[0], c[1], c[2], c[3], c[4] == 1,
+                    c[5] == 1)));
+        }
+    }
+
+    private static void cosineMatchCase(OpHarness h, int b, int pool, int d, int topN, boolean batchwise,
+            boolean zeroKey) {
+        Tensor q = h.randScaled(3, b, d);
+        float[] k = h.values(pool * d, 0.5);
+        if (zeroKey) java.util.Arrays.fill(k, 0, d, 0f); // below the norm clamp: no projection term
+        Tensor keys = h.backend.fromArray(k, pool, d);
+        Tensor scores = h.poisoned(b, pool), sel = h.poisonedInts(b, topN);
+        h.backend.cosineMatch(q, keys, topN, batchwise, scores, sel);
+        Tensor dKeys = h.poisoned(pool, d), dq = h.poisoned(b, d);
+        h.backend.cosineMatchBackward(q, keys, sel, h.rand(b, topN), dKeys, dq);
+        h.record("scores", scores);
+        h.record("selected", sel);
+        h.record("dKeys", dKeys);
+        h.record("dQueries", dq);
     }
 }

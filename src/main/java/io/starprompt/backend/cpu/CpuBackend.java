@@ -7,6 +7,7 @@ import io.starprompt.backend.Activation;
 import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.AttentionGrads;
 import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.ComponentInputs;
 import io.starprompt.backend.HostBackend;
 import io.starprompt.backend.KernelRegistry;
 import io.starprompt.backend.RetrievalInputs;
@@ -270,5 +271,39 @@ public final class CpuBackend extends HostBackend {
                         in.queryDim(), in.promptDim(), in.layers(), in.modulate() ? 1 : 0, dA.floatPointer(),
                         dP.floatPointer());
         check(status, "retrievalBackward");
+    }
+
+    @Override
+    protected void doComponentWeighting(ComponentInputs in, Tensor alpha, Tensor out) {
+        check(sp_cpu_component_weighting_fwd(in.queries().floatPointer(), in.keys().floatPointer(),
+                in.attention().floatPointer(), in.components().floatPointer(), in.batch(), in.componentCount(),
+                in.used(), in.queryDim(), in.rowWidth(), in.layers(), alpha.floatPointer(), out.floatPointer()),
+                "componentWeighting");
+    }
+
+    @Override
+    protected void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+            Tensor dAttention, Tensor dComponents) {
+        check(sp_cpu_component_weighting_bwd(in.queries().floatPointer(), in.keys().floatPointer(),
+                in.attention().floatPointer(), in.components().floatPointer(), dOut.floatPointer(), in.batch(),
+                in.componentCount(), in.used(), from, in.queryDim(), in.rowWidth(), in.layers(),
+                dKeys.floatPointer(), dAttention.floatPointer(), dComponents.floatPointer()),
+                "componentWeightingBackward");
+    }
+
+    @Override
+    protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected) {
+        check(sp_cpu_cosine_match(queries.floatPointer(), keys.floatPointer(), (int) queries.dim(0),
+                (int) keys.dim(0), (int) keys.dim(1), topN, batchwise ? 1 : 0, scores.floatPointer(),
+                selected.intPointer()), "cosineMatch");
+    }
+
+    @Override
+    protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries) {
+        check(sp_cpu_cosine_match_bwd(queries.floatPointer(), keys.floatPointer(), selected.intPointer(),
+                dSelected.floatPointer(), (int) queries.dim(0), (int) keys.dim(0), (int) keys.dim(1),
+                (int) selected.dim(1), dKeys.floatPointer(), fp(dQueries)), "cosineMatchBackward");
     }
 }

@@ -4,6 +4,7 @@ import io.starprompt.backend.Activation;
 import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.AttentionGrads;
 import io.starprompt.backend.AttentionInputs;
+import io.starprompt.backend.ComponentInputs;
 import io.starprompt.backend.HostBackend;
 import io.starprompt.backend.KernelRegistry;
 import io.starprompt.backend.RetrievalInputs;
@@ -240,5 +241,51 @@ public final class ReferenceBackend extends HostBackend {
                 in.queryDim(), in.promptDim(), in.layers(), in.modulate(), da, dp);
         write(dA, da);
         write(dP, dp);
+    }
+
+    @Override
+    protected void doComponentWeighting(ComponentInputs in, Tensor alpha, Tensor out) {
+        float[] a = alloc(alpha), o = alloc(out);
+        ComponentWeightingKernels.forward(read(in.queries()), read(in.keys()), read(in.attention()),
+                read(in.components()), shape(in), a, o);
+        write(alpha, a);
+        write(out, o);
+    }
+
+    @Override
+    protected void doComponentWeightingBackward(ComponentInputs in, Tensor dOut, int from, Tensor dKeys,
+            Tensor dAttention, Tensor dComponents) {
+        float[] dk = alloc(dKeys), da = alloc(dAttention), dp = alloc(dComponents);
+        ComponentWeightingKernels.backward(read(in.queries()), read(in.keys()), read(in.attention()),
+                read(in.components()), read(dOut), shape(in), from, dk, da, dp);
+        write(dKeys, dk);
+        write(dAttention, da);
+        write(dComponents, dp);
+    }
+
+    private static ComponentWeightingKernels.Shape shape(ComponentInputs in) {
+        return new ComponentWeightingKernels.Shape(in.batch(), in.componentCount(), in.used(), in.queryDim(),
+                in.rowWidth(), in.layers());
+    }
+
+    @Override
+    protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
+            Tensor selected) {
+        float[] s = alloc(scores);
+        int[] sel = new int[Math.toIntExact(selected.numel())];
+        PromptKernels.cosineMatch(read(queries), read(keys), (int) queries.dim(0), (int) keys.dim(0),
+                (int) keys.dim(1), topN, batchwise, s, sel);
+        write(scores, s);
+        doWrite(selected, sel);
+    }
+
+    @Override
+    protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
+            Tensor dKeys, Tensor dQueries) {
+        float[] dk = alloc(dKeys), dq = alloc(dQueries);
+        PromptKernels.cosineMatchBackward(read(queries), read(keys), doReadInts(selected), read(dSelected),
+                (int) queries.dim(0), (int) keys.dim(0), (int) keys.dim(1), (int) selected.dim(1), dk, dq);
+        write(dKeys, dk);
+        write(dQueries, dq);
     }
 }

@@ -34,6 +34,25 @@ public final class LinearHead implements AutoCloseable {
     }
 
     /**
+     * W and b uniform on (−1/√D, 1/√D): PyTorch's default initialisation of a linear layer, the
+     * head of CODA-Prompt (methods/coda-prompt.md §1).
+     *
+     * @param be the backend
+     * @param classes C
+     * @param width D
+     * @param seed the initialisation seed
+     * @return the head
+     */
+    public static LinearHead uniform(Backend be, int classes, int width, long seed) {
+        Random rnd = new Random(seed);
+        double bound = 1 / Math.sqrt(width);
+        float[] w = new float[classes * width], b = new float[classes];
+        for (int i = 0; i < w.length; i++) w[i] = (float) ((2 * rnd.nextDouble() - 1) * bound);
+        for (int i = 0; i < b.length; i++) b[i] = (float) ((2 * rnd.nextDouble() - 1) * bound);
+        return new LinearHead(be, be.fromArray(w, classes, width), be.fromArray(b, classes));
+    }
+
+    /**
      * Wraps W [C, D] and b [C]; the head takes ownership.
      *
      * @param be the backend

@@ -7,6 +7,7 @@ import io.starprompt.method.MethodState;
 import io.starprompt.method.TrainingListener;
 import io.starprompt.method.common.Adam;
 import io.starprompt.method.common.ClipQueries;
+import io.starprompt.method.common.CosineSchedule;
 import io.starprompt.method.common.HeadSnapshot;
 import io.starprompt.method.common.Seeds;
 import io.starprompt.method.common.mixture.GaussianMixture;
@@ -87,8 +88,7 @@ public final class SecondStageTrainer {
      * @return the learning rate of epoch e
      */
     public static float cosineLr(float lr, int epoch, int epochs) {
-        if (epochs <= 1) return lr;
-        return (float) (lr * Math.cos(99 * Math.PI * epoch / (200.0 * (epochs - 1))));
+        return CosineSchedule.lr(lr, epoch, epochs);
     }
 
     /**

@@ -3,6 +3,8 @@ package io.starprompt.method.starprompt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import io.starprompt.method.codaprompt.CodaPromptConfig;
+import io.starprompt.method.dualprompt.DualPromptConfig;
 import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
 import io.starprompt.method.starprompt.StarPromptConfig.Replay;
 import io.starprompt.method.starprompt.StarPromptConfig.Stage2;
@@ -15,7 +17,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every component of the configuration groups is set through its accessor: setting each component
+ * Every component of the configuration groups (STAR-Prompt's, CODA-Prompt's and DualPrompt's) is set through its accessor: setting each component
  * of every group to another value changes that component and no other, and the accessors listed here
  * reach every component that is not a group of its own (a new component must be added here).
  */
@@ -34,6 +36,14 @@ class ConfigBuildersTest {
         checkSetters(d.replay(), Replay::model, Replay::density, Replay::components, Replay::iterations,
                 Replay::monteCarlo);
         checkSetters(d, StarPromptConfig::batchSize, StarPromptConfig::evalBatchSize);
+        checkSetters(CodaPromptConfig.defaults(), CodaPromptConfig::epochs, CodaPromptConfig::batchSize,
+                CodaPromptConfig::evalBatchSize, CodaPromptConfig::lr, CodaPromptConfig::components,
+                CodaPromptConfig::promptLength, CodaPromptConfig::promptedLayers, CodaPromptConfig::mu,
+                CodaPromptConfig::cosineSchedule);
+        checkSetters(DualPromptConfig.defaults(), DualPromptConfig::epochs, DualPromptConfig::batchSize,
+                DualPromptConfig::evalBatchSize, DualPromptConfig::lr, DualPromptConfig::gLayers, DualPromptConfig::eLayers,
+                DualPromptConfig::gLength, DualPromptConfig::eLength, DualPromptConfig::poolSize,
+                DualPromptConfig::pullWeight, DualPromptConfig::batchwisePrompt, DualPromptConfig::clipNorm);
     }
 
     @SafeVarargs
@@ -66,7 +76,7 @@ class ConfigBuildersTest {
 
     /** A valid value other than v, or null for a component that is a group of its own. */
     private static Object another(Object v) {
-        if (v instanceof Integer i) return i + 1;
+        if (v instanceof Integer i) return i + 2; // + 2 keeps a parity some settings require
         if (v instanceof Float f) return f + 0.5f;
         if (v instanceof Boolean b) return !b;
         if (v instanceof Enum<?> e) {

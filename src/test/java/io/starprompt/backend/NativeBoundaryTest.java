@@ -275,6 +275,30 @@ class NativeBoundaryTest {
             hook("doCosineMatchBackward");
             throw compute("doCosineMatchBackward");
         }
+
+        @Override
+        protected void doPromptConcat(Tensor tokens, Tensor pool, Tensor selected, Tensor shift, Tensor out) {
+            hook("doPromptConcat");
+            throw compute("doPromptConcat");
+        }
+
+        @Override
+        protected void doPromptConcatBackward(Tensor dOut, Tensor selected, Tensor dPool, Tensor dTokens) {
+            hook("doPromptConcatBackward");
+            throw compute("doPromptConcatBackward");
+        }
+
+        @Override
+        protected void doTokenRangeMean(Tensor x, int from, int count, Tensor out) {
+            hook("doTokenRangeMean");
+            throw compute("doTokenRangeMean");
+        }
+
+        @Override
+        protected void doTokenRangeMeanBackward(Tensor dOut, int from, int count, Tensor dx) {
+            hook("doTokenRangeMeanBackward");
+            throw compute("doTokenRangeMeanBackward");
+        }
     }
 
     // ------------------------------------------------------------------ fixtures for bad inputs
@@ -972,6 +996,88 @@ class NativeBoundaryTest {
             sel.close();
             return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
         }));
+        // input-prompt concatenation: tokens [2, 5, 4], pool [3, 2, 4], selected [2, 2], out [2, 9, 4]
+        String pc = "promptConcat(Tensor, Tensor, Tensor, Tensor, Tensor)";
+        c.add(new Bad(pc, "shape", "out without room for the prompts", x -> {
+            Tensor t = x.f(2, 5, 4), p = x.f(3, 2, 4), sel = x.i(2, 2), o = x.f(2, 5, 4);
+            return () -> x.be.promptConcat(t, p, sel, null, o);
+        }));
+        c.add(new Bad(pc, "shape", "pool of another width", x -> {
+            Tensor t = x.f(2, 5, 4), p = x.f(3, 2, 5), sel = x.i(2, 2), o = x.f(2, 9, 4);
+            return () -> x.be.promptConcat(t, p, sel, null, o);
+        }));
+        c.add(new Bad(pc, "shape", "shift of another width", x -> {
+            Tensor t = x.f(2, 5, 4), p = x.f(3, 2, 4), sel = x.i(2, 2), sh = x.f(5), o = x.f(2, 9, 4);
+            return () -> x.be.promptConcat(t, p, sel, sh, o);
+        }));
+        c.add(new Bad(pc, "argument", "a selected prompt beyond the pool", x -> {
+            if (x.be instanceof TrapBackend) return null; // the check reads the indices, a hook the trap forbids
+            Tensor t = x.f(2, 5, 4), p = x.f(3, 2, 4), o = x.f(2, 9, 4);
+            Tensor sel = x.be.fromArray(new int[] {0, 1, 3, 2}, 2, 2);
+            return () -> x.be.promptConcat(t, p, sel, null, o);
+        }));
+        c.add(new Bad(pc, "dtype", "f32 selected", x -> {
+            Tensor t = x.f(2, 5, 4), p = x.f(3, 2, 4), sel = x.f(2, 2), o = x.f(2, 9, 4);
+            return () -> x.be.promptConcat(t, p, sel, null, o);
+        }));
+        c.add(new Bad(pc, "device", "pool on the other device", x -> {
+            Tensor t = x.f(2, 5, 4), p = x.foreign(3, 2, 4), sel = x.i(2, 2), o = x.f(2, 9, 4);
+            return () -> x.be.promptConcat(t, p, sel, null, o);
+        }));
+        c.add(new Bad(pc, "closed", "closed tokens", x -> {
+            Tensor t = x.closed(2, 5, 4), p = x.f(3, 2, 4), sel = x.i(2, 2), o = x.f(2, 9, 4);
+            return () -> x.be.promptConcat(t, p, sel, null, o);
+        }));
+        String pcb = "promptConcatBackward(Tensor, Tensor, Tensor, Tensor)";
+        c.add(new Bad(pcb, "shape", "dOut with no class token row", x -> {
+            Tensor d = x.f(2, 4, 4), sel = x.i(2, 2), dp = x.f(3, 2, 4);
+            return () -> x.be.promptConcatBackward(d, sel, dp, null);
+        }));
+        c.add(new Bad(pcb, "shape", "dTokens of another length", x -> {
+            Tensor d = x.f(2, 9, 4), sel = x.i(2, 2), dp = x.f(3, 2, 4), dt = x.f(2, 6, 4);
+            return () -> x.be.promptConcatBackward(d, sel, dp, dt);
+        }));
+        c.add(new Bad(pcb, "dtype", "i32 dPool", x -> {
+            Tensor d = x.f(2, 9, 4), sel = x.i(2, 2), dp = x.i(3, 2, 4);
+            return () -> x.be.promptConcatBackward(d, sel, dp, null);
+        }));
+        c.add(new Bad(pcb, "device", "dTokens on the other device", x -> {
+            Tensor d = x.f(2, 9, 4), sel = x.i(2, 2), dp = x.f(3, 2, 4), dt = x.foreign(2, 5, 4);
+            return () -> x.be.promptConcatBackward(d, sel, dp, dt);
+        }));
+        c.add(new Bad(pcb, "closed", "closed dOut", x -> {
+            Tensor d = x.closed(2, 9, 4), sel = x.i(2, 2), dp = x.f(3, 2, 4);
+            return () -> x.be.promptConcatBackward(d, sel, dp, null);
+        }));
+        // mean over a token range
+        String trm = "tokenRangeMean(Tensor, int, int, Tensor)", trmb = "tokenRangeMeanBackward(Tensor, int, int, Tensor)";
+        for (String op : new String[] {trm, trmb}) {
+            boolean fwd = op.equals(trm);
+            c.add(new Bad(op, "shape", "a range past the last token", x -> {
+                Tensor t = x.f(2, 5, 4), o = x.f(2, 4);
+                return fwd ? () -> x.be.tokenRangeMean(t, 3, 3, o) : () -> x.be.tokenRangeMeanBackward(o, 3, 3, t);
+            }));
+            c.add(new Bad(op, "shape", "an empty range", x -> {
+                Tensor t = x.f(2, 5, 4), o = x.f(2, 4);
+                return fwd ? () -> x.be.tokenRangeMean(t, 1, 0, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 0, t);
+            }));
+            c.add(new Bad(op, "shape", "means of another width", x -> {
+                Tensor t = x.f(2, 5, 4), o = x.f(2, 3);
+                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
+            }));
+            c.add(new Bad(op, "dtype", "i32 means", x -> {
+                Tensor t = x.f(2, 5, 4), o = x.i(2, 4);
+                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
+            }));
+            c.add(new Bad(op, "device", "tokens on the other device", x -> {
+                Tensor t = x.foreign(2, 5, 4), o = x.f(2, 4);
+                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
+            }));
+            c.add(new Bad(op, "closed", "closed tokens", x -> {
+                Tensor t = x.closed(2, 5, 4), o = x.f(2, 4);
+                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
+            }));
+        }
         return c;
     }
 

@@ -93,16 +93,33 @@ final class Demo implements Callable<Integer> {
     private static final int VOCAB = 100, TEXT_WIDTH = 48, TEXT_DEPTH = 2, TEXT_HEADS = 4, PROJECTION = 32;
 
     static void run(Backend be, Options o, Console out) throws IOException {
+        withModels(be, o.seed(), out, (vit, clip) -> train(be, vit, clip, o, out));
+    }
+
+    /** What runs on the demo's models. */
+    @FunctionalInterface
+    interface ModelsBody {
+        void run(VisionTransformer vit, Clip clip) throws IOException;
+    }
+
+    /** In words, the checkpoints {@link #withModels} writes, for the reports. */
+    static String checkpointWords(long seed) {
+        return String.format(java.util.Locale.ROOT, "random ViT (%d px, %d layers, width %d) and CLIP, seed %d",
+                TOWER.imageSize(), TOWER.depth(), TOWER.width(), seed);
+    }
+
+    /** Writes random ViT and CLIP checkpoints to a temporary folder, loads them, runs body, deletes them. */
+    static void withModels(Backend be, long seed, Console out, ModelsBody body) throws IOException {
         Path dir = Files.createTempDirectory("starprompt-demo");
         try {
             out.info(String.format("writing random checkpoints (ViT %d px / %d layers, CLIP text %d layers) to %s",
                     TOWER.imageSize(), TOWER.depth(), TEXT_DEPTH, dir));
-            RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), TOWER, o.seed());
+            RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), TOWER, seed);
             RandomCheckpoints.writeClip(dir.resolve("clip.safetensors"), dir.resolve("config.json"), TOWER, VOCAB,
-                    TEXT_WIDTH, TEXT_DEPTH, TEXT_HEADS, PROJECTION, o.seed() + 1);
+                    TEXT_WIDTH, TEXT_DEPTH, TEXT_HEADS, PROJECTION, seed + 1);
             try (VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"), TOWER.heads());
                     Clip clip = Clip.load(be, dir.resolve("clip.safetensors"), dir.resolve("config.json"))) {
-                train(be, vit, clip, o, out);
+                body.run(vit, clip);
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -112,13 +129,27 @@ final class Demo implements Callable<Integer> {
         }
     }
 
-    private static void train(Backend be, VisionTransformer vit, Clip clip, Options o, Console out)
-            throws IOException {
-        SyntheticTaskData data = SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
+    /** The demo's synthetic stream at the models' input sizes. */
+    static SyntheticTaskData data(Options o, VisionTransformer vit, Clip clip) {
+        return SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
                 .testPerClass(16).vitImageSize(vit.config().imageSize())
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
-        StarPromptConfig cfg = StarPromptConfig.builder().epochs(o.epochs()).batchSize(o.batch())
-                .evalBatchSize(Math.max(o.batch(), 64)).build();
+    }
+
+    /** STAR-Prompt's (and the bounds') settings at the demo's epochs and batch size. */
+    static StarPromptConfig starPromptConfig(Options o) {
+        return StarPromptConfig.builder().epochs(o.epochs()).batchSize(o.batch()).evalBatchSize(evalBatch(o)).build();
+    }
+
+    /** The inference batch of the demo and compare runs. */
+    static int evalBatch(Options o) {
+        return Math.max(o.batch(), 64);
+    }
+
+    private static void train(Backend be, VisionTransformer vit, Clip clip, Options o, Console out)
+            throws IOException {
+        SyntheticTaskData data = data(o, vit, clip);
+        StarPromptConfig cfg = starPromptConfig(o);
         out.info(data + " on the " + be.name() + " backend");
         Runner runner = new Runner(out);
         List<MethodResult> results = new ArrayList<>();
@@ -138,13 +169,13 @@ final class Demo implements Callable<Integer> {
         try (JointTraining upper = new JointTraining(clip, vit, fixedIds, cfg, o.seed())) {
             results.add(runner.run(upper, "joint training", data, false, null).result());
         }
-        runner.finish(results, settings(o), be, o.out());
+        runner.finish(results, settings(o, "demo"), be, o.out());
     }
 
-    /** The demo's options as the configuration recorded in results.json. */
-    private static Map<String, Object> settings(Options o) {
+    /** The options of a demo or compare job as the configuration recorded in results.json. */
+    static Map<String, Object> settings(Options o, String job) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("job", "demo");
+        m.put("job", job);
         m.put("classes", o.classes());
         m.put("tasks", o.tasks());
         m.put("epochs", o.epochs());

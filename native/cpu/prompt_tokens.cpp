@@ -11,12 +11,6 @@
 namespace sp {
 namespace {
 
-constexpr int64_t kMinChunk = 1 << 15;  // elements per task
-
-int64_t row_grain(int64_t rows, int64_t dim) {
-  return grain_for(rows, std::max<int64_t>(1, kMinChunk / std::max<int64_t>(dim, 1)));
-}
-
 struct ConcatShape {
   int batch, t, pool, length, top_n;
   int64_t d;
@@ -48,20 +42,17 @@ SP_EXPORT int sp_cpu_prompt_concat(const float* tokens, const float* pool, const
   SP_CHECK(sp::present_or_empty(tokens, int64_t(batch) * t * d));
   SP_CHECK(sp::present_or_empty(pool, int64_t(pool_size) * length * d));
   SP_CHECK(sp::present_or_empty(out, int64_t(batch) * s.seq() * d));
-  const int64_t rows = int64_t(batch) * s.seq();
-  int status = sp::parallel_for(rows, sp::row_grain(rows, d), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / s.seq(), row = r % s.seq();
-      float* dst = out + r * d;
-      if (row == 0 || row > s.prompt_rows()) {
-        const int64_t src_row = row == 0 ? 0 : row - s.prompt_rows();
-        std::memcpy(dst, tokens + (b * t + src_row) * d, sizeof(float) * size_t(d));
-        continue;
-      }
-      const int64_t p = row - 1;
-      const float* src = pool + (int64_t(sel[b * top_n + p / length]) * length + p % length) * d;
-      for (int64_t c = 0; c < d; ++c) dst[c] = src[c] + (shift ? shift[c] : 0.0f);
+  int status = sp::prompt::for_each_row(int64_t(batch) * s.seq(), d, [&](int64_t r) {
+    const int64_t b = r / s.seq(), row = r % s.seq();
+    float* dst = out + r * d;
+    if (row == 0 || row > s.prompt_rows()) {
+      const int64_t src_row = row == 0 ? 0 : row - s.prompt_rows();
+      std::memcpy(dst, tokens + (b * t + src_row) * d, sizeof(float) * size_t(d));
+      return;
     }
+    const int64_t p = row - 1;
+    const float* src = pool + (int64_t(sel[b * top_n + p / length]) * length + p % length) * d;
+    for (int64_t c = 0; c < d; ++c) dst[c] = src[c] + (shift ? shift[c] : 0.0f);
   });
   return sp::finish(__func__, status);
 }
@@ -74,19 +65,16 @@ SP_EXPORT int sp_cpu_prompt_concat_bwd(const float* dout, const int32_t* sel, fl
   SP_CHECK(sp::present_or_empty(dout, int64_t(batch) * s.seq() * d));
   SP_CHECK(sp::present_or_empty(dpool, int64_t(pool_size) * length * d));
   // One task per prompt row of the pool: it sums the rows that chose it, in batch order.
-  const int64_t pool_rows = int64_t(pool_size) * length;
-  int status = sp::parallel_for(pool_rows, sp::row_grain(pool_rows, d), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t j = r / length, l = r % length;
-      float* dst = dpool + r * d;
-      std::fill(dst, dst + d, 0.0f);
-      for (int64_t b = 0; b < batch; ++b)
-        for (int n = 0; n < top_n; ++n) {
-          if (sel[b * top_n + n] != j) continue;
-          const float* src = dout + (b * s.seq() + 1 + int64_t(n) * length + l) * d;
-          for (int64_t c = 0; c < d; ++c) dst[c] += src[c];
-        }
-    }
+  int status = sp::prompt::for_each_row(int64_t(pool_size) * length, d, [&](int64_t r) {
+    const int64_t j = r / length, l = r % length;
+    float* dst = dpool + r * d;
+    std::fill(dst, dst + d, 0.0f);
+    for (int64_t b = 0; b < batch; ++b)
+      for (int n = 0; n < top_n; ++n) {
+        if (sel[b * top_n + n] != j) continue;
+        const float* src = dout + (b * s.seq() + 1 + int64_t(n) * length + l) * d;
+        for (int64_t c = 0; c < d; ++c) dst[c] += src[c];
+      }
   });
   if (status != SP_OK || dtokens == nullptr) return sp::finish(__func__, status);
   for (int64_t b = 0; b < batch; ++b) {
@@ -122,17 +110,14 @@ SP_EXPORT int sp_cpu_token_range_mean_bwd(const float* dout, float* dx, int batc
   if (int rc = sp::check_range(__func__, batch, tokens, from, count, d)) return rc;
   SP_CHECK(sp::present_or_empty(dout, int64_t(batch) * d));
   SP_CHECK(sp::present_or_empty(dx, int64_t(batch) * tokens * d));
-  const int64_t rows = int64_t(batch) * tokens;
-  int status = sp::parallel_for(rows, sp::row_grain(rows, d), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t b = r / tokens, i = r % tokens;
-      float* dst = dx + r * d;
-      if (i < from || i >= from + count) {
-        std::fill(dst, dst + d, 0.0f);
-        continue;
-      }
-      for (int64_t c = 0; c < d; ++c) dst[c] = float(double(dout[b * d + c]) / count);
+  int status = sp::prompt::for_each_row(int64_t(batch) * tokens, d, [&](int64_t r) {
+    const int64_t b = r / tokens, i = r % tokens;
+    float* dst = dx + r * d;
+    if (i < from || i >= from + count) {
+      std::fill(dst, dst + d, 0.0f);
+      return;
     }
+    for (int64_t c = 0; c < d; ++c) dst[c] = float(double(dout[b * d + c]) / count);
   });
   return sp::finish(__func__, status);
 }

@@ -1239,9 +1239,7 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void tokenRangeMean(Tensor x, int from, int count, Tensor out) {
         String op = "tokenRangeMean";
-        Check.rank(op, "x", f32(op, "x", x), 3);
-        checkTokenRange(op, x.dim(1), from, count);
-        Check.shape(op, "out", f32(op, "out", out), x.dim(0), x.dim(2));
+        checkTokenRange(op, "x", x, "out", out, from, count);
         dispatch(op, () -> doTokenRangeMean(x, from, count, out),
                 () -> Profiler.shapes("x", x, "out", out) + " tokens " + from + "+" + count, Profiler.bytes(x, out));
     }
@@ -1257,18 +1255,21 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void tokenRangeMeanBackward(Tensor dOut, int from, int count, Tensor dx) {
         String op = "tokenRangeMeanBackward";
-        Check.rank(op, "dx", f32(op, "dx", dx), 3);
-        checkTokenRange(op, dx.dim(1), from, count);
-        Check.shape(op, "dOut", f32(op, "dOut", dOut), dx.dim(0), dx.dim(2));
+        checkTokenRange(op, "dx", dx, "dOut", dOut, from, count);
         dispatch(op, () -> doTokenRangeMeanBackward(dOut, from, count, dx),
                 () -> Profiler.shapes("dOut", dOut, "dx", dx) + " tokens " + from + "+" + count,
                 Profiler.bytes(dOut, dx));
     }
 
-    private static void checkTokenRange(String op, long tokens, int from, int count) {
-        if (count < 1 || from < 0 || (long) from + count > tokens) {
-            throw Check.bad(op, "tokens [" + from + ", " + from + " + " + count + ") outside [0, " + tokens + ")");
+    /** tokens [B, S, D] and mean [B, D], f32 here, and the range [from, from + count) within [0, S). */
+    private void checkTokenRange(String op, String tokensName, Tensor tokens, String meanName, Tensor mean, int from,
+            int count) {
+        Check.rank(op, tokensName, f32(op, tokensName, tokens), 3);
+        long s = tokens.dim(1);
+        if (count < 1 || from < 0 || (long) from + count > s) {
+            throw Check.bad(op, "tokens [" + from + ", " + from + " + " + count + ") outside [0, " + s + ")");
         }
+        Check.shape(op, meanName, f32(op, meanName, mean), tokens.dim(0), tokens.dim(2));
     }
 
     /** queries [B, D] and keys [M ≥ 1, D], f32 on this device, B and M·D within the 32-bit kernel sizes. */

@@ -41,20 +41,8 @@ final class Compare implements Callable<Integer> {
             description = "methods to run, comma separated, in this order (default: ${DEFAULT-VALUE})")
     List<String> methods = Methods.compareDefaults();
 
-    @Option(names = "--classes", defaultValue = "8", description = "number of classes (default: ${DEFAULT-VALUE})")
-    int classes;
-
-    @Option(names = "--tasks", defaultValue = "2", description = "number of tasks (default: ${DEFAULT-VALUE})")
-    int tasks;
-
-    @Option(names = "--epochs", defaultValue = "4", description = "epochs per stage and task (default: ${DEFAULT-VALUE})")
-    int epochs;
-
-    @Option(names = "--batch", defaultValue = "16", description = "training batch size (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--seed", defaultValue = "7", description = "seed (default: ${DEFAULT-VALUE})")
-    long seed;
+    @Mixin
+    Demo.Stream stream = new Demo.Stream();
 
     @Option(names = "--out", paramLabel = "DIR", description = "folder for the reports (default: runs/compare-<date-time>)")
     Path outDir;
@@ -70,12 +58,7 @@ final class Compare implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Demo.Options o = new Demo.Options(Main.positive(spec, "--classes", classes), Main.positive(spec, "--tasks", tasks),
-                Main.positive(spec, "--epochs", epochs), Main.positive(spec, "--batch", batch), seed,
-                outDir != null ? outDir : Main.defaultOutput("compare"));
-        if (classes % tasks != 0) {
-            throw new ParameterException(spec.commandLine(), "--classes " + classes + " is not a multiple of --tasks " + tasks);
-        }
+        Demo.Options o = stream.resolve(spec, outDir, "compare");
         List<Methods.Entry> entries = entries();
         try (Backend be = common.openBackend(); Console console = common.console(out)) {
             Demo.withModels(be, o.seed(), console, (vit, clip) -> compare(be, vit, clip, o, entries, console));

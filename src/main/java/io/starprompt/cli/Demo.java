@@ -45,23 +45,41 @@ final class Demo implements Callable<Integer> {
     @Mixin
     Main.Common common = new Main.Common();
 
-    @Option(names = "--classes", defaultValue = "8", description = "number of classes (default: ${DEFAULT-VALUE})")
-    int classes;
-
-    @Option(names = "--tasks", defaultValue = "2", description = "number of tasks (default: ${DEFAULT-VALUE})")
-    int tasks;
-
-    @Option(names = "--epochs", defaultValue = "4", description = "epochs per stage and task (default: ${DEFAULT-VALUE})")
-    int epochs;
-
-    @Option(names = "--batch", defaultValue = "16", description = "training batch size (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--seed", defaultValue = "7", description = "seed (default: ${DEFAULT-VALUE})")
-    long seed;
+    @Mixin
+    Stream stream = new Stream();
 
     @Option(names = "--out", paramLabel = "DIR", description = "folder for the reports (default: runs/demo-<date-time>)")
     Path outDir;
+
+    /** The options of the synthetic stream, shared by demo and compare. */
+    static final class Stream {
+        @Option(names = "--classes", defaultValue = "8", description = "number of classes (default: ${DEFAULT-VALUE})")
+        int classes;
+
+        @Option(names = "--tasks", defaultValue = "2", description = "number of tasks (default: ${DEFAULT-VALUE})")
+        int tasks;
+
+        @Option(names = "--epochs", defaultValue = "4", description = "epochs per stage and task (default: ${DEFAULT-VALUE})")
+        int epochs;
+
+        @Option(names = "--batch", defaultValue = "16", description = "training batch size (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Option(names = "--seed", defaultValue = "7", description = "seed (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        /** The checked options, reports going to out (or runs/&lt;job&gt;-&lt;date-time&gt;). */
+        Options resolve(CommandSpec spec, Path out, String job) {
+            Options o = new Options(Main.positive(spec, "--classes", classes), Main.positive(spec, "--tasks", tasks),
+                    Main.positive(spec, "--epochs", epochs), Main.positive(spec, "--batch", batch), seed,
+                    out != null ? out : Main.defaultOutput(job));
+            if (classes % tasks != 0) {
+                throw new ParameterException(spec.commandLine(), "--classes " + classes + " is not a multiple of --tasks "
+                        + tasks);
+            }
+            return o;
+        }
+    }
 
     private final PrintStream out;
 
@@ -74,19 +92,11 @@ final class Demo implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Options o = new Options(positive("--classes", classes), positive("--tasks", tasks), positive("--epochs", epochs),
-                positive("--batch", batch), seed, outDir != null ? outDir : Main.defaultOutput("demo"));
-        if (classes % tasks != 0) {
-            throw new ParameterException(spec.commandLine(), "--classes " + classes + " is not a multiple of --tasks " + tasks);
-        }
+        Options o = stream.resolve(spec, outDir, "demo");
         try (Backend be = common.openBackend(); Console console = common.console(out)) {
             run(be, o, console);
         }
         return 0;
-    }
-
-    private int positive(String option, int value) {
-        return Main.positive(spec, option, value);
     }
 
     private static final RandomCheckpoints.Tower TOWER = new RandomCheckpoints.Tower(32, 8, 64, 2, 4);

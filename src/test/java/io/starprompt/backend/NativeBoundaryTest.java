@@ -1049,36 +1049,27 @@ class NativeBoundaryTest {
             Tensor d = x.closed(2, 9, 4), sel = x.i(2, 2), dp = x.f(3, 2, 4);
             return () -> x.be.promptConcatBackward(d, sel, dp, null);
         }));
-        // mean over a token range
+        // mean over a token range: tokens [2, 5, 4], means [2, 4]
         String trm = "tokenRangeMean(Tensor, int, int, Tensor)", trmb = "tokenRangeMeanBackward(Tensor, int, int, Tensor)";
         for (String op : new String[] {trm, trmb}) {
             boolean fwd = op.equals(trm);
-            c.add(new Bad(op, "shape", "a range past the last token", x -> {
-                Tensor t = x.f(2, 5, 4), o = x.f(2, 4);
-                return fwd ? () -> x.be.tokenRangeMean(t, 3, 3, o) : () -> x.be.tokenRangeMeanBackward(o, 3, 3, t);
-            }));
-            c.add(new Bad(op, "shape", "an empty range", x -> {
-                Tensor t = x.f(2, 5, 4), o = x.f(2, 4);
-                return fwd ? () -> x.be.tokenRangeMean(t, 1, 0, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 0, t);
-            }));
-            c.add(new Bad(op, "shape", "means of another width", x -> {
-                Tensor t = x.f(2, 5, 4), o = x.f(2, 3);
-                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
-            }));
-            c.add(new Bad(op, "dtype", "i32 means", x -> {
-                Tensor t = x.f(2, 5, 4), o = x.i(2, 4);
-                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
-            }));
-            c.add(new Bad(op, "device", "tokens on the other device", x -> {
-                Tensor t = x.foreign(2, 5, 4), o = x.f(2, 4);
-                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
-            }));
-            c.add(new Bad(op, "closed", "closed tokens", x -> {
-                Tensor t = x.closed(2, 5, 4), o = x.f(2, 4);
-                return fwd ? () -> x.be.tokenRangeMean(t, 1, 2, o) : () -> x.be.tokenRangeMeanBackward(o, 1, 2, t);
-            }));
+            c.add(rangeMean(op, fwd, "shape", "a range past the last token", x -> x.f(2, 5, 4), x -> x.f(2, 4), 3, 3));
+            c.add(rangeMean(op, fwd, "shape", "an empty range", x -> x.f(2, 5, 4), x -> x.f(2, 4), 1, 0));
+            c.add(rangeMean(op, fwd, "shape", "means of another width", x -> x.f(2, 5, 4), x -> x.f(2, 3), 1, 2));
+            c.add(rangeMean(op, fwd, "dtype", "i32 means", x -> x.f(2, 5, 4), x -> x.i(2, 4), 1, 2));
+            c.add(rangeMean(op, fwd, "device", "tokens on the other device", x -> x.foreign(2, 5, 4), x -> x.f(2, 4), 1, 2));
+            c.add(rangeMean(op, fwd, "closed", "closed tokens", x -> x.closed(2, 5, 4), x -> x.f(2, 4), 1, 2));
         }
         return c;
+    }
+
+    /** A bad call of tokenRangeMean (fwd) or its backward over tokens and means built by the fixture. */
+    private static Bad rangeMean(String op, boolean fwd, String kind, String what, Function<Fixture, Tensor> tokens,
+            Function<Fixture, Tensor> means, int from, int count) {
+        return new Bad(op, kind, what, x -> {
+            Tensor t = tokens.apply(x), m = means.apply(x);
+            return fwd ? () -> x.be.tokenRangeMean(t, from, count, m) : () -> x.be.tokenRangeMeanBackward(m, from, count, t);
+        });
     }
 
     // ------------------------------------------------------------------ the public ops

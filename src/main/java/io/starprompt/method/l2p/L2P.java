@@ -40,6 +40,9 @@ public final class L2P implements ContinualMethod {
     /** {@value #NAME}. */
     public static final String NAME = "l2p";
 
+    /** The prefix of P, K, W and b in the saved state. */
+    private static final String STATE_PREFIX = "l2p.";
+
     /** The gradients of P, K, W and b in words, for a divergence message. */
     private static final List<String> GRADIENTS = List.of("the gradient of the prompt pool P",
             "the gradient of the prompt keys K", "the gradient of the head weight W", "the gradient of the head bias b");
@@ -178,6 +181,10 @@ public final class L2P implements ContinualMethod {
      * Class-IL over the classes seen after the last learned task (logits cut to them, no mask)
      * and task-IL over the tested task's classes, in unshuffled test batches of evalBatchSize
      * (with batch-wise selection the vote sees one task's images at a time, methods/l2p.md §3).
+     *
+     * @param d the benchmark
+     * @param testTask the task whose test set is evaluated
+     * @return the class-IL and task-IL counts
      */
     @Override
     public TaskAccuracy evaluate(TaskData d, int testTask) {
@@ -203,19 +210,21 @@ public final class L2P implements ContinualMethod {
         return out;
     }
 
-    /** P, K, W and b, the number of finished tasks, the config and the seed. */
+    /**
+     * P, K, W and b, the number of finished tasks, the config and the seed.
+     *
+     * @return the state
+     */
     @Override
     public MethodState saveState() {
         if (adam != null) throw new IllegalStateException(NAME + ": cannot save while a task is in progress");
-        MethodState s = progress.newState(cfg, seed);
-        model.saveTo(s, "l2p.");
-        return s;
+        return model.saveTo(progress.newState(cfg, seed), STATE_PREFIX);
     }
 
     @Override
     public void restoreState(MethodState s) {
         int learned = progress.checkRestorable(s, cfg, seed);
-        model.restoreFrom(s, "l2p.");
+        model.restoreFrom(s, STATE_PREFIX);
         progress.restore(learned);
     }
 

@@ -282,11 +282,11 @@ public final class L2PModel implements AutoCloseable {
      *
      * @param state the state to add to
      * @param prefix the names' prefix
+     * @return the state
      */
-    public void saveTo(MethodState state, String prefix) {
-        for (Map.Entry<String, Tensor> p : namedParameters(prefix).entrySet()) {
-            state.putFloats(p.getKey(), be.toFloatArray(p.getValue()), p.getValue().shape());
-        }
+    public MethodState saveTo(MethodState state, String prefix) {
+        namedParameters(prefix).forEach((name, t) -> state.putFloats(name, be.toFloatArray(t), t.shape()));
+        return state;
     }
 
     /**

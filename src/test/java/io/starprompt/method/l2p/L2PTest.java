@@ -69,11 +69,33 @@ class L2PTest {
         return be.fromArray(gaussian(new Random(8), BATCH * 3 * side * side, 1), BATCH, 3, side, side);
     }
 
+    /** The tiny ViT and an L2P model initialised from seed 1 on a backend, in an open tensor scope. */
+    private record Setup(Backend be, VisionTransformer vit, L2PModel model, TensorScope scope) implements AutoCloseable {
+        static Setup open(String backend) throws IOException {
+            Backend be = Backends.create(backend);
+            VisionTransformer vit = VisionTransformer.load(be, vitFile(), HEADS);
+            return new Setup(be, vit, L2PModel.initialised(vit, CLASSES, SMALL, 1), TensorScope.open());
+        }
+
+        Tensor images() {
+            return L2PTest.images(be, 16);
+        }
+
+        @Override
+        public void close() {
+            scope.close();
+            model.close();
+            vit.close();
+            be.close();
+        }
+    }
+
     @Test
     void lossIsTheMaskedCrossEntropyMinusTheWeightedPullOfTheChosenKeys() throws IOException {
-        try (Backend be = Backends.create("reference"); VisionTransformer vit = VisionTransformer.load(be, vitFile(), HEADS);
-                L2PModel model = L2PModel.initialised(vit, CLASSES, SMALL, 1); TensorScope scope = TensorScope.open()) {
-            Tensor images = images(be, 16);
+        try (Setup x = Setup.open("reference")) {
+            Backend be = x.be();
+            L2PModel model = x.model();
+            Tensor images = x.images();
             Outcome o = outcome(model, images);
             Tensor queries = model.queries(images);
             float[] logits = be.toFloatArray(model.logits(images, queries));
@@ -117,9 +139,10 @@ class L2PTest {
 
     @Test
     void gradientsOfPoolKeysAndHeadMatchFiniteDifferences() throws IOException {
-        try (Backend be = Backends.create("reference"); VisionTransformer vit = VisionTransformer.load(be, vitFile(), HEADS);
-                L2PModel model = L2PModel.initialised(vit, CLASSES, SMALL, 1); TensorScope scope = TensorScope.open()) {
-            Tensor images = images(be, 16);
+        try (Setup x = Setup.open("reference")) {
+            Backend be = x.be();
+            L2PModel model = x.model();
+            Tensor images = x.images();
             Outcome o = outcome(model, images);
             assertRowsZero(o.grads()[2], 32, 0, PAST, "head rows of past classes");
             assertRowsZero(o.grads()[2], 32, SEEN, CLASSES, "head rows of future classes");
@@ -158,13 +181,11 @@ class L2PTest {
     @Test
     void cpuBackendMatchesTheReference() throws IOException {
         Outcome ref, cpu;
-        try (Backend be = Backends.create("reference"); VisionTransformer vit = VisionTransformer.load(be, vitFile(), HEADS);
-                L2PModel model = L2PModel.initialised(vit, CLASSES, SMALL, 1); TensorScope scope = TensorScope.open()) {
-            ref = outcome(model, images(be, 16));
+        try (Setup x = Setup.open("reference")) {
+            ref = outcome(x.model(), x.images());
         }
-        try (Backend be = Backends.create("cpu"); VisionTransformer vit = VisionTransformer.load(be, vitFile(), HEADS);
-                L2PModel model = L2PModel.initialised(vit, CLASSES, SMALL, 1); TensorScope scope = TensorScope.open()) {
-            cpu = outcome(model, images(be, 16));
+        try (Setup x = Setup.open("cpu")) {
+            cpu = outcome(x.model(), x.images());
         }
         assertEquals(ref.loss(), cpu.loss(), 1e-4);
         for (int p = 0; p < ref.grads().length; p++) assertArrayEquals(ref.grads()[p], cpu.grads()[p], 2e-4f, "gradient " + p);

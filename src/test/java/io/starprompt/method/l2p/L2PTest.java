@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static io.starprompt.TestVectors.gaussian;
+import static io.starprompt.TestVectors.moved;
+
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.cl.TaskData;
@@ -43,12 +46,6 @@ class L2PTest {
         Path p = dir.resolve("vit.safetensors");
         if (!p.toFile().exists()) RandomCheckpoints.writeVit(p, new RandomCheckpoints.Tower(16, 8, 32, 2, HEADS), 3);
         return p;
-    }
-
-    private static float[] gaussian(Random r, int n, double scale) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (scale * r.nextGaussian());
-        return v;
     }
 
     /** One batch's loss and gradients on a backend, from the same initialisation and inputs. */
@@ -95,9 +92,8 @@ class L2PTest {
         try (Setup x = Setup.open("reference")) {
             Backend be = x.be();
             L2PModel model = x.model();
-            Tensor images = x.images();
+            Tensor images = x.images(), queries = model.queries(images);
             Outcome o = outcome(model, images);
-            Tensor queries = model.queries(images);
             float[] logits = be.toFloatArray(model.logits(images, queries));
             double ce = 0;
             for (int b = 0; b < BATCH; b++) {
@@ -140,10 +136,10 @@ class L2PTest {
     @Test
     void gradientsOfPoolKeysAndHeadMatchFiniteDifferences() throws IOException {
         try (Setup x = Setup.open("reference")) {
+            Tensor images = x.images();
+            Outcome o = outcome(x.model(), images);
             Backend be = x.be();
             L2PModel model = x.model();
-            Tensor images = x.images();
-            Outcome o = outcome(model, images);
             assertRowsZero(o.grads()[2], 32, 0, PAST, "head rows of past classes");
             assertRowsZero(o.grads()[2], 32, SEEN, CLASSES, "head rows of future classes");
             List<Tensor> params = model.parameters();
@@ -170,12 +166,6 @@ class L2PTest {
 
     private static void assertRowsZero(float[] g, int width, int from, int to, String what) {
         for (int i = from * width; i < to * width; i++) assertEquals(0f, g[i], what);
-    }
-
-    private static float[] moved(float[] base, float[] dir, double h) {
-        float[] out = base.clone();
-        for (int i = 0; i < out.length; i++) out[i] += (float) (h * dir[i]);
-        return out;
     }
 
     @Test

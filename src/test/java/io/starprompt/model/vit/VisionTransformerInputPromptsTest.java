@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.GoldenSet;
+import static io.starprompt.TestVectors.gaussian;
+import static io.starprompt.TestVectors.moved;
+
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.tensor.Tensor;
@@ -34,12 +37,6 @@ class VisionTransformerInputPromptsTest {
         Path dir = GoldenSet.dir();
         int heads = Json.intAt(Json.parse(Files.readString(dir.resolve("meta.json"))), "vit", "num_heads");
         return VisionTransformer.load(be, dir.resolve("vit.safetensors"), heads);
-    }
-
-    private static float[] gaussian(Random r, int n, double scale) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float) (scale * r.nextGaussian());
-        return v;
     }
 
     /** Images, pool (with one unchosen entry: 5 entries, id 4 never chosen) and a fixed readout R. */
@@ -98,12 +95,6 @@ class VisionTransformerInputPromptsTest {
                 assertEquals(fd, analytic, 0.02 * Math.abs(fd) + 1e-4, "trial " + trial);
             }
         }
-    }
-
-    private static float[] moved(float[] base, float[] dir, double h) {
-        float[] out = base.clone();
-        for (int i = 0; i < out.length; i++) out[i] += (float) (h * dir[i]);
-        return out;
     }
 
     @Test

@@ -13,6 +13,7 @@ import static io.starprompt.TestVectors.moved;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
+import io.starprompt.model.safetensors.SafetensorsFile;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import io.starprompt.util.Json;
@@ -129,6 +130,40 @@ class VisionTransformerInputPromptsTest {
             int[] other = SELECTED.clone();
             other[0] = 4;
             assertNotEquals(a, loss(vit, in, in.pool(), other, null), 1e-4, "another prompt changes the output");
+        }
+    }
+
+    /**
+     * Prompts equal to the class token carry the class position's embedding (methods/l2p.md §4),
+     * so every prompt token is an exact copy of the [CLS] token: all of them leave the blocks
+     * equal to the [CLS] output, and their mean is that output. Without the shift, or with the
+     * prompts placed elsewhere, they would differ.
+     */
+    @Test
+    void promptTokensCarryTheClassPositionEmbedding() throws IOException {
+        Path file = GoldenSet.dir().resolve("vit.safetensors");
+        float[] cls;
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            cls = f.readFloats("cls_token");
+        }
+        try (Backend be = Backends.create("reference"); VisionTransformer vit = goldenVit(be);
+                TensorScope scope = TensorScope.open()) {
+            int s = vit.config().imageSize(), w = vit.config().width();
+            float[] pool = new float[POOL * LENGTH * w];
+            for (int i = 0; i < POOL * LENGTH; i++) System.arraycopy(cls, 0, pool, i * w, w);
+            Prompts prompts = Prompts.input(be.fromArray(pool, POOL, LENGTH, w), be.fromArray(SELECTED, BATCH, TOP_N));
+            Tensor images = be.fromArray(gaussian(new Random(2), BATCH * 3 * s * s, 1), BATCH, 3, s, s);
+            Tensor tokens = vit.encode(images, prompts);
+            float[] mean = be.toFloatArray(vit.promptMean(tokens, prompts));
+            float[] all = be.toFloatArray(tokens);
+            long seq = tokens.dim(1);
+            float[] clsOut = new float[BATCH * w];
+            for (int b = 0; b < BATCH; b++) System.arraycopy(all, (int) (b * seq * w), clsOut, b * w, w);
+            assertArrayEquals(clsOut, mean, 1e-5f);
+            float[] plain = be.toFloatArray(vit.encodePooled(images, Prompts.none()));
+            double gap = 0;
+            for (int i = 0; i < plain.length; i++) gap = Math.max(gap, Math.abs(plain[i] - clsOut[i]));
+            assertTrue(gap > 1e-3, "the prompt tokens change the [CLS] output: " + gap);
         }
     }
 

@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "parallel.h"
+#include "prompt_common.h"
 
 namespace sp {
 namespace {
@@ -56,12 +57,6 @@ Pair pair_of(const float* q, const float* k, int d) {
   return p;
 }
 
-bool all_in_range(const int32_t* v, int64_t n, int hi) {
-  for (int64_t i = 0; i < n; ++i)
-    if (v[i] < 0 || v[i] >= hi) return false;
-  return true;
-}
-
 }  // namespace
 }  // namespace sp
 
@@ -99,7 +94,7 @@ SP_EXPORT int sp_cpu_cosine_match_bwd(const float* q, const float* keys, const i
   SP_CHECK(sp::present_or_empty(q, int64_t(batch) * d) && sp::present_or_empty(keys, int64_t(pool) * d));
   SP_CHECK(sp::present_or_empty(sel, chosen) && sp::present_or_empty(w, chosen));
   SP_CHECK(sp::present_or_empty(dkeys, int64_t(pool) * d));
-  SP_CHECK(sp::all_in_range(sel, chosen, pool));
+  SP_CHECK(sp::prompt::ids_below(sel, chosen, pool));
   std::vector<sp::Pair> pairs(static_cast<size_t>(chosen));
   for (int64_t i = 0; i < chosen; ++i)
     pairs[size_t(i)] = sp::pair_of(q + (i / top_n) * d, keys + int64_t(sel[i]) * d, d);

@@ -144,3 +144,20 @@ SP_EXPORT int sp_cuda_cosine_match_bwd(const float*, const float*, const int32_t
                                        int, int, int, int, float*, float*, void*) {
   SP_NO_CUDA;
 }
+
+// Input prompts (L2P): concatenation and the mean over a token range.
+SP_EXPORT int sp_cuda_prompt_concat(const float*, const float*, const int32_t*, const float*,
+                                    float*, int, int, int, int, int, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_prompt_concat_bwd(const float*, const int32_t*, float*, float*, int, int,
+                                        int, int, int, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_token_range_mean(const float*, float*, int, int, int, int, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_token_range_mean_bwd(const float*, float*, int, int, int, int, int64_t,
+                                           void*) {
+  SP_NO_CUDA;
+}

@@ -97,6 +97,17 @@ __global__ void chosen_terms_kernel(const float* __restrict__ q, const float* __
              terms + 3 * static_cast<int64_t>(i));
 }
 
+// The clamped norms of a chosen pair's query and key and their cosine, from its three terms;
+// a cosine projection is kept only for a vector above the clamp (its normaliser varies).
+struct PairFactors {
+  float nq, nk, s_for_key, s_for_query;
+};
+
+__device__ __forceinline__ PairFactors pair_factors(const float* t) {
+  const float nq = clamped_norm(t[1]), nk = clamped_norm(t[2]), s = t[0] / (nq * nk);
+  return PairFactors{nq, nk, t[2] > kMinNormSquared ? s : 0.f, t[1] > kMinNormSquared ? s : 0.f};
+}
+
 // grid (pool): dkeys[j] = sum over pairs choosing j of w (q^ - s k^) / |k|.
 __global__ void dkeys_kernel(const float* __restrict__ q, const float* __restrict__ keys,
                              const int32_t* __restrict__ sel, const float* __restrict__ w,
@@ -109,10 +120,8 @@ __global__ void dkeys_kernel(const float* __restrict__ q, const float* __restric
     float acc = 0.f;
     for (int64_t i = 0; i < chosen; ++i) {
       if (sel[i] != j) continue;
-      const float* t = terms + 3 * i;
-      const float nq = clamped_norm(t[1]), nk = clamped_norm(t[2]);
-      const float proj = t[2] > kMinNormSquared ? t[0] / (nq * nk) : 0.f;
-      acc += w[i] * (q[(i / top_n) * d + c] / nq - proj * kj[c] / nk) / nk;
+      const PairFactors f = pair_factors(terms + 3 * i);
+      acc += w[i] * (q[(i / top_n) * d + c] / f.nq - f.s_for_key * kj[c] / f.nk) / f.nk;
     }
     dkeys[static_cast<int64_t>(j) * d + c] = acc;
   }
@@ -131,20 +140,19 @@ __global__ void dq_kernel(const float* __restrict__ q, const float* __restrict__
       const int64_t i = static_cast<int64_t>(b) * top_n + n;
       const int j = sel[i];
       if (j < 0 || j >= pool) continue;
-      const float* t = terms + 3 * i;
-      const float nq = clamped_norm(t[1]), nk = clamped_norm(t[2]);
-      const float proj = t[1] > kMinNormSquared ? t[0] / (nq * nk) : 0.f;
-      acc += w[i] * (keys[static_cast<int64_t>(j) * d + c] / nk - proj * qb[c] / nq) / nq;
+      const PairFactors f = pair_factors(terms + 3 * i);
+      acc += w[i] * (keys[static_cast<int64_t>(j) * d + c] / f.nk - f.s_for_query * qb[c] / f.nq) / f.nq;
     }
     dq[static_cast<int64_t>(b) * d + c] = acc;
   }
 }
 
-int finish(const char* fn, cudaError_t err, void* scratch, cudaStream_t st) {
-  cudaError_t freed = scratch ? cudaFreeAsync(scratch, st) : cudaSuccess;
-  if (err != cudaSuccess) return sp_cuda_error(fn, err);
-  if (freed != cudaSuccess) return sp_cuda_error(fn, freed);
-  return SP_OK;
+// The launches' status, after the scratch is returned to the stream's pool whatever happened.
+int release_scratch(const char* fn, void* scratch, cudaStream_t st) {
+  const cudaError_t launched = cudaGetLastError();
+  const cudaError_t freed = cudaFreeAsync(scratch, st);
+  const cudaError_t first = launched != cudaSuccess ? launched : freed;
+  return first == cudaSuccess ? SP_OK : sp_cuda_error(fn, first);
 }
 
 }  // namespace
@@ -167,7 +175,7 @@ SP_EXPORT int sp_cuda_cosine_match(const float* q, const float* keys, int batch,
   int* counts = nullptr;
   SP_CUDA_TRY(sp_scratch_alloc(&counts, static_cast<size_t>(pool), st));
   batch_vote_kernel<<<1, kThreads, 0, st>>>(sel, batch, pool, top_n, counts);
-  return finish(__func__, cudaGetLastError(), counts, st);
+  return release_scratch(__func__, counts, st);
 }
 
 SP_EXPORT int sp_cuda_cosine_match_bwd(const float* q, const float* keys, const int32_t* sel,
@@ -188,5 +196,5 @@ SP_EXPORT int sp_cuda_cosine_match_bwd(const float* q, const float* keys, const 
                                                                           top_n, terms);
   dkeys_kernel<<<pool, kThreads, 0, st>>>(q, keys, sel, w, terms, batch, d, top_n, dkeys);
   if (dq != nullptr) dq_kernel<<<batch, kThreads, 0, st>>>(q, keys, sel, w, terms, pool, d, top_n, dq);
-  return finish(__func__, cudaGetLastError(), terms, st);
+  return release_scratch(__func__, terms, st);
 }

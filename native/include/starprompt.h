@@ -352,6 +352,37 @@ int sp_cuda_cosine_match_bwd(const float* q, const float* keys, const int32_t* s
                              const float* w, int batch, int pool, int d, int top_n,
                              float* dkeys, float* dq, void* stream);
 
+/* Input-prompt concatenation (methods/l2p.md §4). tokens: [batch, t, d] with row 0 the class
+ * token (t >= 1); pool: [pool, length, d]; sel: [batch, top_n] ids in [0, pool); shift: [d] added
+ * to every prompt row (may be NULL: nothing added). out: [batch, t + top_n * length, d] =
+ *   [tokens[b, 0]; pool[sel[b, 0]] + shift; ...; pool[sel[b, top_n - 1]] + shift; tokens[b, 1:]]
+ * The backward overwrites dpool [pool, length, d] with the sum of the dout rows each prompt row
+ * occupied (zero for unchosen prompts) and, when dtokens is not NULL, overwrites dtokens
+ * [batch, t, d] with the dout rows the tokens occupied. sel entries outside [0, pool) are
+ * SP_ERR_ARG on the CPU (nothing written) and skipped on the device. */
+int sp_cpu_prompt_concat(const float* tokens, const float* pool, const int32_t* sel,
+                         const float* shift, float* out, int batch, int t, int pool_size,
+                         int length, int top_n, int64_t d);
+int sp_cpu_prompt_concat_bwd(const float* dout, const int32_t* sel, float* dpool, float* dtokens,
+                             int batch, int t, int pool_size, int length, int top_n, int64_t d);
+/* Mean over a range of tokens: x [batch, tokens, d]; out[b] = (1/count) sum of x[b, i] for
+ * from <= i < from + count (count >= 1, from + count <= tokens). The backward overwrites dx
+ * [batch, tokens, d]: dout[b] / count on the range, zero elsewhere. */
+int sp_cpu_token_range_mean(const float* x, float* out, int batch, int tokens, int from,
+                            int count, int64_t d);
+int sp_cpu_token_range_mean_bwd(const float* dout, float* dx, int batch, int tokens, int from,
+                                int count, int64_t d);
+int sp_cuda_prompt_concat(const float* tokens, const float* pool, const int32_t* sel,
+                          const float* shift, float* out, int batch, int t, int pool_size,
+                          int length, int top_n, int64_t d, void* stream);
+int sp_cuda_prompt_concat_bwd(const float* dout, const int32_t* sel, float* dpool,
+                              float* dtokens, int batch, int t, int pool_size, int length,
+                              int top_n, int64_t d, void* stream);
+int sp_cuda_token_range_mean(const float* x, float* out, int batch, int tokens, int from,
+                             int count, int64_t d, void* stream);
+int sp_cuda_token_range_mean_bwd(const float* dout, float* dx, int batch, int tokens, int from,
+                                 int count, int64_t d, void* stream);
+
 #ifdef __cplusplus
 }
 #endif

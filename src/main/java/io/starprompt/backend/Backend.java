@@ -1222,6 +1222,111 @@ public abstract class Backend implements AutoCloseable {
                 Profiler.bytes(queries, keys, selected, dSelected, dKeys, dQueries));
     }
 
+    /**
+     * Input-prompt concatenation (methods/l2p.md §4): for tokens [B, T, D] whose row 0 is the class
+     * token, out[b] ← [tokens[b, 0]; pool[s_0] + shift; …; pool[s_{N−1}] + shift; tokens[b, 1 …]]
+     * with s = selected[b], each pool entry contributing its L rows. out is [B, T + N·L, D].
+     * The indices are checked on the host (a short wait on asynchronous backends).
+     *
+     * @param tokens the embedded sequence [B, T ≥ 1, D]
+     * @param pool the prompt pool [M, L, D]
+     * @param selected the prompts of each sample [B, N] (i32), each in [0, M)
+     * @param shift added to every prompt row [D] (the class position's embedding); null for none
+     * @param out the prompted sequence [B, T + N·L, D], overwritten
+     */
+    public final void promptConcat(Tensor tokens, Tensor pool, Tensor selected, Tensor shift, Tensor out) {
+        String op = "promptConcat";
+        Check.rank(op, "tokens", f32(op, "tokens", tokens), 3);
+        checkPromptPool(op, pool, selected, tokens.dim(0), tokens.dim(2));
+        if (tokens.dim(1) < 1) throw Check.bad(op, "tokens " + tokens + " has no class token row");
+        if (shift != null) Check.shape(op, "shift", f32(op, "shift", shift), tokens.dim(2));
+        long seq = tokens.dim(1) + selected.dim(1) * pool.dim(1);
+        Check.shape(op, "out", f32(op, "out", out), tokens.dim(0), seq, tokens.dim(2));
+        Check.toInt(op, "sequence length", seq);
+        checkIndexTensor(op, "selected", selected, (int) pool.dim(0));
+        dispatch(op, () -> doPromptConcat(tokens, pool, selected, shift, out),
+                () -> Profiler.shapes("tokens", tokens, "pool", pool, "out", out), 2 * out.bytes());
+    }
+
+    /**
+     * Backward of {@link #promptConcat}: dPool[j] ← the sum of the rows of dOut that prompt j
+     * occupied, over every sample that chose it (zero for prompts no sample chose), and, when
+     * dTokens is given, dTokens ← the rows of dOut the tokens occupied.
+     *
+     * @param dOut gradient of the prompted sequence [B, T + N·L, D]
+     * @param selected the forward's selection [B, N] (i32), each in [0, M)
+     * @param dPool gradient of the pool [M, L, D], overwritten
+     * @param dTokens gradient of the tokens [B, T, D], overwritten; null when not wanted
+     */
+    public final void promptConcatBackward(Tensor dOut, Tensor selected, Tensor dPool, Tensor dTokens) {
+        String op = "promptConcatBackward";
+        Check.rank(op, "dOut", f32(op, "dOut", dOut), 3);
+        checkPromptPool(op, dPool, selected, dOut.dim(0), dOut.dim(2));
+        long t = dOut.dim(1) - selected.dim(1) * dPool.dim(1);
+        if (t < 1) throw Check.bad(op, "dOut " + dOut + " is shorter than its " + selected.dim(1) * dPool.dim(1)
+                + " prompt rows plus the class token");
+        if (dTokens != null) Check.shape(op, "dTokens", f32(op, "dTokens", dTokens), dOut.dim(0), t, dOut.dim(2));
+        checkIndexTensor(op, "selected", selected, (int) dPool.dim(0));
+        dispatch(op, () -> doPromptConcatBackward(dOut, selected, dPool, dTokens),
+                () -> Profiler.shapes("dOut", dOut, "dPool", dPool), 2 * dOut.bytes());
+    }
+
+    /** pool [M ≥ 1, L ≥ 1, width] f32 and selected [batch, N ≥ 1] i32, on this device. */
+    private void checkPromptPool(String op, Tensor pool, Tensor selected, long batch, long width) {
+        Check.rank(op, "pool", f32(op, "pool", pool), 3);
+        if (pool.dim(0) < 1 || pool.dim(1) < 1 || pool.dim(2) != width) {
+            throw Check.bad(op, "pool " + pool + " must be [M ≥ 1, L ≥ 1, D = " + width + "]");
+        }
+        Check.rank(op, "selected", Check.tensor(op, "selected", selected, device, DType.I32), 2);
+        if (selected.dim(0) != batch || selected.dim(1) < 1) {
+            throw Check.bad(op, "selected " + selected + " must be [B = " + batch + ", N ≥ 1]");
+        }
+    }
+
+    /**
+     * out[b] ← (1/count) Σ_{i = from}^{from + count − 1} x[b, i]: the mean over a range of tokens
+     * (the prompt positions of methods/l2p.md §5).
+     *
+     * @param x the tokens [B, S, D]
+     * @param from the first token of the range
+     * @param count how many tokens, ≥ 1, with from + count ≤ S
+     * @param out the means [B, D], overwritten
+     */
+    public final void tokenRangeMean(Tensor x, int from, int count, Tensor out) {
+        String op = "tokenRangeMean";
+        checkTokenRange(op, "x", x, "out", out, from, count);
+        dispatch(op, () -> doTokenRangeMean(x, from, count, out),
+                () -> Profiler.shapes("x", x, "out", out) + " tokens " + from + "+" + count, Profiler.bytes(x, out));
+    }
+
+    /**
+     * Backward of {@link #tokenRangeMean}: dx[b, i] ← dOut[b] / count for the tokens of the
+     * range, 0 for the others.
+     *
+     * @param dOut gradient of the means [B, D]
+     * @param from the first token of the range
+     * @param count how many tokens, ≥ 1, with from + count ≤ S
+     * @param dx gradient of the tokens [B, S, D], overwritten
+     */
+    public final void tokenRangeMeanBackward(Tensor dOut, int from, int count, Tensor dx) {
+        String op = "tokenRangeMeanBackward";
+        checkTokenRange(op, "dx", dx, "dOut", dOut, from, count);
+        dispatch(op, () -> doTokenRangeMeanBackward(dOut, from, count, dx),
+                () -> Profiler.shapes("dOut", dOut, "dx", dx) + " tokens " + from + "+" + count,
+                Profiler.bytes(dOut, dx));
+    }
+
+    /** tokens [B, S, D] and mean [B, D], f32 here, and the range [from, from + count) within [0, S). */
+    private void checkTokenRange(String op, String tokensName, Tensor tokens, String meanName, Tensor mean, int from,
+            int count) {
+        Check.rank(op, tokensName, f32(op, tokensName, tokens), 3);
+        long s = tokens.dim(1);
+        if (count < 1 || from < 0 || (long) from + count > s) {
+            throw Check.bad(op, "tokens [" + from + ", " + from + " + " + count + ") outside [0, " + s + ")");
+        }
+        Check.shape(op, meanName, f32(op, meanName, mean), tokens.dim(0), tokens.dim(2));
+    }
+
     /** queries [B, D] and keys [M ≥ 1, D], f32 on this device, B and M·D within the 32-bit kernel sizes. */
     private void checkQueriesAndKeys(String op, Tensor queries, Tensor keys) {
         Check.rank(op, "queries", f32(op, "queries", queries), 2);
@@ -1668,4 +1773,41 @@ public abstract class Backend implements AutoCloseable {
      */
     protected abstract void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
             Tensor dKeys, Tensor dQueries);
+    /**
+     * Implements {@link #promptConcat} on checked arguments (indices in range).
+     *
+     * @param tokens the embedded sequence [B, T, D]
+     * @param pool the prompt pool [M, L, D]
+     * @param selected the prompts of each sample [B, N]
+     * @param shift added to every prompt row [D], or null
+     * @param out the prompted sequence [B, T + N·L, D]
+     */
+    protected abstract void doPromptConcat(Tensor tokens, Tensor pool, Tensor selected, Tensor shift, Tensor out);
+    /**
+     * Implements {@link #promptConcatBackward} on checked arguments (indices in range).
+     *
+     * @param dOut gradient of the prompted sequence
+     * @param selected the forward's selection [B, N]
+     * @param dPool gradient of the pool, overwritten
+     * @param dTokens gradient of the tokens, overwritten, or null
+     */
+    protected abstract void doPromptConcatBackward(Tensor dOut, Tensor selected, Tensor dPool, Tensor dTokens);
+    /**
+     * Implements {@link #tokenRangeMean} on checked arguments.
+     *
+     * @param x the tokens [B, S, D]
+     * @param from the first token of the range
+     * @param count how many tokens
+     * @param out the means [B, D]
+     */
+    protected abstract void doTokenRangeMean(Tensor x, int from, int count, Tensor out);
+    /**
+     * Implements {@link #tokenRangeMeanBackward} on checked arguments.
+     *
+     * @param dOut gradient of the means [B, D]
+     * @param from the first token of the range
+     * @param count how many tokens
+     * @param dx gradient of the tokens [B, S, D], overwritten
+     */
+    protected abstract void doTokenRangeMeanBackward(Tensor dOut, int from, int count, Tensor dx);
 }

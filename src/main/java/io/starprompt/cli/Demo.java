@@ -45,23 +45,41 @@ final class Demo implements Callable<Integer> {
     @Mixin
     Main.Common common = new Main.Common();
 
-    @Option(names = "--classes", defaultValue = "8", description = "number of classes (default: ${DEFAULT-VALUE})")
-    int classes;
-
-    @Option(names = "--tasks", defaultValue = "2", description = "number of tasks (default: ${DEFAULT-VALUE})")
-    int tasks;
-
-    @Option(names = "--epochs", defaultValue = "4", description = "epochs per stage and task (default: ${DEFAULT-VALUE})")
-    int epochs;
-
-    @Option(names = "--batch", defaultValue = "16", description = "training batch size (default: ${DEFAULT-VALUE})")
-    int batch;
-
-    @Option(names = "--seed", defaultValue = "7", description = "seed (default: ${DEFAULT-VALUE})")
-    long seed;
+    @Mixin
+    Stream stream = new Stream();
 
     @Option(names = "--out", paramLabel = "DIR", description = "folder for the reports (default: runs/demo-<date-time>)")
     Path outDir;
+
+    /** The options of the synthetic stream, shared by demo and compare. */
+    static final class Stream {
+        @Option(names = "--classes", defaultValue = "8", description = "number of classes (default: ${DEFAULT-VALUE})")
+        int classes;
+
+        @Option(names = "--tasks", defaultValue = "2", description = "number of tasks (default: ${DEFAULT-VALUE})")
+        int tasks;
+
+        @Option(names = "--epochs", defaultValue = "4", description = "epochs per stage and task (default: ${DEFAULT-VALUE})")
+        int epochs;
+
+        @Option(names = "--batch", defaultValue = "16", description = "training batch size (default: ${DEFAULT-VALUE})")
+        int batch;
+
+        @Option(names = "--seed", defaultValue = "7", description = "seed (default: ${DEFAULT-VALUE})")
+        long seed;
+
+        /** The checked options, reports going to out (or runs/&lt;job&gt;-&lt;date-time&gt;). */
+        Options resolve(CommandSpec spec, Path out, String job) {
+            Options o = new Options(Main.positive(spec, "--classes", classes), Main.positive(spec, "--tasks", tasks),
+                    Main.positive(spec, "--epochs", epochs), Main.positive(spec, "--batch", batch), seed,
+                    out != null ? out : Main.defaultOutput(job));
+            if (classes % tasks != 0) {
+                throw new ParameterException(spec.commandLine(), "--classes " + classes + " is not a multiple of --tasks "
+                        + tasks);
+            }
+            return o;
+        }
+    }
 
     private final PrintStream out;
 
@@ -74,35 +92,44 @@ final class Demo implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Options o = new Options(positive("--classes", classes), positive("--tasks", tasks), positive("--epochs", epochs),
-                positive("--batch", batch), seed, outDir != null ? outDir : Main.defaultOutput("demo"));
-        if (classes % tasks != 0) {
-            throw new ParameterException(spec.commandLine(), "--classes " + classes + " is not a multiple of --tasks " + tasks);
-        }
+        Options o = stream.resolve(spec, outDir, "demo");
         try (Backend be = common.openBackend(); Console console = common.console(out)) {
             run(be, o, console);
         }
         return 0;
     }
 
-    private int positive(String option, int value) {
-        return Main.positive(spec, option, value);
-    }
-
     private static final RandomCheckpoints.Tower TOWER = new RandomCheckpoints.Tower(32, 8, 64, 2, 4);
     private static final int VOCAB = 100, TEXT_WIDTH = 48, TEXT_DEPTH = 2, TEXT_HEADS = 4, PROJECTION = 32;
 
     static void run(Backend be, Options o, Console out) throws IOException {
+        withModels(be, o.seed(), out, (vit, clip) -> train(be, vit, clip, o, out));
+    }
+
+    /** What runs on the demo's models. */
+    @FunctionalInterface
+    interface ModelsBody {
+        void run(VisionTransformer vit, Clip clip) throws IOException;
+    }
+
+    /** In words, the checkpoints {@link #withModels} writes, for the reports. */
+    static String checkpointWords(long seed) {
+        return String.format(java.util.Locale.ROOT, "random ViT (%d px, %d layers, width %d) and CLIP, seed %d",
+                TOWER.imageSize(), TOWER.depth(), TOWER.width(), seed);
+    }
+
+    /** Writes random ViT and CLIP checkpoints to a temporary folder, loads them, runs body, deletes them. */
+    static void withModels(Backend be, long seed, Console out, ModelsBody body) throws IOException {
         Path dir = Files.createTempDirectory("starprompt-demo");
         try {
             out.info(String.format("writing random checkpoints (ViT %d px / %d layers, CLIP text %d layers) to %s",
                     TOWER.imageSize(), TOWER.depth(), TEXT_DEPTH, dir));
-            RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), TOWER, o.seed());
+            RandomCheckpoints.writeVit(dir.resolve("vit.safetensors"), TOWER, seed);
             RandomCheckpoints.writeClip(dir.resolve("clip.safetensors"), dir.resolve("config.json"), TOWER, VOCAB,
-                    TEXT_WIDTH, TEXT_DEPTH, TEXT_HEADS, PROJECTION, o.seed() + 1);
+                    TEXT_WIDTH, TEXT_DEPTH, TEXT_HEADS, PROJECTION, seed + 1);
             try (VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"), TOWER.heads());
                     Clip clip = Clip.load(be, dir.resolve("clip.safetensors"), dir.resolve("config.json"))) {
-                train(be, vit, clip, o, out);
+                body.run(vit, clip);
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -112,13 +139,28 @@ final class Demo implements Callable<Integer> {
         }
     }
 
-    private static void train(Backend be, VisionTransformer vit, Clip clip, Options o, Console out)
-            throws IOException {
-        SyntheticTaskData data = SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
+    /** The demo's synthetic stream at the models' input sizes. */
+    static SyntheticTaskData data(Options o, VisionTransformer vit, Clip clip) {
+        return SyntheticTaskData.builder().classes(o.classes()).tasks(o.tasks()).trainPerClass(32)
                 .testPerClass(16).vitImageSize(vit.config().imageSize())
                 .clipImageSize(clip.config().vision().imageSize()).noise(0.3).seed(o.seed()).build();
-        StarPromptConfig cfg = StarPromptConfig.builder().epochs(o.epochs()).set(StarPromptConfig::batchSize, o.batch())
-                .set(StarPromptConfig::evalBatchSize, Math.max(o.batch(), 64)).build();
+    }
+
+    /** STAR-Prompt's (and the bounds') settings at the demo's epochs and batch size. */
+    static StarPromptConfig starPromptConfig(Options o) {
+        return StarPromptConfig.builder().epochs(o.epochs()).set(StarPromptConfig::batchSize, o.batch())
+                .set(StarPromptConfig::evalBatchSize, evalBatch(o)).build();
+    }
+
+    /** The inference batch of the demo and compare runs. */
+    static int evalBatch(Options o) {
+        return Math.max(o.batch(), 64);
+    }
+
+    private static void train(Backend be, VisionTransformer vit, Clip clip, Options o, Console out)
+            throws IOException {
+        SyntheticTaskData data = data(o, vit, clip);
+        StarPromptConfig cfg = starPromptConfig(o);
         out.info(data + " on the " + be.name() + " backend");
         Runner runner = new Runner(out);
         List<MethodResult> results = new ArrayList<>();
@@ -138,13 +180,13 @@ final class Demo implements Callable<Integer> {
         try (JointTraining upper = new JointTraining(clip, vit, fixedIds, cfg, o.seed())) {
             results.add(runner.run(upper, "joint training", data, false, null).result());
         }
-        runner.finish(results, settings(o), be, o.out());
+        runner.finish(results, settings(o, "demo"), be, o.out());
     }
 
-    /** The demo's options as the configuration recorded in results.json. */
-    private static Map<String, Object> settings(Options o) {
+    /** The options of a demo or compare job as the configuration recorded in results.json. */
+    static Map<String, Object> settings(Options o, String job) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("job", "demo");
+        m.put("job", job);
         m.put("classes", o.classes());
         m.put("tasks", o.tasks());
         m.put("epochs", o.epochs());

@@ -71,6 +71,10 @@ final class Eval implements Callable<Integer> {
             throw new IllegalArgumentException("--run " + run + ": no " + Train.SETTINGS_FILE + " there (not a train output folder?)");
         }
         RunSettings s = RunSettings.defaults().withConfigFile(settingsFile);
+        if (!s.getString("method").equals(Methods.STAR_PROMPT)) {
+            throw new IllegalArgumentException("--run " + run + ": the run trained " + s.getString("method")
+                    + "; eval restores STAR-Prompt runs only");
+        }
         for (Path image : images) {
             if (!Files.isRegularFile(image)) throw new IllegalArgumentException(image + ": no such image file");
         }

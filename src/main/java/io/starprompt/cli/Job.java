@@ -4,6 +4,8 @@ import io.starprompt.backend.Backend;
 import io.starprompt.data.sets.Dataset;
 import io.starprompt.data.sets.Datasets;
 import io.starprompt.data.sets.ImageTaskData;
+import io.starprompt.method.baselines.ZeroShotClip;
+import io.starprompt.method.starprompt.FirstStage;
 import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.tokenizer.ClipTokenizer;
@@ -84,6 +86,14 @@ final class Job implements AutoCloseable {
             vit.close();
             throw e;
         }
+    }
+
+    /** What the method factories of {@link Methods} build from: this job's models, prompt ids, settings and seed. */
+    Methods.Context context(Backend be) {
+        List<String> names = data.classNames();
+        return new Methods.Context(be, vit, clip, FirstStage.promptIds(tokenizer, names),
+                ZeroShotClip.promptIds(tokenizer, names), RunData.starPromptConfig(settings), Methods.l2pConfig(settings),
+                Methods.dualPromptConfig(settings), Methods.codaPromptConfig(settings), settings.getLong("seed"));
     }
 
     /** A fresh STAR-Prompt over this job's models, classes, settings and seed. */

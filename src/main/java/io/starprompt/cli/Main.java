@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "starprompt", mixinStandardHelpOptions = true, synopsisSubcommandLabel = "[COMMAND]", versionProvider = Main.Version.class,
         description = "STAR-Prompt continual learning: native CPU and CUDA kernels on the JVM.",
-        subcommands = {Demo.class, Train.class, Eval.class, Bench.class, CheckKernels.class},
+        subcommands = {Demo.class, Train.class, Compare.class, Eval.class, Bench.class, CheckKernels.class},
         footer = {"", "Without a command, runs `demo`. `starprompt COMMAND --help` describes each command."})
 public final class Main implements Callable<Integer> {
     /** Options every command has. */
@@ -85,6 +85,14 @@ public final class Main implements Callable<Integer> {
         CommandLine cl = new CommandLine(new Main(), new Factory(out, err));
         cl.setOut(new PrintWriter(out, true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(err, true, StandardCharsets.UTF_8));
+        // picocli's own handler drops the usage when it has a suggestion ("Did you mean …"): show both.
+        cl.setParameterExceptionHandler((e, line) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println(e.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(e, cmd.getErr());
+            cmd.usage(cmd.getErr());
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
+        });
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             err.println("starprompt: " + oneLine(e));
             if (verbose) e.printStackTrace(err);

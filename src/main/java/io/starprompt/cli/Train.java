@@ -4,11 +4,7 @@ import io.starprompt.backend.Backend;
 import io.starprompt.cli.report.MethodResult;
 import io.starprompt.data.sets.DatasetCheck;
 import io.starprompt.method.ContinualMethod;
-import io.starprompt.method.baselines.JointTraining;
-import io.starprompt.method.baselines.SequentialFineTuning;
 import io.starprompt.method.baselines.ZeroShotClip;
-import io.starprompt.method.starprompt.StarPrompt;
-import io.starprompt.method.starprompt.StarPromptConfig;
 import io.starprompt.run.Presets;
 import io.starprompt.run.RunData;
 import io.starprompt.run.RunSettings;
@@ -35,8 +31,9 @@ import picocli.CommandLine.Option;
  * precedence; the resolved settings are printed and saved before training.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train STAR-Prompt (and the chosen baselines) on a dataset, task after task: checks the whole"
-                + " dataset first, writes a checkpoint after every task, the reports at the end.",
+        description = {"Train STAR-Prompt or another method (--method), and the chosen baselines, on a dataset, task"
+                + " after task: checks the whole dataset first, writes a checkpoint after every task, the reports at"
+                + " the end.",
                 "Continue an interrupted run with --resume DIR: its settings are read back from DIR/settings.json."})
 final class Train implements Callable<Integer> {
     /** The run's resolved settings, saved in its output folder. */
@@ -65,6 +62,10 @@ final class Train implements Callable<Integer> {
     @Option(names = "--skip-bad-images", description = "leave out images that fail the check (listed in the output"
             + " folder) instead of stopping")
     boolean skipBadImages;
+
+    @Option(names = "--method", paramLabel = "NAME", description = "the method to train before the baselines:"
+            + " ${COMPLETION-CANDIDATES} (setting method, default starprompt)", completionCandidates = MethodNames.class)
+    String method;
 
     @Option(names = "--preset", paramLabel = "NAME", description = "a paper benchmark's settings: ${COMPLETION-CANDIDATES}",
             completionCandidates = PresetNames.class)
@@ -130,6 +131,13 @@ final class Train implements Callable<Integer> {
         this.stderr = stderr;
     }
 
+    /** Names for --method's help and completion. */
+    static final class MethodNames extends ArrayList<String> {
+        MethodNames() {
+            super(Methods.methodNames());
+        }
+    }
+
     /** Names for --preset's help and completion. */
     static final class PresetNames extends ArrayList<String> {
         PresetNames() {
@@ -173,7 +181,7 @@ final class Train implements Callable<Integer> {
         return 0;
     }
 
-    /** STAR-Prompt, then each baseline, each resuming from its checkpoints in the output folder. */
+    /** The chosen method, then each baseline, each resuming from its checkpoints in the output folder. */
     private void train(Backend be, Job job, Path outDir, Console console) throws IOException {
         RunSettings s = job.settings;
         List<String> baselines = baselines(s.getString("baselines"));
@@ -182,19 +190,22 @@ final class Train implements Callable<Integer> {
         s.asMap().forEach((k, v) -> config.put(k, String.valueOf(v)));
         List<MethodResult> results = new ArrayList<>();
         Path ckpt = outDir.resolve(CHECKPOINTS);
-        try (StarPrompt sp = job.starPrompt(be)) {
-            Runner.Outcome r = runner.run(sp, "STAR-Prompt", job.data, baselines.contains("first-stage"),
-                    new Runner.Saving(ckpt.resolve(sp.name()), s.getLong("seed"), config));
+        Methods.Context context = job.context(be);
+        Methods.Entry chosen = Methods.method(s.getString("method"));
+        if (baselines.contains("first-stage") && !chosen.name().equals(Methods.STAR_PROMPT)) {
+            console.warn("the first-stage baseline comes with STAR-Prompt's run only; it is left out with --method "
+                    + chosen.name());
+        }
+        try (ContinualMethod main = chosen.factory().apply(context)) {
+            Runner.Outcome r = runner.run(main, chosen.displayName(), job.data, baselines.contains("first-stage"),
+                    new Runner.Saving(ckpt.resolve(main.name()), s.getLong("seed"), config));
             results.add(r.result());
             if (r.firstStage() != null) results.add(r.firstStage());
         }
-        int[][] zeroShotIds = ZeroShotClip.promptIds(job.tokenizer, job.data.classNames());
-        StarPromptConfig cfg = RunData.starPromptConfig(s);
         for (String b : baselines) {
             ContinualMethod m = switch (b) {
-                case "zero-shot" -> new ZeroShotClip(job.clip, zeroShotIds, cfg.evalBatchSize());
-                case "finetune" -> new SequentialFineTuning(job.clip, job.vit, zeroShotIds, cfg, s.getLong("seed"));
-                case "joint" -> new JointTraining(job.clip, job.vit, zeroShotIds, cfg, s.getLong("seed"));
+                case "zero-shot" -> new ZeroShotClip(job.clip, context.zeroShotIds(), context.starPrompt().evalBatchSize());
+                case Methods.FINETUNE, Methods.JOINT -> Methods.methodOrBound(b).factory().apply(context);
                 default -> null; // first-stage comes with STAR-Prompt
             };
             if (m == null) continue;
@@ -249,6 +260,7 @@ final class Train implements Callable<Integer> {
         if (config != null) s = s.withConfigFile(requireFile("--config", config));
         try {
             s = s.withAssignments(assignments);
+            s = set(s, "method", method);
             s = set(s, "data.path", data);
             s = set(s, "model.vit", vit);
             s = set(s, "model.vit-heads", vitHeads);
@@ -267,6 +279,7 @@ final class Train implements Callable<Integer> {
             s = set(s, "data.class-names", classNames == null ? null : classNames.toString());
             s = set(s, "threads", threads);
             baselines(s.getString("baselines"));
+            Methods.method(s.getString("method"));
             if (resume == null) requireOptions(s);
             return s;
         } catch (IllegalArgumentException e) {

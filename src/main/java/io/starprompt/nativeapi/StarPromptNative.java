@@ -297,4 +297,29 @@ public final class StarPromptNative {
     /** {@code sp_cuda_cosine_match_bwd} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_cosine_match_bwd(FloatPointer q, FloatPointer keys, IntPointer sel,
             FloatPointer w, int batch, int pool, int d, int topN, FloatPointer dkeys, FloatPointer dq, Pointer stream);
+    /** {@code sp_cpu_prompt_concat} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_prompt_concat(FloatPointer tokens, FloatPointer pool, IntPointer sel,
+            FloatPointer shift, FloatPointer out, int batch, int t, int poolSize, int length, int topN, long d);
+    /** {@code sp_cpu_prompt_concat_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_prompt_concat_bwd(FloatPointer dout, IntPointer sel, FloatPointer dpool,
+            FloatPointer dtokens, int batch, int t, int poolSize, int length, int topN, long d);
+    /** {@code sp_cpu_token_range_mean} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_token_range_mean(FloatPointer x, FloatPointer out, int batch, int tokens,
+            int from, int count, long d);
+    /** {@code sp_cpu_token_range_mean_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_token_range_mean_bwd(FloatPointer dout, FloatPointer dx, int batch, int tokens,
+            int from, int count, long d);
+    /** {@code sp_cuda_prompt_concat} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_prompt_concat(FloatPointer tokens, FloatPointer pool, IntPointer sel,
+            FloatPointer shift, FloatPointer out, int batch, int t, int poolSize, int length, int topN, long d,
+            Pointer stream);
+    /** {@code sp_cuda_prompt_concat_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_prompt_concat_bwd(FloatPointer dout, IntPointer sel, FloatPointer dpool,
+            FloatPointer dtokens, int batch, int t, int poolSize, int length, int topN, long d, Pointer stream);
+    /** {@code sp_cuda_token_range_mean} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_token_range_mean(FloatPointer x, FloatPointer out, int batch, int tokens,
+            int from, int count, long d, Pointer stream);
+    /** {@code sp_cuda_token_range_mean_bwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_token_range_mean_bwd(FloatPointer dout, FloatPointer dx, int batch,
+            int tokens, int from, int count, long d, Pointer stream);
 }

@@ -113,6 +113,16 @@ public final class RunSettings {
         key("stage2.em-iters", Type.INT, 500, 0, "EM iterations of the second-stage mixtures");
         key("baselines", Type.STRING, "zero-shot,first-stage", 0, "baselines run beside STAR-Prompt, comma"
                 + " separated (zero-shot, first-stage, finetune, joint) or none");
+        key("method", Type.STRING, "starprompt", 0, "the method train runs before the baselines (see train --help)");
+        key("l2p.epochs", Type.INT, 5, 0, "L2P epochs per task");
+        key("l2p.lr", Type.FLOAT, 0.03, 0, "L2P Adam learning rate per 256 images (rescaled to the batch size)");
+        key("l2p.pull-weight", Type.FLOAT, 0.1, 0, "L2P λ, weight of the key-pull term");
+        key("l2p.batchwise", Type.BOOLEAN, false, 0, "L2P batch-wise prompt selection (training and evaluation)");
+        key("dualprompt.epochs", Type.INT, 5, 0, "DualPrompt epochs per task");
+        key("dualprompt.lr", Type.FLOAT, 0.03, 0, "DualPrompt Adam learning rate per 256 images (rescaled to the batch size)");
+        key("coda-prompt.epochs", Type.INT, 20, 0, "CODA-Prompt epochs per task");
+        key("coda-prompt.lr", Type.FLOAT, 0.001, 0, "CODA-Prompt Adam learning rate (cosine schedule over the epochs)");
+        key("coda-prompt.mu", Type.FLOAT, 0, 0, "CODA-Prompt weight of the orthogonality loss (0: off)");
     }
 
     private final Map<String, Entry> values;

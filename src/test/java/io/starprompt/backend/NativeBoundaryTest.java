@@ -65,6 +65,12 @@ class NativeBoundaryTest {
             }
         }
 
+        /** Records a hook reached while armed (failing the test), else the refusal to compute. */
+        private RuntimeException trap(String name) {
+            hook(name);
+            return compute(name);
+        }
+
         private static UnsupportedOperationException compute(String name) {
             return new UnsupportedOperationException(name + " is not implemented by the trap backend");
         }
@@ -273,15 +279,33 @@ class NativeBoundaryTest {
         @Override
         protected void doCosineMatch(Tensor queries, Tensor keys, int topN, boolean batchwise, Tensor scores,
                 Tensor selected) {
-            hook("doCosineMatch");
-            throw compute("doCosineMatch");
+            throw trap("doCosineMatch");
         }
 
         @Override
         protected void doCosineMatchBackward(Tensor queries, Tensor keys, Tensor selected, Tensor dSelected,
                 Tensor dKeys, Tensor dQueries) {
-            hook("doCosineMatchBackward");
-            throw compute("doCosineMatchBackward");
+            throw trap("doCosineMatchBackward");
+        }
+
+        @Override
+        protected void doPromptConcat(Tensor tokens, Tensor pool, Tensor selected, Tensor shift, Tensor out) {
+            throw trap("doPromptConcat");
+        }
+
+        @Override
+        protected void doPromptConcatBackward(Tensor dOut, Tensor selected, Tensor dPool, Tensor dTokens) {
+            throw trap("doPromptConcatBackward");
+        }
+
+        @Override
+        protected void doTokenRangeMean(Tensor x, int from, int count, Tensor out) {
+            throw trap("doTokenRangeMean");
+        }
+
+        @Override
+        protected void doTokenRangeMeanBackward(Tensor dOut, int from, int count, Tensor dx) {
+            throw trap("doTokenRangeMeanBackward");
         }
     }
 
@@ -925,31 +949,14 @@ class NativeBoundaryTest {
             return () -> x.be.retrievalBackward(in, sims, sel, dsp, 1, dA, dP);
         }));
         // cosine top-N prompt match
-        String cm = "cosineMatch(Tensor, Tensor, int, boolean, Tensor, Tensor)";
-        c.add(new Bad(cm, "shape", "keys of another width", x -> {
-            Tensor q = x.f(2, 4), k = x.f(3, 5), s = x.f(2, 3), sel = x.i(2, 2);
-            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
-        }));
-        c.add(new Bad(cm, "shape", "topN beyond the pool", x -> {
-            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 4);
-            return () -> x.be.cosineMatch(q, k, 4, false, s, sel);
-        }));
-        c.add(new Bad(cm, "shape", "selected with the wrong width", x -> {
-            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 1);
-            return () -> x.be.cosineMatch(q, k, 2, true, s, sel);
-        }));
-        c.add(new Bad(cm, "dtype", "f32 selected", x -> {
-            Tensor q = x.f(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.f(2, 2);
-            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
-        }));
-        c.add(new Bad(cm, "device", "keys on the other device", x -> {
-            Tensor q = x.f(2, 4), k = x.foreign(3, 4), s = x.f(2, 3), sel = x.i(2, 2);
-            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
-        }));
-        c.add(new Bad(cm, "closed", "closed queries", x -> {
-            Tensor q = x.closed(2, 4), k = x.f(3, 4), s = x.f(2, 3), sel = x.i(2, 2);
-            return () -> x.be.cosineMatch(q, k, 2, false, s, sel);
-        }));
+        c.add(match("shape", "keys of another width", 2, x -> x.f(2, 4), x -> x.f(3, 5), x -> x.f(2, 3), x -> x.i(2, 2)));
+        c.add(match("shape", "topN beyond the pool", 4, x -> x.f(2, 4), x -> x.f(3, 4), x -> x.f(2, 3), x -> x.i(2, 4)));
+        c.add(match("shape", "selected with the wrong width", 2, x -> x.f(2, 4), x -> x.f(3, 4), x -> x.f(2, 3),
+                x -> x.i(2, 1)));
+        c.add(match("dtype", "f32 selected", 2, x -> x.f(2, 4), x -> x.f(3, 4), x -> x.f(2, 3), x -> x.f(2, 2)));
+        c.add(match("device", "keys on the other device", 2, x -> x.f(2, 4), x -> x.foreign(3, 4), x -> x.f(2, 3),
+                x -> x.i(2, 2)));
+        c.add(match("closed", "closed queries", 2, x -> x.closed(2, 4), x -> x.f(3, 4), x -> x.f(2, 3), x -> x.i(2, 2)));
         String cmb = "cosineMatchBackward(Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)";
         c.add(new Bad(cmb, "shape", "dKeys of another shape", x -> {
             Tensor q = x.f(2, 4), k = x.f(3, 4), sel = x.i(2, 2), w = x.f(2, 2), dk = x.f(3, 5);
@@ -980,8 +987,85 @@ class NativeBoundaryTest {
             sel.close();
             return () -> x.be.cosineMatchBackward(q, k, sel, w, dk, null);
         }));
+        // input-prompt concatenation: tokens [2, 5, 4], pool [3, 2, 4], selected [2, 2], out [2, 9, 4]
+        String pc = "promptConcat(Tensor, Tensor, Tensor, Tensor, Tensor)";
+        c.add(concat("shape", "out without room for the prompts", x -> x.f(2, 5, 4), x -> x.f(3, 2, 4), x -> x.i(2, 2),
+                null, x -> x.f(2, 5, 4)));
+        c.add(concat("shape", "pool of another width", x -> x.f(2, 5, 4), x -> x.f(3, 2, 5), x -> x.i(2, 2), null,
+                x -> x.f(2, 9, 4)));
+        c.add(concat("shape", "shift of another width", x -> x.f(2, 5, 4), x -> x.f(3, 2, 4), x -> x.i(2, 2),
+                x -> x.f(5), x -> x.f(2, 9, 4)));
+        c.add(new Bad(pc, "argument", "a selected prompt beyond the pool", x -> {
+            if (x.be instanceof TrapBackend) return null; // the check reads the indices, a hook the trap forbids
+            Tensor t = x.f(2, 5, 4), p = x.f(3, 2, 4), o = x.f(2, 9, 4);
+            Tensor sel = x.be.fromArray(new int[] {0, 1, 3, 2}, 2, 2);
+            return () -> x.be.promptConcat(t, p, sel, null, o);
+        }));
+        c.add(concat("dtype", "f32 selected", x -> x.f(2, 5, 4), x -> x.f(3, 2, 4), x -> x.f(2, 2), null,
+                x -> x.f(2, 9, 4)));
+        c.add(concat("device", "pool on the other device", x -> x.f(2, 5, 4), x -> x.foreign(3, 2, 4), x -> x.i(2, 2),
+                null, x -> x.f(2, 9, 4)));
+        c.add(concat("closed", "closed tokens", x -> x.closed(2, 5, 4), x -> x.f(3, 2, 4), x -> x.i(2, 2), null,
+                x -> x.f(2, 9, 4)));
+        c.add(concatBackward("shape", "dOut with no class token row", x -> x.f(2, 4, 4), x -> x.i(2, 2),
+                x -> x.f(3, 2, 4), null));
+        c.add(concatBackward("shape", "dTokens of another length", x -> x.f(2, 9, 4), x -> x.i(2, 2), x -> x.f(3, 2, 4),
+                x -> x.f(2, 6, 4)));
+        c.add(concatBackward("dtype", "i32 dPool", x -> x.f(2, 9, 4), x -> x.i(2, 2), x -> x.i(3, 2, 4), null));
+        c.add(concatBackward("device", "dTokens on the other device", x -> x.f(2, 9, 4), x -> x.i(2, 2),
+                x -> x.f(3, 2, 4), x -> x.foreign(2, 5, 4)));
+        c.add(concatBackward("closed", "closed dOut", x -> x.closed(2, 9, 4), x -> x.i(2, 2), x -> x.f(3, 2, 4), null));
+        // mean over a token range: tokens [2, 5, 4], means [2, 4]
+        String trm = "tokenRangeMean(Tensor, int, int, Tensor)", trmb = "tokenRangeMeanBackward(Tensor, int, int, Tensor)";
+        for (String op : new String[] {trm, trmb}) {
+            boolean fwd = op.equals(trm);
+            c.add(rangeMean(op, fwd, "shape", "a range past the last token", x -> x.f(2, 5, 4), x -> x.f(2, 4), 3, 3));
+            c.add(rangeMean(op, fwd, "shape", "an empty range", x -> x.f(2, 5, 4), x -> x.f(2, 4), 1, 0));
+            c.add(rangeMean(op, fwd, "shape", "means of another width", x -> x.f(2, 5, 4), x -> x.f(2, 3), 1, 2));
+            c.add(rangeMean(op, fwd, "dtype", "i32 means", x -> x.f(2, 5, 4), x -> x.i(2, 4), 1, 2));
+            c.add(rangeMean(op, fwd, "device", "tokens on the other device", x -> x.foreign(2, 5, 4), x -> x.f(2, 4), 1, 2));
+            c.add(rangeMean(op, fwd, "closed", "closed tokens", x -> x.closed(2, 5, 4), x -> x.f(2, 4), 1, 2));
+        }
         componentWeightingCases(c);
         return c;
+    }
+
+    /** A bad cosineMatch call over queries, keys, scores and selection built by the fixture. */
+    private static Bad match(String kind, String what, int topN, Function<Fixture, Tensor> queries,
+            Function<Fixture, Tensor> keys, Function<Fixture, Tensor> scores, Function<Fixture, Tensor> selected) {
+        return new Bad("cosineMatch(Tensor, Tensor, int, boolean, Tensor, Tensor)", kind, what, x -> {
+            Tensor q = queries.apply(x), k = keys.apply(x), s = scores.apply(x), sel = selected.apply(x);
+            return () -> x.be.cosineMatch(q, k, topN, kind.equals("shape"), s, sel);
+        });
+    }
+
+    /** A bad promptConcat call; a null shift builder means no shift. */
+    private static Bad concat(String kind, String what, Function<Fixture, Tensor> tokens, Function<Fixture, Tensor> pool,
+            Function<Fixture, Tensor> selected, Function<Fixture, Tensor> shift, Function<Fixture, Tensor> out) {
+        return new Bad("promptConcat(Tensor, Tensor, Tensor, Tensor, Tensor)", kind, what, x -> {
+            Tensor t = tokens.apply(x), p = pool.apply(x), sel = selected.apply(x), o = out.apply(x);
+            Tensor sh = shift == null ? null : shift.apply(x);
+            return () -> x.be.promptConcat(t, p, sel, sh, o);
+        });
+    }
+
+    /** A bad promptConcatBackward call; a null dTokens builder means no token gradient. */
+    private static Bad concatBackward(String kind, String what, Function<Fixture, Tensor> dOut,
+            Function<Fixture, Tensor> selected, Function<Fixture, Tensor> dPool, Function<Fixture, Tensor> dTokens) {
+        return new Bad("promptConcatBackward(Tensor, Tensor, Tensor, Tensor)", kind, what, x -> {
+            Tensor d = dOut.apply(x), sel = selected.apply(x), dp = dPool.apply(x);
+            Tensor dt = dTokens == null ? null : dTokens.apply(x);
+            return () -> x.be.promptConcatBackward(d, sel, dp, dt);
+        });
+    }
+
+    /** A bad call of tokenRangeMean (fwd) or its backward over tokens and means built by the fixture. */
+    private static Bad rangeMean(String op, boolean fwd, String kind, String what, Function<Fixture, Tensor> tokens,
+            Function<Fixture, Tensor> means, int from, int count) {
+        return new Bad(op, kind, what, x -> {
+            Tensor t = tokens.apply(x), m = means.apply(x);
+            return fwd ? () -> x.be.tokenRangeMean(t, from, count, m) : () -> x.be.tokenRangeMeanBackward(m, from, count, t);
+        });
     }
 
     private static final String CW = "componentWeighting(ComponentInputs, Tensor, Tensor)";

@@ -27,6 +27,7 @@ final class OpCases {
         retrieval(cases);
         componentWeighting(cases);
         promptMatch(cases);
+        promptTokens(cases);
         return cases;
     }
 
@@ -386,5 +387,43 @@ final class OpCases {
         h.record("selected", sel);
         h.record("dKeys", dKeys);
         h.record("dQueries", dq);
+    }
+
+    /** Concatenation configurations: batch, tokens, pool, prompt length, topN, width, shift. */
+    private static void promptTokens(List<Case> cases) {
+        int[][] configs = {
+            {3, 10, 10, 5, 5, 33, 1},
+            {2, 1, 4, 2, 3, 16, 0},
+            {4, 17, 3, 1, 2, 769, 1},
+        };
+        for (int[] c : configs) {
+            String name = String.format("promptConcat fwd+bwd B=%d T=%d M=%d L=%d N=%d D=%d%s", c[0], c[1], c[2],
+                    c[3], c[4], c[5], c[6] == 1 ? " shift" : "");
+            cases.add(new Case(name, 1e-6, 1e-6, h -> promptConcatCase(h, c[0], c[1], c[2], c[3], c[4], c[5],
+                    c[6] == 1)));
+        }
+        cases.add(new Case("tokenRangeMean fwd+bwd", 1e-6, 1e-5, h -> {
+            int b = 3, n = 31, d = 37, from = 1, count = 25;
+            Tensor x = h.rand(b, n, d), mean = h.poisoned(b, d), dx = h.poisoned(b, n, d);
+            h.backend.tokenRangeMean(x, from, count, mean);
+            h.backend.tokenRangeMeanBackward(h.rand(b, d), from, count, dx);
+            h.record("mean", mean);
+            h.record("dx", dx);
+        }));
+    }
+
+    private static void promptConcatCase(OpHarness h, int b, int t, int pool, int length, int topN, int d,
+            boolean shift) {
+        Tensor tokens = h.rand(b, t, d), prompts = h.rand(pool, length, d);
+        int[] ids = h.ints(b * topN, 0, pool); // repeats included: a prompt chosen twice sums both rows
+        Tensor sel = h.backend.fromArray(ids, b, topN);
+        int seq = t + topN * length;
+        Tensor out = h.poisoned(b, seq, d);
+        h.backend.promptConcat(tokens, prompts, sel, shift ? h.rand(d) : null, out);
+        Tensor dPool = h.poisoned(pool, length, d), dTokens = h.poisoned(b, t, d);
+        h.backend.promptConcatBackward(h.rand(b, seq, d), sel, dPool, dTokens);
+        h.record("out", out);
+        h.record("dPool", dPool);
+        h.record("dTokens", dTokens);
     }
 }

@@ -306,4 +306,31 @@ public final class CpuBackend extends HostBackend {
                 dSelected.floatPointer(), (int) queries.dim(0), (int) keys.dim(0), (int) keys.dim(1),
                 (int) selected.dim(1), dKeys.floatPointer(), fp(dQueries)), "cosineMatchBackward");
     }
+
+    @Override
+    protected void doPromptConcat(Tensor tokens, Tensor pool, Tensor selected, Tensor shift, Tensor out) {
+        check(sp_cpu_prompt_concat(tokens.floatPointer(), pool.floatPointer(), selected.intPointer(), fp(shift),
+                out.floatPointer(), (int) tokens.dim(0), (int) tokens.dim(1), (int) pool.dim(0), (int) pool.dim(1),
+                (int) selected.dim(1), tokens.dim(2)), "promptConcat");
+    }
+
+    @Override
+    protected void doPromptConcatBackward(Tensor dOut, Tensor selected, Tensor dPool, Tensor dTokens) {
+        int length = (int) dPool.dim(1), topN = (int) selected.dim(1);
+        check(sp_cpu_prompt_concat_bwd(dOut.floatPointer(), selected.intPointer(), dPool.floatPointer(),
+                fp(dTokens), (int) dOut.dim(0), (int) dOut.dim(1) - topN * length, (int) dPool.dim(0), length, topN,
+                dOut.dim(2)), "promptConcatBackward");
+    }
+
+    @Override
+    protected void doTokenRangeMean(Tensor x, int from, int count, Tensor out) {
+        check(sp_cpu_token_range_mean(x.floatPointer(), out.floatPointer(), (int) x.dim(0), (int) x.dim(1), from,
+                count, x.dim(2)), "tokenRangeMean");
+    }
+
+    @Override
+    protected void doTokenRangeMeanBackward(Tensor dOut, int from, int count, Tensor dx) {
+        check(sp_cpu_token_range_mean_bwd(dOut.floatPointer(), dx.floatPointer(), (int) dx.dim(0),
+                (int) dx.dim(1), from, count, dx.dim(2)), "tokenRangeMeanBackward");
+    }
 }

@@ -105,4 +105,71 @@ final class PromptKernels {
     private static void store(double[] from, float[] to) {
         for (int i = 0; i < from.length; i++) to[i] = (float) from[i];
     }
+
+    // ------------------------------------------------------------------ input-prompt concatenation
+
+    /**
+     * out[b] = [tokens[b, 0]; pool[sel[b, 0]] + shift; …; pool[sel[b, N−1]] + shift; tokens[b, 1 …]]
+     * for tokens [B, T, D], pool [M, L, D], shift [D] (null: none), out [B, T + N·L, D].
+     */
+    static void promptConcat(float[] tokens, float[] pool, int[] selected, float[] shift, float[] out, int batch,
+            int t, int length, int topN, int dim) {
+        int s = t + topN * length;
+        for (int b = 0; b < batch; b++) {
+            for (int row = 0; row < s; row++) {
+                int dst = (b * s + row) * dim;
+                int prompt = row - 1;
+                if (row == 0 || prompt >= topN * length) {
+                    int src = (b * t + (row == 0 ? 0 : row - topN * length)) * dim;
+                    System.arraycopy(tokens, src, out, dst, dim);
+                    continue;
+                }
+                int j = selected[b * topN + prompt / length];
+                int src = (j * length + prompt % length) * dim;
+                for (int d = 0; d < dim; d++) out[dst + d] = (float) ((double) pool[src + d] + (shift == null ? 0 : shift[d]));
+            }
+        }
+    }
+
+    /** Adjoint of {@link #promptConcat}: dPool (overwritten) sums the rows each prompt occupied; dTokens (may be null) is overwritten. */
+    static void promptConcatBackward(float[] dOut, int[] selected, float[] dPool, float[] dTokens, int batch,
+            int t, int pool, int length, int topN, int dim) {
+        int s = t + topN * length;
+        double[] dp = new double[pool * length * dim];
+        for (int b = 0; b < batch; b++) {
+            for (int row = 1; row <= topN * length; row++) {
+                int prompt = row - 1, j = selected[b * topN + prompt / length];
+                int dst = (j * length + prompt % length) * dim, src = (b * s + row) * dim;
+                for (int d = 0; d < dim; d++) dp[dst + d] += dOut[src + d];
+            }
+            if (dTokens == null) continue;
+            System.arraycopy(dOut, b * s * dim, dTokens, b * t * dim, dim);
+            System.arraycopy(dOut, (b * s + 1 + topN * length) * dim, dTokens, (b * t + 1) * dim, (t - 1) * dim);
+        }
+        store(dp, dPool);
+    }
+
+    // ------------------------------------------------------------------ mean over a token range
+
+    /** out[b] = (1/count) Σ_{i = from}^{from + count − 1} x[b, i] for x [B, S, D]. */
+    static void tokenRangeMean(float[] x, float[] out, int batch, int tokens, int from, int count, int dim) {
+        for (int b = 0; b < batch; b++) {
+            for (int d = 0; d < dim; d++) {
+                double sum = 0;
+                for (int i = from; i < from + count; i++) sum += x[(b * tokens + i) * dim + d];
+                out[b * dim + d] = (float) (sum / count);
+            }
+        }
+    }
+
+    /** dx[b, i] = dOut[b] / count inside the range, 0 outside (dx overwritten). */
+    static void tokenRangeMeanBackward(float[] dOut, float[] dx, int batch, int tokens, int from, int count,
+            int dim) {
+        java.util.Arrays.fill(dx, 0f);
+        for (int b = 0; b < batch; b++) {
+            for (int i = from; i < from + count; i++) {
+                for (int d = 0; d < dim; d++) dx[(b * tokens + i) * dim + d] = (float) ((double) dOut[b * dim + d] / count);
+            }
+        }
+    }
 }

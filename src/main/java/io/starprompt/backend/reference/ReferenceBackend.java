@@ -288,4 +288,38 @@ public final class ReferenceBackend extends HostBackend {
         write(dKeys, dk);
         write(dQueries, dq);
     }
+
+    @Override
+    protected void doPromptConcat(Tensor tokens, Tensor pool, Tensor selected, Tensor shift, Tensor out) {
+        float[] o = alloc(out);
+        PromptKernels.promptConcat(read(tokens), read(pool), doReadInts(selected), read(shift), o,
+                (int) tokens.dim(0), (int) tokens.dim(1), (int) pool.dim(1), (int) selected.dim(1),
+                (int) tokens.dim(2));
+        write(out, o);
+    }
+
+    @Override
+    protected void doPromptConcatBackward(Tensor dOut, Tensor selected, Tensor dPool, Tensor dTokens) {
+        float[] dp = alloc(dPool), dt = alloc(dTokens);
+        int length = (int) dPool.dim(1), topN = (int) selected.dim(1);
+        PromptKernels.promptConcatBackward(read(dOut), doReadInts(selected), dp, dt, (int) dOut.dim(0),
+                (int) dOut.dim(1) - topN * length, (int) dPool.dim(0), length, topN, (int) dOut.dim(2));
+        write(dPool, dp);
+        write(dTokens, dt);
+    }
+
+    @Override
+    protected void doTokenRangeMean(Tensor x, int from, int count, Tensor out) {
+        float[] o = alloc(out);
+        PromptKernels.tokenRangeMean(read(x), o, (int) x.dim(0), (int) x.dim(1), from, count, (int) x.dim(2));
+        write(out, o);
+    }
+
+    @Override
+    protected void doTokenRangeMeanBackward(Tensor dOut, int from, int count, Tensor dx) {
+        float[] d = alloc(dx);
+        PromptKernels.tokenRangeMeanBackward(read(dOut), d, (int) dx.dim(0), (int) dx.dim(1), from, count,
+                (int) dx.dim(2));
+        write(dx, d);
+    }
 }

@@ -24,7 +24,7 @@ import java.util.Random;
  * the per-epoch cosine (§8). The head starts uniform (§1).
  *
  * <pre>{@code
- * try (CodaPrompt m = new CodaPrompt(vit, data.classNames(), CodaPromptConfig.defaults(), seed)) {
+ * try (CodaPrompt m = new CodaPrompt(vit, data.classNames().size(), CodaPromptConfig.defaults(), seed)) {
  *     ContinualRun.run(m, data, checkpointing);
  * }
  * }</pre>
@@ -45,14 +45,14 @@ public final class CodaPrompt extends PrefixPromptMethod {
      * [0, 1) until their task re-draws them, the head uniform.
      *
      * @param vit the frozen ViT (borrowed)
-     * @param classNames the benchmark's class names in label order (their number sizes the head)
+     * @param classes the number of classes of the benchmark (the head's outputs)
      * @param cfg the settings
      * @param seed the run's seed
      * @throws IllegalArgumentException if the ViT has fewer layers than cfg.promptedLayers(), or is
      *     narrower than the M components that Gram–Schmidt makes orthonormal
      */
-    public CodaPrompt(VisionTransformer vit, List<String> classNames, CodaPromptConfig cfg, long seed) {
-        super(NAME, vit, classNames.size(), seed, fitting(vit, cfg), cfg.promptedLayers(), HeadInit.UNIFORM);
+    public CodaPrompt(VisionTransformer vit, int classes, CodaPromptConfig cfg, long seed) {
+        super(NAME, vit, classes, seed, fitting(vit, cfg), cfg.promptedLayers(), HeadInit.UNIFORM);
         int width = vit.config().width();
         this.cfg = cfg;
         this.layers = PrefixInjection.consecutive(0, cfg.promptedLayers());

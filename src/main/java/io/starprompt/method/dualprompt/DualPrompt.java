@@ -27,7 +27,7 @@ import java.util.Random;
  * per task at lr·B/256, constant, after clipping the global gradient norm (§7).
  *
  * <pre>{@code
- * try (DualPrompt m = new DualPrompt(vit, data.classNames(), DualPromptConfig.defaults(), seed)) {
+ * try (DualPrompt m = new DualPrompt(vit, data.classNames().size(), DualPromptConfig.defaults(), seed)) {
  *     ContinualRun.run(m, data, checkpointing);
  * }
  * }</pre>
@@ -49,13 +49,12 @@ public final class DualPrompt extends PrefixPromptMethod {
      * A fresh DualPrompt over a frozen ViT.
      *
      * @param vit the frozen ViT (borrowed), with at least gLayers + eLayers layers
-     * @param classNames the benchmark's class names in label order; their number is the head's
-     *     count of classes
+     * @param classes the number of classes of the benchmark (the head's outputs)
      * @param cfg the settings
      * @param seed the run's seed
      */
-    public DualPrompt(VisionTransformer vit, List<String> classNames, DualPromptConfig cfg, long seed) {
-        super(NAME, vit, classNames.size(), seed, cfg, cfg.gLayers() + cfg.eLayers(), HeadInit.GAUSSIAN);
+    public DualPrompt(VisionTransformer vit, int classes, DualPromptConfig cfg, long seed) {
+        super(NAME, vit, classes, seed, cfg, cfg.gLayers() + cfg.eLayers(), HeadInit.GAUSSIAN);
         int width = vit.config().width();
         this.cfg = cfg;
         this.gLayers = PrefixInjection.consecutive(0, cfg.gLayers());

@@ -17,12 +17,14 @@ public final class PatchEmbedding implements AutoCloseable {
     private final Tensor weight;     // [W, C·p·p], a view of the loaded conv weight [W, C, p, p]
     private final Tensor weightOwner;
     private final Tensor tokenBias;  // [T·W]
+    private final Tensor classPosition; // [W], pos[0]: what input prompt tokens carry (methods/l2p.md §4)
 
-    private PatchEmbedding(VitConfig cfg, Tensor weightOwner, Tensor tokenBias) {
+    private PatchEmbedding(VitConfig cfg, Tensor weightOwner, Tensor tokenBias, Tensor classPosition) {
         this.cfg = cfg;
         this.weightOwner = weightOwner;
         this.weight = weightOwner.reshape(cfg.width(), cfg.patchDim());
         this.tokenBias = tokenBias;
+        this.classPosition = classPosition;
     }
 
     static PatchEmbedding load(WeightReader r, VitConfig cfg) {
@@ -57,7 +59,9 @@ public final class PatchEmbedding implements AutoCloseable {
                 bias[tok * w + j] = first + pos[tok * w + j];
             }
         }
-        return new PatchEmbedding(cfg, conv, r.track(r.backend().fromArray(bias, (long) t * w)));
+        float[] classPosition = java.util.Arrays.copyOf(pos, w);
+        return new PatchEmbedding(cfg, conv, r.track(r.backend().fromArray(bias, (long) t * w)),
+                r.track(r.backend().fromArray(classPosition, w)));
     }
 
     /**
@@ -94,10 +98,21 @@ public final class PatchEmbedding implements AutoCloseable {
         }
     }
 
-    /** Frees the conv weight and the bias table. */
+    /**
+     * The positional embedding of the class token's position [W], which input prompt tokens
+     * receive (methods/l2p.md §4).
+     *
+     * @return pos[0]
+     */
+    public Tensor classPosition() {
+        return classPosition;
+    }
+
+    /** Frees the conv weight, the bias table and the class position's embedding. */
     @Override
     public void close() {
         weightOwner.close();
         tokenBias.close();
+        classPosition.close();
     }
 }

@@ -17,6 +17,7 @@ public final class PromptGradients implements AutoCloseable {
     private final Tensor[] prefixKeys;
     private final Tensor[] prefixValues;
     private Tensor image;
+    private Tensor input;
 
     PromptGradients(int depth) {
         residual = new Tensor[depth];
@@ -64,6 +65,16 @@ public final class PromptGradients implements AutoCloseable {
     }
 
     /**
+     * d loss / d input prompt pool [M, L, W] (zero for entries no sample chose), or null when the
+     * prompts were not {@link Prompts.Kind#INPUT}.
+     *
+     * @return the gradient, or null
+     */
+    public Tensor input() {
+        return input;
+    }
+
+    /**
      * Number of layers covered.
      *
      * @return the number of layers
@@ -82,12 +93,17 @@ public final class PromptGradients implements AutoCloseable {
         image = dImage;
     }
 
+    void setInput(Tensor dPool) {
+        input = dPool;
+    }
+
     private List<Tensor> all() {
         List<Tensor> out = new ArrayList<>();
         out.addAll(Arrays.asList(residual));
         out.addAll(Arrays.asList(prefixKeys));
         out.addAll(Arrays.asList(prefixValues));
         out.add(image);
+        out.add(input);
         return out;
     }
 

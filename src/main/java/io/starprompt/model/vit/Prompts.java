@@ -13,8 +13,9 @@ import java.util.Objects;
  * Per-layer prompts fed into the ViT's attention: none, STAR-Prompt residual prompts (one
  * [B, W] vector per layer added to the value of every token, ALGORITHM.md §4.4), or prefix-tuning
  * prompts (keys and values [B, Lp, W] prepended in head space, ALGORITHM.md §4.5). A layer's entry may
- * be null (no prompt in that layer). The tensors stay owned by the caller and must stay open
- * until the backward pass that uses them is done.
+ * be null (no prompt in that layer). Or input prompts (L2P, methods/l2p.md §4): entries of a pool
+ * inserted as tokens after the class token, before the first block. The tensors stay owned by
+ * the caller and must stay open until the backward pass that uses them is done.
  */
 public final class Prompts {
     /** How prompts enter the attention. */
@@ -24,7 +25,9 @@ public final class Prompts {
         /** A vector per sample added to the values of every token. */
         RESIDUAL,
         /** Prefix keys and values per sample, read before the tokens' keys and values. */
-        PREFIX
+        PREFIX,
+        /** Pool entries inserted as input tokens after the class token (methods/l2p.md §4). */
+        INPUT
     }
 
     private static final Prompts NONE = new Prompts(Kind.NONE, List.of(), List.of(), List.of());
@@ -33,12 +36,21 @@ public final class Prompts {
     private final List<Tensor> residual;
     private final List<Tensor> prefixKeys;
     private final List<Tensor> prefixValues;
+    private final Tensor inputPool;
+    private final Tensor inputSelection;
 
     private Prompts(Kind kind, List<Tensor> residual, List<Tensor> prefixKeys, List<Tensor> prefixValues) {
+        this(kind, residual, prefixKeys, prefixValues, null, null);
+    }
+
+    private Prompts(Kind kind, List<Tensor> residual, List<Tensor> prefixKeys, List<Tensor> prefixValues,
+            Tensor inputPool, Tensor inputSelection) {
         this.kind = kind;
         this.residual = residual;
         this.prefixKeys = prefixKeys;
         this.prefixValues = prefixValues;
+        this.inputPool = inputPool;
+        this.inputSelection = inputSelection;
     }
 
     /**
@@ -86,6 +98,48 @@ public final class Prompts {
                     + " value layers");
         }
         return new Prompts(Kind.PREFIX, List.of(), copy(keys), copy(values));
+    }
+
+    /**
+     * Input prompts: sample b's sequence becomes [CLS; pool[selected[b, 0]]; …;
+     * pool[selected[b, N−1]]; patches], each prompt token carrying the class position's
+     * embedding (methods/l2p.md §4). The N·L prompt tokens are rows 1 … N·L of the output.
+     *
+     * @param pool the prompt pool [M, L, W] (f32)
+     * @param selected the prompts of each sample [B, N] (i32, each in [0, M))
+     * @return the prompts
+     */
+    public static Prompts input(Tensor pool, Tensor selected) {
+        Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(selected, "selected");
+        return new Prompts(Kind.INPUT, List.of(), List.of(), List.of(), pool, selected);
+    }
+
+    /**
+     * The pool of input prompts, or null for other kinds.
+     *
+     * @return the pool [M, L, W], or null
+     */
+    public Tensor inputPool() {
+        return inputPool;
+    }
+
+    /**
+     * The chosen pool entries per sample, or null for other kinds.
+     *
+     * @return the selection [B, N] (i32), or null
+     */
+    public Tensor inputSelection() {
+        return inputSelection;
+    }
+
+    /**
+     * How many tokens the input prompts add after the class token: N·L, 0 for other kinds.
+     *
+     * @return the number of prompt tokens
+     */
+    public int inputTokens() {
+        return kind == Kind.INPUT ? Math.toIntExact(inputSelection.dim(1) * inputPool.dim(1)) : 0;
     }
 
     private static List<Tensor> copy(List<Tensor> list) {
@@ -153,6 +207,10 @@ public final class Prompts {
     /** Checks the lists cover depth layers and every tensor's device, dtype and shape. */
     void validate(int depth, long batch, long width, Device device) {
         if (kind == Kind.NONE) return;
+        if (kind == Kind.INPUT) {
+            validateInput(batch, width, device);
+            return;
+        }
         if (layers() != depth) {
             throw new IllegalArgumentException(kind.name().toLowerCase() + " prompts cover " + layers()
                     + " layers but the ViT has " + depth);
@@ -174,6 +232,20 @@ public final class Prompts {
             }
             check(k, name, device, batch, k.dim(1), width);
             check(v, "prefix values of layer " + l, device, batch, k.dim(1), width);
+        }
+    }
+
+    private void validateInput(long batch, long width, Device device) {
+        inputPool.ensureOpen("input prompt pool");
+        inputSelection.ensureOpen("input prompt selection");
+        if (inputPool.rank() != 3 || inputPool.dim(0) < 1 || inputPool.dim(1) < 1) {
+            throw new IllegalArgumentException("input prompt pool must be [M ≥ 1, L ≥ 1, W], got " + inputPool);
+        }
+        check(inputPool, "input prompt pool", device, inputPool.dim(0), inputPool.dim(1), width);
+        if (inputSelection.rank() != 2 || inputSelection.dim(0) != batch || inputSelection.dim(1) < 1
+                || inputSelection.dtype() != DType.I32 || inputSelection.device() != device) {
+            throw new IllegalArgumentException("input prompt selection must be an i32 " + device.name().toLowerCase()
+                    + " tensor [B = " + batch + ", N ≥ 1], got " + inputSelection);
         }
     }
 

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * A frozen timm {@code VisionTransformer} (ViT-B/16 layout: CLS token, learned positional
  * embedding, pre-LN blocks with qkv bias, exact GELU, LayerNorm eps 1e-6, final norm, CLS pooling)
  * with STAR-Prompt residual or prefix prompts entering each block's attention (ALGORITHM.md §2.2, §4.4,
- * §4.5). The weights are frozen, so the backward pass yields gradients for the prompts and,
+ * §4.5), or L2P input prompts inserted after the class token (methods/l2p.md §4; the sequence then
+ * has {@link Prompts#inputTokens()} more tokens, and {@link #promptMean} pools them, §5). The weights are frozen, so the backward pass yields gradients for the prompts and,
  * optionally, the input images, never for the weights.
  *
  * <pre>{@code
@@ -236,7 +237,7 @@ public final class VisionTransformer implements AutoCloseable {
         try (Profiler.Scope vitScope = be.profiler().scope("vit")) {
             Tensor x;
             try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
-                x = embedding.forward(be, images);
+                x = withInputPrompts(embedding.forward(be, images), prompts);
             }
             act.streams.add(x);
             for (int l = 0; l < blocks.length; l++) {
@@ -265,7 +266,7 @@ public final class VisionTransformer implements AutoCloseable {
         try (TensorScope scope = TensorScope.open(); Profiler.Scope vitScope = be.profiler().scope("vit")) {
             Tensor x;
             try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
-                x = embedding.forward(be, images);
+                x = withInputPrompts(embedding.forward(be, images), prompts);
             }
             for (int l = 0; l < blocks.length; l++) {
                 Tensor next;
@@ -283,6 +284,60 @@ public final class VisionTransformer implements AutoCloseable {
                 be.layerNorm(in, normW, normB, VitConfig.LAYER_NORM_EPS, out, be.empty(rows), be.empty(rows));
             }
             return scope.retain(out);
+        }
+    }
+
+    /** The embedded sequence with the input prompts inserted after the class token (methods/l2p.md §4). */
+    private Tensor withInputPrompts(Tensor tokens, Prompts prompts) {
+        if (prompts.kind() != Prompts.Kind.INPUT) return tokens;
+        Tensor out = be.empty(tokens.dim(0), tokens.dim(1) + prompts.inputTokens(), tokens.dim(2));
+        be.promptConcat(tokens, prompts.inputPool(), prompts.inputSelection(), embedding.classPosition(), out);
+        tokens.close();
+        return out;
+    }
+
+    /**
+     * The mean of the input prompt tokens' outputs [B, W] (rows 1 … N·L of the final-normed
+     * tokens), L2P's classifier input (methods/l2p.md §5).
+     *
+     * @param tokens the final-normed tokens [B, T + N·L, W] of a forward with input prompts
+     * @param prompts the input prompts of that forward
+     * @return the mean, in the current scope
+     */
+    public Tensor promptMean(Tensor tokens, Prompts prompts) {
+        ensureOpen("promptMean");
+        requireInputPrompts("promptMean", prompts);
+        Tensor out = be.empty(tokens.dim(0), cfg.width());
+        be.tokenRangeMean(tokens, 1, prompts.inputTokens(), out);
+        return out;
+    }
+
+    /**
+     * Backward from the gradient of {@link #promptMean} of {@link #forward}'s tokens: the
+     * gradient of the input prompt pool comes back as {@link PromptGradients#input()}.
+     *
+     * @param act the activations of {@link #forward} with input prompts
+     * @param dMean gradient of the prompt mean [B, W]
+     * @param imageGradient whether the images' gradient is wanted
+     * @return the gradients; close them
+     */
+    public PromptGradients backwardPromptMean(Activations act, Tensor dMean, boolean imageGradient) {
+        return use.call("backwardPromptMean", () -> {
+            checkActivations(act, "backwardPromptMean");
+            requireInputPrompts("backwardPromptMean", act.prompts);
+            Tensor tokens = act.tokens();
+            TensorArguments.requireF32("backwardPromptMean", "dMean", dMean, be.device(), act.batch, cfg.width());
+            try (Tensor dTokens = be.empty(tokens.shape())) {
+                be.tokenRangeMeanBackward(dMean, 1, act.prompts.inputTokens(), dTokens);
+                return backpropagate(act, dTokens, imageGradient);
+            }
+        });
+    }
+
+    private static void requireInputPrompts(String op, Prompts prompts) {
+        if (prompts == null || prompts.kind() != Prompts.Kind.INPUT) {
+            throw new IllegalArgumentException(op + ": needs input prompts (Prompts.input), got "
+                    + (prompts == null ? "null" : prompts.kind()));
         }
     }
 
@@ -312,7 +367,8 @@ public final class VisionTransformer implements AutoCloseable {
             throw new IllegalStateException("backward: these activations come from forwardPooled and keep only the"
                     + " CLS token; use backwardPooled");
         }
-        TensorArguments.requireF32("backward", "dTokens", dTokens, be.device(), act.batch, cfg.tokens(), cfg.width());
+        TensorArguments.requireF32("backward", "dTokens", dTokens, be.device(), act.batch,
+                cfg.tokens() + act.prompts.inputTokens(), cfg.width());
         return backpropagate(act, dTokens, imageGradient);
     }
 
@@ -332,7 +388,7 @@ public final class VisionTransformer implements AutoCloseable {
         checkActivations(act, "backwardPooled");
         TensorArguments.requireF32("backwardPooled", "dPooled", dPooled, be.device(), act.batch, cfg.width());
         if (act.clsOnly) return backpropagate(act, dPooled.reshape(act.batch, 1, cfg.width()), imageGradient);
-        Tensor dTokens = be.zeros(act.batch, cfg.tokens(), cfg.width());
+        Tensor dTokens = be.zeros(act.batch, cfg.tokens() + act.prompts.inputTokens(), cfg.width());
         try {
             be.tokenScatterAdd(dPooled, new int[act.batch], dTokens);
             return backpropagate(act, dTokens, imageGradient);
@@ -353,8 +409,9 @@ public final class VisionTransformer implements AutoCloseable {
                 try (Profiler.Scope s = be.profiler().scope("norm")) {
                     be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
                 }
+                boolean inputPrompts = act.prompts.kind() == Prompts.Kind.INPUT;
                 for (int l = blocks.length - 1; l >= lowest; l--) {
-                    boolean needInputGrad = imageGradient || l > lowest;
+                    boolean needInputGrad = imageGradient || l > lowest || inputPrompts;
                     Tensor next;
                     try (Profiler.Scope s = be.profiler().scope("block", l)) {
                         next = blocks[l].backward(be, act.blocks.get(l), d, needInputGrad, grads.residual(l),
@@ -363,6 +420,7 @@ public final class VisionTransformer implements AutoCloseable {
                     d.close(); // free each layer's stream gradient as soon as the layer below has it
                     d = next;
                 }
+                if (inputPrompts) d = inputPromptBackward(act.prompts, d, grads.input(), imageGradient);
                 if (imageGradient) {
                     try (Profiler.Scope s = be.profiler().scope("patch_embed")) {
                         dImage = scope.retain(embedding.backward(be, d));
@@ -377,6 +435,15 @@ public final class VisionTransformer implements AutoCloseable {
         }
     }
 
+    /** Fills dPool from the gradient of the prompted sequence; returns that of the unprompted one, or null. */
+    private Tensor inputPromptBackward(Prompts prompts, Tensor dSequence, Tensor dPool, boolean imageGradient) {
+        Tensor dTokens = imageGradient ? be.empty(dSequence.dim(0), cfg.tokens(), cfg.width()) : null;
+        try (Profiler.Scope s = be.profiler().scope("input_prompts")) {
+            be.promptConcatBackward(dSequence, prompts.inputSelection(), dPool, dTokens);
+        }
+        return dTokens;
+    }
+
     /** Gradient tensors shaped like each layer's prompts (in the caller's scope). */
     private PromptGradients allocateGradients(Activations act) {
         PromptGradients g = new PromptGradients(blocks.length);
@@ -384,6 +451,7 @@ public final class VisionTransformer implements AutoCloseable {
         for (int l = 0; l < blocks.length; l++) {
             g.set(l, like(p.residual(l)), like(p.prefixKeys(l)), like(p.prefixValues(l)));
         }
+        g.setInput(like(p.inputPool()));
         return g;
     }
 
@@ -392,6 +460,7 @@ public final class VisionTransformer implements AutoCloseable {
     }
 
     private int lowestPromptedLayer(Prompts p) {
+        if (p.kind() == Prompts.Kind.INPUT) return 0;
         for (int l = 0; l < blocks.length; l++) {
             if (p.hasPrompt(l)) return l;
         }

@@ -47,7 +47,7 @@ class CodaPromptTest {
     void gradientsMatchFiniteDifferences(float mu) {
         CodaPromptConfig cfg = CFG.toBuilder().set(CodaPromptConfig::mu, mu).build();
         try (Backend be = Backends.create("reference"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                CodaPrompt m = new CodaPrompt(vit, NAMES, cfg, SEED);
+                CodaPrompt m = new CodaPrompt(vit, NAMES.size(), cfg, SEED);
                 TensorScope scope = TensorScope.open()) {
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             // Unit rows move the cross-entropy little: larger components make K and A matter to it.
@@ -81,14 +81,14 @@ class CodaPromptTest {
 
     @Test
     void cpuMatchesTheReference() {
-        PrefixPromptChecks.cpuMatchesReference(vit -> new CodaPrompt(vit, NAMES, CFG.toBuilder().set(CodaPromptConfig::mu, 0.5f).build(),
+        PrefixPromptChecks.cpuMatchesReference(vit -> new CodaPrompt(vit, NAMES.size(), CFG.toBuilder().set(CodaPromptConfig::mu, 0.5f).build(),
                 SEED), dir, TASK, TASKS, LABELS, RANGE);
     }
 
     @Test
     void eachTaskRedrawsItsComponentsOrthonormalAndLeavesTheOthers() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                CodaPrompt m = new CodaPrompt(vit, NAMES, CFG, SEED)) {
+                CodaPrompt m = new CodaPrompt(vit, NAMES.size(), CFG, SEED)) {
             float[] before = be.toFloatArray(m.parameters().get("keys"));
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             float[] after = be.toFloatArray(m.parameters().get("keys"));
@@ -117,10 +117,10 @@ class CodaPromptTest {
     void refusesMoreTasksThanComponentsAndMoreLayersOrComponentsThanTheVitHolds() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
-                    () -> new CodaPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().set(CodaPromptConfig::promptedLayers, 7).build(), SEED));
+                    () -> new CodaPrompt(vit, 4, CFG.toBuilder().set(CodaPromptConfig::promptedLayers, 7).build(), SEED));
             assertThrows(IllegalArgumentException.class,
-                    () -> new CodaPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().set(CodaPromptConfig::components, 33).build(), SEED));
-            try (CodaPrompt m = new CodaPrompt(vit, NAMES.subList(0, 4), CFG, SEED)) {
+                    () -> new CodaPrompt(vit, 4, CFG.toBuilder().set(CodaPromptConfig::components, 33).build(), SEED));
+            try (CodaPrompt m = new CodaPrompt(vit, 4, CFG, SEED)) {
                 assertThrows(IllegalArgumentException.class, () -> m.componentsPerTask(7));
             }
         }
@@ -128,13 +128,13 @@ class CodaPromptTest {
 
     @Test
     void learnsASyntheticStreamAboveChance() {
-        PrefixPromptChecks.learnsAboveChance((vit, names) -> new CodaPrompt(vit, names,
+        PrefixPromptChecks.learnsAboveChance((vit, names) -> new CodaPrompt(vit, names.size(),
                 CFG.toBuilder().set(CodaPromptConfig::epochs, 4).set(CodaPromptConfig::lr, 0.01f).build(), SEED), dir, SEED);
     }
 
     @Test
     void resumesToTheSameResult(@TempDir Path runs) throws IOException {
-        PrefixPromptChecks.resumesToTheSameResult(vit -> new CodaPrompt(vit, NAMES, CFG, SEED),
+        PrefixPromptChecks.resumesToTheSameResult(vit -> new CodaPrompt(vit, NAMES.size(), CFG, SEED),
                 PrefixPromptChecks.stream(3, CLASSES, SEED), runs, SEED);
     }
 }

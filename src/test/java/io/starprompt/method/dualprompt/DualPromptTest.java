@@ -45,7 +45,7 @@ class DualPromptTest {
     @Test
     void gradientsMatchFiniteDifferences() {
         try (Backend be = Backends.create("reference"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, NAMES, CFG, SEED);
+                DualPrompt m = new DualPrompt(vit, NAMES.size(), CFG, SEED);
                 TensorScope scope = TensorScope.open()) {
             PrefixPromptChecks.prepareUpTo(m, TASK, TASKS);
             int width = vit.config().width(), eRow = 2 * CFG.eLength() * width;
@@ -62,14 +62,14 @@ class DualPromptTest {
 
     @Test
     void cpuMatchesTheReference() {
-        PrefixPromptChecks.cpuMatchesReference(vit -> new DualPrompt(vit, NAMES, CFG, SEED), dir, TASK, TASKS,
+        PrefixPromptChecks.cpuMatchesReference(vit -> new DualPrompt(vit, NAMES.size(), CFG, SEED), dir, TASK, TASKS,
                 LABELS, RANGE);
     }
 
     @Test
     void aTaskStartsFromTheLastEPromptButNotFromItsKey() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, NAMES, CFG, SEED)) {
+                DualPrompt m = new DualPrompt(vit, NAMES.size(), CFG, SEED)) {
             float[] keysBefore = be.toFloatArray(m.parameters().get("e-keys"));
             PrefixPromptChecks.prepareUpTo(m, 2, TASKS);
             Tensor e = m.parameters().get("e-prompts");
@@ -95,7 +95,7 @@ class DualPromptTest {
     @Test
     void theTestPromptIsTheOneOfTheClosestKey() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir);
-                DualPrompt m = new DualPrompt(vit, NAMES, CFG.toBuilder().set(DualPromptConfig::batchwisePrompt, false).build(), SEED);
+                DualPrompt m = new DualPrompt(vit, NAMES.size(), CFG.toBuilder().set(DualPromptConfig::batchwisePrompt, false).build(), SEED);
                 TensorScope scope = TensorScope.open()) {
             Tensor images = PrefixPromptChecks.images(be, 4, 9), queries = vit.encodePooled(images, Prompts.none());
             Tensor keys = m.parameters().get("e-keys"), prompts = m.parameters().get("e-prompts");
@@ -132,8 +132,8 @@ class DualPromptTest {
     void refusesMoreTasksThanEPromptsAndMoreLayersThanTheVit() {
         try (Backend be = Backends.create("cpu"); VisionTransformer vit = PrefixPromptChecks.vit(be, dir)) {
             assertThrows(IllegalArgumentException.class,
-                    () -> new DualPrompt(vit, NAMES.subList(0, 4), CFG.toBuilder().set(DualPromptConfig::eLayers, 5).build(), SEED));
-            try (DualPrompt m = new DualPrompt(vit, PrefixPromptChecks.classNames(5), CFG, SEED)) {
+                    () -> new DualPrompt(vit, 4, CFG.toBuilder().set(DualPromptConfig::eLayers, 5).build(), SEED));
+            try (DualPrompt m = new DualPrompt(vit, 5, CFG, SEED)) {
                 assertThrows(IllegalArgumentException.class, () -> m.beginTask(0, PrefixPromptChecks.stream(5, 5, SEED)));
                 assertEquals(0, m.tasksLearned());
                 m.saveState(); // no task was left in progress
@@ -143,13 +143,13 @@ class DualPromptTest {
 
     @Test
     void learnsASyntheticStreamAboveChance() {
-        PrefixPromptChecks.learnsAboveChance((vit, names) -> new DualPrompt(vit, names,
+        PrefixPromptChecks.learnsAboveChance((vit, names) -> new DualPrompt(vit, names.size(),
                 CFG.toBuilder().set(DualPromptConfig::epochs, 4).build(), SEED), dir, SEED);
     }
 
     @Test
     void resumesToTheSameResult(@TempDir Path runs) throws IOException {
-        PrefixPromptChecks.resumesToTheSameResult(vit -> new DualPrompt(vit, NAMES, CFG, SEED),
+        PrefixPromptChecks.resumesToTheSameResult(vit -> new DualPrompt(vit, NAMES.size(), CFG, SEED),
                 PrefixPromptChecks.stream(3, CLASSES, SEED), runs, SEED);
     }
 

@@ -89,12 +89,8 @@ final class Compare implements Callable<Integer> {
         TaskData data = Demo.data(o, vit, clip);
         L2PConfig l2p = L2PConfig.builder().set(L2PConfig::epochs, o.epochs()).set(L2PConfig::batchSize, o.batch())
                 .set(L2PConfig::evalBatchSize, Demo.evalBatch(o)).build();
-        DualPromptConfig dualPrompt = DualPromptConfig.builder().set(DualPromptConfig::epochs, o.epochs())
-                .set(DualPromptConfig::batchSize, o.batch()).set(DualPromptConfig::evalBatchSize, Demo.evalBatch(o))
-                .build();
-        CodaPromptConfig codaPrompt = CodaPromptConfig.builder().set(CodaPromptConfig::epochs, o.epochs())
-                .set(CodaPromptConfig::batchSize, o.batch()).set(CodaPromptConfig::evalBatchSize, Demo.evalBatch(o))
-                .build();
+        DualPromptConfig dualPrompt = dualPromptFor(vit, o);
+        CodaPromptConfig codaPrompt = codaPromptFor(vit, o);
         Methods.Context context = new Methods.Context(be, vit, clip, Demo.promptIds(o.classes(), false),
                 Demo.promptIds(o.classes(), true), Demo.starPromptConfig(o), l2p, dualPrompt, codaPrompt, o.seed());
         console.info(data + " on the " + be.name() + " backend");
@@ -112,5 +108,27 @@ final class Compare implements Callable<Integer> {
         settings.put("checkpoints", backbones);
         backbones.forEach((method, words) -> console.info(method + " ran on the " + words));
         runner.finish(results, settings, be, o.out());
+    }
+
+    /**
+     * DualPrompt at the demo's epochs and batches, its G-prompt (layers 0–1) and E-prompt (2–4) layout
+     * kept where the ViT is deep enough and shrunk to a G layer and E layers after it where it is not.
+     */
+    private static DualPromptConfig dualPromptFor(VisionTransformer vit, Demo.Options o) {
+        DualPromptConfig d = DualPromptConfig.defaults();
+        int depth = vit.config().depth();
+        int g = d.gLayers() + d.eLayers() <= depth ? d.gLayers() : 1;
+        return d.toBuilder().set(DualPromptConfig::epochs, o.epochs()).set(DualPromptConfig::batchSize, o.batch())
+                .set(DualPromptConfig::evalBatchSize, Demo.evalBatch(o)).set(DualPromptConfig::gLayers, g)
+                .set(DualPromptConfig::eLayers, Math.min(d.eLayers(), depth - g)).build();
+    }
+
+    /** CODA-Prompt at the demo's epochs and batches, with no more prompted layers and components than the ViT has room for. */
+    private static CodaPromptConfig codaPromptFor(VisionTransformer vit, Demo.Options o) {
+        CodaPromptConfig d = CodaPromptConfig.defaults();
+        return d.toBuilder().set(CodaPromptConfig::epochs, o.epochs()).set(CodaPromptConfig::batchSize, o.batch())
+                .set(CodaPromptConfig::evalBatchSize, Demo.evalBatch(o))
+                .set(CodaPromptConfig::promptedLayers, Math.min(d.promptedLayers(), vit.config().depth()))
+                .set(CodaPromptConfig::components, Math.min(d.components(), vit.config().width())).build();
     }
 }

@@ -465,6 +465,31 @@ public abstract class Backend implements AutoCloseable {
     }
 
     /**
+     * The MLP's fc1 epilogue in one pass where the backend fuses it: z = x + bias over the last
+     * dimension, y ← act(z). When y is another tensor, x is overwritten with z (the pre-activation
+     * the activation's backward needs); when y is x, act(x + bias) replaces x.
+     *
+     * @param act the activation
+     * @param x the pre-bias input, in place
+     * @param bias one value per column of the last dimension
+     * @param y output shaped like x, or x itself
+     */
+    public final void addBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
+        String op = "addBiasActivation";
+        f32Rows(op, "x", x);
+        f32(op, "bias", bias);
+        Check.shape(op, "bias", bias, x.dim(-1));
+        Check.sameShape(op, "x", x, "y", f32(op, "y", y));
+        if (act == null) throw Check.bad(op, "act is null");
+        if (profiler.active) {
+            run(op, () -> doAddBiasActivation(act, x, bias, y), () -> info(op, () -> Profiler.shapes(act.toString(), x,
+                    "bias", bias, "y", y), Profiler.bytes(x, bias, y) + (x == y ? 0 : x.bytes()), 0));
+        } else {
+            doAddBiasActivation(act, x, bias, y);
+        }
+    }
+
+    /**
      * y ← y + alpha·x (same shape).
      *
      * @param y the tensor to update in place
@@ -1279,6 +1304,21 @@ public abstract class Backend implements AutoCloseable {
      * @param bias the bias
      */
     protected abstract void doAddBias(Tensor x, Tensor bias);
+    /**
+     * Implements {@link #addBiasActivation} on checked arguments. The default is the plain
+     * composition (bias pass, then activation pass), which is also its reference; backends with a
+     * fused kernel override it.
+     *
+     * @param act the activation
+     * @param x the pre-bias input, in place
+     * @param bias the bias
+     * @param y output (may be x)
+     */
+    protected void doAddBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
+        doAddBias(x, bias);
+        doActivation(act, x, y);
+    }
+
     /**
      * Implements {@link #axpy} on checked arguments.
      *

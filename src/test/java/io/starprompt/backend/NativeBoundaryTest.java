@@ -502,6 +502,31 @@ class NativeBoundaryTest {
             Tensor t = x.f(2, 3), b = x.closed(3);
             return () -> x.be.addBias(t, b);
         }));
+        String biasAct = "addBiasActivation(Activation, Tensor, Tensor, Tensor)";
+        c.add(new Bad(biasAct, "shape", "bias [4] for rows of 3", x -> {
+            Tensor t = x.f(2, 3), b = x.f(4), y = x.f(2, 3);
+            return () -> x.be.addBiasActivation(Activation.GELU, t, b, y);
+        }));
+        c.add(new Bad(biasAct, "shape", "y [3,2] for x [2,3]", x -> {
+            Tensor t = x.f(2, 3), b = x.f(3), y = x.f(3, 2);
+            return () -> x.be.addBiasActivation(Activation.GELU, t, b, y);
+        }));
+        c.add(new Bad(biasAct, "argument", "null activation", x -> {
+            Tensor t = x.f(2, 3), b = x.f(3);
+            return () -> x.be.addBiasActivation(null, t, b, t);
+        }));
+        c.add(new Bad(biasAct, "dtype", "i32 bias", x -> {
+            Tensor t = x.f(2, 3), b = x.i(3);
+            return () -> x.be.addBiasActivation(Activation.QUICK_GELU, t, b, t);
+        }));
+        c.add(new Bad(biasAct, "device", "y on the other device", x -> {
+            Tensor t = x.f(2, 3), b = x.f(3), y = x.foreign(2, 3);
+            return () -> x.be.addBiasActivation(Activation.GELU, t, b, y);
+        }));
+        c.add(new Bad(biasAct, "closed", "closed x", x -> {
+            Tensor t = x.closed(2, 3), b = x.f(3), y = x.f(2, 3);
+            return () -> x.be.addBiasActivation(Activation.GELU, t, b, y);
+        }));
         c.add(new Bad("axpy(Tensor, Tensor, float)", "shape", "[2,3] and [3,2]", x -> {
             Tensor y = x.f(2, 3), t = x.f(3, 2);
             return () -> x.be.axpy(y, t, 1);

@@ -103,6 +103,19 @@ final class OpCases {
                 h.record("dx", dx);
             }));
         }
+        for (Activation act : Activation.values()) {
+            cases.add(new Case("addBiasActivation " + act + " keeping the pre-activation", 1e-5, 1e-5, h -> {
+                Tensor x = h.randScaled(4, 5, 197, 13), y = h.poisoned(5, 197, 13);
+                h.backend.addBiasActivation(act, x, h.randScaled(2, 13), y);
+                h.record("pre", x);
+                h.record("y", y);
+            }));
+            cases.add(new Case("addBiasActivation " + act + " in place", 1e-5, 1e-5, h -> {
+                Tensor x = h.randScaled(4, 3, 769);
+                h.backend.addBiasActivation(act, x, h.randScaled(2, 769), x);
+                h.record("y", x);
+            }));
+        }
         cases.add(new Case("softmax fwd+bwd", 1e-5, 1e-4, h -> {
             Tensor x = h.randScaled(6, 3, 197);
             Tensor y = h.poisoned(3, 197), dx = h.poisoned(3, 197);

@@ -97,6 +97,13 @@ public final class CpuBackend extends HostBackend {
     }
 
     @Override
+    protected void doAddBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
+        long cols = x.dim(-1);
+        check(sp_cpu_bias_act_fwd(act == Activation.GELU ? SP_ACT_GELU : SP_ACT_QUICKGELU, x.floatPointer(),
+                bias.floatPointer(), y.floatPointer(), x.numel() / Math.max(cols, 1), cols), "addBiasActivation");
+    }
+
+    @Override
     protected void doAxpy(Tensor y, Tensor x, float alpha) {
         check(sp_cpu_axpy(y.floatPointer(), x.floatPointer(), alpha, y.numel()), "axpy");
     }

@@ -181,9 +181,10 @@ public final class Block implements AutoCloseable {
             be.axpy(h, xq, 1f);
             Tensor mean2 = be.empty(b, h.dim(1)), rstd2 = be.empty(b, h.dim(1)), ln2 = be.empty(h.shape());
             be.layerNorm(h, norm2W, norm2B, eps, ln2, mean2, rstd2);
-            Tensor fc1 = Dense.forward(be, ln2, fc1W, fc1B);
-            Tensor act = be.empty(fc1.shape());
-            be.activation(kind.activation(), fc1, act);
+            // fc1's bias and the activation run as one pass; inference overwrites the pre-activation.
+            Tensor fc1 = Dense.forward(be, ln2, fc1W, null);
+            Tensor act = save != null ? be.empty(fc1.shape()) : fc1;
+            be.addBiasActivation(kind.activation(), fc1, fc1B, act);
             Tensor out = Dense.forward(be, act, fc2W, fc2B);
             be.axpy(out, h, 1f);
 

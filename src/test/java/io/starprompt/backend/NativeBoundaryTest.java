@@ -63,6 +63,14 @@ class NativeBoundaryTest {
             super("trap", new KernelRegistry("trap", Map.of()));
         }
 
+        /** Whether it claims the host backends' bf16 forms (off: like a backend that has none). */
+        boolean bf16Forms = true;
+
+        @Override
+        protected boolean hasBf16Form(String op, boolean mixed) {
+            return bf16Forms;
+        }
+
         private void hook(String name) {
             if (armed) {
                 reached.add(name);

@@ -3,6 +3,7 @@ package io.starprompt;
 import io.starprompt.backend.Backend;
 import io.starprompt.model.Precision;
 import io.starprompt.tensor.Tensor;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -22,7 +23,7 @@ public abstract class GoldenTest {
      */
     protected static final double BF16_TOLERANCE = 2e-2;
 
-    /** The precision the subclass loads its towers in: FP32, or BF16 after {@link #useBf16()}. */
+    /** The precision the subclass loads its towers in: FP32, or BF16 in a {@link Bf16} subclass. */
     protected static Precision precision = Precision.FP32;
 
     @BeforeAll
@@ -38,10 +39,26 @@ public abstract class GoldenTest {
         GoldenSet.useRelativeL2(0);
     }
 
-    /** Runs the calling subclass's tests with bf16 towers and the bf16 tolerance; call from its {@code @BeforeAll}. */
-    protected static void useBf16() {
-        precision = Precision.BF16;
-        GoldenSet.useRelativeL2(BF16_TOLERANCE);
+    /**
+     * Implemented by a subclass of a golden test to rerun its tests with bf16 towers and the bf16
+     * tolerance; it names {@link #bf16Backends()} as its {@code backends()}.
+     */
+    public interface Bf16 {
+        /** Switches to bf16 before the class's tests. */
+        @BeforeAll
+        static void useBf16() {
+            precision = Precision.BF16;
+            GoldenSet.useRelativeL2(BF16_TOLERANCE);
+        }
+    }
+
+    /**
+     * The backends of a bf16 rerun: those with the bf16 forms of the towers' ops.
+     *
+     * @return reference and cpu
+     */
+    protected static Stream<String> bf16Backends() {
+        return Stream.of("reference", "cpu");
     }
 
     /**

@@ -17,13 +17,19 @@ final class OpCases {
     private OpCases() {}
 
     static List<Case> all() {
+        List<Case> cases = storageCases();
+        lossAndOptimisers(cases);
+        retrieval(cases);
+        return cases;
+    }
+
+    /** The cases of the ops that have bf16 storage forms. */
+    private static List<Case> storageCases() {
         List<Case> cases = new ArrayList<>();
         gemm(cases);
         elementwise(cases);
         attention(cases);
         gathers(cases);
-        lossAndOptimisers(cases);
-        retrieval(cases);
         return cases;
     }
 
@@ -35,13 +41,8 @@ final class OpCases {
      * carried through at most one further op in a case.
      */
     static List<Case> bf16() {
-        List<Case> f32 = new ArrayList<>();
-        gemm(f32);
-        elementwise(f32);
-        attention(f32);
-        gathers(f32);
         List<Case> cases = new ArrayList<>();
-        for (Case c : f32) {
+        for (Case c : storageCases()) {
             boolean chained = c.name().startsWith("attention");
             cases.add(new Case("bf16 " + c.name(), chained ? 2e-2 : 1e-3, chained ? 2e-2 : 8e-3, h -> {
                 h.storage = io.starprompt.tensor.DType.BF16;

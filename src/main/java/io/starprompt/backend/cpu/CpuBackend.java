@@ -59,7 +59,7 @@ public final class CpuBackend extends HostBackend {
     /** bf16 operands are staged through f32 scratch ({@link Staging}), so OpenBLAS sgemm does the math. */
     @Override
     protected void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             FloatPointer ap = st.in(a), bp = st.in(b), cp = beta != 0 ? st.inOut(c) : st.out(c);
             if (naive("gemm")) {
                 check(sp_cpu_gemm_naive(s.transA() ? 1 : 0, s.transB() ? 1 : 0, s.m(), s.n(), s.k(), alpha, ap,
@@ -103,7 +103,7 @@ public final class CpuBackend extends HostBackend {
     @Override
     protected void doAddBias(Tensor x, Tensor bias) {
         long cols = x.dim(-1);
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_add_bias(st.inOut(x), st.in(bias), x.numel() / Math.max(cols, 1), cols), "addBias");
         }
     }
@@ -111,7 +111,7 @@ public final class CpuBackend extends HostBackend {
     @Override
     protected void doAddBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
         long cols = x.dim(-1);
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             FloatPointer xp = st.inOut(x), yp = y == x ? xp : st.out(y);
             check(sp_cpu_bias_act_fwd(act == Activation.GELU ? SP_ACT_GELU : SP_ACT_QUICKGELU, xp, st.in(bias), yp,
                     x.numel() / Math.max(cols, 1), cols), "addBiasActivation");
@@ -120,7 +120,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doAxpy(Tensor y, Tensor x, float alpha) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_axpy(st.inOut(y), st.in(x), alpha, y.numel()), "axpy");
         }
     }
@@ -128,7 +128,7 @@ public final class CpuBackend extends HostBackend {
     @Override
     protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
         long cols = x.dim(-1);
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_layernorm_fwd(st.in(x), st.in(gamma), st.in(beta), eps, st.out(y), st.out(mean),
                     st.out(rstd), x.numel() / Math.max(cols, 1), cols), "layerNorm");
         }
@@ -138,7 +138,7 @@ public final class CpuBackend extends HostBackend {
     protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
         long cols = x.dim(-1);
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_layernorm_bwd(st.in(dy), st.in(x), st.in(gamma), st.in(mean), st.in(rstd), st.out(dx),
                     st.inOut(dgamma), st.inOut(dbeta), x.numel() / Math.max(cols, 1), cols), "layerNormBackward");
         }
@@ -146,7 +146,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doActivation(Activation act, Tensor x, Tensor y) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             FloatPointer xp = st.in(x), yp = st.out(y);
             int status = act == Activation.GELU ? sp_cpu_gelu_fwd(xp, yp, x.numel()) : sp_cpu_quickgelu_fwd(xp, yp, x.numel());
             check(status, "activation");
@@ -155,7 +155,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             FloatPointer xp = st.in(x), dyp = st.in(dy), dxp = st.out(dx);
             int status = act == Activation.GELU
                     ? sp_cpu_gelu_bwd(xp, dyp, dxp, x.numel())
@@ -167,7 +167,7 @@ public final class CpuBackend extends HostBackend {
     @Override
     protected void doSoftmax(Tensor x, Tensor y) {
         long cols = x.dim(-1);
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_softmax_fwd(st.in(x), st.out(y), x.numel() / Math.max(cols, 1), cols), "softmax");
         }
     }
@@ -175,7 +175,7 @@ public final class CpuBackend extends HostBackend {
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
         long cols = y.dim(-1);
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_softmax_bwd(st.in(y), st.in(dy), st.out(dx), y.numel() / Math.max(cols, 1), cols),
                     "softmaxBackward");
         }
@@ -183,7 +183,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             FloatPointer q = st.in(in.q()), k = st.in(in.k()), v = st.in(in.v());
             FloatPointer pk = st.in(in.prefixK()), pv = st.in(in.prefixV()), r = st.in(in.residual());
             FloatPointer o = st.out(out), l = st.out(lse);
@@ -199,7 +199,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             FloatPointer q = st.in(in.q()), k = st.in(in.k()), v = st.in(in.v());
             FloatPointer pk = st.in(in.prefixK()), pv = st.in(in.prefixV()), r = st.in(in.residual());
             FloatPointer o = st.in(out), l = st.in(lse), d = st.in(dOut);
@@ -217,7 +217,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doEmbeddingGather(Tensor table, int[] ids, Tensor out) {
-        try (IntPointer p = ints(ids); Staging st = new Staging()) {
+        try (IntPointer p = ints(ids); Staging st = new Staging(this)) {
             check(sp_cpu_embedding_gather(st.in(table), p, st.out(out), ids.length, table.dim(1), table.dim(0)),
                     "embeddingGather");
         }
@@ -233,14 +233,14 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doTokenSum(Tensor x, Tensor out) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_token_sum(st.in(x), st.out(out), (int) x.dim(0), (int) x.dim(1), x.dim(2)), "tokenSum");
         }
     }
 
     @Override
     protected void doTokenGather(Tensor x, int[] idx, Tensor out) {
-        try (IntPointer p = ints(idx); Staging st = new Staging()) {
+        try (IntPointer p = ints(idx); Staging st = new Staging(this)) {
             check(sp_cpu_token_gather(st.in(x), p, st.out(out), (int) x.dim(0), (int) x.dim(1), x.dim(2)),
                     "tokenGather");
         }
@@ -248,7 +248,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
-        try (IntPointer p = ints(idx); Staging st = new Staging()) {
+        try (IntPointer p = ints(idx); Staging st = new Staging(this)) {
             check(sp_cpu_token_scatter_add(st.in(dOut), p, st.inOut(dx), (int) dx.dim(0), (int) dx.dim(1), dx.dim(2)),
                     "tokenScatterAdd");
         }
@@ -256,7 +256,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doPatchify(Tensor images, int patch, Tensor patches) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_patchify(st.in(images), st.out(patches), (int) images.dim(0), (int) images.dim(1),
                     (int) images.dim(2), patch), "patchify");
         }
@@ -264,7 +264,7 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doUnpatchify(Tensor dPatches, int patch, Tensor dImages) {
-        try (Staging st = new Staging()) {
+        try (Staging st = new Staging(this)) {
             check(sp_cpu_unpatchify(st.in(dPatches), st.out(dImages), (int) dImages.dim(0), (int) dImages.dim(1),
                     (int) dImages.dim(2), patch), "unpatchify");
         }

@@ -3,8 +3,10 @@ package io.starprompt.backend.cpu;
 import static io.starprompt.nativeapi.NativeLib.check;
 import static io.starprompt.nativeapi.StarPromptNative.sp_cpu_convert;
 
+import io.starprompt.backend.Backend;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
+import io.starprompt.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.javacpp.FloatPointer;
@@ -16,9 +18,15 @@ import org.bytedeco.javacpp.FloatPointer;
  * it would without staging.
  */
 final class Staging implements AutoCloseable {
-    private final List<FloatPointer> scratch = new ArrayList<>();
+    private final Backend be;
+    private final List<Tensor> scratch = new ArrayList<>();
     private final List<Tensor> outputs = new ArrayList<>();
     private final List<FloatPointer> outputScratch = new ArrayList<>();
+
+    /** Staging whose scratch comes from the backend's caching allocator (warm pages, no page faults per op). */
+    Staging(Backend be) {
+        this.be = be;
+    }
 
     /** An input: its f32 pointer, or a widened copy of a bf16 tensor; null stays null. */
     FloatPointer in(Tensor t) {
@@ -47,9 +55,9 @@ final class Staging implements AutoCloseable {
     }
 
     private FloatPointer allocate(Tensor t) {
-        FloatPointer f = new FloatPointer(Math.max(1, t.numel()));
+        Tensor f = TensorScope.detach(be.empty(DType.F32, t.numel()));
         scratch.add(f);
-        return f;
+        return f.floatPointer();
     }
 
     /** Rounds the bf16 outputs back into their tensors and frees the scratch. */
@@ -62,7 +70,7 @@ final class Staging implements AutoCloseable {
                         t.numel()), "convert");
             }
         } finally {
-            scratch.forEach(FloatPointer::close);
+            scratch.forEach(Tensor::close);
         }
     }
 }

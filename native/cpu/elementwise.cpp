@@ -70,6 +70,29 @@ SP_INLINE void gelu_bwd_range_impl(const float* x, const float* dy, float* dx, i
 SP_DISPATCH(gelu_bwd_range, (const float* x, const float* dy, float* dx, int64_t n),
             (x, dy, dx, n))
 
+// One row of the fused MLP epilogue: z = x + bias, y = gelu(z), and x = z when keep (the
+// pre-activation the backward needs). One read of x and bias instead of the two passes of
+// add_bias followed by gelu; z is the same float sum, so y matches the two-pass result exactly.
+template <class V>
+SP_INLINE void bias_gelu_row_impl(float* x, const float* bias, float* y, int64_t n, bool keep) {
+  constexpr int L = lanes<V>;
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    const V z = loadv<V>(x + i) + loadv<V>(bias + i);
+    if (keep) storev(x + i, z);
+    storev(y + i, gelu_v(z));
+  }
+  for (; i < n; ++i) {
+    float bz[L] = {};
+    bz[0] = x[i] + bias[i];
+    if (keep) x[i] = bz[0];
+    storev(bz, gelu_v(loadv<V>(bz)));
+    y[i] = bz[0];
+  }
+}
+SP_DISPATCH(bias_gelu_row, (float* x, const float* bias, float* y, int64_t n, bool keep),
+            (x, bias, y, n, keep))
+
 constexpr float kQuickGeluAlpha = 1.702f;
 
 float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
@@ -80,6 +103,15 @@ float quickgelu(float x) { return x * sigmoid(kQuickGeluAlpha * x); }
 float quickgelu_grad(float x) {
   const float s = sigmoid(kQuickGeluAlpha * x);
   return s + kQuickGeluAlpha * x * s * (1.0f - s);
+}
+
+// The QuickGELU form of bias_gelu_row (scalar, like quickgelu itself).
+void bias_quickgelu_row(float* x, const float* bias, float* y, int64_t n, bool keep) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float z = x[i] + bias[i];
+    if (keep) x[i] = z;
+    y[i] = quickgelu(z);
+  }
 }
 
 // y[i] = f(x[i]) in parallel chunks.
@@ -113,6 +145,22 @@ SP_EXPORT int sp_cpu_add_bias(float* x, const float* bias, int64_t rows, int64_t
       float* row = x + r * cols;
       for (int64_t j = 0; j < cols; ++j) row[j] += bias[j];
     }
+  });
+  return sp::finish(__func__, status);
+}
+
+SP_EXPORT int sp_cpu_bias_act_fwd(int act, float* x, const float* bias, float* y, int64_t rows,
+                                  int64_t cols) {
+  SP_CHECK(act == SP_ACT_GELU || act == SP_ACT_QUICKGELU);
+  SP_CHECK(rows >= 0 && cols >= 0);
+  SP_CHECK(sp::present_or_empty(x, rows * cols) && sp::present_or_empty(y, rows * cols));
+  SP_CHECK(sp::present_or_empty(bias, rows > 0 ? cols : 0));
+  const bool keep = x != y;
+  const auto row_fn = act == SP_ACT_GELU ? sp::bias_gelu_row : sp::bias_quickgelu_row;
+  const int64_t grain =
+      sp::grain_for(rows, std::max<int64_t>(1, sp::kMinChunk / std::max<int64_t>(cols, 1)));
+  int status = sp::parallel_for(rows, grain, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) row_fn(x + r * cols, bias, y + r * cols, cols, keep);
   });
   return sp::finish(__func__, status);
 }

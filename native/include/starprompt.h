@@ -66,8 +66,19 @@ int sp_cpu_gemm_naive(int trans_a, int trans_b, int m, int n, int k, float alpha
                       const float* a, int64_t stride_a, const float* b, int64_t stride_b,
                       float beta, float* c, int64_t stride_c, int batch);
 
+/* Elementwise dtype conversion of host buffers (SP_F32 <-> SP_BF16, round to nearest even, NaN
+ * kept quiet); equal dtypes copy. The host backend's bf16 storage form of every op: bf16 operands
+ * are widened into f32 scratch, the f32 kernel runs, bf16 outputs are rounded back. */
+int sp_cpu_convert(const void* src, int src_dtype, void* dst, int dst_dtype, int64_t n);
+
 /* x[r, :] += bias for every row r of a rows x cols matrix. */
 int sp_cpu_add_bias(float* x, const float* bias, int64_t rows, int64_t cols);
+/* Fused MLP epilogue: z = x[r, :] + bias, y[r, :] = act(z) for every row r, in one pass; act is
+ * SP_ACT_GELU (erf) or SP_ACT_QUICKGELU. When y != x, x is overwritten with z (the pre-activation
+ * the backward needs); y == x computes act(x + bias) in place. y must not partially overlap x. */
+#define SP_ACT_GELU 0
+#define SP_ACT_QUICKGELU 1
+int sp_cpu_bias_act_fwd(int act, float* x, const float* bias, float* y, int64_t rows, int64_t cols);
 /* y += alpha * x */
 int sp_cpu_axpy(float* y, const float* x, float alpha, int64_t n);
 

@@ -377,11 +377,59 @@ public abstract class Backend implements AutoCloseable {
         return Check.tensor(op, name, t, device, DType.F32);
     }
 
-    /** As {@link #f32}, and at least rank 1 (the op works along the last dimension). */
-    private Tensor f32Rows(String op, String name, Tensor t) {
-        f32(op, name, t);
+
+    /** f32 or bf16 on this device; whether the op has the operands' dtype form is checked by {@link #forms}. */
+    private Tensor real(String op, String name, Tensor t) {
+        ensureOpen(op);
+        return Check.tensor(op, name, t, device, t != null && t.dtype() == DType.BF16 ? DType.BF16 : DType.F32);
+    }
+
+    /** As {@link #real}, and at least rank 1 (the op works along the last dimension). */
+    private Tensor realRows(String op, String name, Tensor t) {
+        real(op, name, t);
         if (t.rank() == 0) throw Check.bad(op, name + " " + t + " is a scalar; the op needs a last dimension");
         return t;
+    }
+
+    /**
+     * Refuses an op whose float operands (name, tensor pairs; null tensors skipped) include bf16
+     * unless this backend has that form, naming the op, every operand's dtype and the backend.
+     */
+    private void forms(String op, Object... namedTensors) {
+        StringBuilder dtypes = new StringBuilder();
+        DType first = null;
+        boolean bf16 = false, mixed = false;
+        for (int i = 0; i < namedTensors.length; i += 2) {
+            Tensor t = (Tensor) namedTensors[i + 1];
+            if (t == null) continue;
+            bf16 |= t.dtype() == DType.BF16;
+            if (first == null) first = t.dtype();
+            mixed |= t.dtype() != first;
+            dtypes.append(dtypes.length() == 0 ? "" : ", ").append(namedTensors[i]).append('=').append(t.dtype());
+        }
+        if (!bf16) return;
+        if (userKernel(op)) throw Check.bad(op, "the user kernel registered for it takes f32 only (" + dtypes + ")");
+        if (!hasBf16Form(op, mixed)) {
+            throw Check.bad(op, "the " + name + " backend has no form of this op for these dtypes (" + dtypes + ")");
+        }
+    }
+
+    private boolean userKernel(String op) {
+        return op.equals("gemm") ? kernels.userGemm() != null
+                : op.startsWith("attention") && kernels.userAttention() != null;
+    }
+
+    /**
+     * Whether this backend runs the op with bf16 operands: all of one dtype, or (mixed) some
+     * f32 and some bf16. Outputs stored in bf16 are rounded to nearest even; every op computes in
+     * f32 or wider whatever its storage. The default has no bf16 form of any op.
+     *
+     * @param op the op's name, as in its error messages
+     * @param mixed whether the operands mix f32 and bf16
+     * @return whether that form exists here
+     */
+    protected boolean hasBf16Form(String op, boolean mixed) {
+        return false;
     }
 
     // ------------------------------------------------------------------ dense algebra
@@ -401,9 +449,10 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void gemm(Tensor a, boolean transA, Tensor b, boolean transB, Tensor c, float alpha, float beta) {
         String op = "gemm";
-        f32(op, "a", a);
-        f32(op, "b", b);
-        f32(op, "c", c);
+        real(op, "a", a);
+        real(op, "b", b);
+        real(op, "c", c);
+        forms(op, "a", a, "b", b, "c", c);
         Check.rank(op, "a", a, 2, 3);
         Check.rank(op, "b", b, 2, 3);
         Check.rank(op, "c", c, 2, 3);
@@ -453,14 +502,41 @@ public abstract class Backend implements AutoCloseable {
      * @param bias one value per column of the last dimension
      */
     public final void addBias(Tensor x, Tensor bias) {
-        f32Rows("addBias", "x", x);
-        f32("addBias", "bias", bias);
+        realRows("addBias", "x", x);
+        real("addBias", "bias", bias);
         Check.shape("addBias", "bias", bias, x.dim(-1));
+        forms("addBias", "x", x, "bias", bias);
         if (profiler.active) {
             run("addBias", () -> doAddBias(x, bias),
                     () -> info("addBias", () -> Profiler.shapes("x", x, "bias", bias), 2 * x.bytes() + bias.bytes(), 0));
         } else {
             doAddBias(x, bias);
+        }
+    }
+
+    /**
+     * The MLP's fc1 epilogue in one pass where the backend fuses it: z = x + bias over the last
+     * dimension, y ← act(z). When y is another tensor, x is overwritten with z (the pre-activation
+     * the activation's backward needs); when y is x, act(x + bias) replaces x.
+     *
+     * @param act the activation
+     * @param x the pre-bias input, in place
+     * @param bias one value per column of the last dimension
+     * @param y output shaped like x, or x itself
+     */
+    public final void addBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
+        String op = "addBiasActivation";
+        realRows(op, "x", x);
+        real(op, "bias", bias);
+        Check.shape(op, "bias", bias, x.dim(-1));
+        Check.sameShape(op, "x", x, "y", real(op, "y", y));
+        if (act == null) throw Check.bad(op, "act is null");
+        forms(op, "x", x, "bias", bias, "y", y);
+        if (profiler.active) {
+            run(op, () -> doAddBiasActivation(act, x, bias, y), () -> info(op, () -> Profiler.shapes(act.toString(), x,
+                    "bias", bias, "y", y), Profiler.bytes(x, bias, y) + (x == y ? 0 : x.bytes()), 0));
+        } else {
+            doAddBiasActivation(act, x, bias, y);
         }
     }
 
@@ -472,9 +548,10 @@ public abstract class Backend implements AutoCloseable {
      * @param alpha the factor of x
      */
     public final void axpy(Tensor y, Tensor x, float alpha) {
-        f32("axpy", "y", y);
-        f32("axpy", "x", x);
+        real("axpy", "y", y);
+        real("axpy", "x", x);
         Check.sameShape("axpy", "y", y, "x", x);
+        forms("axpy", "y", y, "x", x);
         if (profiler.active) {
             run("axpy", () -> doAxpy(y, x, alpha),
                     () -> info("axpy", () -> Profiler.shapes("y", y, "x", x), 2 * y.bytes() + x.bytes(), 0));
@@ -498,12 +575,13 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
         String op = "layerNorm";
-        f32Rows(op, "x", x);
+        realRows(op, "x", x);
         long cols = x.dim(-1);
         long rows = x.numel() / Math.max(cols, 1);
-        Check.shape(op, "gamma", f32(op, "gamma", gamma), cols);
-        Check.shape(op, "beta", f32(op, "beta", beta), cols);
-        Check.sameShape(op, "x", x, "y", f32(op, "y", y));
+        Check.shape(op, "gamma", real(op, "gamma", gamma), cols);
+        Check.shape(op, "beta", real(op, "beta", beta), cols);
+        Check.sameShape(op, "x", x, "y", real(op, "y", y));
+        forms(op, "x", x, "gamma", gamma, "beta", beta, "y", y);
         Check.shape(op, "mean", f32(op, "mean", mean).reshape(mean.numel()), rows);
         Check.shape(op, "rstd", f32(op, "rstd", rstd).reshape(rstd.numel()), rows);
         if (!(eps > 0)) throw Check.bad(op, "eps must be positive, got " + eps);
@@ -531,12 +609,13 @@ public abstract class Backend implements AutoCloseable {
     public final void layerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
         String op = "layerNormBackward";
-        f32Rows(op, "x", x);
+        realRows(op, "x", x);
         long cols = x.dim(-1);
         long rows = x.numel() / Math.max(cols, 1);
-        Check.sameShape(op, "dy", f32(op, "dy", dy), "x", x);
-        Check.sameShape(op, "dx", f32(op, "dx", dx), "x", x);
-        Check.shape(op, "gamma", f32(op, "gamma", gamma), cols);
+        Check.sameShape(op, "dy", real(op, "dy", dy), "x", x);
+        Check.sameShape(op, "dx", real(op, "dx", dx), "x", x);
+        Check.shape(op, "gamma", real(op, "gamma", gamma), cols);
+        forms(op, "dy", dy, "x", x, "gamma", gamma, "dx", dx);
         Check.shape(op, "mean", f32(op, "mean", mean).reshape(mean.numel()), rows);
         Check.shape(op, "rstd", f32(op, "rstd", rstd).reshape(rstd.numel()), rows);
         if (dgamma != null) Check.shape(op, "dgamma", f32(op, "dgamma", dgamma), cols);
@@ -559,9 +638,10 @@ public abstract class Backend implements AutoCloseable {
      * @param y output shaped like x
      */
     public final void activation(Activation act, Tensor x, Tensor y) {
-        f32("activation", "x", x);
-        Check.sameShape("activation", "x", x, "y", f32("activation", "y", y));
+        real("activation", "x", x);
+        Check.sameShape("activation", "x", x, "y", real("activation", "y", y));
         if (act == null) throw Check.bad("activation", "act is null");
+        forms("activation", "x", x, "y", y);
         if (profiler.active) {
             run("activation", () -> doActivation(act, x, y),
                     () -> info("activation", () -> Profiler.shapes(act.toString(), x, "y", y), Profiler.bytes(x, y), 0));
@@ -580,10 +660,11 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void activationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
         String op = "activationBackward";
-        f32(op, "x", x);
-        Check.sameShape(op, "x", x, "dy", f32(op, "dy", dy));
-        Check.sameShape(op, "x", x, "dx", f32(op, "dx", dx));
+        real(op, "x", x);
+        Check.sameShape(op, "x", x, "dy", real(op, "dy", dy));
+        Check.sameShape(op, "x", x, "dx", real(op, "dx", dx));
         if (act == null) throw Check.bad(op, "act is null");
+        forms(op, "x", x, "dy", dy, "dx", dx);
         if (profiler.active) {
             run("activationBackward", () -> doActivationBackward(act, x, dy, dx),
                     () -> info("activationBackward", () -> Profiler.shapes(act.toString(), x, "dy", dy, "dx", dx),
@@ -600,8 +681,9 @@ public abstract class Backend implements AutoCloseable {
      * @param y output shaped like x
      */
     public final void softmax(Tensor x, Tensor y) {
-        f32Rows("softmax", "x", x);
-        Check.sameShape("softmax", "x", x, "y", f32("softmax", "y", y));
+        realRows("softmax", "x", x);
+        Check.sameShape("softmax", "x", x, "y", real("softmax", "y", y));
+        forms("softmax", "x", x, "y", y);
         if (profiler.active) {
             run("softmax", () -> doSoftmax(x, y),
                     () -> info("softmax", () -> Profiler.shapes("x", x, "y", y), Profiler.bytes(x, y), 0));
@@ -619,9 +701,10 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void softmaxBackward(Tensor y, Tensor dy, Tensor dx) {
         String op = "softmaxBackward";
-        f32Rows(op, "y", y);
-        Check.sameShape(op, "y", y, "dy", f32(op, "dy", dy));
-        Check.sameShape(op, "y", y, "dx", f32(op, "dx", dx));
+        realRows(op, "y", y);
+        Check.sameShape(op, "y", y, "dy", real(op, "dy", dy));
+        Check.sameShape(op, "y", y, "dx", real(op, "dx", dx));
+        forms(op, "y", y, "dy", dy, "dx", dx);
         if (profiler.active) {
             run("softmaxBackward", () -> doSoftmaxBackward(y, dy, dx),
                     () -> info("softmaxBackward", () -> Profiler.shapes("y", y, "dy", dy, "dx", dx),
@@ -645,6 +728,7 @@ public abstract class Backend implements AutoCloseable {
         DType dt = checkAttention(op, in);
         Check.sameShape(op, "out", Check.tensor(op, "out", out, device, dt), "q", in.q());
         Check.shape(op, "lse", Check.tensor(op, "lse", lse, device, DType.F32), in.batch(), in.heads(), in.queries());
+        forms(op, "q", in.q(), "prefixK", in.prefixK(), "prefixV", in.prefixV(), "residual", in.residual());
         if (profiler.active) {
             run(op, () -> attentionImpl(in, out, lse), () -> new Profiler.OpInfo(attentionLabel(in), () -> attentionShapes(in),
                     attentionBytes(in) + Profiler.bytes(out, lse), 4.0 * attentionPairs(in) * in.headDim()));
@@ -675,15 +759,18 @@ public abstract class Backend implements AutoCloseable {
         String op = "attentionBackward";
         DType dt = checkAttention(op, in);
         Check.sameShape(op, "out", Check.tensor(op, "out", out, device, dt), "q", in.q());
-        Check.sameShape(op, "dOut", Check.tensor(op, "dOut", dOut, device, dt), "q", in.q());
+        Check.sameShape(op, "dOut", real(op, "dOut", dOut), "q", in.q());
         Check.shape(op, "lse", Check.tensor(op, "lse", lse, device, DType.F32), in.batch(), in.heads(), in.queries());
         if (g == null) throw Check.bad(op, "grads is null");
-        gradLike(op, "dq", g.dq(), "q", in.q(), dt);
-        gradLike(op, "dk", g.dk(), "k", in.k(), dt);
-        gradLike(op, "dv", g.dv(), "v", in.v(), dt);
-        gradLike(op, "dPrefixK", g.dPrefixK(), "prefixK", in.prefixK(), dt);
-        gradLike(op, "dPrefixV", g.dPrefixV(), "prefixV", in.prefixV(), dt);
-        gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), dt);
+        gradLike(op, "dq", g.dq(), "q", in.q(), null);
+        gradLike(op, "dk", g.dk(), "k", in.k(), null);
+        gradLike(op, "dv", g.dv(), "v", in.v(), null);
+        gradLike(op, "dPrefixK", g.dPrefixK(), "prefixK", in.prefixK(), null);
+        gradLike(op, "dPrefixV", g.dPrefixV(), "prefixV", in.prefixV(), null);
+        gradLike(op, "dResidual", g.dResidual(), "residual", in.residual(), null);
+        forms(op, "q", in.q(), "prefixK", in.prefixK(), "prefixV", in.prefixV(), "residual", in.residual(), "dOut",
+                dOut, "dq", g.dq(), "dk", g.dk(), "dv", g.dv(), "dPrefixK", g.dPrefixK(), "dPrefixV", g.dPrefixV(),
+                "dResidual", g.dResidual());
         if (profiler.active) {
             run(op, () -> attentionBackwardImpl(in, out, lse, dOut, g), () -> new Profiler.OpInfo(attentionLabel(in),
                     () -> attentionShapes(in), attentionBytes(in) + Profiler.bytes(out, lse, dOut, g.dq(), g.dk(), g.dv(),
@@ -702,14 +789,15 @@ public abstract class Backend implements AutoCloseable {
         }
     }
 
-    /** A gradient output must be present exactly when its input is, and shaped like it. */
+    /** A gradient output must be present exactly when its input is, and shaped like it (of dt, or f32/bf16 when dt is null). */
     private void gradLike(String op, String name, Tensor grad, String inputName, Tensor input, DType dt) {
         if (grad == null) {
             if (input != null) throw Check.bad(op, name + " is required since " + inputName + " is given");
             return;
         }
         if (input == null) throw Check.bad(op, name + " given but " + inputName + " is absent");
-        Check.sameShape(op, name, Check.tensor(op, name, grad, device, dt), inputName, input);
+        Check.sameShape(op, name, dt == null ? real(op, name, grad) : Check.tensor(op, name, grad, device, dt), inputName,
+                input);
     }
 
     private DType checkAttention(String op, AttentionInputs in) {
@@ -731,13 +819,13 @@ public abstract class Backend implements AutoCloseable {
         Check.sameShape(op, "k", in.k(), "v", in.v());
         if ((in.prefixK() == null) != (in.prefixV() == null)) throw Check.bad(op, "prefixK and prefixV must be given together");
         if (in.prefixK() != null) {
-            Check.tensor(op, "prefixK", in.prefixK(), device, dt);
-            Check.tensor(op, "prefixV", in.prefixV(), device, dt);
+            real(op, "prefixK", in.prefixK());
+            real(op, "prefixV", in.prefixV());
             Check.rank(op, "prefixK", in.prefixK(), 3);
             Check.shape(op, "prefixK", in.prefixK(), b, in.prefixK().dim(1), width);
             Check.sameShape(op, "prefixK", in.prefixK(), "prefixV", in.prefixV());
         }
-        if (in.residual() != null) Check.shape(op, "residual", Check.tensor(op, "residual", in.residual(), device, dt), b, width);
+        if (in.residual() != null) Check.shape(op, "residual", real(op, "residual", in.residual()), b, width);
         if (in.causal() && in.keys() != in.queries()) {
             throw Check.bad(op, "causal attention needs as many keys (" + in.keys() + ") as queries (" + in.queries() + ")");
         }
@@ -757,10 +845,11 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void embeddingGather(Tensor table, int[] ids, Tensor out) {
         String op = "embeddingGather";
-        f32(op, "table", table);
+        real(op, "table", table);
         Check.rank(op, "table", table, 2);
         Check.indices(op, "ids", ids, ids == null ? 0 : ids.length, 0, Check.toInt(op, "vocab", table.dim(0)));
-        Check.shape(op, "out", f32(op, "out", out), ids.length, table.dim(1));
+        Check.shape(op, "out", real(op, "out", out), ids.length, table.dim(1));
+        forms(op, "table", table, "out", out);
         if (profiler.active) {
             run("embeddingGather", () -> doEmbeddingGather(table, ids, out),
                     () -> info("embeddingGather", () -> Profiler.shapes("table", table, "out", out),
@@ -799,9 +888,10 @@ public abstract class Backend implements AutoCloseable {
      * @param out the sums [B, D]
      */
     public final void tokenSum(Tensor x, Tensor out) {
-        f32("tokenSum", "x", x);
+        real("tokenSum", "x", x);
         Check.rank("tokenSum", "x", x, 3);
-        Check.shape("tokenSum", "out", f32("tokenSum", "out", out), x.dim(0), x.dim(2));
+        Check.shape("tokenSum", "out", real("tokenSum", "out", out), x.dim(0), x.dim(2));
+        forms("tokenSum", "x", x, "out", out);
         if (profiler.active) {
             run("tokenSum", () -> doTokenSum(x, out),
                     () -> info("tokenSum", () -> Profiler.shapes("x", x, "out", out), Profiler.bytes(x, out), 0));
@@ -819,9 +909,10 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void tokenGather(Tensor x, int[] idx, Tensor out) {
         String op = "tokenGather";
-        f32(op, "x", x);
+        real(op, "x", x);
         Check.rank(op, "x", x, 3);
-        Check.shape(op, "out", f32(op, "out", out), x.dim(0), x.dim(2));
+        Check.shape(op, "out", real(op, "out", out), x.dim(0), x.dim(2));
+        forms(op, "x", x, "out", out);
         Check.indices(op, "idx", idx, (int) x.dim(0), 0, (int) x.dim(1));
         if (profiler.active) {
             run("tokenGather", () -> doTokenGather(x, idx, out),
@@ -841,9 +932,10 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void tokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
         String op = "tokenScatterAdd";
-        f32(op, "dx", dx);
+        real(op, "dx", dx);
         Check.rank(op, "dx", dx, 3);
-        Check.shape(op, "dOut", f32(op, "dOut", dOut), dx.dim(0), dx.dim(2));
+        Check.shape(op, "dOut", real(op, "dOut", dOut), dx.dim(0), dx.dim(2));
+        forms(op, "dOut", dOut, "dx", dx);
         Check.indices(op, "idx", idx, (int) dx.dim(0), 0, (int) dx.dim(1));
         if (profiler.active) {
             run("tokenScatterAdd", () -> doTokenScatterAdd(dOut, idx, dx),
@@ -864,8 +956,9 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void patchify(Tensor images, int patch, Tensor patches) {
         String op = "patchify";
-        long[] g = patchGeometry(op, f32(op, "images", images), patch);
-        Check.shape(op, "patches", f32(op, "patches", patches), g[0], g[1], g[2]);
+        long[] g = patchGeometry(op, real(op, "images", images), patch);
+        Check.shape(op, "patches", real(op, "patches", patches), g[0], g[1], g[2]);
+        forms(op, "images", images, "patches", patches);
         if (profiler.active) {
             run("patchify", () -> doPatchify(images, patch, patches),
                     () -> info("patchify", () -> Profiler.shapes("images", images, "patches", patches),
@@ -884,8 +977,9 @@ public abstract class Backend implements AutoCloseable {
      */
     public final void unpatchify(Tensor dPatches, int patch, Tensor dImages) {
         String op = "unpatchify";
-        long[] g = patchGeometry(op, f32(op, "dImages", dImages), patch);
-        Check.shape(op, "dPatches", f32(op, "dPatches", dPatches), g[0], g[1], g[2]);
+        long[] g = patchGeometry(op, real(op, "dImages", dImages), patch);
+        Check.shape(op, "dPatches", real(op, "dPatches", dPatches), g[0], g[1], g[2]);
+        forms(op, "dPatches", dPatches, "dImages", dImages);
         if (profiler.active) {
             run("unpatchify", () -> doUnpatchify(dPatches, patch, dImages),
                     () -> info("unpatchify", () -> Profiler.shapes("dPatches", dPatches, "dImages", dImages),
@@ -1522,6 +1616,21 @@ public abstract class Backend implements AutoCloseable {
      * @param bias the bias
      */
     protected abstract void doAddBias(Tensor x, Tensor bias);
+    /**
+     * Implements {@link #addBiasActivation} on checked arguments. The default is the plain
+     * composition (bias pass, then activation pass), which is also its reference; backends with a
+     * fused kernel override it.
+     *
+     * @param act the activation
+     * @param x the pre-bias input, in place
+     * @param bias the bias
+     * @param y output (may be x)
+     */
+    protected void doAddBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
+        doAddBias(x, bias);
+        doActivation(act, x, y);
+    }
+
     /**
      * Implements {@link #axpy} on checked arguments.
      *

@@ -1,5 +1,6 @@
 package io.starprompt.backend;
 
+import io.starprompt.tensor.BFloat16;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Device;
 import io.starprompt.tensor.RawPointer;
@@ -8,10 +9,16 @@ import io.starprompt.tensor.Tensor;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.ShortPointer;
 
 /**
- * Memory management shared by the backends whose tensors live in host memory (f32, i32): blocks
- * come from malloc through a {@link CachingAllocator}, so a repeated step reuses warm pages.
+ * Memory management shared by the backends whose tensors live in host memory (f32, bf16, i32):
+ * blocks come from malloc through a {@link CachingAllocator}, so a repeated step reuses warm pages.
+ *
+ * <p>bf16 is a storage format here: every op with a bf16 form computes in f32 (or wider) and
+ * rounds to nearest even where it stores into a bf16 tensor. Writing floats into a bf16 tensor
+ * rounds them the same way, which is how the reference backend gets its bf16 forms: its kernels
+ * read and write tensors only through {@link #doReadFloats} and {@link #doWrite(Tensor, float[])}.
  */
 public abstract class HostBackend extends Backend {
     private final CachingAllocator memory = new CachingAllocator("host", HostBackend::hostMalloc,
@@ -25,6 +32,18 @@ public abstract class HostBackend extends Backend {
      */
     protected HostBackend(String name, KernelRegistry kernels) {
         super(name, Device.CPU, kernels);
+    }
+
+    /** Host backends store f32, bf16 and i32. */
+    @Override
+    public boolean supports(DType dtype) {
+        return true;
+    }
+
+    /** Every op that the towers use has its bf16 form on host backends, mixed dtypes included. */
+    @Override
+    protected boolean hasBf16Form(String op, boolean mixed) {
+        return true;
     }
 
     @Override
@@ -57,7 +76,13 @@ public abstract class HostBackend extends Backend {
 
     @Override
     protected void doWrite(Tensor t, float[] data) {
-        t.floatPointer().put(data);
+        if (t.dtype() != DType.BF16) {
+            t.floatPointer().put(data);
+            return;
+        }
+        short[] bits = new short[data.length];
+        for (int i = 0; i < data.length; i++) bits[i] = BFloat16.fromFloat(data[i]);
+        new ShortPointer(t.pointer()).capacity(bits.length).put(bits);
     }
 
     @Override
@@ -68,7 +93,13 @@ public abstract class HostBackend extends Backend {
     @Override
     protected float[] doReadFloats(Tensor t) {
         float[] out = new float[Math.toIntExact(t.numel())];
-        t.floatPointer().get(out);
+        if (t.dtype() != DType.BF16) {
+            t.floatPointer().get(out);
+            return out;
+        }
+        short[] bits = new short[out.length];
+        new ShortPointer(t.pointer()).capacity(bits.length).get(bits);
+        for (int i = 0; i < out.length; i++) out[i] = BFloat16.toFloat(bits[i]);
         return out;
     }
 
@@ -82,6 +113,12 @@ public abstract class HostBackend extends Backend {
     @Override
     protected void doCopy(Tensor src, Tensor dst) {
         Pointer.memcpy(dst.pointer(), src.pointer(), src.bytes());
+    }
+
+    /** f32 ↔ bf16 through the host arrays (rounding as {@link #doWrite(Tensor, float[])} does). */
+    @Override
+    protected void doConvert(Tensor src, Tensor dst) {
+        doWrite(dst, doReadFloats(src));
     }
 
     @Override

@@ -236,14 +236,18 @@ public final class KernelRegistry {
         return gemm;
     }
 
+    /** The selected user attention, or null while a built-in variant is selected. */
+    OpKernel.Attention userAttention() {
+        return attention;
+    }
+
     /**
      * The kernel that runs attention on these inputs in place of the backend's own: the selected
      * user kernel; else, for inputs with a residual while {@code residual=naive} is selected, the
      * unfused residual composition; else null (the backend's built-in attention kernel).
      */
     OpKernel.Attention attentionKernel(AttentionInputs in) {
-        OpKernel.Attention user = attention;
-        if (user != null) return user;
+        if (attention != null) return attention;
         if (in.residual() != null && UnfusedResidual.VARIANT.equals(selected.get("residual"))) return UnfusedResidual.KERNEL;
         return null;
     }

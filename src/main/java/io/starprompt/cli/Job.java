@@ -7,6 +7,7 @@ import io.starprompt.data.sets.ImageTaskData;
 import io.starprompt.method.baselines.ZeroShotClip;
 import io.starprompt.method.starprompt.FirstStage;
 import io.starprompt.method.starprompt.StarPrompt;
+import io.starprompt.model.Precision;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.tokenizer.ClipTokenizer;
 import io.starprompt.model.vit.VisionTransformer;
@@ -67,10 +68,13 @@ final class Job implements AutoCloseable {
                 Path.of(s.getString("model.merges")));
         console.info("loading ViT " + s.getString("model.vit") + " and CLIP " + s.getString("model.clip") + " on the "
                 + be.name() + " backend");
-        VisionTransformer vit = VisionTransformer.load(be, Path.of(s.getString("model.vit")), s.getInt("model.vit-heads"));
+        Precision precision = Precision.parse(s.getString("precision"));
+        VisionTransformer vit = VisionTransformer.load(be, Path.of(s.getString("model.vit")), s.getInt("model.vit-heads"),
+                precision);
         Clip clip = null;
         try {
-            clip = Clip.load(be, Path.of(s.getString("model.clip")), Path.of(s.getString("model.clip-config")));
+            clip = Clip.load(be, Path.of(s.getString("model.clip")), Path.of(s.getString("model.clip-config")),
+                    precision);
             int vitSize = vit.config().imageSize(), clipSize = clip.config().vision().imageSize();
             if (clipSize != vitSize) {
                 throw new IllegalArgumentException(s.getString("model.clip") + ": CLIP input size " + clipSize

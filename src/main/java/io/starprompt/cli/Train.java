@@ -119,6 +119,10 @@ final class Train implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "image decoding threads")
     Integer threads;
 
+    @Option(names = "--precision", paramLabel = "fp32|tf32|bf16",
+            description = "storage of the frozen towers (setting precision, default fp32)")
+    String precision;
+
     @Option(names = "--out", paramLabel = "DIR", description = "folder for checkpoints and reports"
             + " (default: runs/train-<date-time>; with --resume, the resumed folder)")
     Path out;
@@ -278,6 +282,7 @@ final class Train implements Callable<Integer> {
             s = set(s, "data.format", format);
             s = set(s, "data.class-names", classNames == null ? null : classNames.toString());
             s = set(s, "threads", threads);
+            s = set(s, "precision", precision);
             baselines(s.getString("baselines"));
             Methods.method(s.getString("method"));
             if (resume == null) requireOptions(s);

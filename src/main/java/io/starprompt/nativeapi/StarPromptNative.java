@@ -44,8 +44,15 @@ public final class StarPromptNative {
     public static native int sp_cpu_gemm_naive(int transA, int transB, int m, int n, int k, float alpha,
             FloatPointer a, long strideA, FloatPointer b, long strideB, float beta, FloatPointer c, long strideC,
             int batch);
+    /** {@code sp_cpu_convert} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_convert(Pointer src, int srcDtype, Pointer dst, int dstDtype, long n);
     /** {@code sp_cpu_add_bias} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_add_bias(FloatPointer x, FloatPointer bias, long rows, long cols);
+    /** The activation codes of {@code sp_cpu_bias_act_fwd}: exact (erf) GELU and QuickGELU. */
+    public static final int SP_ACT_GELU = 0, SP_ACT_QUICKGELU = 1;
+    /** {@code sp_cpu_bias_act_fwd} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cpu_bias_act_fwd(int act, FloatPointer x, FloatPointer bias, FloatPointer y, long rows,
+            long cols);
     /** {@code sp_cpu_axpy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cpu_axpy(FloatPointer y, FloatPointer x, float alpha, long n);
     /** {@code sp_cpu_layernorm_fwd} of {@code starprompt.h}: same arguments, same order. */

@@ -96,6 +96,9 @@ public final class RunSettings {
         key("threads", Type.INT, Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors())), 1,
                 "image decoding threads");
         key("eval-batch", Type.INT, 128, 1, "inference batch size");
+        key("precision", Type.STRING, "fp32", 0, "storage of the frozen ViT and CLIP: fp32; bf16 (weights and"
+                + " activations in bf16, f32 accumulation, everything trainable f32); tf32 (fp32 where no TF32 GEMM"
+                + " exists, which is every backend now)", "fp32", "tf32", "bf16");
         key("batch", Type.INT, 128, 1, "training batch size of both stages");
         key("stage1.epochs", Type.INT, 5, 0, "first-stage epochs per task");
         key("stage1.lr", Type.FLOAT, 0.002, 0, "first-stage SGD learning rate");

@@ -1,10 +1,13 @@
 package io.starprompt.tensor;
 
-/** Element types. BF16 is supported on CUDA tensors only; I32 holds indices. */
+/**
+ * Element types. BF16 is a storage format: host backends keep bf16 tensors for every op the towers
+ * use and compute in f32 (rounding to nearest even on store), CUDA for attention; I32 holds indices.
+ */
 public enum DType {
     /** IEEE single-precision floats. */
     F32(4, 0),
-    /** bfloat16 (attention on CUDA). */
+    /** bfloat16: the top half of an f32 (8 significant bits). */
     BF16(2, 1),
     /** 32-bit signed integers (indices, labels). */
     I32(4, -1);

@@ -58,6 +58,14 @@ class NativeBoundaryTest {
             super("trap", new KernelRegistry("trap", Map.of()));
         }
 
+        /** Whether it claims the host backends' bf16 forms (off: like a backend that has none). */
+        boolean bf16Forms = true;
+
+        @Override
+        protected boolean hasBf16Form(String op, boolean mixed) {
+            return bf16Forms;
+        }
+
         private void hook(String name) {
             if (armed) {
                 reached.add(name);
@@ -401,6 +409,14 @@ class NativeBoundaryTest {
         return ret(x.f(2, 4), x.f(3, 4), x.f(2, 3, 4), x.f(2, 3, 6), 3);
     }
 
+    /** A bad addBiasActivation(GELU, x, bias, y) call on the tensors {x, bias, y} that the fixture makes. */
+    private static Bad biasActivation(String kind, String what, Function<Fixture, Tensor[]> xBiasY) {
+        return new Bad("addBiasActivation(Activation, Tensor, Tensor, Tensor)", kind, what, x -> {
+            Tensor[] t = xBiasY.apply(x);
+            return () -> x.be.addBiasActivation(Activation.GELU, t[0], t[1], t[2]);
+        });
+    }
+
     /** Every bad call, by op. */
     static List<Bad> cases() {
         List<Bad> c = new ArrayList<>();
@@ -547,6 +563,15 @@ class NativeBoundaryTest {
         c.add(new Bad("addBias(Tensor, Tensor)", "closed", "closed bias", x -> {
             Tensor t = x.f(2, 3), b = x.closed(3);
             return () -> x.be.addBias(t, b);
+        }));
+        c.add(biasActivation("shape", "bias [4] for rows of 3", x -> new Tensor[] {x.f(2, 3), x.f(4), x.f(2, 3)}));
+        c.add(biasActivation("shape", "y [3,2] for x [2,3]", x -> new Tensor[] {x.f(2, 3), x.f(3), x.f(3, 2)}));
+        c.add(biasActivation("dtype", "i32 bias", x -> new Tensor[] {x.f(2, 3), x.i(3), x.f(2, 3)}));
+        c.add(biasActivation("device", "y on the other device", x -> new Tensor[] {x.f(2, 3), x.f(3), x.foreign(2, 3)}));
+        c.add(biasActivation("closed", "closed x", x -> new Tensor[] {x.closed(2, 3), x.f(3), x.f(2, 3)}));
+        c.add(new Bad("addBiasActivation(Activation, Tensor, Tensor, Tensor)", "argument", "null activation", x -> {
+            Tensor t = x.f(2, 3), b = x.f(3);
+            return () -> x.be.addBiasActivation(null, t, b, t);
         }));
         c.add(new Bad("axpy(Tensor, Tensor, float)", "shape", "[2,3] and [3,2]", x -> {
             Tensor y = x.f(2, 3), t = x.f(3, 2);

@@ -19,15 +19,41 @@ final class OpCases {
     static List<Case> all() {
         List<Case> cases = new ArrayList<>();
         memory(cases);
-        gemm(cases);
-        elementwise(cases);
-        attention(cases);
-        gathers(cases);
+        cases.addAll(storageCases());
         lossAndOptimisers(cases);
         retrieval(cases);
         componentWeighting(cases);
         promptMatch(cases);
         promptTokens(cases);
+        return cases;
+    }
+
+    /** The cases of the ops that have bf16 storage forms. */
+    private static List<Case> storageCases() {
+        List<Case> cases = new ArrayList<>();
+        gemm(cases);
+        elementwise(cases);
+        attention(cases);
+        gathers(cases);
+        return cases;
+    }
+
+    /**
+     * The bf16 storage forms: the gemm, elementwise, attention and gather cases with every float
+     * tensor bf16 except those that stay f32 in the models (statistics, log-sum-exp, prompts and
+     * their gradients, trainable tables). Both sides store the same bf16 tensors, so they differ
+     * by the f32-versus-f64 arithmetic before each rounding: one bf16 step (2⁻⁸ relative) flipped,
+     * carried through at most one further op in a case.
+     */
+    static List<Case> bf16() {
+        List<Case> cases = new ArrayList<>();
+        for (Case c : storageCases()) {
+            boolean chained = c.name().startsWith("attention");
+            cases.add(new Case("bf16 " + c.name(), chained ? 2e-2 : 1e-3, chained ? 2e-2 : 8e-3, h -> {
+                h.storage = io.starprompt.tensor.DType.BF16;
+                c.body().run(h);
+            }));
+        }
         return cases;
     }
 
@@ -112,6 +138,11 @@ final class OpCases {
             h.backend.gemm(a, false, b, true, c, 1f, 0f);
             h.record("c", c);
         }));
+        cases.add(new Case("gemm f32 a, stored b, f32 c", 1e-4, 1e-4, h -> {
+            Tensor a = h.randF32(3, 19, 40), b = h.rand(24, 40), c = h.poisonedF32(3, 19, 24);
+            h.backend.gemm(a, false, b, true, c, 1f, 0f);
+            h.record("c", c);
+        }));
         cases.add(new Case("gemm shared a, batched b", 1e-4, 1e-4, h -> {
             Tensor a = h.rand(7, 31);
             Tensor b = h.rand(2, 31, 9);
@@ -137,10 +168,10 @@ final class OpCases {
                 int rows = 3 * 17;
                 Tensor x = h.randScaled(3, rows, cols);
                 Tensor gamma = h.rand(cols), beta = h.rand(cols);
-                Tensor y = h.poisoned(rows, cols), mean = h.poisoned(rows), rstd = h.poisoned(rows);
+                Tensor y = h.poisoned(rows, cols), mean = h.poisonedF32(rows), rstd = h.poisonedF32(rows);
                 h.backend.layerNorm(x, gamma, beta, 1e-6f, y, mean, rstd);
                 Tensor dy = h.rand(rows, cols), dx = h.poisoned(rows, cols);
-                Tensor dgamma = h.rand(cols), dbeta = h.rand(cols);
+                Tensor dgamma = h.randF32(cols), dbeta = h.randF32(cols);
                 h.backend.layerNormBackward(dy, x, gamma, mean, rstd, dx, dgamma, dbeta);
                 h.record("y", y);
                 h.record("mean", mean);
@@ -158,6 +189,19 @@ final class OpCases {
                 h.backend.activationBackward(act, x, h.rand(5, 197, 13), dx);
                 h.record("y", y);
                 h.record("dx", dx);
+            }));
+        }
+        for (Activation act : Activation.values()) {
+            cases.add(new Case("addBiasActivation " + act + " keeping the pre-activation", 1e-5, 1e-5, h -> {
+                Tensor x = h.randScaled(4, 5, 197, 13), y = h.poisoned(5, 197, 13);
+                h.backend.addBiasActivation(act, x, h.randScaled(2, 13), y);
+                h.record("pre", x);
+                h.record("y", y);
+            }));
+            cases.add(new Case("addBiasActivation " + act + " in place", 1e-5, 1e-5, h -> {
+                Tensor x = h.randScaled(4, 3, 769);
+                h.backend.addBiasActivation(act, x, h.randScaled(2, 769), x);
+                h.record("y", x);
             }));
         }
         cases.add(new Case("softmax fwd+bwd", 1e-5, 1e-4, h -> {
@@ -192,15 +236,16 @@ final class OpCases {
             boolean causal) {
         int w = heads * hd;
         Tensor q = h.rand(b, n, w), k = h.rand(b, n, w), v = h.rand(b, n, w);
-        Tensor pk = lp > 0 ? h.rand(b, lp, w) : null, pv = lp > 0 ? h.rand(b, lp, w) : null;
-        Tensor r = residual ? h.rand(b, w) : null;
+        // Prompts and their gradients are f32 (trainable) even where the activations are bf16.
+        Tensor pk = lp > 0 ? h.randF32(b, lp, w) : null, pv = lp > 0 ? h.randF32(b, lp, w) : null;
+        Tensor r = residual ? h.randF32(b, w) : null;
         AttentionInputs in = new AttentionInputs(q, k, v, pk, pv, r, heads, (float) (1 / Math.sqrt(hd)), causal);
-        Tensor out = h.poisoned(b, n, w), lse = h.poisoned(b, heads, n);
+        Tensor out = h.poisoned(b, n, w), lse = h.poisonedF32(b, heads, n);
         h.backend.attention(in, out, lse);
         Tensor dOut = h.rand(b, n, w);
         AttentionGrads g = new AttentionGrads(h.poisoned(b, n, w), h.poisoned(b, n, w), h.poisoned(b, n, w),
-                lp > 0 ? h.poisoned(b, lp, w) : null, lp > 0 ? h.poisoned(b, lp, w) : null,
-                residual ? h.poisoned(b, w) : null);
+                lp > 0 ? h.poisonedF32(b, lp, w) : null, lp > 0 ? h.poisonedF32(b, lp, w) : null,
+                residual ? h.poisonedF32(b, w) : null);
         h.backend.attentionBackward(in, out, lse, dOut, g);
         h.record("out", out);
         h.record("lse", lse);
@@ -220,8 +265,8 @@ final class OpCases {
             int[] ids = h.ints(31, 0, vocab);
             Tensor table = h.rand(vocab, dim), out = h.poisoned(ids.length, dim);
             h.backend.embeddingGather(table, ids, out);
-            Tensor dTable = h.rand(vocab, dim);
-            h.backend.embeddingScatterAdd(h.rand(ids.length, dim), ids, dTable);
+            Tensor dTable = h.randF32(vocab, dim);
+            h.backend.embeddingScatterAdd(h.randF32(ids.length, dim), ids, dTable);
             h.record("out", out);
             h.record("dTable", dTable);
         }));
@@ -235,7 +280,7 @@ final class OpCases {
         }));
         cases.add(new Case("token sum+gather+scatterAdd", 1e-5, 1e-5, h -> {
             int b = 5, n = 197, dim = 33;
-            Tensor x = h.rand(b, n, dim), sum = h.poisoned(b, dim), picked = h.poisoned(b, dim);
+            Tensor x = h.rand(b, n, dim), sum = h.poisonedF32(b, dim), picked = h.poisoned(b, dim);
             int[] idx = h.ints(b, 0, n);
             h.backend.tokenSum(x, sum);
             h.backend.tokenGather(x, idx, picked);

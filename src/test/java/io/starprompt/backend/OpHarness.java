@@ -22,6 +22,8 @@ final class OpHarness {
     final Backend backend;
     private final Random random;
     final Map<String, float[]> outputs = new LinkedHashMap<>();
+    /** The dtype of the float tensors that rand, randScaled, positive and poisoned make (the F32 forms always f32). */
+    DType storage = DType.F32;
 
     OpHarness(Backend backend, long seed) {
         this.backend = backend;
@@ -40,14 +42,31 @@ final class OpHarness {
     }
 
     Tensor randScaled(double scale, long... shape) {
+        return stored(randF32Scaled(scale, shape));
+    }
+
+    /** As {@link #rand}, f32 whatever the storage (statistics, trainable tensors). */
+    Tensor randF32(long... shape) {
+        return randF32Scaled(1.0, shape);
+    }
+
+    private Tensor randF32Scaled(double scale, long... shape) {
         return backend.fromArray(values(Math.toIntExact(Tensor.numel(shape)), scale), shape);
+    }
+
+    /** f32 values as a tensor of the storage dtype (rounded to nearest even for bf16). */
+    private Tensor stored(Tensor f32) {
+        if (storage == DType.F32) return f32;
+        Tensor t = backend.empty(storage, f32.shape());
+        backend.convert(f32, t);
+        return t;
     }
 
     /** Positive values in [lo, hi]. */
     Tensor positive(double lo, double hi, long... shape) {
         float[] v = new float[Math.toIntExact(Tensor.numel(shape))];
         for (int i = 0; i < v.length; i++) v[i] = (float) (lo + random.nextDouble() * (hi - lo));
-        return backend.fromArray(v, shape);
+        return stored(backend.fromArray(v, shape));
     }
 
     int[] ints(int n, int lo, int hi) {
@@ -58,6 +77,11 @@ final class OpHarness {
 
     /** An output buffer filled with NaN, so that an element the kernel forgets fails. */
     Tensor poisoned(long... shape) {
+        return stored(poisonedF32(shape));
+    }
+
+    /** As {@link #poisoned}, f32 whatever the storage. */
+    Tensor poisonedF32(long... shape) {
         float[] nan = new float[Math.toIntExact(Tensor.numel(shape))];
         Arrays.fill(nan, Float.NaN);
         return backend.fromArray(nan, shape);

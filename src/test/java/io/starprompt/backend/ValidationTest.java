@@ -56,7 +56,22 @@ class ValidationTest {
         Tensor ints = cpu.fromArray(new int[] {1, 2, 3}, 3);
         String msg = message(IllegalArgumentException.class, () -> cpu.softmax(ints, cpu.zeros(3)));
         assertTrue(msg.contains("softmax") && msg.contains("F32"), msg);
-        assertThrows(IllegalArgumentException.class, () -> cpu.empty(DType.BF16, 4));
+    }
+
+    @Test
+    void opsWithoutABf16FormRefuseItNamingOpDtypesAndBackend() {
+        Tensor p = cpu.empty(DType.BF16, 4);
+        String msg = message(IllegalArgumentException.class, () -> cpu.sgdStep(p, cpu.zeros(4), 0.1f, 0f));
+        assertTrue(msg.contains("sgdStep") && msg.contains("F32"), msg);
+        // A backend without the form names the op, every operand's dtype and itself.
+        try (NativeBoundaryTest.TrapBackend noForms = new NativeBoundaryTest.TrapBackend()) {
+            noForms.bf16Forms = false;
+            Tensor x = noForms.empty(DType.BF16, 2, 3), y = noForms.zeros(2, 3);
+            String refused = message(IllegalArgumentException.class,
+                    () -> noForms.activation(Activation.GELU, x, y));
+            assertTrue(refused.contains("activation") && refused.contains("x=BF16") && refused.contains("y=F32")
+                    && refused.contains("trap"), refused);
+        }
     }
 
     @Test

@@ -165,6 +165,7 @@ class TrainTest {
         assertOption(base, List.of("--tasks", "x"), "--tasks");
         assertOption(base, List.of("--seed", "1.5"), "--seed");
         assertOption(base, List.of("--norm", "bogus"), "norm must be one of");
+        assertOption(base, List.of("--precision", "fp16"), "precision must be one of");
         assertOption(base, List.of("--bogus", "1"), "--bogus");
         assertOption(base, List.of("--out"), "--out");
         assertOption(base, List.of("--preset", "seq-nope"), "seq-cifar100");

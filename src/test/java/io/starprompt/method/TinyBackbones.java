@@ -3,6 +3,7 @@ package io.starprompt.method;
 import io.starprompt.GoldenSet;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
+import io.starprompt.model.Precision;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.util.Json;
@@ -29,13 +30,18 @@ public final class TinyBackbones implements AutoCloseable {
     }
 
     public static TinyBackbones open() {
+        return open(Precision.FP32);
+    }
+
+    /** The backbones loaded in that precision. */
+    public static TinyBackbones open(Precision precision) {
         Path dir = GoldenSet.dir();
         Backend be = Backends.create(System.getProperty("starprompt.test.backend", "cpu"));
         try {
             Object meta = Json.parse(Files.readString(dir.resolve("meta.json")));
-            Clip clip = Clip.load(be, dir.resolve("clip.safetensors"), dir.resolve("clip_config.json"));
+            Clip clip = Clip.load(be, dir.resolve("clip.safetensors"), dir.resolve("clip_config.json"), precision);
             VisionTransformer vit = VisionTransformer.load(be, dir.resolve("vit.safetensors"),
-                    Json.intAt(meta, "vit", "num_heads"));
+                    Json.intAt(meta, "vit", "num_heads"), precision);
             return new TinyBackbones(be, clip, vit);
         } catch (IOException e) {
             be.close();

@@ -2,6 +2,7 @@ package io.starprompt.bench;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
+import io.starprompt.model.Precision;
 import io.starprompt.model.safetensors.SafetensorsWriter;
 import io.starprompt.model.vit.Activations;
 import io.starprompt.model.vit.PromptGradients;
@@ -20,6 +21,7 @@ import java.util.Random;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -48,6 +50,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * the blocks, 0.23 in the patch embedding; the CLS-only last block of a pooled pass saves
  * 2.4 of it). Ratios to sgemm are therefore taken with 2 · 17.6 = 35.2 GFLOP per image.
  *
+ * <p>{@code @Param precision} runs the model benchmarks with the tower loaded in fp32 or bf16
+ * ({@link Precision}; bf16 weights and activations, f32 accumulation) in the same run.
+ *
  * <p>Targets (issue): forward ≥ 50 % of the sgemm rate; forward + backward ≤ 2.5× the forward.
  * The weights (86 M parameters, 344 MB) are written to a temporary safetensors file at setup and
  * deleted at teardown.
@@ -73,13 +78,17 @@ public class VitBenchmark extends CpuBenchmark {
         Prompts residual;
         private Path file;
 
+        /** How the tower is loaded: fp32 or bf16. */
+        @Param({"fp32", "bf16"})
+        public String precision;
+
         @Setup(Level.Trial)
         public void setUp() throws IOException {
             Random rnd = new Random(1);
             file = Files.createTempFile("vit-b16-bench-", ".safetensors");
             writeRandomWeights(file, rnd);
             be = Backends.create("cpu");
-            vit = VisionTransformer.load(be, file, HEADS);
+            vit = VisionTransformer.load(be, file, HEADS, Precision.parse(precision));
             images = be.fromArray(Bench.uniform(rnd, B * CHANNELS * IMAGE * IMAGE), B, CHANNELS, IMAGE, IMAGE);
             for (int l = 0; l < DEPTH; l++) prompts.add(be.fromArray(scaled(rnd, B * W, 0.1f), B, W));
             residual = Prompts.residual(prompts);

@@ -22,6 +22,7 @@ import org.bytedeco.openblas.global.openblas;
 
 /**
  * Host backend on the native C++ kernels (multithreaded, vectorised) with GEMM from OpenBLAS.
+ * bf16 tensors are a storage form: the kernels compute in f32 on staged copies ({@link Staging}).
  * Selectable kernels: gemm = openblas | naive, attention = tiled | naive,
  * retrieval = fused | naive,
  * residual = fused | naive.
@@ -56,15 +57,18 @@ public final class CpuBackend extends HostBackend {
         return kernels().selected(op).equals("naive");
     }
 
+    /** bf16 operands are staged through f32 scratch ({@link Staging}), so OpenBLAS sgemm does the math. */
     @Override
     protected void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
-        if (naive("gemm")) {
-            check(sp_cpu_gemm_naive(s.transA() ? 1 : 0, s.transB() ? 1 : 0, s.m(), s.n(), s.k(), alpha,
-                    a.floatPointer(), s.strideA(), b.floatPointer(), s.strideB(), beta, c.floatPointer(), s.strideC(),
-                    s.batch()), "gemm");
-            return;
+        try (Staging st = new Staging(this)) {
+            FloatPointer ap = st.in(a), bp = st.in(b), cp = beta != 0 ? st.inOut(c) : st.out(c);
+            if (naive("gemm")) {
+                check(sp_cpu_gemm_naive(s.transA() ? 1 : 0, s.transB() ? 1 : 0, s.m(), s.n(), s.k(), alpha, ap,
+                        s.strideA(), bp, s.strideB(), beta, cp, s.strideC(), s.batch()), "gemm");
+            } else {
+                openblasGemm(s, ap, bp, cp, alpha, beta);
+            }
         }
-        openblasGemm(s, a.floatPointer(), b.floatPointer(), c.floatPointer(), alpha, beta);
     }
 
     private static void openblasGemm(GemmShape s, FloatPointer a, FloatPointer b, FloatPointer c, float alpha,
@@ -92,91 +96,124 @@ public final class CpuBackend extends HostBackend {
     }
 
     @Override
+    protected void doConvert(Tensor src, Tensor dst) {
+        check(sp_cpu_convert(src.pointer(), src.dtype().nativeCode(), dst.pointer(), dst.dtype().nativeCode(),
+                src.numel()), "convert");
+    }
+
+    @Override
     protected void doAddBias(Tensor x, Tensor bias) {
-        check(sp_cpu_add_bias(x.floatPointer(), bias.floatPointer(), rows(x), x.dim(-1)), "addBias");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_add_bias(st.inOut(x), st.in(bias), rows(x), x.dim(-1)), "addBias");
+        }
+    }
+
+    @Override
+    protected void doAddBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
+        try (Staging st = new Staging(this)) {
+            FloatPointer xp = st.inOut(x), yp = y == x ? xp : st.out(y);
+            check(sp_cpu_bias_act_fwd(act == Activation.GELU ? SP_ACT_GELU : SP_ACT_QUICKGELU, xp, st.in(bias), yp,
+                    rows(x), x.dim(-1)), "addBiasActivation");
+        }
     }
 
     @Override
     protected void doAxpy(Tensor y, Tensor x, float alpha) {
-        check(sp_cpu_axpy(y.floatPointer(), x.floatPointer(), alpha, y.numel()), "axpy");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_axpy(st.inOut(y), st.in(x), alpha, y.numel()), "axpy");
+        }
     }
 
     @Override
     protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
-        check(sp_cpu_layernorm_fwd(x.floatPointer(), gamma.floatPointer(), beta.floatPointer(), eps, y.floatPointer(),
-                mean.floatPointer(), rstd.floatPointer(), rows(x), x.dim(-1)), "layerNorm");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_layernorm_fwd(st.in(x), st.in(gamma), st.in(beta), eps, st.out(y), st.out(mean),
+                    st.out(rstd), rows(x), x.dim(-1)), "layerNorm");
+        }
     }
 
     @Override
     protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
-        check(sp_cpu_layernorm_bwd(dy.floatPointer(), x.floatPointer(), gamma.floatPointer(), mean.floatPointer(),
-                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), rows(x), x.dim(-1)),
-                "layerNormBackward");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_layernorm_bwd(st.in(dy), st.in(x), st.in(gamma), st.in(mean), st.in(rstd), st.out(dx),
+                    st.inOut(dgamma), st.inOut(dbeta), rows(x), x.dim(-1)), "layerNormBackward");
+        }
     }
 
     @Override
     protected void doActivation(Activation act, Tensor x, Tensor y) {
-        int status = act == Activation.GELU
-                ? sp_cpu_gelu_fwd(x.floatPointer(), y.floatPointer(), x.numel())
-                : sp_cpu_quickgelu_fwd(x.floatPointer(), y.floatPointer(), x.numel());
-        check(status, "activation");
+        try (Staging st = new Staging(this)) {
+            FloatPointer xp = st.in(x), yp = st.out(y);
+            int status = act == Activation.GELU ? sp_cpu_gelu_fwd(xp, yp, x.numel()) : sp_cpu_quickgelu_fwd(xp, yp, x.numel());
+            check(status, "activation");
+        }
     }
 
     @Override
     protected void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
-        int status = act == Activation.GELU
-                ? sp_cpu_gelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel())
-                : sp_cpu_quickgelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel());
-        check(status, "activationBackward");
+        try (Staging st = new Staging(this)) {
+            FloatPointer xp = st.in(x), dyp = st.in(dy), dxp = st.out(dx);
+            int status = act == Activation.GELU
+                    ? sp_cpu_gelu_bwd(xp, dyp, dxp, x.numel())
+                    : sp_cpu_quickgelu_bwd(xp, dyp, dxp, x.numel());
+            check(status, "activationBackward");
+        }
     }
 
     @Override
     protected void doSoftmax(Tensor x, Tensor y) {
-        check(sp_cpu_softmax_fwd(x.floatPointer(), y.floatPointer(), rows(x), x.dim(-1)), "softmax");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_softmax_fwd(st.in(x), st.out(y), rows(x), x.dim(-1)), "softmax");
+        }
     }
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
-        check(sp_cpu_softmax_bwd(y.floatPointer(), dy.floatPointer(), dx.floatPointer(), rows(y), y.dim(-1)),
-                "softmaxBackward");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_softmax_bwd(st.in(y), st.in(dy), st.out(dx), rows(y), y.dim(-1)), "softmaxBackward");
+        }
     }
 
     @Override
     protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
-        FloatPointer q = in.q().floatPointer(), k = in.k().floatPointer(), v = in.v().floatPointer();
-        FloatPointer pk = fp(in.prefixK()), pv = fp(in.prefixV()), r = fp(in.residual());
-        int causal = in.causal() ? 1 : 0;
-        int status = naive("attention")
-                ? sp_cpu_attention_fwd_naive(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(), in.batch(),
-                        in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal)
-                : sp_cpu_attention_fwd_tiled(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(), in.batch(),
-                        in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal);
-        check(status, "attention");
+        try (Staging st = new Staging(this)) {
+            FloatPointer q = st.in(in.q()), k = st.in(in.k()), v = st.in(in.v());
+            FloatPointer pk = st.in(in.prefixK()), pv = st.in(in.prefixV()), r = st.in(in.residual());
+            FloatPointer o = st.out(out), l = st.out(lse);
+            int causal = in.causal() ? 1 : 0;
+            int status = naive("attention")
+                    ? sp_cpu_attention_fwd_naive(q, k, v, pk, pv, r, o, l, in.batch(), in.queries(), in.keys(),
+                            in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal)
+                    : sp_cpu_attention_fwd_tiled(q, k, v, pk, pv, r, o, l, in.batch(), in.queries(), in.keys(),
+                            in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal);
+            check(status, "attention");
+        }
     }
 
     @Override
     protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
-        FloatPointer q = in.q().floatPointer(), k = in.k().floatPointer(), v = in.v().floatPointer();
-        FloatPointer pk = fp(in.prefixK()), pv = fp(in.prefixV()), r = fp(in.residual());
-        FloatPointer dq = fp(g.dq()), dk = fp(g.dk()), dv = fp(g.dv());
-        FloatPointer dpk = fp(g.dPrefixK()), dpv = fp(g.dPrefixV()), dr = fp(g.dResidual());
-        int causal = in.causal() ? 1 : 0;
-        int status = naive("attention")
-                ? sp_cpu_attention_bwd_naive(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(),
-                        dOut.floatPointer(), dq, dk, dv, dpk, dpv, dr, in.batch(), in.queries(), in.keys(),
-                        in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal)
-                : sp_cpu_attention_bwd_tiled(q, k, v, pk, pv, r, out.floatPointer(), lse.floatPointer(),
-                        dOut.floatPointer(), dq, dk, dv, dpk, dpv, dr, in.batch(), in.queries(), in.keys(),
-                        in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal);
-        check(status, "attentionBackward");
+        try (Staging st = new Staging(this)) {
+            FloatPointer q = st.in(in.q()), k = st.in(in.k()), v = st.in(in.v());
+            FloatPointer pk = st.in(in.prefixK()), pv = st.in(in.prefixV()), r = st.in(in.residual());
+            FloatPointer o = st.in(out), l = st.in(lse), d = st.in(dOut);
+            FloatPointer dq = st.out(g.dq()), dk = st.out(g.dk()), dv = st.out(g.dv());
+            FloatPointer dpk = st.out(g.dPrefixK()), dpv = st.out(g.dPrefixV()), dr = st.out(g.dResidual());
+            int causal = in.causal() ? 1 : 0;
+            int status = naive("attention")
+                    ? sp_cpu_attention_bwd_naive(q, k, v, pk, pv, r, o, l, d, dq, dk, dv, dpk, dpv, dr, in.batch(),
+                            in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal)
+                    : sp_cpu_attention_bwd_tiled(q, k, v, pk, pv, r, o, l, d, dq, dk, dv, dpk, dpv, dr, in.batch(),
+                            in.queries(), in.keys(), in.prefixLength(), in.heads(), in.headDim(), in.scale(), causal);
+            check(status, "attentionBackward");
+        }
     }
 
     @Override
     protected void doEmbeddingGather(Tensor table, int[] ids, Tensor out) {
-        try (IntPointer p = ints(ids)) {
-            check(sp_cpu_embedding_gather(table.floatPointer(), p, out.floatPointer(), ids.length, table.dim(1),
-                    table.dim(0)), "embeddingGather");
+        try (IntPointer p = ints(ids); Staging st = new Staging(this)) {
+            check(sp_cpu_embedding_gather(st.in(table), p, st.out(out), ids.length, table.dim(1), table.dim(0)),
+                    "embeddingGather");
         }
     }
 
@@ -190,36 +227,41 @@ public final class CpuBackend extends HostBackend {
 
     @Override
     protected void doTokenSum(Tensor x, Tensor out) {
-        check(sp_cpu_token_sum(x.floatPointer(), out.floatPointer(), (int) x.dim(0), (int) x.dim(1), x.dim(2)),
-                "tokenSum");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_token_sum(st.in(x), st.out(out), (int) x.dim(0), (int) x.dim(1), x.dim(2)), "tokenSum");
+        }
     }
 
     @Override
     protected void doTokenGather(Tensor x, int[] idx, Tensor out) {
-        try (IntPointer p = ints(idx)) {
-            check(sp_cpu_token_gather(x.floatPointer(), p, out.floatPointer(), (int) x.dim(0), (int) x.dim(1),
-                    x.dim(2)), "tokenGather");
+        try (IntPointer p = ints(idx); Staging st = new Staging(this)) {
+            check(sp_cpu_token_gather(st.in(x), p, st.out(out), (int) x.dim(0), (int) x.dim(1), x.dim(2)),
+                    "tokenGather");
         }
     }
 
     @Override
     protected void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
-        try (IntPointer p = ints(idx)) {
-            check(sp_cpu_token_scatter_add(dOut.floatPointer(), p, dx.floatPointer(), (int) dx.dim(0), (int) dx.dim(1),
-                    dx.dim(2)), "tokenScatterAdd");
+        try (IntPointer p = ints(idx); Staging st = new Staging(this)) {
+            check(sp_cpu_token_scatter_add(st.in(dOut), p, st.inOut(dx), (int) dx.dim(0), (int) dx.dim(1), dx.dim(2)),
+                    "tokenScatterAdd");
         }
     }
 
     @Override
     protected void doPatchify(Tensor images, int patch, Tensor patches) {
-        check(sp_cpu_patchify(images.floatPointer(), patches.floatPointer(), (int) images.dim(0), (int) images.dim(1),
-                (int) images.dim(2), patch), "patchify");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_patchify(st.in(images), st.out(patches), (int) images.dim(0), (int) images.dim(1),
+                    (int) images.dim(2), patch), "patchify");
+        }
     }
 
     @Override
     protected void doUnpatchify(Tensor dPatches, int patch, Tensor dImages) {
-        check(sp_cpu_unpatchify(dPatches.floatPointer(), dImages.floatPointer(), (int) dImages.dim(0),
-                (int) dImages.dim(1), (int) dImages.dim(2), patch), "unpatchify");
+        try (Staging st = new Staging(this)) {
+            check(sp_cpu_unpatchify(st.in(dPatches), st.out(dImages), (int) dImages.dim(0), (int) dImages.dim(1),
+                    (int) dImages.dim(2), patch), "unpatchify");
+        }
     }
 
     @Override

@@ -115,6 +115,12 @@ public final class CudaBackend extends Backend {
         return true;
     }
 
+    /** The attention kernels have a bf16 form, all operands (lse aside) of one dtype; no other op has. */
+    @Override
+    protected boolean hasBf16Form(String op, boolean mixed) {
+        return !mixed && (op.equals("attention") || op.equals("attentionBackward"));
+    }
+
     /** Waits for the stream; an IllegalStateException once the backend is closed (the stream is gone). */
     @Override
     public void synchronize() {

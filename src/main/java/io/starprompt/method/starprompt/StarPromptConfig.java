@@ -1,6 +1,7 @@
 package io.starprompt.method.starprompt;
 
 import io.starprompt.method.common.mixture.GaussianMixture;
+import io.starprompt.model.Precision;
 import io.starprompt.util.RecordBuilder;
 
 /**
@@ -27,9 +28,11 @@ import io.starprompt.util.RecordBuilder;
  * @param replay        the stage-2 class models and the mixture density of both stages
  * @param batchSize     training batch size of both stages (end-to-end uses one loader)
  * @param evalBatchSize batch size of inference and of the feature passes
+ * @param precision     how the frozen towers are loaded (fp32 by default; the code that loads them
+ *                      reads it, as the CLI does): see {@link Precision}
  */
 public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment alignment, Replay replay,
-        int batchSize, int evalBatchSize) {
+        int batchSize, int evalBatchSize, Precision precision) {
 
     /** How the second-stage prompts enter the ViT. */
     public enum PromptMode {
@@ -183,9 +186,11 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
      * @param replay the class statistics and replay settings
      * @param batchSize the training batch size of both stages
      * @param evalBatchSize the inference and feature-pass batch size
+     * @param precision how the frozen towers are loaded
      */
     public StarPromptConfig {
         if (stage1 == null || stage2 == null || alignment == null || replay == null) throw bad("a group is null");
+        if (precision == null) throw bad("precision is null");
         if (batchSize < 1 || evalBatchSize < 1) throw bad("batch sizes must be ≥ 1");
     }
 
@@ -203,7 +208,7 @@ public record StarPromptConfig(FirstStageConfig stage1, Stage2 stage2, Alignment
                 new Stage2(5, 1e-3f, 10f, true, true, PromptMode.RESIDUAL, 5),
                 new Alignment(true, 1e-3f, 10, 5, 256, 128, 0.1f),
                 new Replay(ReplayModel.MIXTURE, GaussianMixture.Density.REFERENCE, 5, 500, 1),
-                128, 128);
+                128, 128, Precision.FP32);
     }
 
     /**

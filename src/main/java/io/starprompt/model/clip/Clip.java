@@ -3,6 +3,7 @@ package io.starprompt.model.clip;
 import io.starprompt.backend.Backend;
 import io.starprompt.model.ExclusiveUse;
 import io.starprompt.model.ImageBatch;
+import io.starprompt.model.Precision;
 import io.starprompt.model.TensorArguments;
 import io.starprompt.model.vit.WeightReader;
 import io.starprompt.tensor.Tensor;
@@ -72,11 +73,27 @@ public final class Clip implements AutoCloseable {
      * @throws IOException if a file cannot be read
      */
     public static Clip load(Backend be, Path safetensors, Path configJson) throws IOException {
+        return load(be, safetensors, configJson, Precision.FP32);
+    }
+
+    /**
+     * As {@link #load(Backend, Path, Path)}, with both towers' weights stored and activations
+     * computed in the given precision (weights converted once, here; see {@link Precision}).
+     *
+     * @param be the backend to load onto
+     * @param safetensors the weights
+     * @param configJson the config
+     * @param precision how the frozen towers store and compute
+     * @return the model; close it
+     * @throws IllegalArgumentException as {@link #load(Backend, Path, Path)}
+     * @throws IOException if a file cannot be read
+     */
+    public static Clip load(Backend be, Path safetensors, Path configJson, Precision precision) throws IOException {
         Objects.requireNonNull(be, "backend");
         Objects.requireNonNull(safetensors, "safetensors");
         Objects.requireNonNull(configJson, "configJson");
         ClipConfig cfg = ClipConfig.read(configJson);
-        return WeightReader.read(safetensors, be, "an HF CLIPModel state dict", r -> new Clip(r, cfg));
+        return WeightReader.read(safetensors, be, "an HF CLIPModel state dict", precision, r -> new Clip(r, cfg));
     }
 
     /** A checkpoint deeper than its config would otherwise load as a silently truncated model. */

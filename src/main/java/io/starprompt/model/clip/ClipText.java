@@ -105,13 +105,13 @@ final class ClipText implements AutoCloseable {
     /** Token embeddings (some replaced) plus positional embeddings: [C, L, D] in the current scope. */
     private Tensor embed(Backend be, TextBatch batch, Tensor replaced, int position) {
         int n = batch.sequences(), len = batch.length(), d = cfg.width();
-        Tensor x = be.empty(n, len, d);
+        Tensor x = be.empty(tokenEmbedding.dtype(), n, len, d); // the tower's activation dtype
         Tensor rows = x.reshape((long) n * len, d);
         be.embeddingGather(tokenEmbedding, batch.ids(), rows);
         if (replaced != null) {
             long ctx = replaced.dim(1);
             for (int c = 0; c < n; c++) {
-                be.copy(replaced.rows(c, 1).reshape(ctx, d), rows.rows((long) c * len + position, ctx));
+                be.convert(replaced.rows(c, 1).reshape(ctx, d), rows.rows((long) c * len + position, ctx));
             }
         }
         // Position p of every sequence gets position_embedding[p]: one bias over the flattened [L·D] rows.
@@ -131,7 +131,7 @@ final class ClipText implements AutoCloseable {
             Tensor dNormed = Dense.backward(be, dFeatures, projection);
             Tensor dPooled = be.empty(n, d);
             be.layerNormBackward(dNormed, act.pooled, finalW, act.finalMean, act.finalRstd, dPooled, null, null);
-            Tensor dx = be.zeros(n, len, d);
+            Tensor dx = be.zeros(n, len, d); // gradients stay f32 whatever the activations' dtype
             be.tokenScatterAdd(dPooled, batch.eos(), dx);
             for (int l = encoder.layers.length - 1; l >= 0; l--) {
                 Tensor next;
@@ -145,7 +145,7 @@ final class ClipText implements AutoCloseable {
             Tensor dReplaced = be.empty(n, ctx, d);
             Tensor rows = dx.reshape((long) n * len, d);
             for (int c = 0; c < n; c++) {
-                be.copy(rows.rows((long) c * len + act.position, ctx), dReplaced.rows(c, 1).reshape(ctx, d));
+                be.convert(rows.rows((long) c * len + act.position, ctx), dReplaced.rows(c, 1).reshape(ctx, d));
             }
             return scope.retain(dReplaced);
         }

@@ -5,6 +5,7 @@ import io.starprompt.backend.Profiler;
 import io.starprompt.model.vit.Dense;
 import io.starprompt.model.vit.PatchEmbedding;
 import io.starprompt.model.vit.WeightReader;
+import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 
@@ -39,9 +40,15 @@ final class ClipVision implements AutoCloseable {
         projection = r.load("visual_projection.weight", config.projectionDim(), w);
     }
 
-    /** pixels [B, C, S, S] → the encoder output [B, T, W] before post_layernorm (HF last_hidden_state). */
+    /** pixels [B, C, S, S] → the encoder output [B, T, W] before post_layernorm (HF last_hidden_state), f32. */
     Tensor lastHiddenState(Backend be, Tensor pixels) {
-        return encode(be, pixels, false);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor stream = encode(be, pixels, false);
+            if (stream.dtype() == DType.F32) return scope.retain(stream);
+            Tensor out = be.empty(stream.shape());
+            be.convert(stream, out);
+            return scope.retain(out);
+        }
     }
 
     /** pixels [B, C, S, S] → projected, un-normalised image features [B, projection_dim]. */
@@ -50,23 +57,24 @@ final class ClipVision implements AutoCloseable {
         try (TensorScope scope = TensorScope.open()) {
             // Only the CLS token is pooled, so the last layer computes only its row (exact, ALGORITHM.md §10.4).
             Tensor cls = encode(be, pixels, true).reshape(b, cfg.width());
-            Tensor normed = layerNorm(be, cls, postW, postB);
+            Tensor normed = layerNorm(be, cls, postW, postB, DType.F32); // the features are f32
             return scope.retain(Dense.forward(be, normed, projection, null));
         }
     }
 
     private Tensor encode(Backend be, Tensor pixels, boolean lastClsOnly) {
         try (TensorScope scope = TensorScope.open(); Profiler.Scope s = be.profiler().scope("clip.vision")) {
-            Tensor x = layerNorm(be, embedding.forward(be, pixels), preW, preB);
+            Tensor tokens = embedding.forward(be, pixels);
+            Tensor x = layerNorm(be, tokens, preW, preB, tokens.dtype());
             return scope.retain(encoder.infer(be, x, lastClsOnly));
         }
     }
 
-    /** LayerNorm over the last dimension without keeping statistics; a new tensor in the current scope. */
-    private Tensor layerNorm(Backend be, Tensor x, Tensor gamma, Tensor beta) {
+    /** LayerNorm over the last dimension without keeping statistics; a new tensor of that dtype in the current scope. */
+    private Tensor layerNorm(Backend be, Tensor x, Tensor gamma, Tensor beta, DType dtype) {
         long rows = x.numel() / x.dim(-1);
         try (TensorScope scope = TensorScope.open()) {
-            Tensor y = be.empty(x.shape());
+            Tensor y = be.empty(dtype, x.shape());
             be.layerNorm(x, gamma, beta, cfg.layerNormEps(), y, be.empty(rows), be.empty(rows));
             return scope.retain(y);
         }

@@ -167,23 +167,25 @@ public final class Block implements AutoCloseable {
         long b = x.dim(0), t = x.dim(1);
         float eps = kind.layerNormEps();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor mean1 = be.empty(b, t), rstd1 = be.empty(b, t), ln1 = be.empty(x.shape());
+            // Activations are stored in the input's dtype (bf16 in a bf16 tower); statistics stay f32.
+            Tensor mean1 = be.empty(b, t), rstd1 = be.empty(b, t), ln1 = be.empty(x.dtype(), x.shape());
             be.layerNorm(x, norm1W, norm1B, eps, ln1, mean1, rstd1);
             // Queries (and the residual stream they update) are every token, or only the CLS row.
             Tensor xq = clsOnly ? clsRow(be, x) : x;
             Tensor q = Dense.forward(be, clsOnly ? clsRow(be, ln1) : ln1, qW, qB);
             Tensor k = Dense.forward(be, ln1, kW, kB);
             Tensor v = Dense.forward(be, ln1, vW, vB);
-            Tensor attn = be.empty(q.shape()), lse = be.empty(b, heads, q.dim(1));
+            Tensor attn = be.empty(q.dtype(), q.shape()), lse = be.empty(b, heads, q.dim(1));
             be.attention(inputs(q, k, v, prompt), attn, lse);
 
             Tensor h = Dense.forward(be, attn, projW, projB);
             be.axpy(h, xq, 1f);
-            Tensor mean2 = be.empty(b, h.dim(1)), rstd2 = be.empty(b, h.dim(1)), ln2 = be.empty(h.shape());
+            Tensor mean2 = be.empty(b, h.dim(1)), rstd2 = be.empty(b, h.dim(1)), ln2 = be.empty(h.dtype(), h.shape());
             be.layerNorm(h, norm2W, norm2B, eps, ln2, mean2, rstd2);
-            Tensor fc1 = Dense.forward(be, ln2, fc1W, fc1B);
-            Tensor act = be.empty(fc1.shape());
-            be.activation(kind.activation(), fc1, act);
+            // fc1's bias and the activation run as one pass; inference overwrites the pre-activation.
+            Tensor fc1 = Dense.forward(be, ln2, fc1W, null);
+            Tensor act = save != null ? be.empty(fc1.dtype(), fc1.shape()) : fc1;
+            be.addBiasActivation(kind.activation(), fc1, fc1B, act);
             Tensor out = Dense.forward(be, act, fc2W, fc2B);
             be.axpy(out, h, 1f);
 
@@ -227,10 +229,10 @@ public final class Block implements AutoCloseable {
         try (TensorScope scope = TensorScope.open()) {
             // MLP branch: out = h + fc2(act(fc1(LN2(h)))).
             Tensor dAct = Dense.backward(be, dOut, fc2W);
-            Tensor dFc1 = be.empty(dAct.shape());
+            Tensor dFc1 = be.empty(dAct.dtype(), dAct.shape());
             be.activationBackward(kind.activation(), s.fc1, dAct, dFc1);
             Tensor dLn2 = Dense.backward(be, dFc1, fc1W);
-            Tensor dh = be.empty(s.h.shape());
+            Tensor dh = be.empty(dOut.dtype(), s.h.shape());
             be.layerNormBackward(dLn2, s.h, norm2W, s.mean2, s.rstd2, dh, null, null);
             be.axpy(dh, dOut, 1f);
 
@@ -243,18 +245,19 @@ public final class Block implements AutoCloseable {
                 return null;
             }
             // dq, dk, dv are always given: AttentionGrads allows null, but the CPU kernel rejects it.
-            Tensor dq = be.empty(s.q.shape()), dk = be.empty(s.k.shape()), dv = be.empty(s.v.shape());
+            Tensor dq = be.empty(dAttn.dtype(), s.q.shape()), dk = be.empty(dAttn.dtype(), s.k.shape());
+            Tensor dv = be.empty(dAttn.dtype(), s.v.shape());
             be.attentionBackward(inputs(s.q, s.k, s.v, s.prompt), s.attn, s.lse, dAttn,
                     new AttentionGrads(dq, dk, dv, dPrefixKeys, dPrefixValues, dResidual));
             if (!needInputGrad) return null;
 
             // dLN1 = dq·Wq + dk·Wk + dv·Wv; in CLS-only mode dq feeds the CLS row alone.
-            Tensor dLn1 = be.empty(s.x.shape());
+            Tensor dLn1 = be.empty(dq.dtype(), s.x.shape());
             Dense.backwardInto(be, dk, kW, dLn1, false);
             Dense.backwardInto(be, dv, vW, dLn1, true);
             if (s.clsOnly) addToClsRow(be, Dense.backward(be, dq, qW), dLn1);
             else Dense.backwardInto(be, dq, qW, dLn1, true);
-            Tensor dx = be.empty(s.x.shape());
+            Tensor dx = be.empty(dq.dtype(), s.x.shape());
             be.layerNormBackward(dLn1, s.x, norm1W, s.mean1, s.rstd1, dx, null, null);
             if (s.clsOnly) addToClsRow(be, dh, dx);
             else be.axpy(dx, dh, 1f);
@@ -270,7 +273,7 @@ public final class Block implements AutoCloseable {
     /** The CLS row (token 0) of every sample, [B, 1, W], as a new tensor in the current scope. */
     private static Tensor clsRow(Backend be, Tensor x) {
         long b = x.dim(0), w = x.dim(2);
-        Tensor out = be.empty(b, 1, w);
+        Tensor out = be.empty(x.dtype(), b, 1, w);
         be.tokenGather(x, clsIndex(b), out.reshape(b, w));
         return out;
     }

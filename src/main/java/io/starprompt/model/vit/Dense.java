@@ -3,7 +3,11 @@ package io.starprompt.model.vit;
 import io.starprompt.backend.Backend;
 import io.starprompt.tensor.Tensor;
 
-/** nn.Linear with frozen weight [out, in] on the last dimension of a token tensor. */
+/**
+ * nn.Linear with frozen weight [out, in] on the last dimension of a token tensor. Outputs and
+ * input gradients are stored in the dtype of the tensor they come from (x, dy), whatever the
+ * weight's: a bf16 tower's activations stay bf16, and its f32 features come out of f32 inputs.
+ */
 public final class Dense {
     private Dense() {}
 
@@ -20,7 +24,7 @@ public final class Dense {
         long in = w.dim(1), out = w.dim(0), rows = x.numel() / in;
         long[] shape = x.shape();
         shape[shape.length - 1] = out;
-        Tensor y = be.empty(shape);
+        Tensor y = be.empty(x.dtype(), shape);
         be.gemm(x.reshape(rows, in), false, w, true, y.reshape(rows, out), 1f, 0f);
         if (b != null) be.addBias(y, b);
         return y;
@@ -51,7 +55,7 @@ public final class Dense {
     public static Tensor backward(Backend be, Tensor dy, Tensor w) {
         long[] shape = dy.shape();
         shape[shape.length - 1] = w.dim(1);
-        Tensor dx = be.empty(shape);
+        Tensor dx = be.empty(dy.dtype(), shape);
         backwardInto(be, dy, w, dx, false);
         return dx;
     }

@@ -60,12 +60,12 @@ public final class PatchEmbedding implements AutoCloseable {
             }
         }
         float[] classPosition = java.util.Arrays.copyOf(pos, w);
-        return new PatchEmbedding(cfg, conv, r.track(r.backend().fromArray(bias, (long) t * w)),
-                r.track(r.backend().fromArray(classPosition, w)));
+        return new PatchEmbedding(cfg, conv, r.frozen(bias, (long) t * w), r.frozen(classPosition, w));
     }
 
     /**
-     * images [B, C, H, W] → token sequence [B, T, W] (a new tensor in the current scope).
+     * images [B, C, H, W] → token sequence [B, T, W] (a new tensor in the current scope), stored
+     * in the dtype of the weights: the tower's activation dtype starts here.
      *
      * @param be the backend
      * @param images the images
@@ -75,9 +75,9 @@ public final class PatchEmbedding implements AutoCloseable {
         int batch = (int) images.dim(0);
         long rows = (long) batch * cfg.tokens();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor patches = be.empty(batch, cfg.tokens(), cfg.patchDim());
+            Tensor patches = be.empty(weight.dtype(), batch, cfg.tokens(), cfg.patchDim());
             be.patchify(images, cfg.patchSize(), patches);
-            Tensor x = be.empty(batch, cfg.tokens(), cfg.width());
+            Tensor x = be.empty(weight.dtype(), batch, cfg.tokens(), cfg.width());
             be.gemm(patches.reshape(rows, cfg.patchDim()), false, weight, true, x.reshape(rows, cfg.width()), 1f, 0f);
             be.addBias(x.reshape(batch, (long) cfg.tokens() * cfg.width()), tokenBias);
             return scope.retain(x);
@@ -89,7 +89,7 @@ public final class PatchEmbedding implements AutoCloseable {
         int batch = (int) dTokens.dim(0);
         long rows = (long) batch * cfg.tokens();
         try (TensorScope scope = TensorScope.open()) {
-            Tensor dCols = be.empty(batch, cfg.tokens(), cfg.patchDim());
+            Tensor dCols = be.empty(dTokens.dtype(), batch, cfg.tokens(), cfg.patchDim());
             be.gemm(dTokens.reshape(rows, cfg.width()), false, weight, false, dCols.reshape(rows, cfg.patchDim()), 1f,
                     0f);
             Tensor dImages = be.empty(batch, cfg.channels(), cfg.imageSize(), cfg.imageSize());

@@ -4,6 +4,7 @@ import io.starprompt.backend.Backend;
 import io.starprompt.backend.Profiler;
 import io.starprompt.model.ExclusiveUse;
 import io.starprompt.model.ImageBatch;
+import io.starprompt.model.Precision;
 import io.starprompt.model.TensorArguments;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
@@ -79,9 +80,26 @@ public final class VisionTransformer implements AutoCloseable {
      * @throws IOException if the file cannot be read
      */
     public static VisionTransformer load(Backend be, Path safetensors, int heads) throws IOException {
+        return load(be, safetensors, heads, Precision.FP32);
+    }
+
+    /**
+     * As {@link #load(Backend, Path, int)}, with the weights stored and the activations computed in
+     * the given precision (weights converted once, here; see {@link Precision}).
+     *
+     * @param be the backend to load onto
+     * @param safetensors the weights
+     * @param heads the number of attention heads
+     * @param precision how the frozen tower stores and computes
+     * @return the model; close it
+     * @throws IllegalArgumentException as {@link #load(Backend, Path, int)}
+     * @throws IOException if the file cannot be read
+     */
+    public static VisionTransformer load(Backend be, Path safetensors, int heads, Precision precision)
+            throws IOException {
         Objects.requireNonNull(be, "backend");
         Objects.requireNonNull(safetensors, "safetensors");
-        return WeightReader.read(safetensors, be, "a timm VisionTransformer state dict", r -> {
+        return WeightReader.read(safetensors, be, "a timm VisionTransformer state dict", precision, r -> {
             VitConfig cfg = inferConfig(r, heads);
             rejectUnknownTensors(r, cfg);
             PatchEmbedding embedding = PatchEmbedding.load(r, cfg);
@@ -405,7 +423,7 @@ public final class VisionTransformer implements AutoCloseable {
             Tensor dImage = null;
             try (TensorScope scope = TensorScope.open(); Profiler.Scope vitScope = be.profiler().scope("vit")) {
                 Tensor last = act.streams.get(blocks.length);
-                Tensor d = be.empty(last.shape());
+                Tensor d = be.empty(last.shape()); // gradients stay f32 whatever the activations' dtype
                 try (Profiler.Scope s = be.profiler().scope("norm")) {
                     be.layerNormBackward(dOut, last, normW, act.finalMean, act.finalRstd, d, null, null);
                 }

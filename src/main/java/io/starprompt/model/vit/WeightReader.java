@@ -1,7 +1,9 @@
 package io.starprompt.model.vit;
 
 import io.starprompt.backend.Backend;
+import io.starprompt.model.Precision;
 import io.starprompt.model.safetensors.SafetensorsFile;
+import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;
 import java.io.IOException;
@@ -19,6 +21,7 @@ public final class WeightReader {
     private final Path path;
     private final Backend backend;
     private final String format;
+    private final DType storage;
     private final List<Tensor> loaded = new ArrayList<>();
 
     /**
@@ -37,11 +40,12 @@ public final class WeightReader {
         T load(WeightReader r);
     }
 
-    private WeightReader(SafetensorsFile file, Path path, Backend backend, String format) {
+    private WeightReader(SafetensorsFile file, Path path, Backend backend, String format, DType storage) {
         this.file = file;
         this.path = path;
         this.backend = backend;
         this.format = format;
+        this.storage = storage;
     }
 
     /**
@@ -58,8 +62,27 @@ public final class WeightReader {
      * @throws IOException if the file cannot be opened
      */
     public static <T> T read(Path safetensors, Backend backend, String format, Loader<T> loader) throws IOException {
+        return read(safetensors, backend, format, Precision.FP32, loader);
+    }
+
+    /**
+     * As {@link #read(Path, Backend, String, Loader)}, with the weights that {@link #load} and
+     * {@link #frozen} upload stored in the precision's dtype (converted once, here).
+     *
+     * @param safetensors the checkpoint
+     * @param backend     where the weights go
+     * @param format      the expected checkpoint, for the "is missing" message
+     * @param precision   how the model stores its frozen weights
+     * @param loader      builds the model from the reader
+     * @param <T>         the model
+     * @return the model
+     * @throws IOException if the file cannot be opened
+     */
+    public static <T> T read(Path safetensors, Backend backend, String format, Precision precision, Loader<T> loader)
+            throws IOException {
+        java.util.Objects.requireNonNull(precision, "precision");
         try (SafetensorsFile file = SafetensorsFile.open(safetensors)) {
-            WeightReader r = new WeightReader(file, safetensors, backend, format);
+            WeightReader r = new WeightReader(file, safetensors, backend, format, precision.storage());
             try {
                 return loader.load(r);
             } catch (RuntimeException | Error e) {
@@ -115,9 +138,41 @@ public final class WeightReader {
         if (!Arrays.equals(s, expected)) {
             throw bad(name, "has shape " + Tensor.shapeString(s) + ", expected " + Tensor.shapeString(expected));
         }
-        Tensor t = TensorScope.detach(file.load(backend, name, expected));
+        return frozen(TensorScope.detach(file.load(backend, name, expected)));
+    }
+
+    /**
+     * Uploads host values derived from checkpoint data (a bias table, a folded embedding) as a
+     * frozen weight in the model's storage dtype, tracked like {@link #load}'s tensors.
+     *
+     * @param values the values
+     * @param shape their shape
+     * @return the uploaded tensor
+     */
+    public Tensor frozen(float[] values, long... shape) {
+        return frozen(TensorScope.detach(backend.fromArray(values, shape)));
+    }
+
+    /** The tensor in the storage dtype (converted once, the f32 upload freed), tracked. */
+    private Tensor frozen(Tensor f32) {
+        Tensor t = f32;
+        if (storage != DType.F32) {
+            try (Tensor upload = f32) {
+                t = TensorScope.detach(backend.empty(storage, upload.shape()));
+                backend.convert(upload, t);
+            }
+        }
         loaded.add(t);
         return t;
+    }
+
+    /**
+     * The dtype of the model's frozen weights and stored activations.
+     *
+     * @return F32, or BF16 for a bf16 model
+     */
+    public DType storage() {
+        return storage;
     }
 
     /**

@@ -35,7 +35,7 @@ class ConfigBuildersTest {
                 Alignment::samplesPerClass, Alignment::batchSize, Alignment::logitTemperature);
         checkSetters(d.replay(), Replay::model, Replay::density, Replay::components, Replay::iterations,
                 Replay::monteCarlo);
-        checkSetters(d, StarPromptConfig::batchSize, StarPromptConfig::evalBatchSize);
+        checkSetters(d, StarPromptConfig::batchSize, StarPromptConfig::evalBatchSize, StarPromptConfig::precision);
         checkSetters(CodaPromptConfig.defaults(), CodaPromptConfig::epochs, CodaPromptConfig::batchSize,
                 CodaPromptConfig::evalBatchSize, CodaPromptConfig::lr, CodaPromptConfig::components,
                 CodaPromptConfig::promptLength, CodaPromptConfig::promptedLayers, CodaPromptConfig::mu,

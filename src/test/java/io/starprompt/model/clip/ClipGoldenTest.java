@@ -33,7 +33,7 @@ class ClipGoldenTest extends GoldenTest {
     }
 
     static Clip load(Backend be) throws IOException {
-        Clip clip = Clip.load(be, golden.path("clip.safetensors"), golden.path("clip_config.json"));
+        Clip clip = Clip.load(be, golden.path("clip.safetensors"), golden.path("clip_config.json"), precision);
         ClipConfig c = clip.config();
         assertEquals(golden.metaInt("clip", "projection_dim"), c.projectionDim(), "projection_dim");
         assertEquals(golden.metaInt("clip", "vision", "hidden_size"), c.vision().width(), "vision width");
@@ -111,7 +111,9 @@ class ClipGoldenTest extends GoldenTest {
                 GoldenSet.assertForward("stage1.loss", golden.get("stage1.loss"), new float[] {loss});
 
                 Tensor dCtx = clip.textBackward(keys, z.textGradient(dLogits));
-                assertGradientMatches(be, "stage1.grad_ctx", "stage1.grad_ctx", dCtx);
+                GoldenSet.assertShape("stage1.grad_ctx", golden.shape("stage1.grad_ctx"), dCtx.shape());
+                GoldenSet.assertGradient("stage1.grad_ctx", golden.get("stage1.grad_ctx"), be.toFloatArray(dCtx),
+                        lossGradientTolerance());
             }
         }
     }
@@ -131,7 +133,7 @@ class ClipGoldenTest extends GoldenTest {
                 int[][] alone = {Arrays.copyOf(ids[c], len + 1)};
                 float[] single = be.toFloatArray(clip.textFeatures(alone));
                 float[] expected = Arrays.copyOfRange(batched, c * width, (c + 1) * width);
-                GoldenSet.assertGradient("sequence " + c + " alone vs in the batch", expected, single, 1e-6);
+                GoldenSet.assertGradient("sequence " + c + " alone vs in the batch", expected, single, agreement(1e-6));
             }
         }
     }

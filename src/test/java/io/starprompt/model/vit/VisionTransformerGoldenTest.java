@@ -43,7 +43,7 @@ class VisionTransformerGoldenTest extends GoldenTest {
     }
 
     private static VisionTransformer load(Backend be) throws IOException {
-        VisionTransformer vit = VisionTransformer.load(be, golden.path("vit.safetensors"), heads);
+        VisionTransformer vit = VisionTransformer.load(be, golden.path("vit.safetensors"), heads, precision);
         VitConfig c = vit.config();
         assertEquals(golden.metaInt("vit", "embed_dim"), c.width(), "width read from the weights");
         assertEquals(golden.metaInt("vit", "depth"), c.depth(), "depth read from the weights");
@@ -198,7 +198,7 @@ class VisionTransformerGoldenTest extends GoldenTest {
     }
 
     private static void assertClose(String what, float[] expected, float[] actual) {
-        GoldenSet.assertGradient(what, expected, actual, PATH_AGREEMENT);
+        GoldenSet.assertGradient(what, expected, actual, agreement(PATH_AGREEMENT));
     }
 
     /** Closing the activations and gradients leaves only the caller's own tensors: nothing leaks. */

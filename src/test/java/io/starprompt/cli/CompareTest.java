@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code compare} end to end on the tiny synthetic stream, and {@code train --method l2p} on an image folder. */
 class CompareTest {
-    private static final List<String> ALL = List.of("STAR-Prompt", "L2P", "joint training", "sequential fine-tuning");
+    private static final List<String> ALL = List.of("STAR-Prompt", "L2P", "DualPrompt", "CODA-Prompt", "joint training",
+            "sequential fine-tuning");
 
     @Test
     void comparesEveryMethodAndBothBoundsInOneTableAndOnePlot(@TempDir Path out) throws Exception {
@@ -30,7 +31,8 @@ class CompareTest {
             assertNotNull(rows, name + " in results.json");
             assertEquals(2, rows.size(), name + ": one row per task");
         }
-        assertEquals(List.of("starprompt", "l2p", "joint", "finetune"), Json.path(results, "configuration", "methods"));
+        assertEquals(List.of("starprompt", "l2p", "dualprompt", "coda-prompt", "joint", "finetune"),
+                Json.path(results, "configuration", "methods"));
         String csv = Files.readString(out.resolve("metrics.csv"));
         for (String name : ALL) assertTrue(csv.contains(name + ",class_il,2,average_accuracy"), name + " in metrics.csv");
         assertTrue(javax.imageio.ImageIO.read(out.resolve("seen_accuracy.png").toFile()).getWidth() > 100);

@@ -1,8 +1,8 @@
 package io.starprompt.method.codaprompt;
 
 import io.starprompt.backend.ComponentInputs;
-import io.starprompt.method.common.PrefixInjection;
-import io.starprompt.method.common.PrefixPromptMethod;
+import io.starprompt.method.prompting.PrefixInjection;
+import io.starprompt.method.prompting.PrefixPromptMethod;
 import io.starprompt.method.common.Seeds;
 import io.starprompt.model.vit.Prompts;
 import io.starprompt.model.vit.VisionTransformer;

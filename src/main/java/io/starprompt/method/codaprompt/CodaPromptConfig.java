@@ -1,7 +1,7 @@
 package io.starprompt.method.codaprompt;
 
 import io.starprompt.method.common.CosineSchedule;
-import io.starprompt.method.common.PrefixPromptMethod;
+import io.starprompt.method.prompting.PrefixPromptMethod;
 import io.starprompt.util.RecordBuilder;
 
 /**

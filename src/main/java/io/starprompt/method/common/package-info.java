@@ -1,6 +1,7 @@
 /**
- * Pieces the methods share: the linear head, Adam, orthogonal initialisation and the prompt
- * orthogonality loss, how prompts enter the ViT ({@link io.starprompt.method.common.PromptInjection}:
- * residual or prefix), CLIP queries, the cosine classifier, accuracy counting and seeds.
+ * Pieces the methods share: the linear head, Adam, the cosine schedule, global-norm gradient
+ * clipping, orthogonal initialisation and the prompt orthogonality loss, CLIP queries, the cosine
+ * classifier, accuracy counting, task progress and seeds. How prompts enter the ViT lives in
+ * {@code io.starprompt.method.prompting}.
  */
 package io.starprompt.method.common;

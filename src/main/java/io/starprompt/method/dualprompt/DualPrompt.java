@@ -1,8 +1,8 @@
 package io.starprompt.method.dualprompt;
 
 import io.starprompt.method.common.GradientClipping;
-import io.starprompt.method.common.PrefixInjection;
-import io.starprompt.method.common.PrefixPromptMethod;
+import io.starprompt.method.prompting.PrefixInjection;
+import io.starprompt.method.prompting.PrefixPromptMethod;
 import io.starprompt.method.common.Seeds;
 import io.starprompt.model.vit.PromptGradients;
 import io.starprompt.model.vit.Prompts;

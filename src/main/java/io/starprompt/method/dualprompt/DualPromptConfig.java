@@ -1,6 +1,6 @@
 package io.starprompt.method.dualprompt;
 
-import io.starprompt.method.common.PrefixPromptMethod;
+import io.starprompt.method.prompting.PrefixPromptMethod;
 import io.starprompt.util.RecordBuilder;
 
 /**

@@ -3,7 +3,7 @@ package io.starprompt.method.starprompt;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.RetrievalInputs;
 import io.starprompt.method.common.Orthogonal;
-import io.starprompt.method.common.PromptInjection;
+import io.starprompt.method.prompting.PromptInjection;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import io.starprompt.tensor.TensorScope;

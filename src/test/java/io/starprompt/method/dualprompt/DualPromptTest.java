@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
-import io.starprompt.method.common.PrefixPromptChecks;
-import io.starprompt.method.common.PrefixPromptMethod.ClassRange;
+import io.starprompt.method.prompting.PrefixPromptChecks;
+import io.starprompt.method.prompting.PrefixPromptMethod.ClassRange;
 import io.starprompt.model.vit.Prompts;
 import io.starprompt.model.vit.VisionTransformer;
 import io.starprompt.tensor.Tensor;

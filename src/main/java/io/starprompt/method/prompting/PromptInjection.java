@@ -1,4 +1,4 @@
-package io.starprompt.method.common;
+package io.starprompt.method.prompting;
 
 import io.starprompt.model.vit.PromptGradients;
 import io.starprompt.model.vit.Prompts;

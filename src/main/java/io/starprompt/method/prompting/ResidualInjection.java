@@ -1,4 +1,7 @@
-package io.starprompt.method.common;
+package io.starprompt.method.prompting;
+
+import io.starprompt.method.common.Orthogonal;
+import io.starprompt.method.common.OrthogonalityLoss;
 
 import io.starprompt.backend.Backend;
 import io.starprompt.model.vit.PromptGradients;

@@ -1,4 +1,6 @@
-package io.starprompt.method.common;
+package io.starprompt.method.prompting;
+
+import io.starprompt.method.prompting.PrefixPromptMethod;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

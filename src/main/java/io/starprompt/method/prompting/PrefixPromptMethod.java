@@ -1,4 +1,12 @@
-package io.starprompt.method.common;
+package io.starprompt.method.prompting;
+
+import io.starprompt.method.common.Adam;
+import io.starprompt.method.common.EpochMeter;
+import io.starprompt.method.common.TaskProgress;
+import io.starprompt.method.common.Seeds;
+import io.starprompt.method.common.LinearHead;
+import io.starprompt.method.common.FiniteCheck;
+import io.starprompt.method.common.AccuracyCounter;
 
 import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.Backend;

@@ -4,10 +4,17 @@ import io.starprompt.backend.AdamConfig;
 import io.starprompt.backend.Backend;
 import io.starprompt.backend.Backends;
 import io.starprompt.demo.RandomCheckpoints;
+import io.starprompt.cl.TaskData;
+import io.starprompt.data.SyntheticTaskData;
+import io.starprompt.method.codaprompt.CodaPrompt;
+import io.starprompt.method.codaprompt.CodaPromptConfig;
 import io.starprompt.method.common.Adam;
+import io.starprompt.method.dualprompt.DualPrompt;
+import io.starprompt.method.dualprompt.DualPromptConfig;
 import io.starprompt.method.common.GradientClipping;
 import io.starprompt.method.l2p.L2PConfig;
 import io.starprompt.method.l2p.L2PModel;
+import io.starprompt.method.prompting.PrefixPromptMethod;
 import io.starprompt.method.starprompt.PromptedClassifier;
 import io.starprompt.method.starprompt.SecondStage;
 import io.starprompt.method.starprompt.StarPromptConfig;
@@ -45,7 +52,12 @@ import org.openjdk.jmh.infra.Blackhole;
  *       timed);</li>
  *   <li>{@code l2p}: the L2P step (methods/l2p.md §2-§8): the query pass of the frozen ViT without
  *       prompts, cosine top-5 selection, the prompted pass over 1 + 25 + 196 tokens, backward
- *       through all 12 blocks to the pool, keys and head, global-norm clipping, Adam.</li>
+ *       through all 12 blocks to the pool, keys and head, global-norm clipping, Adam;</li>
+ *   <li>{@code dualprompt}, {@code coda-prompt}: one {@code trainBatch} of task 1 of 10 with the
+ *       reference settings (methods/dualprompt.md, methods/coda-prompt.md): the query pass, prefix
+ *       prompts in layers 0–4 (top-1 E-prompt by task identity; 100 components weighted by the
+ *       query), the prompted pass and its backward through the prefixed layers, Adam (DualPrompt
+ *       also clips); inference is {@code logits} after task 1 (test-time prompt selection).</li>
  * </ul>
  * Inference is the method's logits for the batch, queries included for L2P. Adding a method is one
  * word in {@code @Param} and one case in {@link #open}.
@@ -71,7 +83,7 @@ public class MethodStepBenchmark {
     /** The ViT, the inputs and the method under test. */
     @State(Scope.Benchmark)
     public static class Run {
-        @Param({"starprompt", "l2p"})
+        @Param({"starprompt", "l2p", "dualprompt", "coda-prompt"})
         public String method;
 
         Backend be;
@@ -109,6 +121,10 @@ public class MethodStepBenchmark {
         return switch (name) {
             case "starprompt" -> new StarPromptStep(vit, images, labels, rnd);
             case "l2p" -> new L2PStep(vit, images, labels);
+            case "dualprompt" -> new PrefixStep(new DualPrompt(vit, CLASSES, DualPromptConfig.builder()
+                    .set(DualPromptConfig::batchSize, B).build(), 3), vit, images);
+            case "coda-prompt" -> new PrefixStep(new CodaPrompt(vit, CLASSES, CodaPromptConfig.builder()
+                    .set(CodaPromptConfig::batchSize, B).build(), 3), vit, images);
             default -> throw new IllegalArgumentException("MethodStepBenchmark: no method '" + name + "'");
         };
     }
@@ -199,6 +215,45 @@ public class MethodStepBenchmark {
         public void close() {
             adam.close();
             model.close();
+        }
+    }
+
+    /**
+     * A prefix-prompt method through its public per-batch API: one instance in task 1 for the
+     * training step (labels of task 1), one that has finished task 1 for inference.
+     */
+    static final class PrefixStep implements Method {
+        private final PrefixPromptMethod training, trained;
+        private final Tensor images;
+        private final int[] labels = new int[B];
+
+        PrefixStep(PrefixPromptMethod method, VisionTransformer vit, Tensor images) {
+            TaskData data = SyntheticTaskData.builder().classes(CLASSES).tasks(CLASSES / (SEEN - PAST)).trainPerClass(1)
+                    .testPerClass(1).imageSize(IMAGE).seed(3).build();
+            training = method;
+            training.beginTask(0, data);
+            trained = method instanceof DualPrompt d ? new DualPrompt(vit, CLASSES, d.config(), 3)
+                    : new CodaPrompt(vit, CLASSES, ((CodaPrompt) method).config(), 3);
+            trained.beginTask(0, data);
+            trained.endTask(0);
+            this.images = images;
+            for (int i = 0; i < B; i++) labels[i] = i % (SEEN - PAST);
+        }
+
+        @Override
+        public void trainStep() {
+            training.trainBatch(0, 0, images, labels);
+        }
+
+        @Override
+        public Tensor infer() {
+            return trained.logits(images);
+        }
+
+        @Override
+        public void close() {
+            training.close();
+            trained.close();
         }
     }
 

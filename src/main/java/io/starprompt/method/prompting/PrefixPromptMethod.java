@@ -54,6 +54,8 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
     private final TaskProgress progress;
     private TrainingListener listener = TrainingListener.NONE;
     private TaskData data;
+    /** The task count of the benchmark last begun (the component split and test prompts depend on it). */
+    private int tasks;
     private Adam adam;
 
     /** How a method goes over the data; a method's config record implements it with its components. */
@@ -323,6 +325,7 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         checkTasks(d.tasks());
         progress.begin(t);
         data = d;
+        tasks = d.tasks();
         prepareTask(t, d.tasks());
         if (epochs(t) == 0) return;
         listener.phaseStarted(TrainingListener.Phase.TRAINING, t);
@@ -342,7 +345,8 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         EpochMeter meter = new EpochMeter(listener, TrainingListener.Phase.TRAINING, t, epoch);
         try {
             for (TaskData.Batch batch : data.trainBatches(t, settings.batchSize(), Seeds.mix(seed, t, epoch))) {
-                meter.step(batch.size(), () -> update(t, batch, range, names, lr));
+                meter.step(batch.size(), () -> update(t, vit.images(requireVit(batch), batch.size()), batch.labels(),
+                        range, names, lr));
             }
         } catch (TrainingDivergedException e) {
             throw e.inMethod(name);
@@ -350,16 +354,62 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
         return meter.end(lr);
     }
 
-    private float update(int t, TaskData.Batch batch, ClassRange range, List<String> names, float lr) {
+    private float update(int t, Tensor images, int[] labels, ClassRange range, List<String> names, float lr) {
         try (TensorScope scope = TensorScope.open()) {
-            Tensor images = vit.images(requireVit(batch), batch.size());
-            Step s = step(t, data.tasks(), images, queries(images), batch.labels(), range);
+            Step s = step(t, data.tasks(), images, queries(images), labels, range);
             FiniteCheck.loss(s.loss());
             FiniteCheck.gradients(be, names, s.grads());
             beforeUpdate(s.grads());
             adam.step(s.grads(), lr);
             return s.loss();
         }
+    }
+
+    /**
+     * One update of the task in progress on a batch the caller supplies, exactly as
+     * {@link #trainEpoch} makes for each of its batches (query pass, prompted pass, masked loss,
+     * checks, Adam at epoch e's learning rate). For callers that feed their own batches, and for
+     * timing one step.
+     *
+     * @param t the task in progress
+     * @param epoch the epoch whose learning rate applies
+     * @param images ViT input [B, C, H, W] on the method's backend
+     * @param labels B labels, among the task's classes
+     * @return the batch's loss
+     * @throws IllegalStateException if task t is not in progress
+     * @throws IllegalArgumentException if the task trains no epoch or a label lies outside the task's classes
+     */
+    public final float trainBatch(int t, int epoch, Tensor images, int[] labels) {
+        progress.require(t, "trainBatch");
+        if (adam == null || epoch < 0 || epoch >= epochs(t)) {
+            throw new IllegalArgumentException(name + ": task " + t + " has no epoch " + epoch);
+        }
+        TaskSplit split = data.split();
+        ClassRange range = new ClassRange(split.past(t), split.seen(t));
+        for (int y : labels) {
+            if (y < range.past() || y >= range.seen()) {
+                throw new IllegalArgumentException(name + ": label " + y + " is not a class of task " + (t + 1) + " ["
+                        + range.past() + ", " + range.seen() + ")");
+            }
+        }
+        List<String> names = parameters().keySet().stream().map(n -> "the gradient of " + n).toList();
+        return update(t, images, labels, range, names, learningRate(t, epoch));
+    }
+
+    /**
+     * The head's logits over all classes for a batch, with the prompts the learned model selects at
+     * test time (the query pass included), as {@link #evaluate} scores them.
+     *
+     * @param images ViT input [B, C, H, W] on the method's backend
+     * @return the logits [B, classes], in the current scope
+     * @throws IllegalStateException if no task has been learned yet, or none has begun in this instance
+     *     (a restored method learns the benchmark's task count from its next {@link #beginTask})
+     */
+    public final Tensor logits(Tensor images) {
+        int learned = progress.learned();
+        if (learned == 0) throw new IllegalStateException(name + ": no task learned yet");
+        if (tasks == 0) throw new IllegalStateException(name + ": the task count is unknown until a task begins");
+        return testLogits(learned, tasks, images, queries(images));
     }
 
     @Override

@@ -115,8 +115,10 @@ public final class ReportCharts {
         s.setYAxisMax(100.0);
         s.setYAxisDecimalPattern("0");
         s.setPlotGridVerticalLinesVisible(false);
-        s.setLegendPosition(Styler.LegendPosition.OutsideS);
-        s.setLegendLayout(Styler.LegendLayout.Horizontal);
+        // A row of more than four names no longer fits the width: a column beside the plot does.
+        boolean row = report.methods().size() <= 4;
+        s.setLegendPosition(row ? Styler.LegendPosition.OutsideS : Styler.LegendPosition.OutsideE);
+        s.setLegendLayout(row ? Styler.LegendLayout.Horizontal : Styler.LegendLayout.Vertical);
         List<Integer> x = taskNumbers(t);
         for (MethodResult m : report.methods()) {
             chart.addSeries(m.name(), x, padded(m.classIl().averageAccuracies(), t)).setMarker(SeriesMarkers.CIRCLE);

@@ -68,7 +68,7 @@ final class Job implements AutoCloseable {
                 Path.of(s.getString("model.merges")));
         console.info("loading ViT " + s.getString("model.vit") + " and CLIP " + s.getString("model.clip") + " on the "
                 + be.name() + " backend");
-        Precision precision = Precision.parse(s.getString("precision"));
+        Precision precision = RunData.starPromptConfig(s).precision();
         VisionTransformer vit = VisionTransformer.load(be, Path.of(s.getString("model.vit")), s.getInt("model.vit-heads"),
                 precision);
         Clip clip = null;

@@ -11,6 +11,7 @@ import io.starprompt.method.starprompt.StarPromptConfig.Alignment;
 import io.starprompt.method.starprompt.StarPromptConfig.Replay;
 import io.starprompt.method.starprompt.StarPromptConfig.Stage2;
 import io.starprompt.method.starprompt.StarPromptConfig;
+import io.starprompt.model.Precision;
 import java.nio.file.Path;
 
 /**
@@ -135,7 +136,8 @@ public final class RunData {
                 .change(StarPromptConfig::replay, b -> b.set(Replay::monteCarlo, s.getInt("stage2.mc"))
                         .set(Replay::iterations, s.getInt("stage2.em-iters")))
                 .set(StarPromptConfig::batchSize, s.getInt("batch"))
-                .set(StarPromptConfig::evalBatchSize, s.getInt("eval-batch")).build();
+                .set(StarPromptConfig::evalBatchSize, s.getInt("eval-batch"))
+                .set(StarPromptConfig::precision, Precision.parse(s.getString("precision"))).build();
     }
 
     /**

@@ -7,6 +7,7 @@ import io.starprompt.data.Images;
 import io.starprompt.data.Normalize;
 import io.starprompt.data.RgbImage;
 import io.starprompt.method.Checkpoints;
+import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.ContinualRun;
 import io.starprompt.method.RunIdentity;
 import io.starprompt.method.TaskAccuracy;
@@ -33,10 +34,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code starprompt eval}: a saved STAR-Prompt run (the output folder of {@code train}) restored
- * from its latest checkpoint, either evaluated on the test set of every task it learned (the
- * accuracy row is compared with the one recorded at training time) or used to classify images,
- * printing each image's five most likely classes.
+ * {@code starprompt eval}: a saved run (the output folder of {@code train}, any method) restored
+ * from its latest checkpoint and evaluated on the test set of every task it learned (the accuracy
+ * row is compared with the one recorded at training time); a STAR-Prompt run can also classify
+ * images, printing each image's most likely classes.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a trained run on its test sets, or classify images with it.",
@@ -71,19 +72,22 @@ final class Eval implements Callable<Integer> {
             throw new IllegalArgumentException("--run " + run + ": no " + Train.SETTINGS_FILE + " there (not a train output folder?)");
         }
         RunSettings s = RunSettings.defaults().withConfigFile(settingsFile);
-        if (!s.getString("method").equals(Methods.STAR_PROMPT)) {
-            throw new IllegalArgumentException("--run " + run + ": the run trained " + s.getString("method")
-                    + "; eval restores STAR-Prompt runs only");
+        Methods.Entry entry = Methods.method(s.getString("method"));
+        if (!images.isEmpty() && !entry.name().equals(Methods.STAR_PROMPT)) {
+            throw new IllegalArgumentException("--run " + run + ": the run trained " + entry.displayName()
+                    + "; classifying images is available for STAR-Prompt runs (the test sets can be evaluated:"
+                    + " leave the images out)");
         }
         for (Path image : images) {
             if (!Files.isRegularFile(image)) throw new IllegalArgumentException(image + ": no such image file");
         }
         try (Console console = common.console(out); Backend be = common.openBackend();
-                Job job = Job.open(s, be, skipped(), console); StarPrompt sp = job.starPrompt(be)) {
-            Checkpoints.Checkpoint cp = restore(sp, job);
+                Job job = Job.open(s, be, skipped(), console);
+                ContinualMethod method = entry.factory().apply(job.context(be))) {
+            Checkpoints.Checkpoint cp = restore(method, entry, job);
             console.info("restored " + cp.file() + " (" + (cp.task() + 1) + " of " + job.data.tasks() + " tasks learned)");
-            if (images.isEmpty()) return evaluate(sp, job, cp, console);
-            classify(sp, job, console);
+            if (images.isEmpty()) return evaluate(method, job, cp, console);
+            classify((StarPrompt) method, job, console);
         }
         return 0;
     }
@@ -94,21 +98,21 @@ final class Eval implements Callable<Integer> {
         return Files.isRegularFile(list) ? Files.readAllLines(list).stream().map(Path::of).toList() : List.of();
     }
 
-    private Checkpoints.Checkpoint restore(StarPrompt sp, Job job) throws IOException {
-        Path dir = run.resolve(Train.CHECKPOINTS).resolve(sp.name());
+    private Checkpoints.Checkpoint restore(ContinualMethod method, Methods.Entry entry, Job job) throws IOException {
+        Path dir = run.resolve(Train.CHECKPOINTS).resolve(method.name());
         Path latest = Checkpoints.latest(dir).orElseThrow(() -> new IllegalArgumentException(
-                "--run " + run + ": no STAR-Prompt checkpoint in " + dir));
-        Checkpoints.Checkpoint cp = Checkpoints.read(latest, RunIdentity.of(sp, job.data, job.settings.getLong("seed")));
-        sp.restoreState(cp.state());
+                "--run " + run + ": no " + entry.displayName() + " checkpoint in " + dir));
+        Checkpoints.Checkpoint cp = Checkpoints.read(latest, RunIdentity.of(method, job.data, job.settings.getLong("seed")));
+        method.restoreState(cp.state());
         return cp;
     }
 
     /** The accuracy on every learned task's test set, next to the row recorded at training time; 1 if they differ. */
-    private int evaluate(StarPrompt sp, Job job, Checkpoints.Checkpoint cp, Console console) {
-        int learned = sp.tasksLearned();
+    private int evaluate(ContinualMethod method, Job job, Checkpoints.Checkpoint cp, Console console) {
+        int learned = method.tasksLearned();
         double[] classIl = new double[learned], taskIl = new double[learned];
         for (int t = 0; t < learned; t++) {
-            TaskAccuracy a = sp.evaluate(job.data, t);
+            TaskAccuracy a = method.evaluate(job.data, t);
             classIl[t] = a.classIl();
             taskIl[t] = a.taskIl();
         }

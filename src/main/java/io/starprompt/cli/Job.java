@@ -6,7 +6,6 @@ import io.starprompt.data.sets.Datasets;
 import io.starprompt.data.sets.ImageTaskData;
 import io.starprompt.method.baselines.ZeroShotClip;
 import io.starprompt.method.starprompt.FirstStage;
-import io.starprompt.method.starprompt.StarPrompt;
 import io.starprompt.model.Precision;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.tokenizer.ClipTokenizer;
@@ -98,12 +97,6 @@ final class Job implements AutoCloseable {
         return new Methods.Context(be, vit, clip, FirstStage.promptIds(tokenizer, names),
                 ZeroShotClip.promptIds(tokenizer, names), RunData.starPromptConfig(settings), Methods.l2pConfig(settings),
                 Methods.dualPromptConfig(settings), Methods.codaPromptConfig(settings), settings.getLong("seed"));
-    }
-
-    /** A fresh STAR-Prompt over this job's models, classes, settings and seed. */
-    StarPrompt starPrompt(Backend be) {
-        return StarPrompt.builder().backend(be).clip(clip).vit(vit).tokenizer(tokenizer).classNames(data.classNames())
-                .config(RunData.starPromptConfig(settings)).seed(settings.getLong("seed")).build();
     }
 
     @Override

@@ -60,6 +60,13 @@ class CompareTest {
         Object results = Json.parse(Files.readString(out.resolve("results.json")));
         assertEquals(2, ((List<?>) Json.path(results, "methods", "L2P", "class_il", "accuracy")).size(), r.all());
         assertTrue(Files.isRegularFile(out.resolve("checkpoints").resolve("l2p").resolve("task-002.ckpt")));
+        // eval restores the L2P run from its checkpoint: the final row it recorded, recomputed exactly.
+        CliRun eval = CliRun.of("eval", "--run", out.toString(), "--backend", "cpu");
+        assertEquals(0, eval.exit(), eval.all());
+        assertTrue(eval.out().contains("(identical)"), eval.all());
+        CliRun image = CliRun.of("eval", "--run", out.toString(), out.resolve("results.json").toString());
+        assertEquals(1, image.exit(), image.all());
+        assertTrue(image.err().contains("available for STAR-Prompt runs"), image.all());
         CliRun bad = CliRun.of("train", "--method", "oracle", "--data", dir.toString());
         assertEquals(2, bad.exit(), bad.all());
         assertTrue(bad.err().contains("unknown method 'oracle'"), bad.all());

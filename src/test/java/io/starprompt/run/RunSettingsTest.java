@@ -64,6 +64,21 @@ class RunSettingsTest {
     }
 
     @Test
+    void presetsSetThePromptFamilysPerBenchmarkRows() {
+        RunSettings cifar = Presets.apply(RunSettings.defaults(), "seq-cifar100");
+        assertEquals(5, cifar.getInt("l2p.epochs"));
+        assertEquals(0.5f, cifar.getFloat("l2p.pull-weight"));
+        assertEquals(true, cifar.getBoolean("l2p.batchwise"));
+        assertEquals(5, cifar.getInt("dualprompt.epochs"));
+        assertEquals(20, cifar.getInt("coda-prompt.epochs"));
+        RunSettings cub = Presets.apply(RunSettings.defaults(), "seq-cub200");
+        assertEquals(List.of(50, 50, 50), List.of(cub.getInt("l2p.epochs"), cub.getInt("dualprompt.epochs"),
+                cub.getInt("coda-prompt.epochs")));
+        assertEquals(0.1f, cub.getFloat("l2p.pull-weight"));
+        assertEquals(false, cub.getBoolean("l2p.batchwise"));
+    }
+
+    @Test
     void classOrdersFollowTheSettings() {
         RunSettings cifar = Presets.apply(RunSettings.defaults(), "seq-cifar100");
         assertEquals(ClassOrder.builtIn("seq-cifar100-224", 1993).order()[0], RunData.classOrder(cifar, 100).order()[0]);

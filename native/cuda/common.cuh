@@ -82,10 +82,7 @@ struct SpIn {
 struct SpOut {
   void* p;
   int bf16;
-  __device__ __forceinline__ float load(int64_t i) const {
-    return bf16 ? sp_load(static_cast<const __nv_bfloat16*>(p) + i)
-                : sp_load(static_cast<const float*>(p) + i);
-  }
+  __device__ __forceinline__ float load(int64_t i) const { return in()[i]; }
   __device__ __forceinline__ void store(int64_t i, float v) const {
     if (bf16) sp_store(static_cast<__nv_bfloat16*>(p) + i, v);
     else sp_store(static_cast<float*>(p) + i, v);

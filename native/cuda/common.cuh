@@ -25,6 +25,12 @@ inline int sp_cuda_error(const char* func, cudaError_t err) {
 
 // Checks the launch(es) just issued; asynchronous faults surface at the next sync.
 #define SP_LAUNCH_CHECK() SP_CUDA_TRY(cudaGetLastError())
+// The same inside a helper that reports on behalf of the exported function `fn`.
+#define SP_LAUNCH_CHECK_FN(fn)                                                   \
+  do {                                                                           \
+    cudaError_t sp_err_ = cudaGetLastError();                                    \
+    if (sp_err_ != cudaSuccess) return sp_cuda_error(fn, sp_err_);               \
+  } while (0)
 
 // Argument check inside a helper that reports on behalf of the exported function `fn`.
 #define SP_CHECK_FN(fn, cond)                                                       \
@@ -56,6 +62,50 @@ __device__ __forceinline__ void sp_store(float* p, float v) { *p = v; }
 __device__ __forceinline__ void sp_store(__nv_bfloat16* p, float v) {
   *p = __float2bfloat16_rn(v);
 }
+
+// A float operand whose storage dtype (SP_F32 or SP_BF16) is known only at run time. The
+// pointwise, normalisation and gather kernels take these instead of float*, so one kernel body
+// serves every storage form, mixed ones included (bf16 activations saved by the forward beside
+// f32 gradients in the backward): a compile-time type per operand would need 2^n instantiations
+// of every kernel. The dtype is the same for the whole launch, so the test is a uniform branch,
+// not divergence; the conversion itself is sp_load/sp_store above.
+struct SpIn {
+  const void* p;
+  int bf16;
+  __device__ __forceinline__ float operator[](int64_t i) const {
+    return bf16 ? sp_load(static_cast<const __nv_bfloat16*>(p) + i)
+                : sp_load(static_cast<const float*>(p) + i);
+  }
+  __host__ __device__ bool null() const { return p == nullptr; }
+};
+
+struct SpOut {
+  void* p;
+  int bf16;
+  __device__ __forceinline__ float load(int64_t i) const { return in()[i]; }
+  __device__ __forceinline__ void store(int64_t i, float v) const {
+    if (bf16) sp_store(static_cast<__nv_bfloat16*>(p) + i, v);
+    else sp_store(static_cast<float*>(p) + i, v);
+  }
+  __host__ __device__ bool null() const { return p == nullptr; }
+  __host__ __device__ SpIn in() const { return SpIn{p, bf16}; }
+};
+
+inline SpIn sp_in(const float* p) { return SpIn{p, 0}; }
+inline SpOut sp_out(float* p) { return SpOut{p, 0}; }
+
+// Operands of the dtype-coded entry points: NULL passes (optional operands), any dtype other
+// than SP_F32 / SP_BF16 is refused naming the exported function and the operand.
+inline int sp_view_dtype(const char* fn, const char* name, int dtype) {
+  if (dtype == SP_F32 || dtype == SP_BF16) return SP_OK;
+  return sp_fail(SP_ERR_ARG, "%s: %s has dtype code %d (expected SP_F32 or SP_BF16)", fn, name, dtype);
+}
+#define SP_VIEW_IN(fn, ptr, dt)                                                 \
+  SpIn ptr##_v{ptr, (dt) == SP_BF16};                                            \
+  if (int sp_rc_ = sp_view_dtype(fn, #ptr, dt)) return sp_rc_
+#define SP_VIEW_OUT(fn, ptr, dt)                                                \
+  SpOut ptr##_v{ptr, (dt) == SP_BF16};                                           \
+  if (int sp_rc_ = sp_view_dtype(fn, #ptr, dt)) return sp_rc_
 
 __device__ __forceinline__ float sp_warp_sum(float v) {
 #pragma unroll

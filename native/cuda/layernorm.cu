@@ -1,4 +1,5 @@
-// LayerNorm over the last dim: one block per row, two-pass statistics (mean first, then the
+// LayerNorm over the last dim (f32 or bf16 storage through SpIn/SpOut; statistics and the
+// parameter gradients always f32): one block per row, two-pass statistics (mean first, then the
 // centred variance: the one-pass E[x^2]-E[x]^2 loses digits on offset activations).
 // dgamma/dbeta are column sums over rows, reduced in two deterministic stages (row chunks to
 // scratch, then chunks) instead of float atomics, so results do not vary run to run.
@@ -10,28 +11,26 @@ namespace {
 
 constexpr int kRowThreads = 256;
 
-__global__ void layernorm_fwd_kernel(const float* __restrict__ x, const float* __restrict__ gamma,
-                                     const float* __restrict__ beta, float eps,
-                                     float* __restrict__ y, float* __restrict__ mean_out,
+__global__ void layernorm_fwd_kernel(SpIn x, SpIn gamma, SpIn beta, float eps, SpOut y,
+                                     float* __restrict__ mean_out,
                                      float* __restrict__ rstd_out, int64_t rows, int64_t cols) {
   __shared__ float red[33];
   const float inv_cols = 1.f / static_cast<float>(cols);
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float* xr = x + r * cols;
+    const int64_t row = r * cols;
     float s = 0.f;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s += xr[c];
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s += x[row + c];
     const float mean = sp_block_sum(s, red) * inv_cols;
     float v = 0.f;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const float d = xr[c] - mean;
+      const float d = x[row + c] - mean;
       v = fmaf(d, d, v);
     }
     const float rstd = rsqrtf(sp_block_sum(v, red) * inv_cols + eps);
-    float* yr = y + r * cols;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const float g = gamma ? gamma[c] : 1.f;
-      const float b = beta ? beta[c] : 0.f;
-      yr[c] = fmaf((xr[c] - mean) * rstd, g, b);
+      const float g = gamma.null() ? 1.f : gamma[c];
+      const float b = beta.null() ? 0.f : beta[c];
+      y.store(row + c, fmaf((x[row + c] - mean) * rstd, g, b));
     }
     if (threadIdx.x == 0) {
       if (mean_out) mean_out[r] = mean;
@@ -41,30 +40,27 @@ __global__ void layernorm_fwd_kernel(const float* __restrict__ x, const float* _
 }
 
 // dx = rstd * (g dy - mean(g dy) - xhat * mean(g dy xhat))
-__global__ void layernorm_bwd_dx_kernel(const float* __restrict__ dy, const float* __restrict__ x,
-                                        const float* __restrict__ gamma,
+__global__ void layernorm_bwd_dx_kernel(SpIn dy, SpIn x, SpIn gamma,
                                         const float* __restrict__ mean,
-                                        const float* __restrict__ rstd, float* __restrict__ dx,
+                                        const float* __restrict__ rstd, SpOut dx,
                                         int64_t rows, int64_t cols) {
   __shared__ float red[33];
   const float inv_cols = 1.f / static_cast<float>(cols);
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const float* xr = x + r * cols;
-    const float* dyr = dy + r * cols;
+    const int64_t row = r * cols;
     const float mu = mean[r], rs = rstd[r];
     float s1 = 0.f, s2 = 0.f;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const float gdy = dyr[c] * (gamma ? gamma[c] : 1.f);
+      const float gdy = dy[row + c] * (gamma.null() ? 1.f : gamma[c]);
       s1 += gdy;
-      s2 = fmaf(gdy, (xr[c] - mu) * rs, s2);
+      s2 = fmaf(gdy, (x[row + c] - mu) * rs, s2);
     }
     const float m1 = sp_block_sum(s1, red) * inv_cols;
     const float m2 = sp_block_sum(s2, red) * inv_cols;
-    float* dxr = dx + r * cols;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const float gdy = dyr[c] * (gamma ? gamma[c] : 1.f);
-      const float xhat = (xr[c] - mu) * rs;
-      dxr[c] = rs * (gdy - m1 - xhat * m2);
+      const float gdy = dy[row + c] * (gamma.null() ? 1.f : gamma[c]);
+      const float xhat = (x[row + c] - mu) * rs;
+      dx.store(row + c, rs * (gdy - m1 - xhat * m2));
     }
   }
 }
@@ -73,8 +69,7 @@ constexpr int kColTile = 32;  // columns per block (one warp wide: coalesced row
 constexpr int kRowLanes = 8;  // rows read in parallel per block
 
 // Stage 1: partial[chunk, c] = sums over the rows of one chunk of dy*xhat and dy.
-__global__ void layernorm_param_partial_kernel(const float* __restrict__ dy,
-                                               const float* __restrict__ x,
+__global__ void layernorm_param_partial_kernel(SpIn dy, SpIn x,
                                                const float* __restrict__ mean,
                                                const float* __restrict__ rstd, int64_t rows,
                                                int64_t cols, int64_t rows_per_chunk,
@@ -128,32 +123,31 @@ unsigned row_grid(int64_t rows) { return static_cast<unsigned>(rows < 65535 * 8 
 
 }  // namespace
 
-SP_EXPORT int sp_cuda_layernorm_fwd(const float* x, const float* gamma, const float* beta,
-                                    float eps, float* y, float* mean, float* rstd, int64_t rows,
-                                    int64_t cols, void* stream) {
-  SP_CHECK(rows >= 0 && cols >= 0);
-  SP_CHECK(rows == 0 || cols >= 1);
-  SP_CHECK(eps >= 0.f);
+namespace {
+
+int launch_fwd(const char* fn, SpIn x, SpIn gamma, SpIn beta, float eps, SpOut y, float* mean,
+               float* rstd, int64_t rows, int64_t cols, void* stream) {
+  SP_CHECK_FN(fn, rows >= 0 && cols >= 0);
+  SP_CHECK_FN(fn, rows == 0 || cols >= 1);
+  SP_CHECK_FN(fn, eps >= 0.f);
   if (rows == 0) return SP_OK;
-  SP_CHECK(x != nullptr && y != nullptr);
+  SP_CHECK_FN(fn, !x.null() && !y.null());
   layernorm_fwd_kernel<<<row_grid(rows), kRowThreads, 0, sp_stream(stream)>>>(
       x, gamma, beta, eps, y, mean, rstd, rows, cols);
-  SP_LAUNCH_CHECK();
+  SP_LAUNCH_CHECK_FN(fn);
   return SP_OK;
 }
 
-SP_EXPORT int sp_cuda_layernorm_bwd(const float* dy, const float* x, const float* gamma,
-                                    const float* mean, const float* rstd, float* dx,
-                                    float* dgamma, float* dbeta, int64_t rows, int64_t cols,
-                                    void* stream) {
-  SP_CHECK(rows >= 0 && cols >= 0);
-  SP_CHECK(rows == 0 || cols >= 1);
+int launch_bwd(const char* fn, SpIn dy, SpIn x, SpIn gamma, const float* mean, const float* rstd,
+               SpOut dx, float* dgamma, float* dbeta, int64_t rows, int64_t cols, void* stream) {
+  SP_CHECK_FN(fn, rows >= 0 && cols >= 0);
+  SP_CHECK_FN(fn, rows == 0 || cols >= 1);
   if (rows == 0) return SP_OK;
-  SP_CHECK(dy != nullptr && x != nullptr && mean != nullptr && rstd != nullptr && dx != nullptr);
+  SP_CHECK_FN(fn, !dy.null() && !x.null() && mean != nullptr && rstd != nullptr && !dx.null());
   cudaStream_t s = sp_stream(stream);
   layernorm_bwd_dx_kernel<<<row_grid(rows), kRowThreads, 0, s>>>(dy, x, gamma, mean, rstd, dx,
                                                                   rows, cols);
-  SP_LAUNCH_CHECK();
+  SP_LAUNCH_CHECK_FN(fn);
   if (dgamma == nullptr && dbeta == nullptr) return SP_OK;
 
   // ~64 rows per chunk, at most 256 chunks: enough blocks to fill the device at ViT sizes.
@@ -161,7 +155,8 @@ SP_EXPORT int sp_cuda_layernorm_bwd(const float* dy, const float* x, const float
   const int chunks = static_cast<int>(chunks64);
   const int64_t rows_per_chunk = (rows + chunks - 1) / chunks;
   float* part = nullptr;
-  SP_CUDA_TRY(sp_scratch_alloc(&part, 2 * static_cast<size_t>(chunks) * cols, s));
+  cudaError_t err = sp_scratch_alloc(&part, 2 * static_cast<size_t>(chunks) * cols, s);
+  if (err != cudaSuccess) return sp_cuda_error(fn, err);
   float* part_g = part;
   float* part_b = part + static_cast<size_t>(chunks) * cols;
   const dim3 grid(static_cast<unsigned>((cols + kColTile - 1) / kColTile), chunks);
@@ -171,7 +166,47 @@ SP_EXPORT int sp_cuda_layernorm_bwd(const float* dy, const float* x, const float
                                                                       cols, dgamma, dbeta);
   cudaError_t launch = cudaGetLastError();
   cudaError_t freed = cudaFreeAsync(part, s);
-  if (launch != cudaSuccess) return sp_cuda_error(__func__, launch);
-  SP_CUDA_TRY(freed);
+  if (launch != cudaSuccess) return sp_cuda_error(fn, launch);
+  if (freed != cudaSuccess) return sp_cuda_error(fn, freed);
   return SP_OK;
+}
+
+}  // namespace
+
+SP_EXPORT int sp_cuda_layernorm_fwd(const float* x, const float* gamma, const float* beta,
+                                    float eps, float* y, float* mean, float* rstd, int64_t rows,
+                                    int64_t cols, void* stream) {
+  return launch_fwd(__func__, sp_in(x), sp_in(gamma), sp_in(beta), eps, sp_out(y), mean, rstd,
+                    rows, cols, stream);
+}
+
+SP_EXPORT int sp_cuda_layernorm_bwd(const float* dy, const float* x, const float* gamma,
+                                    const float* mean, const float* rstd, float* dx,
+                                    float* dgamma, float* dbeta, int64_t rows, int64_t cols,
+                                    void* stream) {
+  return launch_bwd(__func__, sp_in(dy), sp_in(x), sp_in(gamma), mean, rstd, sp_out(dx), dgamma,
+                    dbeta, rows, cols, stream);
+}
+
+SP_EXPORT int sp_cuda_layernorm_fwd_dt(const void* x, int x_dtype, const void* gamma,
+                                       int gamma_dtype, const void* beta, int beta_dtype,
+                                       float eps, void* y, int y_dtype, float* mean, float* rstd,
+                                       int64_t rows, int64_t cols, void* stream) {
+  SP_VIEW_IN(__func__, x, x_dtype);
+  SP_VIEW_IN(__func__, gamma, gamma_dtype);
+  SP_VIEW_IN(__func__, beta, beta_dtype);
+  SP_VIEW_OUT(__func__, y, y_dtype);
+  return launch_fwd(__func__, x_v, gamma_v, beta_v, eps, y_v, mean, rstd, rows, cols, stream);
+}
+
+SP_EXPORT int sp_cuda_layernorm_bwd_dt(const void* dy, int dy_dtype, const void* x, int x_dtype,
+                                       const void* gamma, int gamma_dtype, const float* mean,
+                                       const float* rstd, void* dx, int dx_dtype, float* dgamma,
+                                       float* dbeta, int64_t rows, int64_t cols, void* stream) {
+  SP_VIEW_IN(__func__, dy, dy_dtype);
+  SP_VIEW_IN(__func__, x, x_dtype);
+  SP_VIEW_IN(__func__, gamma, gamma_dtype);
+  SP_VIEW_OUT(__func__, dx, dx_dtype);
+  return launch_bwd(__func__, dy_v, x_v, gamma_v, mean, rstd, dx_v, dgamma, dbeta, rows, cols,
+                    stream);
 }

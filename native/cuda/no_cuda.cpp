@@ -161,3 +161,57 @@ SP_EXPORT int sp_cuda_token_range_mean_bwd(const float*, float*, int, int, int, 
                                            void*) {
   SP_NO_CUDA;
 }
+
+// f32 / bf16 storage forms.
+SP_EXPORT int sp_cuda_add_bias_dt(void*, int, const void*, int, int64_t, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_bias_act_fwd_dt(int, void*, int, const void*, int, void*, int, int64_t,
+                                      int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_axpy_dt(void*, int, const void*, int, float, int64_t, void*) { SP_NO_CUDA; }
+SP_EXPORT int sp_cuda_layernorm_fwd_dt(const void*, int, const void*, int, const void*, int, float,
+                                       void*, int, float*, float*, int64_t, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_layernorm_bwd_dt(const void*, int, const void*, int, const void*, int,
+                                       const float*, const float*, void*, int, float*, float*,
+                                       int64_t, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_activation_fwd_dt(int, const void*, int, void*, int, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_activation_bwd_dt(int, const void*, int, const void*, int, void*, int,
+                                        int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_softmax_fwd_dt(const void*, int, void*, int, int64_t, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_softmax_bwd_dt(const void*, int, const void*, int, void*, int, int64_t,
+                                     int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_embedding_gather_dt(const void*, int, const int32_t*, void*, int, int64_t,
+                                          int64_t, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_token_sum_dt(const void*, int, void*, int, int, int, int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_token_gather_dt(const void*, int, const int32_t*, void*, int, int, int,
+                                      int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_token_scatter_add_dt(const void*, int, const int32_t*, void*, int, int, int,
+                                           int64_t, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_patchify_dt(const void*, int, void*, int, int, int, int, int, void*) {
+  SP_NO_CUDA;
+}
+SP_EXPORT int sp_cuda_unpatchify_dt(const void*, int, void*, int, int, int, int, int, void*) {
+  SP_NO_CUDA;
+}

@@ -306,6 +306,49 @@ int sp_cuda_retrieval_bwd_fused(const float* q, const float* keys, const float* 
                                 int d, int dp, int layers, int modulate, float* da,
                                 float* dp_grad, void* stream);
 
+/* ------------------------------------------------ CUDA, f32 / bf16 storage forms -- */
+/* The ops a bf16 tower runs, with a dtype code (SP_F32 or SP_BF16) after every float operand
+ * whose storage may be either; operands without one are f32 (LayerNorm statistics, parameter
+ * gradients). Same contracts as the f32 functions of the same name; any mix of dtypes is
+ * accepted (the backward reads bf16 activations saved by the forward beside f32 gradients).
+ * Math is f32; a bf16 output is rounded to nearest even once, on store. act is SP_ACT_GELU or
+ * SP_ACT_QUICKGELU. bias_act_fwd is sp_cpu_bias_act_fwd's epilogue (y == x needs equal dtypes);
+ * its activation is taken of x + bias before x is rounded into bf16. */
+int sp_cuda_add_bias_dt(void* x, int x_dtype, const void* bias, int bias_dtype, int64_t rows,
+                        int64_t cols, void* stream);
+int sp_cuda_bias_act_fwd_dt(int act, void* x, int x_dtype, const void* bias, int bias_dtype,
+                            void* y, int y_dtype, int64_t rows, int64_t cols, void* stream);
+int sp_cuda_axpy_dt(void* y, int y_dtype, const void* x, int x_dtype, float alpha, int64_t n,
+                    void* stream);
+int sp_cuda_layernorm_fwd_dt(const void* x, int x_dtype, const void* gamma, int gamma_dtype,
+                             const void* beta, int beta_dtype, float eps, void* y, int y_dtype,
+                             float* mean, float* rstd, int64_t rows, int64_t cols, void* stream);
+int sp_cuda_layernorm_bwd_dt(const void* dy, int dy_dtype, const void* x, int x_dtype,
+                             const void* gamma, int gamma_dtype, const float* mean,
+                             const float* rstd, void* dx, int dx_dtype, float* dgamma,
+                             float* dbeta, int64_t rows, int64_t cols, void* stream);
+int sp_cuda_activation_fwd_dt(int act, const void* x, int x_dtype, void* y, int y_dtype,
+                              int64_t n, void* stream);
+int sp_cuda_activation_bwd_dt(int act, const void* x, int x_dtype, const void* dy, int dy_dtype,
+                              void* dx, int dx_dtype, int64_t n, void* stream);
+int sp_cuda_softmax_fwd_dt(const void* x, int x_dtype, void* y, int y_dtype, int64_t rows,
+                           int64_t cols, void* stream);
+int sp_cuda_softmax_bwd_dt(const void* y, int y_dtype, const void* dy, int dy_dtype, void* dx,
+                           int dx_dtype, int64_t rows, int64_t cols, void* stream);
+int sp_cuda_embedding_gather_dt(const void* table, int table_dtype, const int32_t* ids, void* out,
+                                int out_dtype, int64_t n, int64_t dim, int64_t vocab,
+                                void* stream);
+int sp_cuda_token_sum_dt(const void* x, int x_dtype, void* out, int out_dtype, int batch,
+                         int tokens, int64_t dim, void* stream);
+int sp_cuda_token_gather_dt(const void* x, int x_dtype, const int32_t* idx, void* out,
+                            int out_dtype, int batch, int tokens, int64_t dim, void* stream);
+int sp_cuda_token_scatter_add_dt(const void* dout, int dout_dtype, const int32_t* idx, void* dx,
+                                 int dx_dtype, int batch, int tokens, int64_t dim, void* stream);
+int sp_cuda_patchify_dt(const void* images, int images_dtype, void* patches, int patches_dtype,
+                        int batch, int channels, int size, int patch, void* stream);
+int sp_cuda_unpatchify_dt(const void* patches, int patches_dtype, void* images, int images_dtype,
+                          int batch, int channels, int size, int patch, void* stream);
+
 /* ------------------------------------------------- CODA-Prompt component weighting -- */
 /* methods/coda-prompt.md §3 for `layers` layers at once. q: [batch, d] raw queries shared by the
  * layers; keys, attn: [layers, components, d]; comps: [layers, components, row]. Only the first

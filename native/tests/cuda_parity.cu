@@ -1,7 +1,7 @@
 // Device parity: every sp_cuda_* op against the sp_cpu_* function of the same name on random
 // inputs of awkward sizes. f32 results must match elementwise within atol + rtol |ref|; bf16
-// results (attention only) within a relative L2 error of 2e-2 against the f32 CPU result on the
-// bf16-rounded inputs. GPU outputs are poisoned with NaN first, so unwritten elements fail.
+// attention within a relative L2 error of 2e-2 against the f32 CPU result on the bf16-rounded
+// inputs; the other f32 / bf16 storage forms (_dt) elementwise within one bf16 rounding step. GPU outputs are poisoned with NaN first, so unwritten elements fail.
 // Prints one line per case and "N passed, M failed"; exits 77 (skipped) without a device.
 #include <algorithm>
 #include <cmath>
@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "starprompt.h"
@@ -643,6 +645,234 @@ void test_retrieval_all() {
           }
 }
 
+// ---------------------------------------------------- f32 / bf16 storage forms (_dt) ----
+// Each _dt op with all-bf16 operands and with the mix a bf16 tower's backward passes (bf16
+// activations saved by the forward, f32 gradients), against the f32 CPU kernel run on the
+// bf16-rounded inputs, its result rounded where the device stores bf16. Both sides compute in
+// f32, so a bf16 output may differ by one rounding step: rtol 1e-2 (one step is <= 2^-7).
+
+constexpr double kBf16Rtol = 1e-2, kBf16Atol = 1e-5;
+
+// A device tensor of either storage dtype, filled from and read back as floats.
+class Typed {
+ public:
+  Typed(const Vec& host, int dtype) : Typed(host.size(), dtype) { upload(host); }
+  Typed(size_t n, int dtype) : dtype_(dtype), f32_(dtype == SP_F32 ? n : 0), bf16_(dtype == SP_BF16 ? n : 0) {}
+  void* get() const { return dtype_ == SP_BF16 ? static_cast<void*>(bf16_.get()) : f32_.get(); }
+  int dtype() const { return dtype_; }
+  void upload(const Vec& v) {
+    if (dtype_ == SP_BF16) bf16_.upload(to_bits(v));
+    else f32_.upload(v);
+  }
+  Vec download() const { return dtype_ == SP_BF16 ? from_bits(bf16_.download()) : f32_.download(); }
+  void poison() {
+    if (dtype_ == SP_BF16) bf16_.poison();
+    else f32_.poison();
+  }
+
+ private:
+  int dtype_;
+  Dev<float> f32_;
+  Dev<uint16_t> bf16_;
+};
+
+// What a tensor of that dtype holds after storing v.
+Vec stored(const Vec& v, int dtype) { return dtype == SP_BF16 ? round_bf16(v) : v; }
+
+const char* dtype_name(int dtype) { return dtype == SP_BF16 ? "bf16" : "f32"; }
+
+// The case name with every operand's dtype, e.g. "axpy_dt[y=bf16 x=f32]".
+std::string typed_name(const std::string& op, std::initializer_list<std::pair<const char*, int>> operands) {
+  std::string s = op + "[";
+  for (const auto& o : operands) s += std::string(s.back() == '[' ? "" : " ") + o.first + "=" + dtype_name(o.second);
+  return s + "]";
+}
+
+// Compares a device output with the f32 reference as that output stores it.
+void check_typed(const std::string& name, const Typed& got, const Vec& ref) {
+  if (got.dtype() == SP_BF16) check_close(name, got.download(), round_bf16(ref), kBf16Atol, kBf16Rtol);
+  else check_close(name, got.download(), ref);
+}
+
+void test_pointwise_dt(int xt, int gt) {
+  const int64_t rows = 37, cols = 129, n = rows * cols;
+  const Vec x = stored(random_vec(n, -5.f, 5.f), xt), bias = stored(random_vec(cols), xt);
+  const Vec dy = stored(random_vec(n), gt);
+  {  // axpy: y (gradient dtype) += alpha x (activation dtype)
+    const Vec y = stored(random_vec(n), gt);
+    Vec ref = y;
+    sp_cpu_axpy(ref.data(), x.data(), -0.75f, n);
+    Typed dyv(y, gt), dxv(x, xt);
+    const std::string name = typed_name("axpy_dt", {{"y", gt}, {"x", xt}});
+    if (api_ok(sp_cuda_axpy_dt(dyv.get(), gt, dxv.get(), xt, -0.75f, n, g_stream), name)) check_typed(name, dyv, ref);
+  }
+  {  // add_bias
+    Vec ref = x;
+    sp_cpu_add_bias(ref.data(), bias.data(), rows, cols);
+    Typed dxv(x, xt), db(bias, xt);
+    const std::string name = typed_name("add_bias_dt", {{"x", xt}, {"bias", xt}});
+    if (api_ok(sp_cuda_add_bias_dt(dxv.get(), xt, db.get(), xt, rows, cols, g_stream), name)) check_typed(name, dxv, ref);
+  }
+  for (int act : {SP_ACT_GELU, SP_ACT_QUICKGELU}) {
+    const std::string tag = act == SP_ACT_GELU ? "gelu" : "quickgelu";
+    Vec y(n), dx(n);
+    (act == SP_ACT_GELU ? sp_cpu_gelu_fwd : sp_cpu_quickgelu_fwd)(x.data(), y.data(), n);
+    (act == SP_ACT_GELU ? sp_cpu_gelu_bwd : sp_cpu_quickgelu_bwd)(x.data(), dy.data(), dx.data(), n);
+    Typed dxv(x, xt), dyv(n, xt), ddy(dy, gt), ddx(n, gt);
+    dyv.poison();
+    ddx.poison();
+    const std::string fwd = typed_name("activation_fwd_dt." + tag, {{"x", xt}, {"y", xt}});
+    if (api_ok(sp_cuda_activation_fwd_dt(act, dxv.get(), xt, dyv.get(), xt, n, g_stream), fwd)) check_typed(fwd, dyv, y);
+    const std::string bwd = typed_name("activation_bwd_dt." + tag, {{"x", xt}, {"dy", gt}, {"dx", gt}});
+    if (api_ok(sp_cuda_activation_bwd_dt(act, dxv.get(), xt, ddy.get(), gt, ddx.get(), gt, n, g_stream), bwd))
+      check_typed(bwd, ddx, dx);
+    // Fused epilogue: x keeps z = x + bias, y = act(z) (taken before z is rounded).
+    Vec z = x, ya(n), inplace = x;
+    sp_cpu_bias_act_fwd(act, z.data(), bias.data(), ya.data(), rows, cols);
+    sp_cpu_bias_act_fwd(act, inplace.data(), bias.data(), inplace.data(), rows, cols);
+    Typed dz(x, xt), db(bias, xt), dya(n, xt), dinp(x, xt);
+    dya.poison();
+    const std::string fused = typed_name("bias_act_fwd_dt." + tag, {{"x", xt}, {"bias", xt}, {"y", xt}});
+    if (api_ok(sp_cuda_bias_act_fwd_dt(act, dz.get(), xt, db.get(), xt, dya.get(), xt, rows, cols, g_stream), fused)) {
+      check_typed(fused + ".pre", dz, z);
+      check_typed(fused + ".y", dya, ya);
+    }
+    if (api_ok(sp_cuda_bias_act_fwd_dt(act, dinp.get(), xt, db.get(), xt, dinp.get(), xt, rows, cols, g_stream),
+               fused + ".in_place"))
+      check_typed(fused + ".in_place", dinp, inplace);
+  }
+}
+
+void test_softmax_dt(int xt, int gt) {
+  const int64_t rows = 33, cols = 197;
+  const Vec x = stored(random_vec(rows * cols, -6.f, 6.f), xt), dy = stored(random_vec(rows * cols), gt);
+  Vec y(rows * cols), dx(rows * cols);
+  sp_cpu_softmax_fwd(x.data(), y.data(), rows, cols);
+  const Vec y_stored = stored(y, xt);  // the backward reads the forward's output as it was stored
+  sp_cpu_softmax_bwd(y_stored.data(), dy.data(), dx.data(), rows, cols);
+  Typed dxv(x, xt), dyv(rows * cols, xt), dys(y_stored, xt), ddy(dy, gt), ddx(rows * cols, gt);
+  dyv.poison();
+  ddx.poison();
+  const std::string fwd = typed_name("softmax_fwd_dt", {{"x", xt}, {"y", xt}});
+  if (api_ok(sp_cuda_softmax_fwd_dt(dxv.get(), xt, dyv.get(), xt, rows, cols, g_stream), fwd)) check_typed(fwd, dyv, y);
+  const std::string bwd = typed_name("softmax_bwd_dt", {{"y", xt}, {"dy", gt}, {"dx", gt}});
+  if (api_ok(sp_cuda_softmax_bwd_dt(dys.get(), xt, ddy.get(), gt, ddx.get(), gt, rows, cols, g_stream), bwd))
+    check_typed(bwd, ddx, dx);
+}
+
+void test_layernorm_dt(int xt, int gt) {
+  const int64_t rows = 45, cols = 768;
+  Vec x = random_vec(rows * cols, -2.f, 2.f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) x[r * cols + c] += 3.f * (r % 3);
+  x = stored(x, xt);
+  const Vec gamma = stored(random_vec(cols, 0.5f, 1.5f), xt), beta = stored(random_vec(cols), xt);
+  const Vec dy = stored(random_vec(rows * cols), gt);
+  const float eps = 1e-6f;
+  Vec y(rows * cols), mean(rows), rstd(rows), dx(rows * cols), dgamma = random_vec(cols), dbeta = random_vec(cols);
+  Dev<float> ddg(dgamma), ddb(dbeta), dmean(rows), drstd(rows);
+  sp_cpu_layernorm_fwd(x.data(), gamma.data(), beta.data(), eps, y.data(), mean.data(), rstd.data(), rows, cols);
+  sp_cpu_layernorm_bwd(dy.data(), x.data(), gamma.data(), mean.data(), rstd.data(), dx.data(), dgamma.data(),
+                       dbeta.data(), rows, cols);
+  Typed dxv(x, xt), dgm(gamma, xt), dbt(beta, xt), dyv(rows * cols, xt), ddy(dy, gt), ddx(rows * cols, gt);
+  dyv.poison();
+  ddx.poison();
+  dmean.poison();
+  drstd.poison();
+  const std::string fwd = typed_name("layernorm_fwd_dt", {{"x", xt}, {"gamma", xt}, {"beta", xt}, {"y", xt}});
+  if (api_ok(sp_cuda_layernorm_fwd_dt(dxv.get(), xt, dgm.get(), xt, dbt.get(), xt, eps, dyv.get(), xt, dmean.get(),
+                                      drstd.get(), rows, cols, g_stream),
+             fwd)) {
+    check_typed(fwd + ".y", dyv, y);
+    check_close(fwd + ".mean", dmean.download(), mean);
+    check_close(fwd + ".rstd", drstd.download(), rstd);
+  }
+  Dev<float> cmean(mean), crstd(rstd);
+  const std::string bwd = typed_name("layernorm_bwd_dt", {{"dy", gt}, {"x", xt}, {"gamma", xt}, {"dx", gt}});
+  if (api_ok(sp_cuda_layernorm_bwd_dt(ddy.get(), gt, dxv.get(), xt, dgm.get(), xt, cmean.get(), crstd.get(), ddx.get(),
+                                      gt, ddg.get(), ddb.get(), rows, cols, g_stream),
+             bwd)) {
+    check_typed(bwd + ".dx", ddx, dx);
+    check_close(bwd + ".dgamma", ddg.download(), dgamma);
+    check_close(bwd + ".dbeta", ddb.download(), dbeta);
+  }
+}
+
+void test_gathers_dt(int xt, int gt) {
+  const int batch = 5, tokens = 197;
+  const int64_t dim = 130, vocab = 50, n = 300;
+  {  // embedding gather: a bit-exact copy between equal dtypes, one rounding f32 -> bf16
+    const Vec table = stored(random_vec(vocab * dim), gt);
+    std::vector<int32_t> ids(n);
+    std::uniform_int_distribution<int> pick(0, int(vocab) - 1);
+    for (auto& i : ids) i = pick(g_rng);
+    Vec out(n * dim);
+    sp_cpu_embedding_gather(table.data(), ids.data(), out.data(), n, dim, vocab);
+    Typed dtab(table, gt), dout(n * dim, xt);
+    Dev<int32_t> dids(ids);
+    dout.poison();
+    const std::string name = typed_name("embedding_gather_dt", {{"table", gt}, {"out", xt}});
+    if (api_ok(sp_cuda_embedding_gather_dt(dtab.get(), gt, dids.get(), dout.get(), xt, n, dim, vocab, g_stream), name))
+      check_typed(name, dout, out);
+  }
+  const Vec x = stored(random_vec(int64_t(batch) * tokens * dim), xt), dout = stored(random_vec(batch * dim), gt);
+  const std::vector<int32_t> idx = {0, 196, 5, 5, 100};
+  Vec sum(batch * dim), picked(batch * dim), dx = stored(random_vec(x.size()), xt), dx_ref = dx;
+  sp_cpu_token_sum(x.data(), sum.data(), batch, tokens, dim);
+  sp_cpu_token_gather(x.data(), idx.data(), picked.data(), batch, tokens, dim);
+  sp_cpu_token_scatter_add(dout.data(), idx.data(), dx_ref.data(), batch, tokens, dim);
+  Typed dxv(x, xt), dsum(batch * dim, gt), dpicked(batch * dim, xt), ddout(dout, gt), ddx(dx, xt);
+  Dev<int32_t> didx(idx);
+  dsum.poison();
+  dpicked.poison();
+  const std::string sname = typed_name("token_sum_dt", {{"x", xt}, {"out", gt}});
+  if (api_ok(sp_cuda_token_sum_dt(dxv.get(), xt, dsum.get(), gt, batch, tokens, dim, g_stream), sname))
+    check_typed(sname, dsum, sum);
+  const std::string gname = typed_name("token_gather_dt", {{"x", xt}, {"out", xt}});
+  if (api_ok(sp_cuda_token_gather_dt(dxv.get(), xt, didx.get(), dpicked.get(), xt, batch, tokens, dim, g_stream), gname))
+    check_typed(gname, dpicked, picked);
+  const std::string aname = typed_name("token_scatter_add_dt", {{"dout", gt}, {"dx", xt}});
+  if (api_ok(sp_cuda_token_scatter_add_dt(ddout.get(), gt, didx.get(), ddx.get(), xt, batch, tokens, dim, g_stream),
+             aname))
+    check_typed(aname, ddx, dx_ref);
+}
+
+void test_patchify_dt(int it, int pt) {
+  const int batch = 3, channels = 3, size = 48, patch = 16, grid = size / patch;
+  const int64_t npix = int64_t(batch) * channels * size * size;
+  const int64_t npatch = int64_t(batch) * (1 + grid * grid) * channels * patch * patch;
+  const Vec images = stored(random_vec(npix), it), patches = stored(random_vec(npatch), pt);
+  Vec p_ref(npatch), i_ref(npix);
+  sp_cpu_patchify(images.data(), p_ref.data(), batch, channels, size, patch);
+  sp_cpu_unpatchify(patches.data(), i_ref.data(), batch, channels, size, patch);
+  Typed dimg(images, it), dp(npatch, pt), dpin(patches, pt), dimg_out(npix, it);
+  dp.poison();
+  dimg_out.poison();
+  const std::string fwd = typed_name("patchify_dt", {{"images", it}, {"patches", pt}});
+  if (api_ok(sp_cuda_patchify_dt(dimg.get(), it, dp.get(), pt, batch, channels, size, patch, g_stream), fwd))
+    check_typed(fwd, dp, p_ref);
+  const std::string bwd = typed_name("unpatchify_dt", {{"patches", pt}, {"images", it}});
+  if (api_ok(sp_cuda_unpatchify_dt(dpin.get(), pt, dimg_out.get(), it, batch, channels, size, patch, g_stream), bwd))
+    check_typed(bwd, dimg_out, i_ref);
+}
+
+// All-bf16, and bf16 activations with f32 gradients (the tower backward's mix); a bad dtype code
+// is refused by name.
+void test_storage_forms() {
+  for (int gt : {SP_BF16, SP_F32}) {
+    test_pointwise_dt(SP_BF16, gt);
+    test_softmax_dt(SP_BF16, gt);
+    test_layernorm_dt(SP_BF16, gt);
+    test_gathers_dt(SP_BF16, gt);
+  }
+  test_patchify_dt(SP_F32, SP_BF16);
+  test_patchify_dt(SP_BF16, SP_BF16);
+  Dev<float> one(1);
+  const int rc = sp_cuda_axpy_dt(one.get(), 7, one.get(), SP_F32, 1.f, 1, g_stream);
+  report(rc == SP_ERR_ARG && std::strstr(sp_last_error(), "sp_cuda_axpy_dt") != nullptr, "axpy_dt_bad_dtype",
+         std::string("rc=") + std::to_string(rc) + ": " + sp_last_error());
+}
+
 }  // namespace
 
 int main() {
@@ -668,6 +898,7 @@ int main() {
   test_optimisers();
   test_attention_all();
   test_retrieval_all();
+  test_storage_forms();
 
   sp_cuda_stream_destroy(g_stream);
   std::printf("%d passed, %d failed\n", g_passed, g_failed);

@@ -26,8 +26,8 @@ public enum Precision {
      * nearest even. Gradients flowing back through the towers (and so the prompt gradients) stay
      * f32: they live one layer at a time, so f32 costs little memory, and no bf16 rounding is
      * added on the backward path. Needs a backend with the bf16 forms of the towers' ops, mixed
-     * with f32 (the CPU and reference backends); others refuse the first op that lacks one, naming
-     * it.
+     * with f32 (the reference, CPU and CUDA backends); others refuse the first op that lacks one,
+     * naming it.
      */
     BF16;
 

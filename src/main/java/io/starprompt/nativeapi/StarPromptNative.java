@@ -245,6 +245,49 @@ public final class StarPromptNative {
     /** {@code sp_cuda_unpatchify} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_unpatchify(FloatPointer patches, FloatPointer images, int batch, int channels,
             int size, int patch, Pointer stream);
+    /** {@code sp_cuda_add_bias_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_add_bias_dt(Pointer x, int xDtype, Pointer bias, int biasDtype, long rows, long cols, Pointer stream);
+    /** {@code sp_cuda_bias_act_fwd_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_bias_act_fwd_dt(int act, Pointer x, int xDtype, Pointer bias, int biasDtype, Pointer y, int yDtype, long rows,
+            long cols, Pointer stream);
+    /** {@code sp_cuda_axpy_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_axpy_dt(Pointer y, int yDtype, Pointer x, int xDtype, float alpha, long n, Pointer stream);
+    /** {@code sp_cuda_layernorm_fwd_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_layernorm_fwd_dt(Pointer x, int xDtype, Pointer gamma, int gammaDtype, Pointer beta,
+            int betaDtype, float eps, Pointer y, int yDtype, FloatPointer mean, FloatPointer rstd, long rows, long cols,
+            Pointer stream);
+    /** {@code sp_cuda_layernorm_bwd_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_layernorm_bwd_dt(Pointer dy, int dyDtype, Pointer x, int xDtype, Pointer gamma,
+            int gammaDtype, FloatPointer mean, FloatPointer rstd, Pointer dx, int dxDtype, FloatPointer dgamma,
+            FloatPointer dbeta, long rows, long cols, Pointer stream);
+    /** {@code sp_cuda_activation_fwd_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_activation_fwd_dt(int act, Pointer x, int xDtype, Pointer y, int yDtype, long n, Pointer stream);
+    /** {@code sp_cuda_activation_bwd_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_activation_bwd_dt(int act, Pointer x, int xDtype, Pointer dy, int dyDtype, Pointer dx,
+            int dxDtype, long n, Pointer stream);
+    /** {@code sp_cuda_softmax_fwd_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_softmax_fwd_dt(Pointer x, int xDtype, Pointer y, int yDtype, long rows, long cols, Pointer stream);
+    /** {@code sp_cuda_softmax_bwd_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_softmax_bwd_dt(Pointer y, int yDtype, Pointer dy, int dyDtype, Pointer dx, int dxDtype,
+            long rows, long cols, Pointer stream);
+    /** {@code sp_cuda_embedding_gather_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_embedding_gather_dt(Pointer table, int tableDtype, IntPointer ids, Pointer out, int outDtype,
+            long n, long dim, long vocab, Pointer stream);
+    /** {@code sp_cuda_token_sum_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_token_sum_dt(Pointer x, int xDtype, Pointer out, int outDtype, int batch, int tokens, long dim,
+            Pointer stream);
+    /** {@code sp_cuda_token_gather_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_token_gather_dt(Pointer x, int xDtype, IntPointer idx, Pointer out, int outDtype, int batch,
+            int tokens, long dim, Pointer stream);
+    /** {@code sp_cuda_token_scatter_add_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_token_scatter_add_dt(Pointer dout, int doutDtype, IntPointer idx, Pointer dx, int dxDtype,
+            int batch, int tokens, long dim, Pointer stream);
+    /** {@code sp_cuda_patchify_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_patchify_dt(Pointer images, int imagesDtype, Pointer patches, int patchesDtype, int batch,
+            int channels, int size, int patch, Pointer stream);
+    /** {@code sp_cuda_unpatchify_dt} of {@code starprompt.h}: same arguments, same order. */
+    public static native int sp_cuda_unpatchify_dt(Pointer patches, int patchesDtype, Pointer images, int imagesDtype, int batch,
+            int channels, int size, int patch, Pointer stream);
     /** {@code sp_cuda_cross_entropy} of {@code starprompt.h}: same arguments, same order. */
     public static native int sp_cuda_cross_entropy(FloatPointer logits, IntPointer labels, int batch, int classes,
             int lo, int hi, FloatPointer loss, FloatPointer dlogits, Pointer stream);

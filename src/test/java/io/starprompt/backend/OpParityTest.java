@@ -36,8 +36,8 @@ class OpParityTest {
         for (String target : List.of("cpu", "cpu:naive", "cuda", "cuda:naive")) {
             for (OpCases.Case c : OpCases.all()) args.add(Arguments.of(target, c));
         }
-        // The bf16 forms: the host backends have them all (CUDA has bf16 attention only).
-        for (String target : List.of("cpu", "cpu:naive")) {
+        // The bf16 forms, mixed with f32 where the models mix them: every backend has them all.
+        for (String target : List.of("cpu", "cpu:naive", "cuda", "cuda:naive")) {
             for (OpCases.Case c : OpCases.bf16()) args.add(Arguments.of(target, c));
         }
         return args.stream();

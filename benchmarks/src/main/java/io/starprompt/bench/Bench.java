@@ -18,4 +18,15 @@ final class Bench {
         for (int i = 0; i < n; i++) v[i] = (float) (rnd.nextDouble() * 2 - 1);
         return v;
     }
+
+    /** rows × cols uniform values with every row scaled to unit length (retrieval keys). */
+    static float[] unitRows(Random rnd, int rows, int cols) {
+        float[] v = uniform(rnd, rows * cols);
+        for (int r = 0; r < rows; r++) {
+            double n = 0;
+            for (int c = 0; c < cols; c++) n += v[r * cols + c] * v[r * cols + c];
+            for (int c = 0; c < cols; c++) v[r * cols + c] /= (float) Math.sqrt(n);
+        }
+        return v;
+    }
 }

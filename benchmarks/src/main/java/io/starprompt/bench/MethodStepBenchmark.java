@@ -144,17 +144,7 @@ public class MethodStepBenchmark {
             this.images = images;
             this.labels = labels;
             queries = TensorScope.detach(be.fromArray(Bench.uniform(rnd, B * QUERY), B, QUERY));
-            keys = TensorScope.detach(be.fromArray(unitRows(rnd, SEEN, QUERY), SEEN, QUERY));
-        }
-
-        private static float[] unitRows(Random rnd, int rows, int cols) {
-            float[] v = Bench.uniform(rnd, rows * cols);
-            for (int r = 0; r < rows; r++) {
-                double n = 0;
-                for (int c = 0; c < cols; c++) n += v[r * cols + c] * v[r * cols + c];
-                for (int c = 0; c < cols; c++) v[r * cols + c] /= (float) Math.sqrt(n);
-            }
-            return v;
+            keys = TensorScope.detach(be.fromArray(Bench.unitRows(rnd, SEEN, QUERY), SEEN, QUERY));
         }
 
         @Override

@@ -11,6 +11,7 @@ import io.starprompt.backend.ComponentInputs;
 import io.starprompt.backend.HostBackend;
 import io.starprompt.backend.KernelRegistry;
 import io.starprompt.backend.RetrievalInputs;
+import io.starprompt.backend.Staging;
 import io.starprompt.nativeapi.NativeLib;
 import io.starprompt.tensor.Tensor;
 import java.util.LinkedHashMap;

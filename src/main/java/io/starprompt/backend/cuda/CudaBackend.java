@@ -13,6 +13,7 @@ import io.starprompt.backend.CachingAllocator;
 import io.starprompt.backend.KernelRegistry;
 import io.starprompt.backend.Profiler;
 import io.starprompt.backend.RetrievalInputs;
+import io.starprompt.backend.Staging;
 import io.starprompt.nativeapi.NativeLib;
 import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Device;
@@ -34,7 +35,11 @@ import org.bytedeco.javacpp.PointerPointer;
 
 /**
  * Device backend: our CUDA kernels plus cuBLAS (through the JavaCPP CUDA presets), all on one
- * stream owned by this backend. Tensors are f32, bf16 (attention) or i32 in device memory.
+ * stream owned by this backend. Tensors are f32, bf16 or i32 in device memory. bf16 is a storage
+ * form: every op computes in f32 and rounds on store into bf16. The pointwise, normalisation and
+ * gather kernels take any mix of f32 and bf16 operands; matrix products take bf16 pairs in cuBLAS
+ * (f32 accumulation) and stage the other mixes through f32 ({@link Staging}); attention runs its
+ * bf16 kernels when every operand is bf16 and stages mixed operands through the f32 kernels.
  * Selectable kernels: gemm = cublas | naive, attention = flash | naive, retrieval = fused | naive,
  * residual = fused | naive. The flash attention kernels exist for head dims 32 and 64; other
  * head dims (the tiny golden models) run the naive attention kernels whatever the selection.
@@ -115,10 +120,10 @@ public final class CudaBackend extends Backend {
         return true;
     }
 
-    /** The attention kernels have a bf16 form, all operands (lse aside) of one dtype; no other op has. */
+    /** Every op that the towers use has its bf16 form here, mixed dtypes included (see the class comment). */
     @Override
     protected boolean hasBf16Form(String op, boolean mixed) {
-        return !mixed && (op.equals("attention") || op.equals("attentionBackward"));
+        return true;
     }
 
     /** Waits for the stream; an IllegalStateException once the backend is closed (the stream is gone). */
@@ -327,84 +332,136 @@ public final class CudaBackend extends Backend {
 
     // ------------------------------------------------------------------ ops
 
+    /**
+     * bf16 pairs go to cuBLAS as they are (f32 accumulation, C f32 or bf16); a pair cuBLAS does not
+     * take (f32 with bf16, or f32 operands into a bf16 C) and the naive kernel run on f32 copies.
+     */
     @Override
     protected void doGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
-        if (naive("gemm")) {
-            check(sp_cuda_gemm_naive(s.transA() ? 1 : 0, s.transB() ? 1 : 0, s.m(), s.n(), s.k(), alpha,
-                    a.floatPointer(), s.strideA(), b.floatPointer(), s.strideB(), beta, c.floatPointer(), s.strideC(),
-                    s.batch(), stream), "gemm");
+        boolean cublasForm = a.dtype() == b.dtype() && (a.dtype() == DType.BF16 || c.dtype() == DType.F32);
+        if (cublasForm && !naive("gemm")) {
+            cublasGemm(s, a, b, c, alpha, beta);
             return;
         }
+        try (Staging st = new Staging(this)) {
+            Tensor a32 = st.input(a), b32 = st.input(b), c32 = beta != 0 ? st.inputOutput(c) : st.output(c);
+            if (naive("gemm")) {
+                check(sp_cuda_gemm_naive(s.transA() ? 1 : 0, s.transB() ? 1 : 0, s.m(), s.n(), s.k(), alpha,
+                        a32.floatPointer(), s.strideA(), b32.floatPointer(), s.strideB(), beta, c32.floatPointer(),
+                        s.strideC(), s.batch(), stream), "gemm");
+            } else {
+                cublasGemm(s, a32, b32, c32, alpha, beta);
+            }
+        }
+    }
+
+    /**
+     * One strided-batched cuBLAS call; a and b share a dtype. All f32: sgemm, as before the bf16
+     * forms. bf16 a and b: GemmEx with f32 compute into an f32 or a bf16 c.
+     */
+    private void cublasGemm(GemmShape s, Tensor a, Tensor b, Tensor c, float alpha, float beta) {
         if (s.m() == 0 || s.n() == 0) return;
         // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the operands.
         int opA = s.transA() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
         int opB = s.transB() ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N;
         int lda = Math.max(1, s.transA() ? s.m() : s.k());
         int ldb = Math.max(1, s.transB() ? s.k() : s.n());
+        int abType = cudaType(a.dtype()), cType = cudaType(c.dtype());
         // cuBLAS reads the host scalars during the call; the lock keeps two callers from mixing them.
         synchronized (alphaBeta) {
             alphaBeta.put(0, alpha).put(1, beta);
             FloatPointer alphaP = new FloatPointer(alphaBeta).position(0);
             FloatPointer betaP = new FloatPointer(alphaBeta).position(1);
-            cublasStatus(cublas.cublasSgemmStridedBatched(cublasHandle, opB, opA, s.n(), s.m(), s.k(), alphaP,
-                    b.floatPointer(), ldb, s.strideB(), a.floatPointer(), lda, s.strideA(), betaP, c.floatPointer(),
-                    s.n(), s.strideC(), s.batch()), "gemm (cublasSgemmStridedBatched)");
+            if (a.dtype() == DType.F32 && c.dtype() == DType.F32) {
+                cublasStatus(cublas.cublasSgemmStridedBatched(cublasHandle, opB, opA, s.n(), s.m(), s.k(), alphaP,
+                        b.floatPointer(), ldb, s.strideB(), a.floatPointer(), lda, s.strideA(), betaP, c.floatPointer(),
+                        s.n(), s.strideC(), s.batch()), "gemm (cublasSgemmStridedBatched)");
+                return;
+            }
+            cublasStatus(cublas.cublasGemmStridedBatchedEx(cublasHandle, opB, opA, s.n(), s.m(), s.k(), alphaP,
+                    b.pointer(), abType, ldb, s.strideB(), a.pointer(), abType, lda, s.strideA(), betaP, c.pointer(),
+                    cType, s.n(), s.strideC(), s.batch(), cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT),
+                    "gemm (cublasGemmStridedBatchedEx, " + a.dtype() + " x " + b.dtype() + " -> " + c.dtype() + ")");
         }
+    }
+
+    private static int cudaType(DType dtype) {
+        return dtype == DType.BF16 ? org.bytedeco.cuda.global.cudart.CUDA_R_16BF
+                : org.bytedeco.cuda.global.cudart.CUDA_R_32F;
+    }
+
+    /** The native dtype code of a float operand; an absent (null) operand is passed as f32. */
+    private static int dt(Tensor t) {
+        return t == null ? DType.F32.nativeCode() : t.dtype().nativeCode();
+    }
+
+    private static int actCode(Activation act) {
+        return act == Activation.GELU ? SP_ACT_GELU : SP_ACT_QUICKGELU;
     }
 
     @Override
     protected void doAddBias(Tensor x, Tensor bias) {
-        check(sp_cuda_add_bias(x.floatPointer(), bias.floatPointer(), rows(x), x.dim(-1), stream), "addBias");
+        check(sp_cuda_add_bias_dt(x.pointer(), dt(x), bias.pointer(), dt(bias), rows(x), x.dim(-1), stream),
+                "addBias");
+    }
+
+    @Override
+    protected void doAddBiasActivation(Activation act, Tensor x, Tensor bias, Tensor y) {
+        check(sp_cuda_bias_act_fwd_dt(actCode(act), x.pointer(), dt(x), bias.pointer(), dt(bias), y.pointer(), dt(y),
+                rows(x), x.dim(-1), stream), "addBiasActivation");
     }
 
     @Override
     protected void doAxpy(Tensor y, Tensor x, float alpha) {
-        check(sp_cuda_axpy(y.floatPointer(), x.floatPointer(), alpha, y.numel(), stream), "axpy");
+        check(sp_cuda_axpy_dt(y.pointer(), dt(y), x.pointer(), dt(x), alpha, y.numel(), stream), "axpy");
     }
 
     @Override
     protected void doLayerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor y, Tensor mean, Tensor rstd) {
-        check(sp_cuda_layernorm_fwd(x.floatPointer(), gamma.floatPointer(), beta.floatPointer(), eps, y.floatPointer(),
-                mean.floatPointer(), rstd.floatPointer(), rows(x), x.dim(-1), stream), "layerNorm");
+        check(sp_cuda_layernorm_fwd_dt(x.pointer(), dt(x), gamma.pointer(), dt(gamma), beta.pointer(), dt(beta), eps,
+                y.pointer(), dt(y), mean.floatPointer(), rstd.floatPointer(), rows(x), x.dim(-1), stream), "layerNorm");
     }
 
     @Override
     protected void doLayerNormBackward(Tensor dy, Tensor x, Tensor gamma, Tensor mean, Tensor rstd, Tensor dx,
             Tensor dgamma, Tensor dbeta) {
-        check(sp_cuda_layernorm_bwd(dy.floatPointer(), x.floatPointer(), gamma.floatPointer(), mean.floatPointer(),
-                rstd.floatPointer(), dx.floatPointer(), fp(dgamma), fp(dbeta), rows(x), x.dim(-1),
-                stream), "layerNormBackward");
+        check(sp_cuda_layernorm_bwd_dt(dy.pointer(), dt(dy), x.pointer(), dt(x), gamma.pointer(), dt(gamma),
+                mean.floatPointer(), rstd.floatPointer(), dx.pointer(), dt(dx), fp(dgamma), fp(dbeta), rows(x),
+                x.dim(-1), stream), "layerNormBackward");
     }
 
     @Override
     protected void doActivation(Activation act, Tensor x, Tensor y) {
-        int status = act == Activation.GELU
-                ? sp_cuda_gelu_fwd(x.floatPointer(), y.floatPointer(), x.numel(), stream)
-                : sp_cuda_quickgelu_fwd(x.floatPointer(), y.floatPointer(), x.numel(), stream);
-        check(status, "activation");
+        check(sp_cuda_activation_fwd_dt(actCode(act), x.pointer(), dt(x), y.pointer(), dt(y), x.numel(), stream),
+                "activation");
     }
 
     @Override
     protected void doActivationBackward(Activation act, Tensor x, Tensor dy, Tensor dx) {
-        int status = act == Activation.GELU
-                ? sp_cuda_gelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel(), stream)
-                : sp_cuda_quickgelu_bwd(x.floatPointer(), dy.floatPointer(), dx.floatPointer(), x.numel(), stream);
-        check(status, "activationBackward");
+        check(sp_cuda_activation_bwd_dt(actCode(act), x.pointer(), dt(x), dy.pointer(), dt(dy), dx.pointer(), dt(dx),
+                x.numel(), stream), "activationBackward");
     }
 
     @Override
     protected void doSoftmax(Tensor x, Tensor y) {
-        check(sp_cuda_softmax_fwd(x.floatPointer(), y.floatPointer(), rows(x), x.dim(-1), stream), "softmax");
+        check(sp_cuda_softmax_fwd_dt(x.pointer(), dt(x), y.pointer(), dt(y), rows(x), x.dim(-1), stream), "softmax");
     }
 
     @Override
     protected void doSoftmaxBackward(Tensor y, Tensor dy, Tensor dx) {
-        check(sp_cuda_softmax_bwd(y.floatPointer(), dy.floatPointer(), dx.floatPointer(),
-                rows(y), y.dim(-1), stream), "softmaxBackward");
+        check(sp_cuda_softmax_bwd_dt(y.pointer(), dt(y), dy.pointer(), dt(dy), dx.pointer(), dt(dx), rows(y),
+                y.dim(-1), stream), "softmaxBackward");
     }
 
+    /** One dtype for every operand (lse aside): the kernels' own form; a mix runs the f32 kernels on staged copies. */
     @Override
     protected void doAttention(AttentionInputs in, Tensor out, Tensor lse) {
+        if (mixed(in.q(), in.prefixK(), in.prefixV(), in.residual(), out)) {
+            try (Staging st = new Staging(this)) {
+                doAttention(staged(st, in), st.output(out), lse);
+            }
+            return;
+        }
         int dt = in.q().dtype().nativeCode();
         int causal = in.causal() ? 1 : 0;
         int status = naiveAttention(in)
@@ -420,6 +477,15 @@ public final class CudaBackend extends Backend {
 
     @Override
     protected void doAttentionBackward(AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
+        if (mixed(in.q(), in.prefixK(), in.prefixV(), in.residual(), out, dOut, g.dq(), g.dk(), g.dv(), g.dPrefixK(),
+                g.dPrefixV(), g.dResidual())) {
+            try (Staging st = new Staging(this)) {
+                AttentionGrads g32 = new AttentionGrads(st.output(g.dq()), st.output(g.dk()), st.output(g.dv()),
+                        st.output(g.dPrefixK()), st.output(g.dPrefixV()), st.output(g.dResidual()));
+                doAttentionBackward(staged(st, in), st.input(out), lse, st.input(dOut), g32);
+            }
+            return;
+        }
         int dt = in.q().dtype().nativeCode();
         int causal = in.causal() ? 1 : 0;
         int status = naiveAttention(in)
@@ -436,11 +502,28 @@ public final class CudaBackend extends Backend {
         check(status, "attentionBackward");
     }
 
+    /** Whether the present tensors (nulls skipped) mix dtypes. */
+    private static boolean mixed(Tensor... tensors) {
+        DType first = null;
+        for (Tensor t : tensors) {
+            if (t == null) continue;
+            if (first == null) first = t.dtype();
+            else if (t.dtype() != first) return true;
+        }
+        return false;
+    }
+
+    /** The attention inputs as f32 tensors (widened copies of the bf16 ones). */
+    private static AttentionInputs staged(Staging st, AttentionInputs in) {
+        return new AttentionInputs(st.input(in.q()), st.input(in.k()), st.input(in.v()), st.input(in.prefixK()),
+                st.input(in.prefixV()), st.input(in.residual()), in.heads(), in.scale(), in.causal());
+    }
+
     @Override
     protected void doEmbeddingGather(Tensor table, int[] ids, Tensor out) {
         try (Tensor d = deviceInts(ids)) {
-            check(sp_cuda_embedding_gather(table.floatPointer(), d.intPointer(), out.floatPointer(), ids.length,
-                    table.dim(1), table.dim(0), stream), "embeddingGather");
+            check(sp_cuda_embedding_gather_dt(table.pointer(), dt(table), d.intPointer(), out.pointer(), dt(out),
+                    ids.length, table.dim(1), table.dim(0), stream), "embeddingGather");
         }
     }
 
@@ -454,14 +537,14 @@ public final class CudaBackend extends Backend {
 
     @Override
     protected void doTokenSum(Tensor x, Tensor out) {
-        check(sp_cuda_token_sum(x.floatPointer(), out.floatPointer(), (int) x.dim(0), (int) x.dim(1), x.dim(2),
-                stream), "tokenSum");
+        check(sp_cuda_token_sum_dt(x.pointer(), dt(x), out.pointer(), dt(out), (int) x.dim(0), (int) x.dim(1),
+                x.dim(2), stream), "tokenSum");
     }
 
     @Override
     protected void doTokenGather(Tensor x, int[] idx, Tensor out) {
         try (Tensor d = deviceInts(idx)) {
-            check(sp_cuda_token_gather(x.floatPointer(), d.intPointer(), out.floatPointer(), (int) x.dim(0),
+            check(sp_cuda_token_gather_dt(x.pointer(), dt(x), d.intPointer(), out.pointer(), dt(out), (int) x.dim(0),
                     (int) x.dim(1), x.dim(2), stream), "tokenGather");
         }
     }
@@ -469,21 +552,21 @@ public final class CudaBackend extends Backend {
     @Override
     protected void doTokenScatterAdd(Tensor dOut, int[] idx, Tensor dx) {
         try (Tensor d = deviceInts(idx)) {
-            check(sp_cuda_token_scatter_add(dOut.floatPointer(), d.intPointer(), dx.floatPointer(), (int) dx.dim(0),
-                    (int) dx.dim(1), dx.dim(2), stream), "tokenScatterAdd");
+            check(sp_cuda_token_scatter_add_dt(dOut.pointer(), dt(dOut), d.intPointer(), dx.pointer(), dt(dx),
+                    (int) dx.dim(0), (int) dx.dim(1), dx.dim(2), stream), "tokenScatterAdd");
         }
     }
 
     @Override
     protected void doPatchify(Tensor images, int patch, Tensor patches) {
-        check(sp_cuda_patchify(images.floatPointer(), patches.floatPointer(), (int) images.dim(0),
+        check(sp_cuda_patchify_dt(images.pointer(), dt(images), patches.pointer(), dt(patches), (int) images.dim(0),
                 (int) images.dim(1), (int) images.dim(2), patch, stream), "patchify");
     }
 
     @Override
     protected void doUnpatchify(Tensor dPatches, int patch, Tensor dImages) {
-        check(sp_cuda_unpatchify(dPatches.floatPointer(), dImages.floatPointer(), (int) dImages.dim(0),
-                (int) dImages.dim(1), (int) dImages.dim(2), patch, stream), "unpatchify");
+        check(sp_cuda_unpatchify_dt(dPatches.pointer(), dt(dPatches), dImages.pointer(), dt(dImages),
+                (int) dImages.dim(0), (int) dImages.dim(1), (int) dImages.dim(2), patch, stream), "unpatchify");
     }
 
     @Override

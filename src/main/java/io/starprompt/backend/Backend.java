@@ -393,43 +393,37 @@ public abstract class Backend implements AutoCloseable {
 
     /**
      * Refuses an op whose float operands (name, tensor pairs; null tensors skipped) include bf16
-     * unless this backend has that form, naming the op, every operand's dtype and the backend.
+     * unless this backend keeps bf16 tensors (every backend that does runs every such op on them,
+     * mixed dtypes included), naming the op, every operand's dtype and the backend.
      */
     private void forms(String op, Object... namedTensors) {
-        StringBuilder dtypes = new StringBuilder();
-        DType first = null;
-        boolean bf16 = false, mixed = false;
-        for (int i = 0; i < namedTensors.length; i += 2) {
-            Tensor t = (Tensor) namedTensors[i + 1];
-            if (t == null) continue;
-            bf16 |= t.dtype() == DType.BF16;
-            if (first == null) first = t.dtype();
-            mixed |= t.dtype() != first;
-            dtypes.append(dtypes.length() == 0 ? "" : ", ").append(namedTensors[i]).append('=').append(t.dtype());
+        boolean bf16 = false;
+        for (int i = 1; i < namedTensors.length; i += 2) {
+            bf16 |= namedTensors[i] != null && ((Tensor) namedTensors[i]).dtype() == DType.BF16;
         }
         if (!bf16) return;
-        if (userKernel(op)) throw Check.bad(op, "the user kernel registered for it takes f32 only (" + dtypes + ")");
-        if (!hasBf16Form(op, mixed)) {
-            throw Check.bad(op, "the " + name + " backend has no form of this op for these dtypes (" + dtypes + ")");
+        if (userKernel(op)) {
+            throw Check.bad(op, "the user kernel registered for it takes f32 only (" + dtypes(namedTensors) + ")");
         }
+        if (!supports(DType.BF16)) {
+            throw Check.bad(op, "the " + name + " backend has no form of this op for these dtypes ("
+                    + dtypes(namedTensors) + ")");
+        }
+    }
+
+    /** "name=DTYPE, ..." of the non-null operands, for messages only (not built on the ops' normal path). */
+    private static String dtypes(Object... namedTensors) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < namedTensors.length; i += 2) {
+            Tensor t = (Tensor) namedTensors[i + 1];
+            if (t != null) sb.append(sb.length() == 0 ? "" : ", ").append(namedTensors[i]).append('=').append(t.dtype());
+        }
+        return sb.toString();
     }
 
     private boolean userKernel(String op) {
         return op.equals("gemm") ? kernels.userGemm() != null
                 : op.startsWith("attention") && kernels.userAttention() != null;
-    }
-
-    /**
-     * Whether this backend runs the op with bf16 operands: all of one dtype, or (mixed) some
-     * f32 and some bf16. Outputs stored in bf16 are rounded to nearest even; every op computes in
-     * f32 or wider whatever its storage. The default has no bf16 form of any op.
-     *
-     * @param op the op's name, as in its error messages
-     * @param mixed whether the operands mix f32 and bf16
-     * @return whether that form exists here
-     */
-    protected boolean hasBf16Form(String op, boolean mixed) {
-        return false;
     }
 
     // ------------------------------------------------------------------ dense algebra

@@ -40,11 +40,6 @@ public abstract class HostBackend extends Backend {
         return true;
     }
 
-    /** Every op that the towers use has its bf16 form on host backends, mixed dtypes included. */
-    @Override
-    protected boolean hasBf16Form(String op, boolean mixed) {
-        return true;
-    }
 
     @Override
     protected Tensor allocate(DType dtype, long[] shape) {

@@ -1,6 +1,5 @@
 package io.starprompt.backend;
 
-import io.starprompt.tensor.DType;
 import io.starprompt.tensor.Tensor;
 import java.util.Arrays;
 
@@ -21,14 +20,12 @@ final class UnfusedResidual implements OpKernel.Attention {
 
     @Override
     public void forward(Backend backend, AttentionInputs in, Tensor out, Tensor lse) {
-        requireSupported(backend, "attention", in);
         backend.doAttention(in.withoutResidual(), out, lse);
         addToEveryToken(backend, out, in.residual(), 1f);
     }
 
     @Override
     public void backward(Backend backend, AttentionInputs in, Tensor out, Tensor lse, Tensor dOut, AttentionGrads g) {
-        requireSupported(backend, "attentionBackward", in);
         // The attention kernels' backward wants the output of attention alone, without the residual.
         try (Tensor attnOut = backend.empty(out.dtype(), out.shape())) {
             backend.doCopy(out, attnOut);
@@ -37,15 +34,6 @@ final class UnfusedResidual implements OpKernel.Attention {
                     new AttentionGrads(g.dq(), g.dk(), g.dv(), g.dPrefixK(), g.dPrefixV(), null));
         }
         backend.doTokenSum(dOut, g.dResidual());
-    }
-
-    /** Refuses bf16 tensors on a backend without the mixed-dtype GEMM and token sum these passes run. */
-    private static void requireSupported(Backend backend, String op, AttentionInputs in) {
-        // Its passes are a GEMM into out and a token sum into dResidual, in out's dtype.
-        boolean bf16 = in.q().dtype() != DType.F32 || in.residual().dtype() != DType.F32;
-        if (bf16 && !(backend.hasBf16Form("gemm", true) && backend.hasBf16Form("tokenSum", true))) {
-            throw Check.bad(op, "residual=naive supports f32 only on the " + backend.name() + " backend");
-        }
     }
 
     /** out[b, n, :] += alpha·r[b, :] for every token n, as a batched rank-1 GEMM. */

@@ -58,12 +58,12 @@ class NativeBoundaryTest {
             super("trap", new KernelRegistry("trap", Map.of()));
         }
 
-        /** Whether it claims the host backends' bf16 forms (off: like a backend that has none). */
+        /** Whether it keeps the host backends' bf16 tensors (off: like a backend that has none). */
         boolean bf16Forms = true;
 
         @Override
-        protected boolean hasBf16Form(String op, boolean mixed) {
-            return bf16Forms;
+        public boolean supports(DType dtype) {
+            return dtype != DType.BF16 || bf16Forms;
         }
 
         private void hook(String name) {

@@ -65,8 +65,8 @@ class ValidationTest {
         assertTrue(msg.contains("sgdStep") && msg.contains("F32"), msg);
         // A backend without the form names the op, every operand's dtype and itself.
         try (NativeBoundaryTest.TrapBackend noForms = new NativeBoundaryTest.TrapBackend()) {
-            noForms.bf16Forms = false;
             Tensor x = noForms.empty(DType.BF16, 2, 3), y = noForms.zeros(2, 3);
+            noForms.bf16Forms = false;
             String refused = message(IllegalArgumentException.class,
                     () -> noForms.activation(Activation.GELU, x, y));
             assertTrue(refused.contains("activation") && refused.contains("x=BF16") && refused.contains("y=F32")

@@ -120,11 +120,6 @@ public final class CudaBackend extends Backend {
         return true;
     }
 
-    /** Every op that the towers use has its bf16 form here, mixed dtypes included (see the class comment). */
-    @Override
-    protected boolean hasBf16Form(String op, boolean mixed) {
-        return true;
-    }
 
     /** Waits for the stream; an IllegalStateException once the backend is closed (the stream is gone). */
     @Override

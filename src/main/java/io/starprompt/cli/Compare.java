@@ -6,9 +6,9 @@ import io.starprompt.cli.report.MethodResult;
 import io.starprompt.method.ContinualMethod;
 import io.starprompt.method.codaprompt.CodaPromptConfig;
 import io.starprompt.method.dualprompt.DualPromptConfig;
-import io.starprompt.method.l2p.L2PConfig;
 import io.starprompt.model.clip.Clip;
 import io.starprompt.model.vit.VisionTransformer;
+import io.starprompt.run.RunSettings;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -89,12 +89,12 @@ final class Compare implements Callable<Integer> {
     private static void compare(Backend be, VisionTransformer vit, Clip clip, Demo.Options o, List<Methods.Entry> entries,
             Console console) throws IOException {
         TaskData data = Demo.data(o, vit, clip);
-        L2PConfig l2p = L2PConfig.builder().set(L2PConfig::epochs, o.epochs()).set(L2PConfig::batchSize, o.batch())
-                .set(L2PConfig::evalBatchSize, Demo.evalBatch(o)).build();
-        DualPromptConfig dualPrompt = dualPromptFor(vit, o);
-        CodaPromptConfig codaPrompt = codaPromptFor(vit, o);
+        RunSettings s = settings(o);
+        DualPromptConfig dualPrompt = fitted(Methods.dualPromptConfig(s), vit);
+        CodaPromptConfig codaPrompt = fitted(Methods.codaPromptConfig(s), vit);
         Methods.Context context = new Methods.Context(be, vit, clip, Demo.promptIds(o.classes(), false),
-                Demo.promptIds(o.classes(), true), Demo.starPromptConfig(o), l2p, dualPrompt, codaPrompt, o.seed());
+                Demo.promptIds(o.classes(), true), Demo.starPromptConfig(o), Methods.l2pConfig(s), dualPrompt, codaPrompt,
+                o.seed());
         console.info(data + " on the " + be.name() + " backend");
         Runner runner = new Runner(console);
         List<MethodResult> results = new ArrayList<>();
@@ -113,29 +113,31 @@ final class Compare implements Callable<Integer> {
     }
 
     /**
-     * DualPrompt at the demo's epochs and batches, its G-prompt (layers 0–1) and E-prompt (2–4) layout
-     * kept where the ViT is deep enough and shrunk to a G layer and E layers after it where it is not.
+     * The family's run settings at the stream's epochs and batches: every method's reference
+     * hyper-parameters otherwise, and CODA-Prompt's epochs in the proportion of the reference
+     * schedules, 20 where the other prompt methods train 5 (its small, cosine-decayed learning rate
+     * needs them).
      */
-    private static DualPromptConfig dualPromptFor(VisionTransformer vit, Demo.Options o) {
-        DualPromptConfig d = DualPromptConfig.defaults();
-        int depth = vit.config().depth();
-        int g = d.gLayers() + d.eLayers() <= depth ? d.gLayers() : 1;
-        return d.toBuilder().set(DualPromptConfig::epochs, o.epochs()).set(DualPromptConfig::batchSize, o.batch())
-                .set(DualPromptConfig::evalBatchSize, Demo.evalBatch(o)).set(DualPromptConfig::gLayers, g)
-                .set(DualPromptConfig::eLayers, Math.min(d.eLayers(), depth - g)).build();
+    private static RunSettings settings(Demo.Options o) {
+        int coda = o.epochs() * CodaPromptConfig.defaults().epochs() / DualPromptConfig.defaults().epochs();
+        return RunSettings.defaults().withAssignments(List.of("batch=" + o.batch(), "eval-batch=" + Demo.evalBatch(o),
+                "l2p.epochs=" + o.epochs(), "dualprompt.epochs=" + o.epochs(), "coda-prompt.epochs=" + coda));
     }
 
     /**
-     * CODA-Prompt at the demo's batches, with no more prompted layers and components than the ViT has
-     * room for, and the epochs in the proportion of the reference schedules: 20 where the other
-     * prompt methods train 5 (its small, cosine-decayed learning rate needs them).
+     * DualPrompt's G-prompt (layers 0–1) and E-prompt (2–4) layout, kept where the ViT is deep
+     * enough and shrunk to a G layer and E layers after it where it is not.
      */
-    private static CodaPromptConfig codaPromptFor(VisionTransformer vit, Demo.Options o) {
-        CodaPromptConfig d = CodaPromptConfig.defaults();
-        int epochs = o.epochs() * d.epochs() / DualPromptConfig.defaults().epochs();
-        return d.toBuilder().set(CodaPromptConfig::epochs, epochs).set(CodaPromptConfig::batchSize, o.batch())
-                .set(CodaPromptConfig::evalBatchSize, Demo.evalBatch(o))
-                .set(CodaPromptConfig::promptedLayers, Math.min(d.promptedLayers(), vit.config().depth()))
-                .set(CodaPromptConfig::components, Math.min(d.components(), vit.config().width())).build();
+    private static DualPromptConfig fitted(DualPromptConfig c, VisionTransformer vit) {
+        int depth = vit.config().depth();
+        int g = c.gLayers() + c.eLayers() <= depth ? c.gLayers() : 1;
+        return c.toBuilder().set(DualPromptConfig::gLayers, g)
+                .set(DualPromptConfig::eLayers, Math.min(c.eLayers(), depth - g)).build();
+    }
+
+    /** CODA-Prompt with no more prompted layers and components than the ViT has room for. */
+    private static CodaPromptConfig fitted(CodaPromptConfig c, VisionTransformer vit) {
+        return c.toBuilder().set(CodaPromptConfig::promptedLayers, Math.min(c.promptedLayers(), vit.config().depth()))
+                .set(CodaPromptConfig::components, Math.min(c.components(), vit.config().width())).build();
     }
 }

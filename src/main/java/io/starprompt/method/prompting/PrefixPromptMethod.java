@@ -334,14 +334,10 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
 
     @Override
     public final TrainingListener.Epoch trainEpoch(int t, int epoch) {
-        progress.require(t, "trainEpoch");
-        if (adam == null || epoch < 0 || epoch >= epochs(t)) {
-            throw new IllegalArgumentException(name + ": task " + t + " has no epoch " + epoch);
-        }
-        TaskSplit split = data.split();
-        ClassRange range = new ClassRange(split.past(t), split.seen(t));
+        requireEpoch(t, epoch, "trainEpoch");
+        ClassRange range = range(t);
         float lr = learningRate(t, epoch);
-        List<String> names = parameters().keySet().stream().map(n -> "the gradient of " + n).toList();
+        List<String> names = gradientNames();
         EpochMeter meter = new EpochMeter(listener, TrainingListener.Phase.TRAINING, t, epoch);
         try {
             for (TaskData.Batch batch : data.trainBatches(t, settings.batchSize(), Seeds.mix(seed, t, epoch))) {
@@ -352,6 +348,25 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
             throw e.inMethod(name);
         }
         return meter.end(lr);
+    }
+
+    /** Task t is in progress and trains an epoch e (its optimiser exists). */
+    private void requireEpoch(int t, int epoch, String op) {
+        progress.require(t, op);
+        if (adam == null || epoch < 0 || epoch >= epochs(t)) {
+            throw new IllegalArgumentException(name + ": task " + t + " has no epoch " + epoch);
+        }
+    }
+
+    /** The classes of task t of the benchmark in progress, those its loss is over. */
+    private ClassRange range(int t) {
+        TaskSplit split = data.split();
+        return new ClassRange(split.past(t), split.seen(t));
+    }
+
+    /** The gradients' names for the finite check, in parameter order. */
+    private List<String> gradientNames() {
+        return parameters().keySet().stream().map(n -> "the gradient of " + n).toList();
     }
 
     private float update(int t, Tensor images, int[] labels, ClassRange range, List<String> names, float lr) {
@@ -380,19 +395,15 @@ public abstract class PrefixPromptMethod implements ContinualMethod {
      * @throws IllegalArgumentException if the task trains no epoch or a label lies outside the task's classes
      */
     public final float trainBatch(int t, int epoch, Tensor images, int[] labels) {
-        progress.require(t, "trainBatch");
-        if (adam == null || epoch < 0 || epoch >= epochs(t)) {
-            throw new IllegalArgumentException(name + ": task " + t + " has no epoch " + epoch);
-        }
-        TaskSplit split = data.split();
-        ClassRange range = new ClassRange(split.past(t), split.seen(t));
+        requireEpoch(t, epoch, "trainBatch");
+        ClassRange range = range(t);
         for (int y : labels) {
             if (y < range.past() || y >= range.seen()) {
                 throw new IllegalArgumentException(name + ": label " + y + " is not a class of task " + (t + 1) + " ["
                         + range.past() + ", " + range.seen() + ")");
             }
         }
-        List<String> names = parameters().keySet().stream().map(n -> "the gradient of " + n).toList();
+        List<String> names = gradientNames();
         return update(t, images, labels, range, names, learningRate(t, epoch));
     }
 
